@@ -1,0 +1,1 @@
+"""Curation stage: raw images -> valid, unique, resized, leakage-free train/test dataset."""

@@ -1,0 +1,1 @@
+"""Prefect flows and deployments that compose the scraper, curation and model stages."""

@@ -1,0 +1,1 @@
+"""Model stage: CycleGAN training on a curated dataset and translation of images."""

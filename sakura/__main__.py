@@ -1,0 +1,7 @@
+"""`python -m sakura` runs the CLI."""
+
+import sys
+
+from sakura.cli import main
+
+sys.exit(main())

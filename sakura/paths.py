@@ -1,0 +1,23 @@
+"""Where things live: the project root, the data root and the default domains file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """The data root: $SAKURA_DATA_ROOT, else `datasets/` in the project."""
+    return Path(os.environ.get("SAKURA_DATA_ROOT", PROJECT_ROOT / "datasets"))
+
+
+def default_domains_file() -> Path:
+    """The domains file used when none is given: `<data root>/domains.toml`."""
+    return data_root() / "domains.toml"
+
+
+def dataset_dir(name: str) -> Path:
+    """The folder of one dataset under the data root."""
+    return data_root() / name

@@ -1,0 +1,234 @@
+"""Start, find and stop the local Prefect server that sakura-street runs its flows on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from sakura.config import require
+from sakura.paths import PROJECT_ROOT
+
+PORT_ENV = "SAKURA_PREFECT_PORT"
+HOME_ENV = "SAKURA_PREFECT_HOME"
+DEFAULT_PORT = 4200
+
+
+class ServerError(RuntimeError):
+    """The server could not be started or stopped; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the server keeps its state (PREFECT_HOME, with the SQLite database) and where it listens."""
+
+    home: Path
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    startup_timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.port, int) and 1 <= self.port <= 65535, "port", self.port, "an integer 1-65535")
+        require(self.startup_timeout_s > 0, "startup_timeout_s", self.startup_timeout_s, "a positive number")
+
+    @classmethod
+    def from_env(cls) -> ServerConfig:
+        """Port from $SAKURA_PREFECT_PORT (default 4200), home from $SAKURA_PREFECT_HOME (default .prefect/)."""
+        raw = os.environ.get(PORT_ENV, str(DEFAULT_PORT))
+        require(raw.isdigit(), PORT_ENV, raw, "a port number 1-65535")
+        home = Path(os.environ.get(HOME_ENV, PROJECT_ROOT / ".prefect"))
+        return cls(home=home, port=int(raw))
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "server.json"
+
+    @property
+    def logfile(self) -> Path:
+        return self.home / "server.log"
+
+    def env(self) -> dict[str, str]:
+        """The environment for the server process and for clients of it."""
+        return {
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_API_HOST": self.host,
+            "PREFECT_SERVER_API_PORT": str(self.port),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """What `start` recorded about the server it launched."""
+
+    pid: int
+    port: int
+    started_at: float
+
+
+def is_healthy(api_url: str, timeout_s: float = 2.0) -> bool:
+    """True when a Prefect API answers `true` on /health at this URL."""
+    try:
+        r = requests.get(f"{api_url}/health", timeout=timeout_s)
+    except requests.RequestException:
+        return False
+    return r.status_code == 200 and r.text.strip() == "true"
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1.0)
+        return s.connect_ex((host, port)) == 0
+
+
+def _is_our_process(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return b"prefect" in cmdline and b"server" in cmdline
+
+
+def read_record(cfg: ServerConfig) -> ServerRecord | None:
+    """The recorded server, if its process is still alive; a stale record is removed."""
+    try:
+        data = json.loads(cfg.pidfile.read_text())
+        rec = ServerRecord(pid=int(data["pid"]), port=int(data["port"]), started_at=float(data["started_at"]))
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        cfg.pidfile.unlink(missing_ok=True)
+        return None
+    if not _is_our_process(rec.pid):
+        cfg.pidfile.unlink(missing_ok=True)
+        return None
+    return rec
+
+
+def _write_record(cfg: ServerConfig, rec: ServerRecord) -> None:
+    tmp = cfg.pidfile.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": rec.pid, "port": rec.port, "started_at": rec.started_at}))
+    os.replace(tmp, cfg.pidfile)
+
+
+def _prefect_executable() -> str:
+    beside = Path(sys.executable).parent / "prefect"
+    found = str(beside) if beside.exists() else shutil.which("prefect")
+    if not found:
+        raise ServerError("the `prefect` command was not found; install the project with `make install`")
+    return found
+
+
+def _log_tail(cfg: ServerConfig, lines: int = 20) -> str:
+    try:
+        return "\n".join(cfg.logfile.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
+    """Start the server (or find the one we started earlier); return its record and whether it was reused."""
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    rec = read_record(cfg)
+    if rec is not None:
+        if rec.port != cfg.port:
+            raise ServerError(
+                f"sakura's Prefect server already runs on port {rec.port} (pid {rec.pid}); "
+                f"use that port ({PORT_ENV}={rec.port}) or stop it first with `make stop`"
+            )
+        if _wait_healthy(cfg, rec.pid, timeout_s=cfg.startup_timeout_s):
+            return rec, True
+    if port_in_use(cfg.host, cfg.port):
+        what = "a Prefect server" if is_healthy(cfg.api_url) else "another program"
+        raise ServerError(
+            f"port {cfg.port} on {cfg.host} is already taken by {what} that sakura did not start "
+            f"(no record in {cfg.pidfile}); choose another port, e.g. `{PORT_ENV}=4300 make server`"
+        )
+    cmd = [_prefect_executable(), "server", "start", "--host", cfg.host, "--port", str(cfg.port)]
+    with open(cfg.logfile, "ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, **cfg.env()},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=cfg.home,
+        )
+    rec = ServerRecord(pid=proc.pid, port=cfg.port, started_at=time.time())
+    _write_record(cfg, rec)
+    if not _wait_healthy(cfg, proc.pid, timeout_s=cfg.startup_timeout_s, proc=proc):
+        _terminate(proc.pid)
+        cfg.pidfile.unlink(missing_ok=True)
+        raise ServerError(
+            f"the Prefect server did not become healthy on {cfg.api_url} within "
+            f"{cfg.startup_timeout_s:.0f} s; last lines of {cfg.logfile}:\n{_log_tail(cfg)}"
+        )
+    return rec, False
+
+
+def _wait_healthy(cfg: ServerConfig, pid: int, timeout_s: float, proc: subprocess.Popen | None = None) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if is_healthy(cfg.api_url, timeout_s=1.0):
+            return True
+        if (proc is not None and proc.poll() is not None) or (proc is None and not _is_our_process(pid)):
+            return False
+        time.sleep(0.5)
+    return False
+
+
+def _terminate(pid: int, grace_s: float = 20.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        _reap(pid)
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def stop(cfg: ServerConfig) -> ServerRecord | None:
+    """Stop the server that `start` recorded (and only that one); return its record, or None if none ran."""
+    rec = read_record(cfg)
+    if rec is None:
+        return None
+    _terminate(rec.pid)
+    cfg.pidfile.unlink(missing_ok=True)
+    return rec

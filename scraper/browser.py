@@ -1,0 +1,140 @@
+"""Headless Chromium through Selenium: find a browser and a driver, then start a WebDriver."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+log = logging.getLogger(__name__)
+
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+DRIVER_ENV = "SAKURA_CHROMEDRIVER"
+BROWSER_ENV = "SAKURA_CHROMIUM"
+# Without the background-networking flags Chromium keeps trying to reach Google hosts at start-up.
+BASE_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+)
+INSTALL_HINT = (
+    "install them with `apt-get install -y chromium chromium-driver` (Debian/Ubuntu), or set "
+    f"{BROWSER_ENV}=/path/to/chrome and {DRIVER_ENV}=/path/to/chromedriver"
+)
+
+
+class BrowserError(RuntimeError):
+    """No usable browser or driver; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class DriverChoice:
+    """Which chromedriver and browser binary will be used, and how they were found."""
+
+    driver_path: str
+    driver_source: str  # "setting", "PATH" or "webdriver-manager"
+    browser_path: str | None
+
+
+def find_browser(explicit: str | None = None) -> str | None:
+    """The Chromium/Chrome binary: an explicit path, $SAKURA_CHROMIUM, or the first known name on PATH."""
+    explicit = explicit or os.environ.get(BROWSER_ENV)
+    if explicit:
+        if not Path(explicit).is_file():
+            raise BrowserError(f"browser binary {explicit!r} does not exist; {INSTALL_HINT}")
+        return explicit
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def resolve_driver(explicit: str | None = None, browser: str | None = None) -> DriverChoice:
+    """Find chromedriver: explicit setting -> chromedriver on PATH -> webdriver-manager (needs the internet)."""
+    browser_path = find_browser(browser)
+    explicit = explicit or os.environ.get(DRIVER_ENV)
+    if explicit:
+        if not (Path(explicit).is_file() and os.access(explicit, os.X_OK)):
+            raise BrowserError(f"chromedriver {explicit!r} (from the setting) is not an executable; {INSTALL_HINT}")
+        return DriverChoice(explicit, "setting", browser_path)
+    on_path = shutil.which("chromedriver")
+    if on_path:
+        return DriverChoice(on_path, "PATH", browser_path)
+    try:
+        from webdriver_manager.chrome import ChromeDriverManager
+        from webdriver_manager.core.os_manager import ChromeType
+
+        chrome_type = ChromeType.CHROMIUM if browser_path and "chromium" in browser_path else ChromeType.GOOGLE
+        return DriverChoice(ChromeDriverManager(chrome_type=chrome_type).install(), "webdriver-manager", browser_path)
+    except Exception as e:  # webdriver-manager raises plain Exceptions (e.g. offline); report them as one error
+        raise BrowserError(
+            f"no chromedriver: none set, none on PATH, and webdriver-manager failed ({e}); {INSTALL_HINT}"
+        ) from e
+
+
+def chrome_options(
+    headless: bool = True,
+    browser_path: str | None = None,
+    user_data_dir: str | None = None,
+    window_size: tuple[int, int] = (1366, 900),
+    lang: str | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> webdriver.ChromeOptions:
+    """Chrome options for scraping and tests: headless by default, no background network traffic."""
+    opts = webdriver.ChromeOptions()
+    for arg in BASE_ARGS + extra_args:
+        opts.add_argument(arg)
+    if headless:
+        opts.add_argument("--headless=new")
+    opts.add_argument(f"--window-size={window_size[0]},{window_size[1]}")
+    if lang:
+        opts.add_argument(f"--lang={lang}")
+    if user_data_dir:
+        opts.add_argument(f"--user-data-dir={user_data_dir}")
+    if browser_path:
+        opts.binary_location = browser_path
+    return opts
+
+
+def make_driver(
+    headless: bool = True,
+    driver_path: str | None = None,
+    browser_path: str | None = None,
+    lang: str | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> webdriver.Chrome:
+    """Start Chromium under Selenium with a fresh profile; log which driver was used and how it was found."""
+    choice = resolve_driver(driver_path, browser_path)
+    if choice.browser_path is None:
+        raise BrowserError(f"no Chromium or Chrome browser found on PATH; {INSTALL_HINT}")
+    log.info("chromedriver %s (from %s), browser %s", choice.driver_path, choice.driver_source, choice.browser_path)
+    profile = tempfile.mkdtemp(prefix="sakura-chrome-")
+    opts = chrome_options(
+        headless=headless, browser_path=choice.browser_path, user_data_dir=profile, lang=lang, extra_args=extra_args
+    )
+    driver = webdriver.Chrome(service=Service(choice.driver_path), options=opts)
+    driver.sakura_profile_dir = profile  # removed by close_driver
+    return driver
+
+
+def close_driver(driver: webdriver.Chrome) -> None:
+    """Quit the browser and remove its temporary profile."""
+    try:
+        driver.quit()
+    finally:
+        profile = getattr(driver, "sakura_profile_dir", None)
+        if profile:
+            shutil.rmtree(profile, ignore_errors=True)

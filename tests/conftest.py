@@ -1,0 +1,78 @@
+"""Shared fixtures: loopback HTTP servers, a real headless Chromium, a real Prefect server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports prefect: a throwaway PREFECT_HOME, never ~/.prefect, and no inherited API URL.
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="sakura-test-prefect-"))
+os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+
+from tests.support.browser import headless_chrome  # noqa: E402
+from tests.support.net import LocalServer, serve, serve_directory  # noqa: E402
+from tests.support.prefect_server import running_prefect_server  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-network", action="store_true", help="also run tests that need the real internet")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-network"):
+        return
+    skip = pytest.mark.skip(reason="needs the real internet: run with --run-network (make test-live)")
+    for item in items:
+        if "network" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def http_server() -> Iterator[Callable[[object], LocalServer]]:
+    """Factory: `http_server(path_or_handler_class)` serves a directory or a handler on 127.0.0.1."""
+    started: list[LocalServer] = []
+
+    def start(target: object) -> LocalServer:
+        srv = serve_directory(target) if isinstance(target, str | Path) else serve(target)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.close()
+
+
+@pytest.fixture
+def chrome():
+    """A real headless Chromium WebDriver (system chromedriver), quit after the test."""
+    with headless_chrome() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real Prefect server on a free port with a temporary PREFECT_HOME; this process and its children use it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with running_prefect_server(tmp_path_factory.mktemp("prefect-home")) as cfg:
+        old = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = cfg.api_url
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: cfg.api_url}):
+                yield cfg
+        finally:
+            if old is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = old

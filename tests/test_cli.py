@@ -1,0 +1,47 @@
+"""Tests for sakura.cli: the `sakura` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sakura.cli import build_parser, main
+
+
+def _subcommands() -> set[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return set(action.choices)
+
+
+def test_help_runs_as_console_script():
+    sakura = Path(sys.executable).parent / "sakura"
+    out = subprocess.run([str(sakura), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "usage: sakura" in out.stdout
+    for name in _subcommands():
+        assert name in out.stdout
+
+
+def test_lists_only_what_exists():
+    """Every listed subcommand has a handler; stages not built yet are not listed."""
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in action.choices.items():
+        assert callable(sub.get_default("func")), name
+    assert {"server", "config"} <= set(action.choices)
+
+
+def test_config_prints_queries(capsys):
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert "street2sakura" in out and "가로수길" in out and "hl=ko" in out
+
+
+def test_config_error_exits_2_with_field(tmp_path, capsys):
+    bad = tmp_path / "domains.toml"
+    bad.write_text('name = "UPPER"\n[domains.A]\nqueries = ["a"]\n[domains.B]\nqueries = ["b"]\n')
+    assert main(["config", "--domains", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "sakura config: error:" in err and "name: got 'UPPER'" in err
