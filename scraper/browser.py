@@ -138,3 +138,40 @@ def close_driver(driver: webdriver.Chrome) -> None:
         profile = getattr(driver, "sakura_profile_dir", None)
         if profile:
             shutil.rmtree(profile, ignore_errors=True)
+
+
+def has_display() -> bool:
+    """True when a headed browser can open a window (an X or Wayland display, e.g. from Xvfb)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def find_all(scope, selector: str) -> list:
+    """Elements matching a selector from the selector data: XPath when it starts with '//' or '(', else CSS."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    by = By.XPATH if selector.startswith(("//", "(", "./")) else By.CSS_SELECTOR
+    try:
+        return scope.find_elements(by, selector)
+    except WebDriverException:
+        return []
+
+
+def first_match(scope, selectors: tuple[str, ...]) -> list:
+    """The elements of the first selector (in order) that matches anything."""
+    for selector in selectors:
+        found = find_all(scope, selector)
+        if found:
+            return found
+    return []
+
+
+def save_debug(driver: webdriver.Chrome, folder: Path, stem: str) -> tuple[str, ...]:
+    """Save the page source and a screenshot as <folder>/<stem>.html and .png; returns the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path, png_path = folder / f"{stem}.html", folder / f"{stem}.png"
+    html_path.write_text(driver.page_source, encoding="utf-8")
+    written = [str(html_path)]
+    if driver.save_screenshot(str(png_path)):
+        written.append(str(png_path))
+    return tuple(written)

@@ -1,0 +1,140 @@
+"""`sakura scrape`: collect images for the dataset's domains with a live progress bar and a status summary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from sakura.config import Query, load_domains, query_language
+from sakura.paths import default_domains_file
+from scraper import records as R
+from scraper.browser import BrowserError
+from scraper.config import ENGINES, MB, ScrapeConfig
+from scraper.pipeline import Counts, ScrapeResult, scrape
+
+
+def register(subparsers) -> None:
+    """Add the `scrape` subcommand."""
+    p = subparsers.add_parser(
+        "scrape",
+        help="collect images: Google/Bing Images in Chromium, a URL list, or a folder of your own photos",
+        description="Search each query, download the originals, store them under <data root>/<name>/raw/<A|B>/ "
+        "with a manifest. Rerunning continues where it stopped. Exit 1 only when nothing could be collected.",
+    )
+    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    p.add_argument("--domain", choices=("A", "B"), action="append", help="only this domain (repeatable)")
+    p.add_argument("--query", action="append", help="search this instead of the domains file's queries (repeatable)")
+    p.add_argument("--engine", choices=ENGINES, default="google", help="search engine (default: %(default)s)")
+    p.add_argument("--urls", metavar="FILE", help="download the URLs in FILE (one a line) instead of searching")
+    p.add_argument("--import-dir", metavar="DIR", help="import your own photos from DIR instead of searching")
+    p.add_argument("--per-query", type=int, default=100, help="results to gather per query (default: %(default)s)")
+    p.add_argument("--per-domain", type=int, help="stop a domain once it holds this many images")
+    p.add_argument("--headed", action="store_true", help="visible browser (blocked less; works under xvfb-run)")
+    p.add_argument("--workers", type=int, default=16, help="download threads (default: %(default)s)")
+    p.add_argument("--per-host", type=int, default=2, help="concurrent requests per host (default: %(default)s)")
+    p.add_argument("--host-delay", type=float, default=0.0, help="seconds between requests to one host")
+    p.add_argument("--connect-timeout", type=float, default=5.0, help="seconds (default: %(default)s)")
+    p.add_argument("--read-timeout", type=float, default=15.0, help="seconds between bytes (default: %(default)s)")
+    p.add_argument("--total-timeout", type=float, default=60.0, help="seconds per download (default: %(default)s)")
+    p.add_argument("--max-mb", type=float, default=20.0, help="size cap per image in MB (default: %(default)s)")
+    p.add_argument("--retries", type=int, default=2, help="retries for timeouts, 5xx and 429 (default: %(default)s)")
+    p.add_argument("--retry-failed", action="store_true", help="also refetch URLs that failed for good before")
+    p.add_argument("--user-agent", help="User-Agent header for downloads")
+    p.add_argument("--google-url", default="https://www.google.com", help=argparse.SUPPRESS)
+    p.add_argument("--bing-url", default="https://www.bing.com", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--allow-private-network",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="allow downloads from this private/loopback network (refused by default), e.g. 127.0.0.1/32",
+    )
+    p.add_argument("--scroll-pause", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log which driver is used and each search")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> ScrapeConfig:
+    """The ScrapeConfig for these arguments (validated: a bad value raises ConfigError)."""
+    extra = {"user_agent": args.user_agent} if args.user_agent else {}
+    return ScrapeConfig(
+        engine=args.engine,
+        google_url=args.google_url,
+        bing_url=args.bing_url,
+        per_query_limit=args.per_query,
+        per_domain_limit=args.per_domain,
+        headed=args.headed,
+        workers=args.workers,
+        per_host_concurrency=args.per_host,
+        per_host_delay=args.host_delay,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        total_timeout=args.total_timeout,
+        max_bytes=int(args.max_mb * MB),
+        retries=args.retries,
+        retry_failed=args.retry_failed,
+        allow_private_networks=tuple(args.allow_private_network),
+        scroll_pause=args.scroll_pause,
+        **extra,
+    )
+
+
+class _Bar:
+    """A tqdm bar whose total grows with the candidates found; postfix shows found / downloaded / failed."""
+
+    def __init__(self, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="img", desc="scrape", disable=not enabled, dynamic_ncols=True)
+
+    def __call__(self, c: Counts) -> None:
+        self.bar.total = max(self.bar.total or 0, c.found - c.skipped)
+        self.bar.n = c.done
+        self.bar.set_postfix(found=c.found, downloaded=c.downloaded, failed=c.failed, dup=c.duplicate, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def summary_table(result: ScrapeResult) -> str:
+    """A plain-text table: one row per query with its search status and download statuses."""
+    statuses = sorted({s for q in result.queries for s in q.statuses})
+    head = ["domain", "engine", "query", "search", "found", *statuses]
+    rows = [head]
+    for q in result.queries:
+        rows.append([q.domain, q.engine, q.query[:40], q.search_status, str(q.found)] + [
+            str(q.statuses.get(s, 0)) for s in statuses
+        ])  # fmt: skip
+    total = [sum(q.statuses.get(s, 0) for q in result.queries) for s in statuses]
+    rows.append(["all", "", "", "", str(sum(q.found for q in result.queries))] + [str(t) for t in total])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry of `sakura scrape`; 0 when the domains hold images afterwards, 1 when nothing could be collected."""
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    cfg = config_from_args(args)
+    spec = load_domains(args.domains)
+    queries = [Query(q, query_language(q)) for q in args.query] if args.query else None
+    bar = _Bar(not args.no_progress)
+    try:
+        result = scrape(cfg, spec, args.domain, queries, urls_file=args.urls, import_dir=args.import_dir, progress=bar)
+    except BrowserError as e:
+        bar.close()
+        print(f"sakura scrape: error: {e}", file=sys.stderr)
+        return 2
+    bar.close()
+    print(summary_table(result))
+    for q in result.queries:
+        if q.search_status != R.OK:
+            print(f"{q.domain} {q.engine} {q.query!r}: {q.search_status}: {q.message}", file=sys.stderr)
+    held = ", ".join(f"{k}: {n}" for k, n in result.stored_per_domain.items())
+    print(f"images held now ({held}) in {result.dataset_dir / 'raw'}; manifest {result.manifest}")
+    if result.collected == 0:
+        print("sakura scrape: nothing could be collected", file=sys.stderr)
+        return 1
+    return 0

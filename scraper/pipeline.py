@@ -1,0 +1,221 @@
+"""The scrape: per domain and query, search -> candidates -> download -> store, resumable and with provenance."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sakura.config import ConfigError, DatasetSpec, Query
+from scraper import records as R
+from scraper.config import ScrapeConfig
+from scraper.records import Candidate, SearchOutcome
+from scraper.sources import LOCAL_ENGINE, URL_LIST_ENGINE, LocalReader, folder_candidates, read_url_list
+from scraper.store import Store
+
+
+@dataclass
+class Counts:
+    """Live counters for progress display: found candidates and what became of them in this run."""
+
+    found: int = 0
+    downloaded: int = 0
+    failed: int = 0
+    duplicate: int = 0
+    skipped: int = 0  # already settled by an earlier run, not fetched again
+
+    @property
+    def done(self) -> int:
+        return self.downloaded + self.failed + self.duplicate
+
+
+Progress = Callable[[Counts], None]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one query (or one URL list / folder import) gave in this run."""
+
+    domain: str
+    query: str
+    engine: str
+    search_status: str
+    message: str
+    found: int
+    statuses: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ScrapeResult:
+    """Counts and paths of one scrape run; `collected` is what the domains hold now (stored earlier or now)."""
+
+    dataset_dir: Path
+    manifest: Path
+    run_id: str
+    debug_dir: Path
+    queries: tuple[QueryResult, ...]
+    statuses: dict[str, int]  # this run's outcomes
+    stored_per_domain: dict[str, int]  # ok rows per domain in the manifest after the run
+    counts: Counts = field(default_factory=Counts)
+
+    @property
+    def collected(self) -> int:
+        return sum(self.stored_per_domain.values())
+
+    @property
+    def blocked(self) -> list[QueryResult]:
+        return [q for q in self.queries if q.search_status == R.BLOCKED]
+
+
+def search_query(engine, domain: str, query: Query, limit: int) -> SearchOutcome:
+    """Search one query with an engine; the candidates come back tagged with domain, query and engine."""
+    outcome = engine.search(query, limit)
+    tagged = tuple(c.tagged(domain, query.text, engine.name) for c in outcome.candidates)
+    return SearchOutcome(tagged, outcome.status, outcome.message, outcome.layer, outcome.debug_files)
+
+
+def download_candidates(
+    cfg: ScrapeConfig,
+    store: Store,
+    cands: Sequence[Candidate],
+    fetcher,
+    counts: Counts | None = None,
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> Counter:
+    """Fetch the candidates not settled by earlier runs and store each result at once; statuses of this call.
+
+    With `limit`, at most that many new ok files are stored; results beyond it stay pending for a later run.
+    """
+    counts = counts if counts is not None else Counts()
+    statuses: Counter = Counter()
+    if not cands:
+        return statuses
+    store.add_found(list(cands))
+    settled = set()
+    for domain in {c.domain for c in cands}:
+        settled |= {(domain, u) for u in store.settled_urls(domain, cfg.retry_failed)}
+    todo = [c for c in cands if (c.domain, c.url) not in settled]
+    counts.skipped += len(cands) - len(todo)
+
+    def feed() -> Iterator[Candidate]:
+        for c in todo:
+            if limit is not None and statuses[R.OK] >= limit:
+                return
+            yield c
+
+    for fetched in fetcher.iter_fetch(feed()):
+        if fetched.ok and limit is not None and statuses[R.OK] >= limit:
+            continue
+        status = store.record(fetched)
+        statuses[status] += 1
+        if status == R.OK:
+            counts.downloaded += 1
+        elif status == R.DUPLICATE:
+            counts.duplicate += 1
+        else:
+            counts.failed += 1
+        if progress:
+            progress(counts)
+    return statuses
+
+
+def _remaining(cfg: ScrapeConfig, store: Store, domain: str) -> int | None:
+    if cfg.per_domain_limit is None:
+        return None
+    return max(0, cfg.per_domain_limit - store.count(domain))
+
+
+def _source_candidates(urls_file: Path | None, import_dir: Path | None) -> tuple[str, str, list[Candidate]]:
+    if urls_file is not None:
+        return URL_LIST_ENGINE, str(urls_file), read_url_list(urls_file)
+    return LOCAL_ENGINE, str(import_dir), folder_candidates(import_dir)
+
+
+def scrape(
+    cfg: ScrapeConfig,
+    spec: DatasetSpec,
+    domains: Sequence[str] | None = None,
+    queries: Sequence[Query] | None = None,
+    engine=None,
+    fetcher=None,
+    urls_file: str | Path | None = None,
+    import_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> ScrapeResult:
+    """Collect images for the dataset's domains (or `domains`), from the search engine, a URL list or a folder.
+
+    `queries` overrides the domains file's queries; `engine` and `fetcher` let callers (tests, flows) pass
+    their own collaborators. Per-URL failures are recorded in the manifest; configuration errors raise.
+    """
+    keys = list(domains or [d.key for d in spec.domains])
+    for k in keys:
+        spec.domain(k)  # raises ConfigError for an unknown key
+    if urls_file is not None and import_dir is not None:
+        raise ConfigError("sources: got both a URL list and an import folder; allowed: one of them")
+    use_source = urls_file is not None or import_dir is not None
+    if use_source and len(keys) != 1:
+        raise ConfigError(f"domain: got {keys}; allowed: exactly one domain (--domain A or B) with a URL list/folder")
+    counts, results, statuses = Counts(), [], Counter()
+    store = Store(cfg.raw_dir(spec.name), fsync=cfg.fsync)
+    run_id = store.start_run(cfg.to_dict())
+    own_engine = engine is None and not use_source
+    try:
+        if use_source:
+            fetcher = fetcher or (LocalReader(cfg) if import_dir is not None else None)
+        if fetcher is None:
+            from scraper.fetch import Downloader
+
+            fetcher = Downloader(cfg)
+        if not use_source and engine is None:
+            from scraper.engine import make_engine
+
+            engine = make_engine(cfg, debug_dir=store.debug_dir(run_id))
+        elif engine is not None and getattr(engine, "debug_dir", "") is None:
+            engine.debug_dir = store.debug_dir(run_id)
+        for key in keys:
+            if use_source:
+                name, label, cands = _source_candidates(
+                    Path(urls_file) if urls_file else None, Path(import_dir) if import_dir else None
+                )
+                outcome = SearchOutcome(tuple(c.tagged(key, label, name) for c in cands), R.OK, f"{len(cands)} items")
+                results.append(_run_one(cfg, store, fetcher, key, label, name, outcome, counts, progress, statuses))
+                continue
+            for query in queries or spec.domain(key).queries:
+                remaining = _remaining(cfg, store, key)
+                if remaining == 0:
+                    break
+                outcome = search_query(engine, key, query, cfg.per_query_limit)
+                results.append(
+                    _run_one(cfg, store, fetcher, key, query.text, engine.name, outcome, counts, progress, statuses)
+                )
+        per_domain = {k: store.count(k) for k in keys}
+    finally:
+        if own_engine and engine is not None:
+            engine.close()
+        if fetcher is not None:
+            fetcher.close()
+        store.close()
+    return ScrapeResult(
+        cfg.data_root / spec.name,
+        store.raw_dir / "manifest.sqlite",
+        run_id,
+        store.debug_dir(run_id),
+        tuple(results),
+        dict(statuses),
+        per_domain,
+        counts,
+    )
+
+
+def _run_one(cfg, store, fetcher, key, label, engine_name, outcome, counts, progress, statuses) -> QueryResult:
+    store.record_search(key, label, engine_name, outcome)
+    counts.found += len(outcome.candidates)
+    if progress:
+        progress(counts)
+    got = download_candidates(
+        cfg, store, outcome.candidates, fetcher, counts, progress, limit=_remaining(cfg, store, key)
+    )
+    statuses.update(got)
+    return QueryResult(key, label, engine_name, outcome.status, outcome.message, len(outcome.candidates), dict(got))

@@ -1,0 +1,77 @@
+"""Every selector, regex and URL marker the browser engines use, as data in one place (tried in order)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineProfile:
+    """What a search-result page of one engine looks like. Selectors are CSS unless they start with '//'."""
+
+    name: str
+    search_path: str  # format string with {q} and {hl} (already URL-encoded)
+    consent_url_markers: tuple[str, ...]
+    consent_buttons: tuple[str, ...]
+    consent_cookie: tuple[str, str] | None  # (name, value) set before searching to skip the consent page
+    blocked_url_markers: tuple[str, ...]
+    blocked_selectors: tuple[str, ...]
+    thumbnails: tuple[str, ...]  # clickable result tiles
+    thumbnail_imgs: tuple[str, ...]  # the small <img> inside a tile (layer 3)
+    preview_imgs: tuple[str, ...]  # the large image of the preview panel (layer 2)
+    preview_links: tuple[str, ...]  # the link to the source page in the preview panel
+    preview_titles: tuple[str, ...]
+    preview_close: tuple[str, ...]
+    show_more: tuple[str, ...]
+    thumbnail_url_markers: tuple[str, ...]  # substrings that mark a URL as a thumbnail, not an original
+
+
+GOOGLE = EngineProfile(
+    name="google",
+    search_path="/search?q={q}&udm=2&hl={hl}",
+    consent_url_markers=("consent.google.", "/consent"),
+    consent_buttons=("#L2AGLb", "button#W0wltc", "form[action*='consent'] button[aria-label]"),
+    consent_cookie=("SOCS", "CAESHAgBEhIaAB"),
+    blocked_url_markers=("/sorry/",),
+    blocked_selectors=("form#captcha-form", "#recaptcha"),
+    thumbnails=("div[jsname='dTDiAc']", "div.YQ4gaf", "div.isv-r", ".rg_i.Q4LuWd"),
+    thumbnail_imgs=("div[jsname='dTDiAc'] img", "img.YQ4gaf", "div.isv-r img", "img.rg_i"),
+    preview_imgs=(
+        "img[jsname='kn3ccd']",
+        "//div[@jsname='figiqf']//img",
+        "img.sFlh5c.pT0Scc.iPVvYb",
+        "img.r48jcc.pT0Scc.iPVvYb",
+        "img.n3VNCb",
+    ),
+    preview_links=("a[jsname='YKoRaf']", "//div[@jsname='figiqf']/ancestor::a", "a.Hnk30e", "a.eHAdSb"),
+    preview_titles=("h1[jsname='tnbaSe']", "div.indIKd", "a.eHAdSb h1"),
+    preview_close=("button[jsname='tqp7ud']", "a.hm60ue"),
+    show_more=("input.mye4qd", ".mye4qd", "div.GNJvt a", "a.T7sFge"),
+    thumbnail_url_markers=("encrypted-tbn", "gstatic.com/images?q=tbn", "data:image/"),
+)
+
+BING = EngineProfile(
+    name="bing",
+    search_path="/images/search?q={q}&setlang={hl}&form=HDRSC2&first=1",
+    consent_url_markers=(),
+    consent_buttons=("#bnp_btn_accept", "button#bnp_btn_accept", "#adlt_set_save"),
+    consent_cookie=None,
+    blocked_url_markers=("/challenge", "/captcha"),
+    blocked_selectors=("#b_captcha", "form#captcha", "div#challenge"),
+    thumbnails=("a.iusc",),
+    thumbnail_imgs=("a.iusc img.mimg", "img.mimg", "a.iusc img"),
+    preview_imgs=("#mainImageWindow img.nofocus", "img.nofocus", "div.imgContainer img", "#mainImageWindow img"),
+    preview_links=("#mainImageWindow a.ptitle", "a.ptitle", "a.imgLink"),
+    preview_titles=("a.ptitle", ".ptitle"),
+    preview_close=("#closeBtn", "a.closeBtn", "div.close"),
+    show_more=("a.btn_seemore", ".mm_seemore a", "input.btn_seemore"),
+    thumbnail_url_markers=("th.bing.com/th", "tse1.mm.bing.net", "data:image/"),
+)
+
+# Layer 1 (Google): ["http...",height,width] triples in the AF_initDataCallback JSON of the page source.
+GOOGLE_TRIPLE = re.compile(r'\["(https?://[^"]+?)",(\d+),(\d+)\]')
+# After an original's triple, the "2003" entry holds [null, doc id, source page URL, title, ...].
+GOOGLE_META = re.compile(r'"2003":\[null,"[^"]*","(https?://[^"]+)","((?:[^"\\]|\\.)*)"')
+# Layer 1 (Bing): the m attribute of a.iusc is HTML-escaped JSON with murl (image), purl (page), t (title).
+BING_M_ATTR = re.compile(r'<a\b[^>]*\bclass="[^"]*\biusc\b[^"]*"[^>]*\bm="([^"]+)"')

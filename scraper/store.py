@@ -1,0 +1,227 @@
+"""The writer: alone owns raw/<domain>/<sha256>.<ext> files and the SQLite (WAL) manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from scraper import records as R
+from scraper.records import Candidate, Fetched
+
+MANIFEST = "manifest.sqlite"
+PARTIAL_DIR = ".partial"  # temp files live outside raw/A and raw/B, so readers never see a partial file
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    domain TEXT NOT NULL,
+    url TEXT NOT NULL,
+    query TEXT,
+    engine TEXT,
+    rank INTEGER,
+    page_url TEXT,
+    title TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    http_status INTEGER,
+    sha256 TEXT,
+    bytes INTEGER,
+    width INTEGER,
+    height INTEGER,
+    ext TEXT,
+    fetched_at TEXT,
+    path TEXT,
+    is_thumbnail INTEGER NOT NULL DEFAULT 0,
+    found_at TEXT,
+    PRIMARY KEY (domain, url)
+);
+CREATE INDEX IF NOT EXISTS images_sha256 ON images (sha256);
+CREATE INDEX IF NOT EXISTS images_status ON images (status);
+CREATE TABLE IF NOT EXISTS searches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain TEXT NOT NULL,
+    query TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT,
+    layer TEXT,
+    found INTEGER NOT NULL,
+    debug_files TEXT,
+    searched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    config TEXT NOT NULL
+);
+"""
+# Rows a rerun skips unless asked to retry failures: fixed outcomes, and 4xx answers other than 408/429.
+_SETTLED_SQL = (
+    f"status IN ({','.join(repr(s) for s in R.SETTLED)}) OR (status = 'http_error' AND http_status >= 400 "
+    "AND http_status < 500 AND http_status NOT IN (408, 429))"
+)
+
+
+class Store:
+    """Files named by content under raw/<domain>/, and one manifest row per (domain, URL)."""
+
+    def __init__(self, raw_dir: str | Path, fsync: bool = True) -> None:
+        self.raw_dir = Path(raw_dir)
+        self.fsync = fsync
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        self.partial_dir = self.raw_dir / PARTIAL_DIR
+        self.partial_dir.mkdir(exist_ok=True)
+        for stale in self.partial_dir.iterdir():  # left by a killed run: never renamed, so never visible
+            stale.unlink()
+        self._lock = threading.Lock()
+        self.db = sqlite3.connect(self.raw_dir / MANIFEST, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL" if fsync else "PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start_run(self, config: dict) -> str:
+        """Record a run and the settings it used; returns its id (also the name of its debug folder)."""
+        run_id = R.utc_now().replace(":", "").replace("+0000", "Z") + "-" + uuid.uuid4().hex[:6]
+        with self._lock:
+            self.db.execute("INSERT INTO runs VALUES (?, ?, ?)", (run_id, R.utc_now(), json.dumps(config)))
+        return run_id
+
+    def debug_dir(self, run_id: str) -> Path:
+        """Where a run saves page sources and screenshots of searches that found nothing."""
+        return self.raw_dir / "debug" / run_id
+
+    def add_found(self, cands: list[Candidate]) -> int:
+        """Record found candidates as pending (first finder's provenance wins); returns how many were new."""
+        rows = [
+            (
+                c.domain,
+                c.url,
+                c.query,
+                c.engine,
+                c.rank,
+                c.page_url,
+                c.title,
+                R.PENDING,
+                int(c.is_thumbnail),
+                R.utc_now(),
+            )
+            for c in cands
+        ]
+        with self._lock:
+            before = self.db.total_changes
+            self.db.executemany(
+                "INSERT OR IGNORE INTO images (domain, url, query, engine, rank, page_url, title, status, "
+                "is_thumbnail, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            return self.db.total_changes - before
+
+    def settled_urls(self, domain: str, retry_failed: bool = False) -> set[str]:
+        """URLs of this domain a rerun must not fetch again: ok and duplicate always, fixed failures unless retrying."""
+        where = "status IN ('ok', 'duplicate')" if retry_failed else f"({_SETTLED_SQL})"
+        with self._lock:
+            rows = self.db.execute(f"SELECT url FROM images WHERE domain = ? AND {where}", (domain,)).fetchall()
+        return {r[0] for r in rows}
+
+    def count(self, domain: str | None = None, status: str = R.OK) -> int:
+        """Rows with this status (default ok), for one domain or all."""
+        sql, args = "SELECT COUNT(*) FROM images WHERE status = ?", [status]
+        if domain:
+            sql, args = sql + " AND domain = ?", [status, domain]
+        with self._lock:
+            return self.db.execute(sql, args).fetchone()[0]
+
+    def status_counts(self) -> dict[tuple[str, str], int]:
+        """(domain, status) -> number of rows, over the whole manifest."""
+        with self._lock:
+            rows = self.db.execute("SELECT domain, status, COUNT(*) FROM images GROUP BY domain, status").fetchall()
+        return {(d, s): n for d, s, n in rows}
+
+    def record(self, f: Fetched) -> str:
+        """Store the bytes of an ok result (once per content) and upsert its row; returns the final status."""
+        c = f.candidate
+        status, error, path = f.status, f.error, None
+        with self._lock:
+            if f.ok:
+                existing = self.db.execute(
+                    "SELECT path, url FROM images WHERE sha256 = ? AND status = 'ok' AND NOT (domain = ? AND url = ?)",
+                    (f.sha256, c.domain, c.url),
+                ).fetchone()
+                if existing:
+                    status, error = R.DUPLICATE, f"same bytes as {existing[0]} ({existing[1][:200]})"
+                else:
+                    path = self._write(c.domain, f.sha256, f.ext, f.data)
+            self._upsert(f, status, error, path)
+        return status
+
+    def _write(self, domain: str, sha256: str, ext: str, data: bytes) -> str:
+        rel = f"{domain}/{sha256}.{ext}"
+        final = self.raw_dir / rel
+        if final.exists():  # written by a run killed before its row was committed: same name, same bytes
+            return rel
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.partial_dir / f"{sha256}.{uuid.uuid4().hex[:8]}.part"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if self.fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        return rel
+
+    def _upsert(self, f: Fetched, status: str, error: str | None, path: str | None) -> None:
+        c = f.candidate
+        self.db.execute(
+            "INSERT INTO images (domain, url, query, engine, rank, page_url, title, status, error, http_status, "
+            "sha256, bytes, width, height, ext, fetched_at, path, is_thumbnail, found_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (domain, url) DO UPDATE SET status = excluded.status, error = excluded.error, "
+            "http_status = excluded.http_status, sha256 = excluded.sha256, bytes = excluded.bytes, "
+            "width = excluded.width, height = excluded.height, ext = excluded.ext, "
+            "fetched_at = excluded.fetched_at, path = excluded.path",
+            (
+                c.domain, c.url, c.query, c.engine, c.rank, c.page_url, c.title, status, error, f.http_status,
+                f.sha256, len(f.data) if f.data is not None else None, f.width, f.height, f.ext, f.fetched_at,
+                path, int(c.is_thumbnail), f.fetched_at,
+            ),
+        )  # fmt: skip
+
+    def record_search(self, domain: str, query: str, engine: str, outcome) -> None:
+        """Log one search (status ok, empty, blocked or error) with its message and debug files."""
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO searches (domain, query, engine, status, message, layer, found, debug_files, "
+                "searched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    domain, query, engine, outcome.status, outcome.message, outcome.layer,
+                    len(outcome.candidates), json.dumps(list(outcome.debug_files)), R.utc_now(),
+                ),
+            )  # fmt: skip
+
+    def rows(self, where: str = "1", args: tuple = ()) -> list[sqlite3.Row]:
+        """Manifest rows as sqlite3.Row objects (for reports and tests)."""
+        with self._lock:
+            cur = self.db.execute(f"SELECT * FROM images WHERE {where} ORDER BY domain, rank, url", args)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def status_summary(self) -> Counter:
+        """Status -> count over the whole manifest."""
+        c: Counter = Counter()
+        for (_d, s), n in self.status_counts().items():
+            c[s] += n
+        return c
