@@ -222,19 +222,18 @@ class Downloader:
         return [value] if value else []
 
     def _stream(self, resp: requests.Response, deadline: float) -> bytes:
+        """Read the body with read1 (one socket read at a time) so the size cap and the deadline are checked often."""
         buf = bytearray()
         try:
-            for chunk in resp.iter_content(CHUNK):
+            while chunk := resp.raw.read1(CHUNK):
                 buf += chunk
                 if len(buf) > self.cfg.max_bytes:
                     raise _Failure(R.TOO_LARGE, f"body exceeds cap {self.cfg.max_bytes} bytes", resp.status_code)
                 if time.monotonic() > deadline:
                     raise _Failure(R.TIMEOUT, f"body not complete after {self.cfg.total_timeout}s", resp.status_code)
-        except requests.ConnectionError as e:
-            if isinstance(e.args[0] if e.args else None, urllib3.exceptions.ReadTimeoutError):
-                raise _Failure(R.TIMEOUT, f"read timed out: {e}", resp.status_code) from None
-            raise _Failure(R.CONNECTION_ERROR, f"{type(e).__name__}: {e}", resp.status_code) from None
-        except requests.RequestException as e:  # ChunkedEncodingError, ContentDecodingError, ...
+        except urllib3.exceptions.ReadTimeoutError as e:
+            raise _Failure(R.TIMEOUT, f"read timed out: {e}", resp.status_code) from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:  # reset, incomplete body, TLS errors
             raise _Failure(R.CONNECTION_ERROR, f"{type(e).__name__}: {e}", resp.status_code) from None
         return bytes(buf)
 
