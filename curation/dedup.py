@@ -1,0 +1,123 @@
+"""Near-duplicate search over packed 64-bit hashes (chunked, vectorised, threaded) and grouping by union-find."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024  # scratch memory per thread, whatever the number of hashes
+
+
+def _rows_per_chunk(n: int, chunk_bytes: int) -> int:
+    return max(1, min(n, chunk_bytes // (10 * max(n, 1))))  # 8 (xor) + 1 (count) + 1 (mask) bytes per pair
+
+
+def near_pairs(
+    hashes: np.ndarray,
+    threshold: int,
+    *,
+    threads: int = 2,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """All pairs (i, j), i < j, whose Hamming distance is at most `threshold`, as an (m, 2) int64 array.
+
+    Rows are compared in chunks against every later hash with `np.bitwise_count(h[i:k, None] ^ h[None, i+1:])`,
+    so scratch memory is about `chunk_bytes` per thread however many hashes there are; numpy releases the GIL,
+    so chunks run in parallel on `threads` threads. Pairs are sorted by (i, j).
+    """
+    h = np.ascontiguousarray(hashes, dtype=np.uint64)  # (n,)
+    n = h.shape[0]
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    rows = _rows_per_chunk(n, chunk_bytes)
+    starts = list(range(0, n - 1, rows))
+    local = threading.local()
+    done = [0]
+    lock = threading.Lock()
+
+    def scan(i0: int) -> np.ndarray:
+        i1 = min(i0 + rows, n - 1)
+        cols = h[i0 + 1 :]  # (n - i0 - 1,)
+        if getattr(local, "xor", None) is None:
+            local.xor = np.empty(rows * (n - 1), dtype=np.uint64)
+            local.cnt = np.empty(rows * (n - 1), dtype=np.uint8)
+            local.hit = np.empty(rows * (n - 1), dtype=bool)
+        size = (i1 - i0) * cols.shape[0]
+        xor = local.xor[:size].reshape(i1 - i0, cols.shape[0])  # (rows, cols)
+        cnt = local.cnt[:size].reshape(xor.shape)
+        hit = local.hit[:size].reshape(xor.shape)
+        np.bitwise_xor(h[i0:i1, None], cols[None, :], out=xor)
+        np.bitwise_count(xor, out=cnt)
+        np.less_equal(cnt, threshold, out=hit)
+        r, c = np.nonzero(hit)
+        i = r + i0
+        j = c + i0 + 1
+        keep = j > i
+        if progress is not None:
+            with lock:
+                done[0] += i1 - i0
+                progress(done[0], n - 1)
+        return np.stack([i[keep], j[keep]], axis=1).astype(np.int64)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        parts = list(pool.map(scan, starts))
+    return np.concatenate(parts, axis=0) if parts else np.empty((0, 2), dtype=np.int64)
+
+
+class UnionFind:
+    """Disjoint sets over 0..n-1 with path halving and union by size."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.size = [1] * n
+
+    def find(self, x: int) -> int:
+        """The representative of x's set."""
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> int:
+        """Join the sets of a and b; return the new representative."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        return ra
+
+
+def group_duplicates(n: int, pairs: Iterable[Sequence[int]]) -> list[list[int]]:
+    """Connected components of the pair graph over 0..n-1 (singletons included), each sorted, ordered by first index."""
+    uf = UnionFind(n)
+    for a, b in pairs:
+        uf.union(int(a), int(b))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(uf.find(i), []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def exact_pairs(keys: Sequence[str]) -> list[tuple[int, int]]:
+    """Pairs (first, other) of indices whose keys are equal (e.g. pixel hashes): a dict pass, O(n)."""
+    first: dict[str, int] = {}
+    out = []
+    for i, k in enumerate(keys):
+        if k in first:
+            out.append((first[k], i))
+        else:
+            first[k] = i
+    return out
+
+
+def hex_to_uint64(values: Iterable[str]) -> np.ndarray:
+    """16-digit hex hashes as a uint64 array."""
+    return np.fromiter((int(v, 16) for v in values), dtype=np.uint64)

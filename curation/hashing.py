@@ -1,0 +1,58 @@
+"""Image hashes: the 64-bit perceptual hash (phash), a hash of decoded pixels, and Hamming distance."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+PHASH_SIZE = 8  # bits per side: 8 x 8 = 64 bits
+PHASH_SCALE = 4  # the grey image is PHASH_SIZE * PHASH_SCALE = 32 pixels a side
+
+
+@lru_cache(maxsize=4)
+def _dct_matrix(n: int) -> np.ndarray:
+    """Unnormalised DCT-II basis C[k, i] = cos(pi k (2i + 1) / 2n); C @ x is scipy's dct(x) / 2."""
+    k = np.arange(n)[:, None]
+    i = np.arange(n)[None, :]
+    return np.cos(np.pi * k * (2 * i + 1) / (2 * n))
+
+
+def phash(image: Image.Image) -> int:
+    """The 64-bit perceptual hash of `image` as an unsigned int, bit for bit the one of `imagehash.phash`.
+
+    Grey, 32x32 LANCZOS, 2-D DCT, keep the top-left 8x8 coefficients, bit = coefficient > their median;
+    the first coefficient is the most significant bit.
+    """
+    n = PHASH_SIZE * PHASH_SCALE
+    grey = np.asarray(image.convert("L").resize((n, n), Image.Resampling.LANCZOS), dtype=np.float64)  # (32, 32)
+    c = _dct_matrix(n)[:PHASH_SIZE]  # (8, 32)
+    low = c @ grey.T @ c.T  # (8, 8): rows follow imagehash's dct(dct(x, axis=0), axis=1) transposed
+    low = low.T
+    bits = (low > np.median(low)).ravel()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def phash_hex(value: int) -> str:
+    """The 16-digit hex form of a 64-bit hash (the same text as `str(imagehash.phash(...))`)."""
+    return f"{value:016x}"
+
+
+def pixel_hash(image: Image.Image) -> str:
+    """A hash of the decoded pixels (mode, size and bytes): equal for the same picture in different files."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return (a ^ b).bit_count()
+
+
+def pack_hashes(values: list[int] | np.ndarray) -> np.ndarray:
+    """Hashes as a contiguous uint64 array, the form the vectorised search takes."""
+    return np.ascontiguousarray(np.asarray(values, dtype=np.uint64))

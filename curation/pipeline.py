@@ -1,0 +1,204 @@
+"""curate(): raw files -> analysed (in parallel, cached) -> judged -> deduplicated -> split -> written."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.config import CurationConfig
+from curation.decode import DecodeSettings, analyse_file
+from curation.dedup import exact_pairs, group_duplicates, hex_to_uint64, near_pairs
+from curation.hashing import hamming
+from curation.outputs import write_manifest, write_outputs
+from curation.report import build_report
+from curation.sources import Provenance, RawFile, is_excluded, read_excluded, scan_raw
+from curation.split import group_split
+from curation.state import CurationState
+from curation.validate import judge
+from sakura.config import ConfigError
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+_STORE_EVERY = 256
+
+
+@dataclass(frozen=True)
+class CurationResult:
+    """What one run did: counts per domain (as in report.json), where its files are, and how much was new."""
+
+    dataset_dir: Path
+    counts: dict[str, dict[str, Any]]
+    manifest: Path
+    report: Path
+    sheets: dict[str, list[Path]]
+    analysed: int
+    cached: int
+    seconds: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def kept(self, domain: str) -> int:
+        """Images of `domain` in the dataset (train + test)."""
+        return self.counts[domain]["kept"]
+
+
+def curate(cfg: CurationConfig, progress: Progress | None = None) -> CurationResult:
+    """Curate `cfg.dataset_dir`/raw into {train,test}/{A,B}/ plus the manifest, report and contact sheets.
+
+    Only raw files that are new or changed since the last run are decoded; an image never changes split.
+    """
+    t0 = time.perf_counter()
+    ds = cfg.dataset_dir
+    raw = ds / "raw"
+    if not (raw / "A").is_dir() and not (raw / "B").is_dir():
+        raise ConfigError(f"dataset: no raw images at {raw}/A or {raw}/B; scrape or import images first")
+    cur = ds / "curation"
+    staging = cur / "staged"
+    files = scan_raw(raw)
+    with CurationState(cur / "state.sqlite") as state:
+        recs, n_new = _analyse(files, cfg, staging, state, progress)
+        state.prune({(f.domain, f.relpath) for f in files})
+        rows = decide(recs, cfg, read_excluded(cur / "excluded.txt"), state.split_history())
+        state.record_splits({(r["domain"], r["sha256"]): r["split"] for r in rows if r["split"]})
+    provenance = Provenance(raw)
+    for r in rows:
+        r.update(provenance.lookup(r["domain"], r["relpath"], r["sha256"]))
+    write_outputs(ds, staging, rows, cfg, progress)
+    manifest = write_manifest(cur / "manifest.csv", rows)
+    warnings = tuple(w for w in (provenance.warning,) if w)
+    report, counts, sheets = build_report(cur, staging, rows, cfg, n_new, len(files) - n_new, warnings, progress)
+    return CurationResult(
+        ds, counts, manifest, report, sheets, n_new, len(files) - n_new, round(time.perf_counter() - t0, 3), warnings
+    )
+
+
+def _analyse(
+    files: list[RawFile], cfg: CurationConfig, staging: Path, state: CurationState, progress: Progress | None
+) -> tuple[list[dict[str, Any]], int]:
+    """Records for every raw file, in `files` order: cached when unchanged, else decoded now."""
+    cached = state.all_cached(cfg.decode_key)
+    recs: list[dict[str, Any] | None] = []
+    todo: list[tuple[int, RawFile]] = []
+    for f in files:
+        hit = cached.get((f.domain, f.relpath))
+        ok = hit is not None and hit[:2] == (f.size, f.mtime_ns)
+        if ok and hit[2].get("staged") and not (staging / hit[2]["staged"]).is_file():
+            ok = False
+        recs.append(hit[2] if ok else None)
+        if not ok:
+            todo.append((len(recs) - 1, f))
+    settings = DecodeSettings(str(staging), cfg.load_size, cfg.output_format, cfg.jpeg_quality, cfg.max_pixels)
+    batch: list[dict[str, Any]] = []
+    for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
+        recs[i] = rec
+        batch.append(rec)
+        if len(batch) >= _STORE_EVERY:
+            state.store(batch, cfg.decode_key)
+            batch = []
+        if progress is not None:
+            progress("decode", n, len(todo))
+    state.store(batch, cfg.decode_key)
+    return [r for r in recs if r is not None], len(todo)
+
+
+def _decode_one(args: tuple[int, str, str, str, DecodeSettings]) -> tuple[int, dict[str, Any]]:
+    i, domain, path, relpath, settings = args
+    return i, analyse_file(domain, path, relpath, settings)
+
+
+def _decode_all(
+    todo: list[tuple[int, RawFile]], settings: DecodeSettings, workers: int
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, record) for every file to decode, in order; across `workers` processes when there are enough."""
+    args = [(i, f.domain, str(f.path), f.relpath, settings) for i, f in todo]
+    if workers <= 1 or len(args) < 4:
+        yield from map(_decode_one, args)
+        return
+    # fork on Linux: workers start in milliseconds with the modules already imported, and callers need no
+    # `if __name__ == "__main__"` guard; elsewhere the platform's default (spawn on macOS and Windows).
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+    chunk = max(1, min(32, len(args) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield from pool.map(_decode_one, args, chunksize=chunk)
+
+
+def _rank_key(rec: dict[str, Any]) -> tuple:
+    """Best first: largest resolution, then largest file; ties broken by content hash and domain."""
+    return (-rec["width"] * rec["height"], -rec["bytes"], rec["sha256"], rec["domain"])
+
+
+def decide(
+    recs: list[dict[str, Any]], cfg: CurationConfig, excluded: set[str], history: dict[tuple[str, str], str]
+) -> list[dict[str, Any]]:
+    """One row per record: status kept / rejected / duplicate, reason, detail, group, split (pure given inputs)."""
+    rows = []
+    valid = []
+    for rec in recs:
+        reason, detail = judge(rec, cfg)
+        row = _row(rec, "rejected" if reason else "kept", reason, detail)
+        rows.append(row)
+        if reason is None:
+            valid.append(row)
+    hashes = hex_to_uint64(r["phash"] for r in valid)
+    pairs = [tuple(p) for p in near_pairs(hashes, cfg.threshold)]
+    pairs += exact_pairs([r["pixel_hash"] for r in valid])
+    for members in group_duplicates(len(valid), pairs):
+        _resolve_group([valid[k] for k in members], cfg, excluded, history)
+    return rows
+
+
+def _row(rec: dict[str, Any], status: str, reason: str | None, detail: str | None) -> dict[str, Any]:
+    keys = ("domain", "relpath", "sha256", "bytes", "format", "width", "height", "phash", "pixel_hash", "staged")
+    row = {k: rec.get(k) for k in keys}
+    row.update(status=status, reason=reason, detail=detail, group="", split="", output="")
+    return row
+
+
+def _resolve_group(
+    members: list[dict[str, Any]], cfg: CurationConfig, excluded: set[str], history: dict[tuple[str, str], str]
+) -> None:
+    """Keep the best image of one duplicate group, drop the rest with their reason, and give all one split."""
+    ranked = sorted(members, key=_rank_key)
+    gid = f"g{ranked[0]['sha256'][:16]}"
+    for m in ranked:
+        m["group"] = gid
+    listed = [m for m in ranked if is_excluded(m["sha256"], excluded)]
+    if listed:
+        for m in ranked:
+            first = m in listed
+            m.update(
+                status="rejected",
+                reason="excluded",
+                detail="listed in excluded.txt" if first else f"duplicate of excluded {listed[0]['sha256'][:16]}",
+            )
+        return
+    domains = {m["domain"] for m in ranked}
+    if len(domains) > 1:
+        stay = cfg.cross_domain if cfg.cross_domain in domains else None
+        for m in ranked:
+            if m["domain"] != stay:
+                m.update(
+                    status="duplicate",
+                    reason="cross_domain",
+                    detail=f"its group has images in A and B (cross_domain = {cfg.cross_domain!r})",
+                )
+        ranked = [m for m in ranked if m["domain"] == stay]
+        if not ranked:
+            return
+    kept = ranked[0]
+    split = group_split([(m["domain"], m["sha256"]) for m in ranked], history, cfg.seed, cfg.test_fraction)
+    for m in ranked[1:]:
+        exact = m["pixel_hash"] == kept["pixel_hash"]
+        d = hamming(int(m["phash"], 16), int(kept["phash"], 16))
+        m.update(
+            status="duplicate",
+            reason="exact_duplicate" if exact else "near_duplicate",
+            detail=f"{d} bits from kept {kept['sha256'][:16]}",
+            split=split,
+            distance=d,
+        )
+    kept["split"] = split

@@ -1,0 +1,129 @@
+"""Contact sheets: JPEG grids of thumbnails of kept images, duplicate groups and rejections with their reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from curation.config import CurationConfig
+from sakura.config import DOMAIN_KEYS
+
+SHEET_KINDS = ("kept_A", "kept_B", "duplicates", "rejected")
+COLUMNS = 10
+ROWS_PER_PAGE = 10
+CAPTION = 30
+PAD = 4
+_BG = (245, 245, 245)
+_COLOURS = {"kept": (30, 140, 60), "duplicate": (200, 120, 0), "rejected": (200, 30, 30)}
+
+
+@lru_cache(maxsize=2)
+def _font(size: int = 11) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+def _thumb(staging: Path, row: dict[str, Any], side: int) -> Image.Image:
+    """The row's staged image shrunk to fit side x side, or a grey tile when it could not be decoded."""
+    if not row.get("staged"):
+        tile = Image.new("RGB", (side, side), (90, 90, 90))
+        ImageDraw.Draw(tile).text((6, side // 2 - 8), "no image:\n" + str(row["reason"]), fill="white", font=_font())
+        return tile
+    with Image.open(staging / row["staged"]) as im:
+        im.draft("RGB", (side, side))
+        im = im.convert("RGB")
+        im.thumbnail((side, side), Image.Resampling.BICUBIC)
+        return im
+
+
+def _caption(row: dict[str, Any]) -> tuple[str, str]:
+    if row["status"] == "kept":
+        return f"{row['sha256'][:8]} {row['domain']}", f"kept {row['split']}"
+    if row["status"] == "duplicate" and row["reason"] != "cross_domain":
+        kind = "exact" if row["reason"] == "exact_duplicate" else "near"
+        return f"{row['sha256'][:8]} {row['domain']}", f"{kind} {row.get('distance', '?')} bits"
+    return f"{row['sha256'][:8]} {row['domain']}", str(row["reason"])
+
+
+def render_grid(staging: Path, grid: list[list[dict[str, Any]]], side: int, title: str) -> Image.Image:
+    """One sheet: a row of tiles per list in `grid`, each tile captioned with id, domain and status or reason."""
+    cell_w, cell_h = side + 2 * PAD, side + CAPTION + 2 * PAD
+    head = 22
+    sheet = Image.new("RGB", (COLUMNS * cell_w, head + len(grid) * cell_h), _BG)
+    draw = ImageDraw.Draw(sheet)
+    draw.text((PAD, 4), title, fill="black", font=_font(13))
+    for y, line in enumerate(grid):
+        for x, row in enumerate(line[:COLUMNS]):
+            left, top = x * cell_w + PAD, head + y * cell_h + PAD
+            colour = _COLOURS.get(row["status"], (0, 0, 0))
+            tile = _thumb(staging, row, side)
+            sheet.paste(tile, (left + (side - tile.width) // 2, top + (side - tile.height) // 2))
+            draw.rectangle((left - 2, top - 2, left + side + 1, top + side + 1), outline=colour, width=2)
+            first, second = _caption(row)
+            draw.text((left, top + side + 2), first, fill="black", font=_font())
+            draw.text((left, top + side + 15), second, fill=colour, font=_font())
+    return sheet
+
+
+def _pages(lines: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]]:
+    return [lines[i : i + ROWS_PER_PAGE] for i in range(0, len(lines), ROWS_PER_PAGE)]
+
+
+def _chunks(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [items[i : i + COLUMNS] for i in range(0, len(items), COLUMNS)]
+
+
+def sheet_lines(rows: list[dict[str, Any]], limit: int) -> dict[str, list[list[dict[str, Any]]]]:
+    """The rows of each kind of sheet, at most `limit` images each: kept per domain, duplicate groups (kept image
+    first, one group a line), rejections sorted by reason."""
+    lines: dict[str, list[list[dict[str, Any]]]] = {}
+    for d in DOMAIN_KEYS:
+        kept = sorted((r for r in rows if r["status"] == "kept" and r["domain"] == d), key=lambda r: r["sha256"])
+        lines[f"kept_{d}"] = _chunks(kept[:limit])
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["group"]:
+            groups.setdefault(r["group"], []).append(r)
+    order = {"kept": 0, "duplicate": 1, "rejected": 2}
+    multi = [sorted(g, key=lambda r: (order[r["status"]], r["sha256"])) for g in groups.values() if len(g) > 1]
+    multi.sort(key=lambda g: (-len(g), g[0]["sha256"]))
+    dup_lines, shown = [], 0
+    for g in multi:
+        if shown >= limit:
+            break
+        dup_lines.append(g[:COLUMNS])
+        shown += len(dup_lines[-1])
+    lines["duplicates"] = dup_lines
+    rejected = sorted((r for r in rows if r["status"] == "rejected"), key=lambda r: (r["reason"], r["sha256"]))
+    lines["rejected"] = _chunks(rejected[:limit])
+    return lines
+
+
+def write_sheets(
+    out_dir: Path,
+    staging: Path,
+    rows: list[dict[str, Any]],
+    cfg: CurationConfig,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, list[Path]]:
+    """Write every contact sheet as JPEG under `out_dir` (old sheets removed); return their paths by kind."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.jpg"):
+        old.unlink()
+    plan = [
+        (kind, i, page)
+        for kind, lines in sheet_lines(rows, cfg.sheet_max_images).items()
+        for i, page in enumerate(_pages(lines), start=1)
+    ]
+    sheets: dict[str, list[Path]] = {k: [] for k in SHEET_KINDS}
+    for n, (kind, i, page) in enumerate(plan, start=1):
+        path = out_dir / f"{kind}_{i:02d}.jpg"
+        title = f"{kind.replace('_', ' ')}  page {i}  ({sum(len(line) for line in page)} images)"
+        render_grid(staging, page, cfg.sheet_thumb, title).save(path, "JPEG", quality=85)
+        sheets[kind].append(path)
+        if progress is not None:
+            progress("sheets", n, len(plan))
+    return sheets

@@ -1,0 +1,77 @@
+"""Curation state kept between runs (SQLite): cached analyses of raw files and every split ever assigned."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS analysis (
+    domain TEXT NOT NULL, relpath TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    decode_key TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (domain, relpath));
+CREATE TABLE IF NOT EXISTS splits (
+    domain TEXT NOT NULL, sha256 TEXT NOT NULL, split TEXT NOT NULL CHECK (split IN ('train', 'test')),
+    assigned_at REAL NOT NULL, PRIMARY KEY (domain, sha256));
+"""
+
+
+class CurationState:
+    """The state file `<dataset>/curation/state.sqlite`; a context manager that commits on exit."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    def __enter__(self) -> CurationState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Commit and close."""
+        self.db.commit()
+        self.db.close()
+
+    def all_cached(self, decode_key: str) -> dict[tuple[str, str], tuple[int, int, dict[str, Any]]]:
+        """Every stored analysis made with these decode settings, by (domain, relpath): (size, mtime_ns, record)."""
+        rows = self.db.execute(
+            "SELECT domain, relpath, size, mtime_ns, record FROM analysis WHERE decode_key = ?", (decode_key,)
+        )
+        return {(d, p): (s, m, json.loads(r)) for d, p, s, m, r in rows}
+
+    def store(self, records: Iterable[dict[str, Any]], decode_key: str) -> None:
+        """Save analyses (from `curation.decode.analyse_file`) and commit."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO analysis (domain, relpath, size, mtime_ns, decode_key, record)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(r["domain"], r["relpath"], r["bytes"], r["mtime_ns"], decode_key, json.dumps(r)) for r in records],
+        )
+        self.db.commit()
+
+    def prune(self, present: set[tuple[str, str]]) -> int:
+        """Forget analyses of raw files that are gone; return how many."""
+        gone = [k for k in self.db.execute("SELECT domain, relpath FROM analysis") if tuple(k) not in present]
+        self.db.executemany("DELETE FROM analysis WHERE domain = ? AND relpath = ?", gone)
+        self.db.commit()
+        return len(gone)
+
+    def split_history(self) -> dict[tuple[str, str], str]:
+        """Every split ever assigned, by (domain, sha256): an image never changes split once it has one."""
+        return {(d, s): sp for d, s, sp in self.db.execute("SELECT domain, sha256, split FROM splits")}
+
+    def record_splits(self, assignments: dict[tuple[str, str], str]) -> None:
+        """Remember new assignments; existing ones are never overwritten."""
+        now = time.time()
+        self.db.executemany(
+            "INSERT OR IGNORE INTO splits (domain, sha256, split, assigned_at) VALUES (?,?,?,?)",
+            [(d, s, sp, now) for (d, s), sp in assignments.items()],
+        )
+        self.db.commit()
