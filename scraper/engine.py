@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 EMPTY = "empty"
 ERROR = "error"
 POLL = 0.1
+MAX_PREVIEW_MISSES = 3  # clicks in a row that show no original: the preview layer does not work on this page
 Layer1 = Callable[[str, tuple[str, ...]], list[Candidate]]
 
 _PREVIEW_JS = """
@@ -168,10 +169,11 @@ class BrowserEngine:
     def _preview_layer(self, d, limit: int, known: set[str]) -> list[Candidate]:
         """Layer 2: click tiles and read the preview image once the original has replaced the thumbnail."""
         found: list[Candidate] = []
-        last = ""
-        tiles = browser.first_match(d, self.profile.thumbnails)[: self.cfg.max_preview_clicks]
+        last, misses = "", 0
+        # Tiles are in the same order as the embedded results: start after those layer 1 already has.
+        tiles = browser.first_match(d, self.profile.thumbnails)[len(known) :][: self.cfg.max_preview_clicks]
         for tile in tiles:
-            if len(known) + len(found) >= limit:
+            if len(known) + len(found) >= limit or misses >= MAX_PREVIEW_MISSES:
                 break
             try:
                 d.execute_script("arguments[0].scrollIntoView({block: 'center'})", tile)
@@ -182,8 +184,9 @@ class BrowserEngine:
                 except WebDriverException:
                     continue
             url = self._wait_original(d, last)
+            misses = 0 if url else misses + 1
+            last = url or last
             if url and url not in known and url not in {c.url for c in found}:
-                last = url
                 page_url, title = self._preview_provenance(d)
                 found.append(Candidate(url=url, page_url=page_url, title=title))
         return found
