@@ -1,0 +1,212 @@
+"""Unaligned two-domain image data: layouts, robust image loading, the recipe's transforms and the loaders."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as TF
+
+from sakura.config import ConfigError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open any image as 8-bit RGB: EXIF orientation applied, alpha composited on white, grayscale/palette/16-bit
+    converted."""
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        return to_rgb(im)
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """8-bit RGB from any PIL mode (alpha composited on white)."""
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(bg, im).convert("RGB")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        im = im.point(lambda v: v / 256).convert("L")
+    return im.convert("RGB")
+
+
+def to_tensor(im: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> (3, H, W) float in [-1, 1]."""
+    return TF.to_tensor(im).mul_(2).sub_(1)
+
+
+def to_image(t: torch.Tensor) -> Image.Image:
+    """(3, H, W) in [-1, 1] on any device -> RGB PIL image."""
+    arr = t.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+    return Image.fromarray(arr.permute(1, 2, 0).numpy())
+
+
+def domain_dirs(root: Path, split: str) -> tuple[Path, Path]:
+    """`root/<split>/{A,B}` (this project) or `root/<split>{A,B}` (the official layout)."""
+    for a, b in ((root / split / "A", root / split / "B"), (root / f"{split}A", root / f"{split}B")):
+        if a.is_dir() and b.is_dir():
+            return a, b
+    raise ConfigError(
+        f"dataset: no {split} images in {root}; expected {split}/A and {split}/B (or {split}A and {split}B)"
+    )
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that is not used, and why."""
+
+    path: str
+    reason: str
+
+
+def list_images(folder: Path) -> tuple[list[Path], list[Skipped]]:
+    """Image files in `folder` (sorted), checked to open; unreadable ones are returned with the reason."""
+    files, skipped = [], []
+    for p in sorted(folder.iterdir()):
+        if not p.is_file() or p.suffix.lower() not in IMAGE_EXTS:
+            continue
+        try:
+            with Image.open(p) as im:
+                im.verify()
+            files.append(p)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            skipped.append(Skipped(str(p), f"{type(e).__name__}: {e}"))
+    return files, skipped
+
+
+def train_transform(im: Image.Image, load_size: int, crop: int, g: torch.Generator) -> torch.Tensor:
+    """Resize the shorter side to load_size (bicubic), random crop `crop` x `crop`, random h-flip, to [-1, 1]."""
+    im = TF.resize(im, load_size, interpolation=InterpolationMode.BICUBIC)
+    w, h = im.size
+    top = int(torch.randint(0, h - crop + 1, (1,), generator=g))
+    left = int(torch.randint(0, w - crop + 1, (1,), generator=g))
+    im = TF.crop(im, top, left, crop, crop)
+    if torch.rand(1, generator=g).item() < 0.5:
+        im = TF.hflip(im)
+    return to_tensor(im)
+
+
+def eval_transform(im: Image.Image, size: int) -> torch.Tensor:
+    """Resize the shorter side to `size` (bicubic) and centre-crop a square: fixed-size evaluation images."""
+    im = TF.resize(im, size, interpolation=InterpolationMode.BICUBIC)
+    return to_tensor(TF.center_crop(im, size))
+
+
+class UnalignedDataset(Dataset):
+    """Pairs image i of domain A with a random image of domain B. Indexed by (epoch, i): the random crop, flip and
+    B partner are a pure function of (seed, epoch, i), so any worker count and a resumed run see the same data."""
+
+    def __init__(self, files_A: list[Path], files_B: list[Path], load_size: int, crop: int, seed: int = 0) -> None:
+        if not files_A or not files_B:
+            raise ConfigError(f"dataset: need images in both domains; got A={len(files_A)}, B={len(files_B)}")
+        self.files_A, self.files_B = files_A, files_B
+        self.load_size, self.crop, self.seed = load_size, crop, seed
+
+    def __len__(self) -> int:
+        return len(self.files_A)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        epoch, i = key
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 10_000_019 + i)
+        j = int(torch.randint(0, len(self.files_B), (1,), generator=g))
+        real_A = train_transform(load_rgb(self.files_A[i]), self.load_size, self.crop, g)  # (3, crop, crop)
+        real_B = train_transform(load_rgb(self.files_B[j]), self.load_size, self.crop, g)
+        return {"A": real_A, "B": real_B}
+
+
+class FolderDataset(Dataset):
+    """Fixed-size evaluation images of one folder's files (resize + centre crop)."""
+
+    def __init__(self, files: list[Path], size: int) -> None:
+        self.files, self.size = files, size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return eval_transform(load_rgb(self.files[i]), self.size)
+
+
+class EpochSampler(Sampler):
+    """DistributedSampler (1 replica when not distributed) yielding (epoch, index) keys; `skip` drops the first
+    indices of an epoch (resuming mid-epoch) and `limit` caps the indices per epoch."""
+
+    def __init__(self, n: int, num_replicas: int = 1, rank: int = 0, seed: int = 0, limit: int | None = None):
+        self.inner = DistributedSampler(range(n), num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
+        self.epoch, self.skip, self.limit = 0, 0, limit
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip
+        self.inner.set_epoch(epoch)
+
+    def per_epoch(self) -> int:
+        """Indices in a whole epoch for this rank."""
+        n = len(self.inner)
+        return n if self.limit is None else min(n, self.limit)
+
+    def __len__(self) -> int:
+        return max(0, self.per_epoch() - self.skip)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        idx = list(self.inner)[: self.per_epoch()]
+        return iter([(self.epoch, i) for i in idx[self.skip :]])
+
+
+def make_loader(
+    dataset: Dataset, sampler: Sampler | None, batch_size: int, num_workers: int, cuda: bool, shuffle: bool = False
+) -> DataLoader:
+    """A DataLoader with pinned memory and persistent workers on CUDA; workers share memory through files when
+    /dev/shm is too small for tensors (the usual cause of worker crashes in containers)."""
+    if num_workers > 0 and _shm_bytes() < 512 * 2**20:
+        torch.multiprocessing.set_sharing_strategy("file_system")
+        warnings.warn("/dev/shm is under 512 MiB: DataLoader workers share tensors through files instead", stacklevel=2)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        shuffle=shuffle if sampler is None else False,
+        num_workers=num_workers,
+        pin_memory=cuda,
+        persistent_workers=num_workers > 0,
+        drop_last=False,
+    )
+
+
+def _shm_bytes() -> int:
+    try:
+        return shutil.disk_usage("/dev/shm").free
+    except OSError:
+        return 0
+
+
+def first_batch_or_explain(loader: DataLoader) -> tuple[Iterator, dict | None]:
+    """Start iterating; if the worker processes themselves fail (not an image), raise an error that says what
+    failed and how to run without workers."""
+    it = iter(loader)
+    try:
+        return it, next(it)
+    except StopIteration:
+        return it, None
+    except RuntimeError as e:
+        if loader.num_workers > 0 and "worker" in str(e).lower():
+            raise RuntimeError(
+                f"DataLoader workers failed: {str(e).splitlines()[0]} (num_workers={loader.num_workers}). "
+                "Run with --num-workers 0 to load images in the main process."
+            ) from e
+        raise
+
+
+def iterations(n_items: int, batch_size: int) -> int:
+    """Batches needed for n_items."""
+    return math.ceil(n_items / batch_size)

@@ -1,0 +1,139 @@
+"""Quality metrics: a domain classifier trained on the train split (no download) and FID/KID with local weights."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.data import FolderDataset
+
+CLASSIFIER_SIZE = 64
+INCEPTION_ENV = "SAKURA_INCEPTION_WEIGHTS"
+
+
+class DomainClassifier(nn.Module):
+    """A small CNN: (N, 3, 64, 64) in [-1, 1] -> logit that the image is from domain B."""
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        ch = 3
+        for mult in (1, 2, 4, 4):
+            layers += [nn.Conv2d(ch, width * mult, 3, 2, 1), nn.BatchNorm2d(width * mult), nn.ReLU(True)]
+            ch = width * mult
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(ch, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N,)
+        x = F.interpolate(x.float(), size=(CLASSIFIER_SIZE, CLASSIFIER_SIZE), mode="bilinear", antialias=True)
+        return self.head(self.features(x).mean((2, 3))).squeeze(1)
+
+
+def load_stack(files: list[Path], size: int = CLASSIFIER_SIZE, limit: int | None = None) -> torch.Tensor:
+    """(N, 3, size, size) evaluation crops of the files (at most `limit`, evenly spread)."""
+    if limit is not None and len(files) > limit:
+        step = len(files) / limit
+        files = [files[int(i * step)] for i in range(limit)]
+    ds = FolderDataset(files, size)
+    return torch.stack([ds[i] for i in range(len(ds))])
+
+
+def train_domain_classifier(x_A: torch.Tensor, x_B: torch.Tensor, steps: int = 300, seed: int = 0) -> DomainClassifier:
+    """Fit the classifier to tell real A (label 0) from real B (label 1), with flips and small shifts."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        clf = DomainClassifier()
+    opt = torch.optim.Adam(clf.parameters(), 1e-3)
+    x = torch.cat([x_A, x_B])
+    y = torch.cat([torch.zeros(len(x_A)), torch.ones(len(x_B))])
+    weight = torch.cat([torch.full((len(x_A),), 0.5 / len(x_A)), torch.full((len(x_B),), 0.5 / len(x_B))])
+    clf.train()
+    for _ in range(steps):
+        idx = torch.multinomial(weight, 32, replacement=True, generator=g)
+        xb = x[idx]
+        if torch.rand(1, generator=g).item() < 0.5:
+            xb = xb.flip(3)
+        shift = [int(v) for v in torch.randint(-4, 5, (2,), generator=g)]
+        xb = torch.roll(xb, shifts=shift, dims=(2, 3))
+        loss = F.binary_cross_entropy_with_logits(clf(xb), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return clf.eval()
+
+
+@torch.no_grad()
+def share_as_B(clf: DomainClassifier, x: torch.Tensor, batch: int = 64) -> float:
+    """Share of images the classifier calls domain B."""
+    if len(x) == 0:
+        return float("nan")
+    calls = [clf(x[i : i + batch].cpu()) > 0 for i in range(0, len(x), batch)]
+    return torch.cat(calls).float().mean().item()
+
+
+@torch.no_grad()
+def translate_batch(G: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, device: torch.device,
+                    batch: int = 16) -> torch.Tensor:  # fmt: skip
+    """G applied to (N, 3, H, W) on `device` in batches; the result comes back to the CPU as float32."""
+    outs = [G(x[i : i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)]
+    return torch.cat(outs) if outs else x
+
+
+def domain_scores(clf: DomainClassifier, real_A: torch.Tensor, real_B: torch.Tensor, fake_B: torch.Tensor,
+                  fake_A: torch.Tensor) -> dict[str, float]:  # fmt: skip
+    """A2B_as_B: share of G_AB(test A) called B; B2A_as_A likewise; real_*: the same for untranslated images
+    (the baseline); classifier_accuracy on the real test images; domain_score = mean of the two translated shares."""
+    real_A_as_B, real_B_as_B = share_as_B(clf, real_A), share_as_B(clf, real_B)
+    a2b, b2a = share_as_B(clf, fake_B), 1.0 - share_as_B(clf, fake_A)
+    n_a, n_b = len(real_A), len(real_B)
+    acc = ((1 - real_A_as_B) * n_a + real_B_as_B * n_b) / max(1, n_a + n_b)
+    return {
+        "A2B_as_B": a2b,
+        "B2A_as_A": b2a,
+        "real_A_as_B": real_A_as_B,
+        "real_B_as_A": 1.0 - real_B_as_B,
+        "classifier_accuracy": acc,
+        "domain_score": (a2b + b2a) / 2,
+        "n_test_A": n_a,
+        "n_test_B": n_b,
+    }
+
+
+def inception_weights_path(setting: str | None) -> Path | None:
+    """The configured InceptionV3 weights (setting, else $SAKURA_INCEPTION_WEIGHTS), or None."""
+    value = setting or os.environ.get(INCEPTION_ENV)
+    return Path(value) if value else None
+
+
+def fid_kid(real_A, real_B, fake_A, fake_B, weights: str | None, device: torch.device) -> dict:
+    """FID and KID of G_AB(test A) against test B and of G_BA(test B) against test A (torchmetrics with a local
+    InceptionV3 file). Returns {"skipped": reason} when the weights or the package are missing: never downloads."""
+    path = inception_weights_path(weights)
+    if path is None:
+        return {"skipped": f"no InceptionV3 weights given (set --inception-weights or ${INCEPTION_ENV}); not downloaded"}
+    if not path.is_file():
+        return {"skipped": f"InceptionV3 weights file {path} does not exist; not downloaded"}
+    try:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.kid import KernelInceptionDistance
+    except ImportError as e:
+        return {"skipped": f"torchmetrics/torch-fidelity not installed ({e}): pip install 'sakura-street[metrics]'"}
+    out = {}
+    for name, real, fake in (("A2B", real_B, fake_B), ("B2A", real_A, fake_A)):
+        kw = {"feature_extractor_weights_path": str(path), "normalize": True}
+        fid = FrechetInceptionDistance(feature=2048, **kw).to(device)
+        subset = max(2, min(len(real), len(fake), 1000) // 2)
+        kid = KernelInceptionDistance(feature=2048, subset_size=subset, **kw).to(device)
+        for metric in (fid, kid):
+            metric.update(((real + 1) / 2).to(device), real=True)
+            metric.update(((fake + 1) / 2).to(device), real=False)
+        out[f"FID_{name}"] = float(fid.compute())
+        kid_mean, kid_std = kid.compute()
+        out[f"KID_{name}"], out[f"KID_{name}_std"] = float(kid_mean), float(kid_std)
+    return out

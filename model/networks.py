@@ -1,0 +1,134 @@
+"""CycleGAN networks: the ResNet generator and the 70x70 PatchGAN discriminator (no I/O, no training)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from sakura.config import require
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Architecture of both generators (ResNet, `n_blocks`, `ngf`) and both discriminators (PatchGAN)."""
+
+    in_channels: int = 3
+    out_channels: int = 3
+    ngf: int = 64
+    n_blocks: int = 9
+    ndf: int = 64
+    n_layers_d: int = 3
+
+    def __post_init__(self) -> None:
+        require(self.in_channels in (1, 3), "in_channels", self.in_channels, "1 or 3")
+        require(self.out_channels in (1, 3), "out_channels", self.out_channels, "1 or 3")
+        require(isinstance(self.ngf, int) and self.ngf >= 4, "ngf", self.ngf, "an integer >= 4")
+        require(isinstance(self.n_blocks, int) and 1 <= self.n_blocks <= 32, "n_blocks", self.n_blocks, "1..32")
+        require(isinstance(self.ndf, int) and self.ndf >= 4, "ndf", self.ndf, "an integer >= 4")
+        require(isinstance(self.n_layers_d, int) and 1 <= self.n_layers_d <= 6, "n_layers_d", self.n_layers_d, "1..6")
+
+    def to_dict(self) -> dict[str, int]:
+        """Plain dict (stored in checkpoints, which load with weights_only=True)."""
+        return asdict(self)
+
+
+def _norm(channels: int) -> nn.InstanceNorm2d:
+    return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+
+
+class ResnetBlock(nn.Module):
+    """x + conv_block(x): reflect-pad, conv3x3, IN, ReLU, reflect-pad, conv3x3, IN."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.conv_block = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(dim, dim, 3, bias=True),
+            _norm(dim),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(dim, dim, 3, bias=True),
+            _norm(dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """c7s1-ngf, d(2ngf), d(4ngf), n_blocks x R(4ngf), u(2ngf), u(ngf), c7s1-out, tanh.
+
+    Layer order and names (`model.<i>`, `model.<10+k>.conv_block.<j>`) match the public implementations'
+    state_dicts, so their generator files load unchanged. Input sides must be multiples of 4.
+    """
+
+    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+        super().__init__()
+        ngf = cfg.ngf
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(cfg.in_channels, ngf, 7, bias=True),
+            _norm(ngf),
+            nn.ReLU(True),
+        ]
+        for mult in (1, 2):
+            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=True)]
+            layers += [_norm(ngf * mult * 2), nn.ReLU(True)]
+        layers += [ResnetBlock(ngf * 4) for _ in range(cfg.n_blocks)]
+        for mult in (4, 2):
+            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, padding=1, output_padding=1, bias=True)]
+            layers += [_norm(ngf * mult // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, cfg.out_channels, 7, bias=True), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) in [-1, 1] -> same shape
+        return self.model(x)
+
+
+class PatchDiscriminator(nn.Module):
+    """70x70 PatchGAN (n_layers_d=3): one real/fake score per overlapping patch, a (N, 1, h, w) map."""
+
+    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+        super().__init__()
+        ndf = cfg.ndf
+        layers: list[nn.Module] = [nn.Conv2d(cfg.out_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, cfg.n_layers_d + 1):
+            prev, mult = mult, min(2**n, 8)
+            stride = 2 if n < cfg.n_layers_d else 1
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=True), _norm(ndf * mult)]
+            layers += [nn.LeakyReLU(0.2, True)]
+        layers += [nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, 1, h, w) patch scores
+        return self.model(x)
+
+
+def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
+    """The paper's init: conv weights ~ N(0, gain), biases 0."""
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net
+
+
+def count_parameters(net: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+class CycleGAN(nn.Module):
+    """The four networks of one CycleGAN: G_AB (A->B), G_BA (B->A), D_A (judges A), D_B (judges B)."""
+
+    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.G_AB = init_weights(ResnetGenerator(cfg))
+        self.G_BA = init_weights(ResnetGenerator(cfg))
+        self.D_A = init_weights(PatchDiscriminator(cfg))
+        self.D_B = init_weights(PatchDiscriminator(cfg))

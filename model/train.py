@@ -1,0 +1,262 @@
+"""The training loop (torchvision-reference style): train_one_epoch, evaluate, checkpoints, and train(cfg)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as torch_dist
+from tqdm import tqdm
+
+from model import checkpoint as ckpt_io
+from model.config import TrainConfig, pick_device, resolve
+from model.data import (
+    EpochSampler,
+    Skipped,
+    UnalignedDataset,
+    domain_dirs,
+    first_batch_or_explain,
+    iterations,
+    list_images,
+    make_loader,
+)
+from model.engine import CycleGANTrainer, DistInfo, NonFiniteLossError
+from model.evaluation import Evaluator
+from model.logs import RunLogger, write_json
+from sakura.config import ConfigError
+
+Progress = Callable[[int, int, dict], None]  # (global_step, total_steps, {"epoch", "losses", ...})
+# Settings that may change when resuming (they do not change the numbers a run computes).
+RUNTIME_FIELDS = ("device", "num_workers", "progress_bar", "resume", "compile", "checkpoint_every", "eval_every",
+                  "eval_images", "inception_weights", "dataset", "dataset_dir")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced."""
+
+    run_dir: Path
+    config: dict
+    explanation: str
+    epochs_completed: int
+    global_step: int
+    last_checkpoint: Path | None
+    best_checkpoint: Path | None
+    generators: dict[str, Path]
+    metrics: dict
+    skipped_images: list[Skipped] = field(default_factory=list)
+
+
+@dataclass
+class RunState:
+    """Mutable position of the loop and what it has written."""
+
+    epoch: int = 0
+    iteration: int = 0
+    global_step: int = 0
+    last_checkpoint: Path | None = None
+    best_checkpoint: Path | None = None
+    best_score: float = float("-inf")
+    history: list[dict] = field(default_factory=list)
+
+
+def setup_distributed() -> DistInfo:
+    """Join the torchrun job described by the environment (gloo on the CPU, NCCL on CUDA); world 1 otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if not torch_dist.is_initialized():
+        cuda = torch.cuda.is_available() and os.environ.get("SAKURA_DDP_BACKEND") != "gloo"
+        if cuda:
+            torch.cuda.set_device(info.local_rank)
+        torch_dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return info
+
+
+def _broadcast(obj, dist: DistInfo):
+    if not dist.distributed:
+        return obj
+    box = [obj]
+    torch_dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _gather_rank_states(trainer: CycleGANTrainer) -> list[dict]:
+    state = trainer.rank_state()
+    if not trainer.dist.distributed:
+        return [state]
+    out: list = [None] * trainer.dist.world
+    torch_dist.all_gather_object(out, state)
+    return out
+
+
+def save_checkpoint(trainer: CycleGANTrainer, run_dir: Path, st: RunState, epoch: int, iteration: int) -> Path | None:
+    """Atomically write checkpoints/last.pt (rank 0; every rank contributes its pools and RNG state)."""
+    ranks = _gather_rank_states(trainer)
+    if not trainer.dist.is_main:
+        return None
+    path = ckpt_io.save_checkpoint(run_dir / "checkpoints" / "last.pt", trainer.state_dict(), ranks, epoch, iteration,
+                                   st.global_step, trainer.cfg.to_dict(), {"best_score": st.best_score})  # fmt: skip
+    st.last_checkpoint = path
+    return path
+
+
+def export_generators(trainer: CycleGANTrainer, run_dir: Path, prefix: str = "") -> dict[str, Path]:
+    """generators/<prefix>G_A2B.pt and G_B2A.pt: each generator alone, for `sakura translate`."""
+    m, meta = trainer.model, {"run": trainer.cfg.run, "image_size": trainer.cfg.image_size}
+    return {
+        d: ckpt_io.export_generator(run_dir / "generators" / f"{prefix}G_{d}.pt", net.state_dict(), m.cfg, d, meta)
+        for d, net in (("A2B", m.G_AB), ("B2A", m.G_BA))
+    }
+
+
+def train_one_epoch(trainer: CycleGANTrainer, loader, sampler: EpochSampler, epoch: int, st: RunState,
+                    run_dir: Path, logger: RunLogger | None, progress: Progress | None, total_steps: int) -> None:  # fmt: skip
+    """One pass over (this rank's share of) domain A, starting at st.iteration; checkpoints every N iterations."""
+    cfg = trainer.cfg
+    per_epoch = iterations(sampler.per_epoch(), cfg.batch_size)
+    sampler.set_epoch(epoch, skip=st.iteration * cfg.batch_size)
+    bar = tqdm(total=per_epoch, initial=st.iteration, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="it",
+               disable=not (trainer.dist.is_main and cfg.progress_bar), dynamic_ncols=True)  # fmt: skip
+    it, batch = first_batch_or_explain(loader)
+    while batch is not None:
+        t0 = time.perf_counter()
+        try:
+            losses = trainer.train_step(batch["A"], batch["B"])
+        except NonFiniteLossError as e:
+            bar.close()
+            raise NonFiniteLossError(
+                f"{e} at epoch {epoch + 1}, iteration {st.iteration + 1}; training stopped. Last good checkpoint: "
+                f"{st.last_checkpoint or 'none written yet'} (try --precision fp32 or a lower --lr)"
+            ) from None
+        st.iteration += 1
+        st.global_step += 1
+        if logger is not None:
+            logger.log_step(st.global_step, epoch + 1, st.iteration, losses, trainer.lr(), time.perf_counter() - t0)
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+        if cfg.checkpoint_every and st.global_step % cfg.checkpoint_every == 0 and st.iteration < per_epoch:
+            save_checkpoint(trainer, run_dir, st, epoch, st.iteration)
+        if progress is not None and trainer.dist.is_main:
+            progress(st.global_step, total_steps, {"epoch": epoch + 1, "iteration": st.iteration, "losses": losses})
+        batch = next(it, None)
+    bar.close()
+
+
+def _resume_state(cfg: TrainConfig, runs_dir: Path) -> tuple[TrainConfig, dict, str]:
+    run = cfg.run or _newest_run(runs_dir)
+    state = ckpt_io.load_checkpoint(runs_dir / run / "checkpoints" / "last.pt")
+    stored = TrainConfig.from_dict(state["config"])
+    overrides = {k: getattr(cfg, k) for k in RUNTIME_FIELDS}
+    if cfg.epochs is not None and cfg.epochs != stored.epochs:
+        overrides["epochs"] = cfg.epochs
+    merged = dataclasses.replace(stored, **overrides, run=run)
+    why = (f"resuming run {run} at epoch {state['epoch'] + 1}, iteration {state['iteration']} "
+           f"(step {state['global_step']}) with the config stored in its checkpoint")  # fmt: skip
+    return merged, state, why
+
+
+def _newest_run(runs_dir: Path) -> str:
+    runs = sorted(runs_dir.glob("*/checkpoints/last.pt"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise ConfigError(f"resume: no run with checkpoints/last.pt under {runs_dir}")
+    return runs[-1].parent.parent.name
+
+
+def _setup(cfg: TrainConfig, dist: DistInfo) -> tuple[TrainConfig, torch.device, dict | None, str]:
+    device = pick_device(cfg.device, dist.local_rank if dist.distributed else None)
+    runs_dir = cfg.data_dir() / "runs"
+    if cfg.resume and (cfg.run is not None or any(runs_dir.glob("*/checkpoints/last.pt"))):
+        resolved, state, why = _resume_state(cfg, runs_dir)
+        device = pick_device(resolved.device, dist.local_rank if dist.distributed else None)
+    else:
+        if cfg.resume:
+            print(f"resume: no checkpoint under {runs_dir} yet, starting a new run", file=sys.stderr)
+        (resolved, why), state = resolve(cfg, device), None
+        resolved = dataclasses.replace(resolved, run=_broadcast(resolved.run, dist))
+    return resolved, device, state, why
+
+
+def train(cfg: TrainConfig, progress: Progress | None = None) -> TrainResult:
+    """Train a CycleGAN on cfg's dataset into <dataset>/runs/<run>/ (under torchrun: data-parallel over ranks)."""
+    dist = setup_distributed()
+    try:
+        return _train(cfg, progress, dist)
+    finally:
+        if dist.distributed and torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> TrainResult:
+    cfg, device, state, why = _setup(cfg, dist)
+    run_dir = cfg.data_dir() / "runs" / cfg.run
+    if dist.is_main:
+        print(why, file=sys.stderr)
+        if device.type == "cpu":
+            print("warning: training on the CPU; this is slow; a CUDA GPU trains the paper profile", file=sys.stderr)
+    train_A, train_B = domain_dirs(cfg.data_dir(), "train")
+    (files_A, skip_A), (files_B, skip_B) = list_images(train_A), list_images(train_B)
+    dataset = UnalignedDataset(files_A, files_B, cfg.load_size, cfg.image_size, cfg.seed)
+    limit = cfg.max_iters_per_epoch * cfg.batch_size if cfg.max_iters_per_epoch else None
+    sampler = EpochSampler(len(dataset), dist.world, dist.rank, cfg.seed, limit)
+    loader = make_loader(dataset, sampler, cfg.batch_size, cfg.num_workers, device.type == "cuda")
+    trainer = CycleGANTrainer(cfg, device, dist)
+    st = RunState()
+    if state is not None:
+        trainer.load_state_dict(state)
+        ranks = state["ranks"]
+        trainer.load_rank_state(ranks[dist.rank] if len(ranks) == dist.world else ranks[0])
+        st = RunState(state["epoch"], state["iteration"], state["global_step"], run_dir / "checkpoints" / "last.pt",
+                      best_score=state["extra"].get("best_score", float("-inf")))  # fmt: skip
+        if (run_dir / "checkpoints" / "best.pt").exists():
+            st.best_checkpoint = run_dir / "checkpoints" / "best.pt"
+    logger = RunLogger(run_dir, st.global_step if state is not None else None) if dist.is_main else None
+    evaluator = Evaluator(cfg, run_dir, files_A, files_B, device) if dist.is_main else None
+    if evaluator is not None:
+        st.history = evaluator.load_history(st.epoch)
+    total = cfg.epochs * iterations(sampler.per_epoch(), cfg.batch_size)
+    try:
+        for epoch in range(st.epoch, cfg.epochs):
+            train_one_epoch(trainer, loader, sampler, epoch, st, run_dir, logger, progress, total)
+            trainer.end_epoch()
+            st.epoch, st.iteration = epoch + 1, 0
+            _end_of_epoch(trainer, run_dir, st, logger, evaluator)
+        final = evaluator.final(trainer, st) if evaluator is not None else {}
+    finally:
+        if logger is not None:
+            logger.close()
+    gens = export_generators(trainer, run_dir) if dist.is_main else {}
+    return TrainResult(run_dir, cfg.to_dict(), why, st.epoch, st.global_step, st.last_checkpoint, st.best_checkpoint,
+                       gens, final, skip_A + skip_B)  # fmt: skip
+
+
+def _end_of_epoch(trainer, run_dir: Path, st: RunState, logger: RunLogger | None, evaluator) -> None:
+    cfg, epoch = trainer.cfg, st.epoch
+    metrics = None
+    if evaluator is not None and cfg.eval_every and epoch % cfg.eval_every == 0:
+        metrics = evaluator.epoch_metrics(trainer, epoch, st)
+    improved = metrics is not None and metrics.get("domain_score", float("-inf")) > st.best_score
+    if improved:
+        st.best_score = metrics["domain_score"]
+    save_checkpoint(trainer, run_dir, st, epoch, 0)
+    if trainer.dist.is_main:
+        if improved:
+            best = run_dir / "checkpoints" / "best.pt"
+            shutil.copyfile(st.last_checkpoint, best.with_suffix(".tmp"))
+            best.with_suffix(".tmp").replace(best)
+            st.best_checkpoint = best
+            export_generators(trainer, run_dir, prefix="best_")
+        export_generators(trainer, run_dir)
+        logger.end_epoch(epoch, evaluator.samples(trainer))
+        if metrics is not None:
+            logger.log_metrics(st.global_step, metrics)
+    if trainer.dist.distributed:
+        torch_dist.barrier()
