@@ -51,8 +51,16 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
         raise ConfigError(f"checkpoint: {path} is not a weights-only PyTorch file ({type(e).__name__}: {e})") from e
 
 
-def save_checkpoint(path: Path, trainer_state: dict, rank_states: list[dict], epoch: int, iteration: int,
-                    global_step: int, config: dict, extra: dict | None = None) -> Path:  # fmt: skip
+def save_checkpoint(
+    path: Path,
+    trainer_state: dict,
+    rank_states: list[dict],
+    epoch: int,
+    iteration: int,
+    global_step: int,
+    config: dict,
+    extra: dict | None = None,
+) -> Path:
     """Everything a run needs to continue exactly: networks, optimizers, schedules, scaler, per-rank pools and
     RNG states, position (epoch and iteration within it) and the config (plain types)."""
     state = {

@@ -91,7 +91,9 @@ class TrainConfig:
         require(0 <= self.pool_size <= 10_000, "pool_size", self.pool_size, "0..10000")
         require(self.num_workers is None or self.num_workers >= 0, "num_workers", self.num_workers, ">= 0")
         require(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, ">= 0")
-        require(self.eval_every >= 0 and self.eval_images >= 1, "eval_every/eval_images", self.eval_every, ">= 0 / >= 1")
+        require(
+            self.eval_every >= 0 and self.eval_images >= 1, "eval_every/eval_images", self.eval_every, ">= 0 / >= 1"
+        )
         require(self.dataset is not None or self.dataset_dir is not None, "dataset", None, "a dataset name or folder")
 
     def data_dir(self) -> Path:

@@ -27,8 +27,9 @@ CLASSIFIER_TRAIN_LIMIT = 1000  # images per domain used to fit the domain classi
 class Evaluator:
     """Runs on rank 0. The classifier is fitted once per run on the train split and stored in the run folder."""
 
-    def __init__(self, cfg: TrainConfig, run_dir: Path, train_A: list[Path], train_B: list[Path],
-                 device: torch.device) -> None:  # fmt: skip
+    def __init__(
+        self, cfg: TrainConfig, run_dir: Path, train_A: list[Path], train_B: list[Path], device: torch.device
+    ) -> None:
         self.cfg, self.run_dir, self.device = cfg, run_dir, device
         self.metrics_path = run_dir / "metrics.json"
         try:
@@ -38,8 +39,10 @@ class Evaluator:
             self.test_A, self.test_B = [], []
         self.has_test = bool(self.test_A and self.test_B)
         if not self.has_test:
-            print("evaluation: no test/A and test/B images: metrics skipped, samples from the train split",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                "evaluation: no test/A and test/B images: metrics skipped, samples from the train split",
+                file=sys.stderr,
+            )
         sample_A = self.test_A or train_A
         sample_B = self.test_B or train_B
         self.sample_A = load_stack(sample_A[:2], cfg.image_size)

@@ -38,10 +38,19 @@ class RunLogger:
         self._csv = csv.DictWriter(self._csv_file, fieldnames=CSV_FIELDS)
         self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=(resume_step + 1) if resume_step else None)
 
-    def log_step(self, global_step: int, epoch: int, iteration: int, losses: dict[str, float], lr: float,
-                 seconds: float) -> None:  # fmt: skip
-        self._csv.writerow({"global_step": global_step, "epoch": epoch, "iteration": iteration, **losses,
-                            "lr": lr, "seconds": round(seconds, 4)})  # fmt: skip
+    def log_step(
+        self, global_step: int, epoch: int, iteration: int, losses: dict[str, float], lr: float, seconds: float
+    ) -> None:
+        self._csv.writerow(
+            {
+                "global_step": global_step,
+                "epoch": epoch,
+                "iteration": iteration,
+                **losses,
+                "lr": lr,
+                "seconds": round(seconds, 4),
+            }
+        )
         for k, v in losses.items():
             self.tb.add_scalar(f"loss/{k}", v, global_step)
         self.tb.add_scalar("lr", lr, global_step)
@@ -87,8 +96,10 @@ def plot_losses(rows: list[dict[str, str]], path: Path, window: int = 20) -> Pat
         for name in names:
             ys = [float(r[name]) for r in rows]
             line = ax.plot(steps, ys, alpha=0.25, linewidth=0.8)[0]
-            avg = [sum(ys[max(0, i - window + 1) : i + 1]) / len(ys[max(0, i - window + 1) : i + 1]) for i in
-                   range(len(ys))]  # fmt: skip
+            avg = [
+                sum(ys[max(0, i - window + 1) : i + 1]) / len(ys[max(0, i - window + 1) : i + 1])
+                for i in range(len(ys))
+            ]
             ax.plot(steps, avg, color=line.get_color(), label=name)
         ax.set_xlabel("iteration")
         ax.legend()

@@ -78,15 +78,17 @@ def share_as_B(clf: DomainClassifier, x: torch.Tensor, batch: int = 64) -> float
 
 
 @torch.no_grad()
-def translate_batch(G: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, device: torch.device,
-                    batch: int = 16) -> torch.Tensor:  # fmt: skip
+def translate_batch(
+    G: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, device: torch.device, batch: int = 16
+) -> torch.Tensor:
     """G applied to (N, 3, H, W) on `device` in batches; the result comes back to the CPU as float32."""
     outs = [G(x[i : i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)]
     return torch.cat(outs) if outs else x
 
 
-def domain_scores(clf: DomainClassifier, real_A: torch.Tensor, real_B: torch.Tensor, fake_B: torch.Tensor,
-                  fake_A: torch.Tensor) -> dict[str, float]:  # fmt: skip
+def domain_scores(
+    clf: DomainClassifier, real_A: torch.Tensor, real_B: torch.Tensor, fake_B: torch.Tensor, fake_A: torch.Tensor
+) -> dict[str, float]:
     """A2B_as_B: share of G_AB(test A) called B; B2A_as_A likewise; real_*: the same for untranslated images
     (the baseline); classifier_accuracy on the real test images; domain_score = mean of the two translated shares."""
     real_A_as_B, real_B_as_B = share_as_B(clf, real_A), share_as_B(clf, real_B)
@@ -116,7 +118,9 @@ def fid_kid(real_A, real_B, fake_A, fake_B, weights: str | None, device: torch.d
     InceptionV3 file). Returns {"skipped": reason} when the weights or the package are missing: never downloads."""
     path = inception_weights_path(weights)
     if path is None:
-        return {"skipped": f"no InceptionV3 weights given (set --inception-weights or ${INCEPTION_ENV}); not downloaded"}
+        return {
+            "skipped": f"no InceptionV3 weights given (set --inception-weights or ${INCEPTION_ENV}); not downloaded"
+        }
     if not path.is_file():
         return {"skipped": f"InceptionV3 weights file {path} does not exist; not downloaded"}
     try:

@@ -29,13 +29,24 @@ from model.data import (
 )
 from model.engine import CycleGANTrainer, DistInfo, NonFiniteLossError
 from model.evaluation import Evaluator
-from model.logs import RunLogger, write_json
+from model.logs import RunLogger
 from sakura.config import ConfigError
 
 Progress = Callable[[int, int, dict], None]  # (global_step, total_steps, {"epoch", "losses", ...})
 # Settings that may change when resuming (they do not change the numbers a run computes).
-RUNTIME_FIELDS = ("device", "num_workers", "progress_bar", "resume", "compile", "checkpoint_every", "eval_every",
-                  "eval_images", "inception_weights", "dataset", "dataset_dir")  # fmt: skip
+RUNTIME_FIELDS = (
+    "device",
+    "num_workers",
+    "progress_bar",
+    "resume",
+    "compile",
+    "checkpoint_every",
+    "eval_every",
+    "eval_images",
+    "inception_weights",
+    "dataset",
+    "dataset_dir",
+)
 
 
 @dataclass(frozen=True)
@@ -103,8 +114,16 @@ def save_checkpoint(trainer: CycleGANTrainer, run_dir: Path, st: RunState, epoch
     ranks = _gather_rank_states(trainer)
     if not trainer.dist.is_main:
         return None
-    path = ckpt_io.save_checkpoint(run_dir / "checkpoints" / "last.pt", trainer.state_dict(), ranks, epoch, iteration,
-                                   st.global_step, trainer.cfg.to_dict(), {"best_score": st.best_score})  # fmt: skip
+    path = ckpt_io.save_checkpoint(
+        run_dir / "checkpoints" / "last.pt",
+        trainer.state_dict(),
+        ranks,
+        epoch,
+        iteration,
+        st.global_step,
+        trainer.cfg.to_dict(),
+        {"best_score": st.best_score},
+    )
     st.last_checkpoint = path
     return path
 
@@ -118,14 +137,29 @@ def export_generators(trainer: CycleGANTrainer, run_dir: Path, prefix: str = "")
     }
 
 
-def train_one_epoch(trainer: CycleGANTrainer, loader, sampler: EpochSampler, epoch: int, st: RunState,
-                    run_dir: Path, logger: RunLogger | None, progress: Progress | None, total_steps: int) -> None:  # fmt: skip
+def train_one_epoch(
+    trainer: CycleGANTrainer,
+    loader,
+    sampler: EpochSampler,
+    epoch: int,
+    st: RunState,
+    run_dir: Path,
+    logger: RunLogger | None,
+    progress: Progress | None,
+    total_steps: int,
+) -> None:
     """One pass over (this rank's share of) domain A, starting at st.iteration; checkpoints every N iterations."""
     cfg = trainer.cfg
     per_epoch = iterations(sampler.per_epoch(), cfg.batch_size)
     sampler.set_epoch(epoch, skip=st.iteration * cfg.batch_size)
-    bar = tqdm(total=per_epoch, initial=st.iteration, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="it",
-               disable=not (trainer.dist.is_main and cfg.progress_bar), dynamic_ncols=True)  # fmt: skip
+    bar = tqdm(
+        total=per_epoch,
+        initial=st.iteration,
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        unit="it",
+        disable=not (trainer.dist.is_main and cfg.progress_bar),
+        dynamic_ncols=True,
+    )
     it, batch = first_batch_or_explain(loader)
     while batch is not None:
         t0 = time.perf_counter()
@@ -159,8 +193,10 @@ def _resume_state(cfg: TrainConfig, runs_dir: Path) -> tuple[TrainConfig, dict, 
     if cfg.epochs is not None and cfg.epochs != stored.epochs:
         overrides["epochs"] = cfg.epochs
     merged = dataclasses.replace(stored, **overrides, run=run)
-    why = (f"resuming run {run} at epoch {state['epoch'] + 1}, iteration {state['iteration']} "
-           f"(step {state['global_step']}) with the config stored in its checkpoint")  # fmt: skip
+    why = (
+        f"resuming run {run} at epoch {state['epoch'] + 1}, iteration {state['iteration']} "
+        f"(step {state['global_step']}) with the config stored in its checkpoint"
+    )
     return merged, state, why
 
 
@@ -214,8 +250,13 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
         trainer.load_state_dict(state)
         ranks = state["ranks"]
         trainer.load_rank_state(ranks[dist.rank] if len(ranks) == dist.world else ranks[0])
-        st = RunState(state["epoch"], state["iteration"], state["global_step"], run_dir / "checkpoints" / "last.pt",
-                      best_score=state["extra"].get("best_score", float("-inf")))  # fmt: skip
+        st = RunState(
+            state["epoch"],
+            state["iteration"],
+            state["global_step"],
+            run_dir / "checkpoints" / "last.pt",
+            best_score=state["extra"].get("best_score", float("-inf")),
+        )
         if (run_dir / "checkpoints" / "best.pt").exists():
             st.best_checkpoint = run_dir / "checkpoints" / "best.pt"
     logger = RunLogger(run_dir, st.global_step if state is not None else None) if dist.is_main else None
@@ -234,8 +275,18 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
         if logger is not None:
             logger.close()
     gens = export_generators(trainer, run_dir) if dist.is_main else {}
-    return TrainResult(run_dir, cfg.to_dict(), why, st.epoch, st.global_step, st.last_checkpoint, st.best_checkpoint,
-                       gens, final, skip_A + skip_B)  # fmt: skip
+    return TrainResult(
+        run_dir,
+        cfg.to_dict(),
+        why,
+        st.epoch,
+        st.global_step,
+        st.last_checkpoint,
+        st.best_checkpoint,
+        gens,
+        final,
+        skip_A + skip_B,
+    )
 
 
 def _end_of_epoch(trainer, run_dir: Path, st: RunState, logger: RunLogger | None, evaluator) -> None:
