@@ -1,0 +1,150 @@
+"""Tests for scraper.pipeline: search -> download -> store end to end on loopback, resumable runs."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from sakura.config import ConfigError, DatasetSpec, DomainSpec, Query
+from scraper import records as R
+from scraper.config import ScrapeConfig
+from scraper.engine import make_engine
+from scraper.pipeline import Counts, scrape
+from scraper.validate import check_image
+from tests.support.browser import headless_chrome
+from tests.support.net import serve
+from tests.support.scraper_faults import fault_handler
+from tests.support.scraper_images import image_bytes
+from tests.support.scraper_replica import replica_handler
+
+SPEC = DatasetSpec(
+    "testset",
+    (
+        DomainSpec("A", "street trees", (Query("가로수길", "ko"), Query("blockme", "en"), Query("tree street", "en"))),
+        DomainSpec("B", "cherry blossoms", (Query("벚꽃길", "ko"),)),
+    ),
+)
+
+
+def _cfg(tmp_path, base_url="http://127.0.0.1:9", **kw) -> ScrapeConfig:
+    base = dict(
+        data_root=tmp_path, google_url=base_url, allow_private_networks=("127.0.0.1/32",), scroll_pause=0.5,
+        max_idle_scrolls=1, per_query_limit=8, workers=4, backoff=0.05, read_timeout=2, total_timeout=3,
+    )  # fmt: skip
+    return ScrapeConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with headless_chrome() as d:
+        yield d
+
+
+@pytest.fixture
+def google(driver):
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    handler = replica_handler("google", "json", n_results=30)
+    srv = serve(handler)
+    srv.log = handler.log
+    yield srv
+    srv.close()
+
+
+def _images(tmp_path, domain):
+    d = tmp_path / SPEC.name / "raw" / domain
+    return sorted(d.iterdir()) if d.exists() else []
+
+
+@pytest.mark.browser
+def test_scrape_end_to_end_and_rerun_fetches_nothing_again(tmp_path, driver, google):
+    cfg = _cfg(tmp_path, google.base_url)
+    seen: list[Counts] = []
+    result = scrape(
+        cfg, SPEC, engine=make_engine(cfg, driver=driver), progress=lambda c: seen.append(Counts(**vars(c)))
+    )
+    assert result.stored_per_domain == {"A": 16, "B": 8}
+    assert result.statuses == {R.OK: 24}
+    assert [q.search_status for q in result.queries] == [R.OK, R.BLOCKED, R.OK, R.OK]
+    assert "unusual-traffic" in result.blocked[0].message
+    assert seen[-1].found == 24 and seen[-1].downloaded == 24 and seen[-1].failed == 0
+    for domain in "AB":
+        for f in _images(tmp_path, domain):
+            assert f.name == f"{check_image(f.read_bytes()).sha256}.jpg"
+    db = sqlite3.connect(result.manifest)
+    row = db.execute(
+        "SELECT query, engine, rank, page_url, title, path FROM images WHERE domain='B' AND rank=0"
+    ).fetchone()
+    assert row[:2] == ("벚꽃길", "google") and row[3].endswith("?from=g") and row[4] == "Title 0 & more"
+    assert db.execute("SELECT status FROM searches WHERE query='blockme'").fetchone() == ("blocked",)
+    fetched_before = sum(p.startswith("/img/") for p in google.log)
+
+    again = scrape(cfg, SPEC, engine=make_engine(cfg, driver=driver))
+    assert again.statuses == {} and again.counts.skipped == 24 and again.collected == 24
+    assert sum(p.startswith("/img/") for p in google.log) == fetched_before
+
+
+@pytest.mark.browser
+def test_per_domain_limit_and_query_override(tmp_path, driver, google):
+    cfg = _cfg(tmp_path, google.base_url, per_domain_limit=5)
+    result = scrape(cfg, SPEC, domains=["A"], queries=[Query("one", "en"), Query("two", "en")],
+                    engine=make_engine(cfg, driver=driver))  # fmt: skip
+    assert result.stored_per_domain == {"A": 5}
+    assert [q.query for q in result.queries] == ["one"]  # the domain was full before "two"
+    assert len(_images(tmp_path, "A")) == 5
+
+
+def test_url_list_with_faults_records_every_status(tmp_path, http_server):
+    srv = http_server(fault_handler())
+    paths = [
+        "/img/1.jpg",
+        "/img/2.jpg",
+        "/status/404",
+        "/html-as-jpeg/x",
+        "/noai/x",
+        "/same/1",
+        "/same/2",
+        "/to-private/x",
+    ]
+    urls = tmp_path / "urls.txt"
+    urls.write_text("# my list\n" + "\n".join(srv.url(p) + ("\thttp://page\tnice" if i == 0 else "")
+                                              for i, p in enumerate(paths)) + "\n\n")  # fmt: skip
+    result = scrape(_cfg(tmp_path), SPEC, domains=["B"], urls_file=urls)
+    assert result.statuses == {
+        R.OK: 3,
+        R.HTTP_ERROR: 1,
+        R.NOT_IMAGE: 1,
+        R.ROBOTS: 1,
+        R.DUPLICATE: 1,
+        R.REFUSED_ADDRESS: 1,
+    }
+    db = sqlite3.connect(result.manifest)
+    assert db.execute("SELECT engine, query, page_url, title FROM images WHERE rank=0").fetchone() == (
+        "urls", str(urls), "http://page", "nice")  # fmt: skip
+    assert len(_images(tmp_path, "B")) == 3
+
+
+def test_import_folder_of_own_photos(tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(image_bytes("mine-a"))
+    (photos / "sub" / "b.png").write_bytes(image_bytes("mine-b", fmt="PNG"))
+    (photos / "notes.txt").write_text("not a photo")
+    (photos / ".hidden.jpg").write_bytes(image_bytes("hidden"))
+    result = scrape(_cfg(tmp_path / "data"), SPEC, domains=["A"], import_dir=photos)
+    assert result.statuses == {R.OK: 2, R.NOT_IMAGE: 1}
+    assert sorted(p.suffix for p in _images(tmp_path / "data", "A")) == [".jpg", ".png"]
+    db = sqlite3.connect(result.manifest)
+    assert {r[0] for r in db.execute("SELECT engine FROM images")} == {"local"}
+    assert all(r[0].startswith("file://") for r in db.execute("SELECT url FROM images"))
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [({"domains": ["A", "B"], "urls_file": "x"}, "exactly one domain"),
+     ({"domains": ["A"], "urls_file": "x", "import_dir": "y"}, "one of them"),
+     ({"domains": ["C"]}, "domain: got 'C'")],
+)  # fmt: skip
+def test_bad_source_choices_raise(tmp_path, kw, match):
+    with pytest.raises(ConfigError, match=match):
+        scrape(_cfg(tmp_path), SPEC, **kw)

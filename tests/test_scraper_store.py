@@ -1,0 +1,120 @@
+"""Tests for scraper.store: content-named files, one manifest row per (domain, URL), resumable state."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from scraper import records as R
+from scraper.records import Candidate, Fetched
+from scraper.store import MANIFEST, Store
+from scraper.validate import check_image
+from tests.support.scraper_images import image_bytes
+
+CONTRACT_COLUMNS = {"domain", "url", "query", "engine", "rank", "page_url", "title", "status", "error", "sha256",
+                    "bytes", "width", "height", "fetched_at", "path", "is_thumbnail"}  # fmt: skip
+
+
+def _ok(url: str, name: str, domain: str = "A", **kw) -> Fetched:
+    data = image_bytes(name)
+    c = check_image(data)
+    cand = Candidate(url, page_url="http://page", title="t", rank=3, domain=domain, query="q", engine="google", **kw)
+    return Fetched(cand, R.OK, None, 200, data, c.ext, c.width, c.height, c.sha256, R.utc_now())
+
+
+def _failed(url: str, status: str, code: int | None = None, domain: str = "A") -> Fetched:
+    return Fetched(Candidate(url, domain=domain), status, "why", code, fetched_at=R.utc_now())
+
+
+def test_manifest_has_the_contract_columns_and_wal(tmp_path):
+    Store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / MANIFEST)
+    cols = {r[1] for r in db.execute("PRAGMA table_info(images)")}
+    assert CONTRACT_COLUMNS <= cols
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_ok_file_is_named_by_content_and_row_has_provenance(tmp_path):
+    with Store(tmp_path) as st:
+        f = _ok("http://x/1.jpg", "one", is_thumbnail=True)
+        assert st.record(f) == R.OK
+        (row,) = st.rows()
+    assert row["path"] == f"A/{f.sha256}.jpg"
+    assert (tmp_path / row["path"]).read_bytes() == f.data
+    assert (row["query"], row["engine"], row["rank"], row["page_url"], row["title"]) == (
+        "q",
+        "google",
+        3,
+        "http://page",
+        "t",
+    )
+    assert (row["bytes"], row["width"], row["height"], row["is_thumbnail"]) == (len(f.data), 64, 48, 1)
+    assert list((tmp_path / ".partial").iterdir()) == []
+
+
+def test_same_bytes_are_stored_once(tmp_path):
+    with Store(tmp_path) as st:
+        assert st.record(_ok("http://x/1.jpg", "same")) == R.OK
+        assert st.record(_ok("http://y/2.jpg", "same")) == R.DUPLICATE
+        assert st.record(_ok("http://z/3.jpg", "same", domain="B")) == R.DUPLICATE
+        rows = {r["url"]: r for r in st.rows()}
+    assert len(list((tmp_path / "A").iterdir())) == 1 and not (tmp_path / "B").exists()
+    dup = rows["http://y/2.jpg"]
+    assert dup["path"] is None and dup["sha256"] == rows["http://x/1.jpg"]["sha256"]
+    assert "same bytes as A/" in dup["error"]
+
+
+def test_found_rows_keep_first_provenance_and_become_final(tmp_path):
+    with Store(tmp_path) as st:
+        c1 = Candidate("http://x/1.jpg", rank=0, domain="A", query="first", engine="google")
+        assert st.add_found([c1, Candidate("http://x/2.jpg", rank=1, domain="A", query="first")]) == 2
+        assert st.add_found([Candidate("http://x/1.jpg", rank=9, domain="A", query="second")]) == 0
+        assert st.count("A", R.PENDING) == 2
+        st.record(_failed("http://x/1.jpg", R.TIMEOUT))
+        (row,) = st.rows("url = ?", ("http://x/1.jpg",))
+    assert (row["status"], row["query"], row["rank"]) == (R.TIMEOUT, "first", 0)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "settled", "settled_when_retrying"),
+    [(R.OK, 200, True, True), (R.DUPLICATE, 200, True, True), (R.NOT_IMAGE, 200, True, False),
+     (R.HTTP_ERROR, 404, True, False), (R.HTTP_ERROR, 429, False, False), (R.HTTP_ERROR, 503, False, False),
+     (R.TIMEOUT, None, False, False), (R.CONNECTION_ERROR, None, False, False), (R.ROBOTS, 200, True, False)],
+)  # fmt: skip
+def test_which_urls_a_rerun_skips(tmp_path, status, code, settled, settled_when_retrying):
+    with Store(tmp_path) as st:
+        st.record(_ok("http://x/u", "u") if status == R.OK else _failed("http://x/u", status, code))
+        if status == R.DUPLICATE:
+            st.record(_ok("http://x/v", "u"))
+            url = "http://x/v"
+        else:
+            url = "http://x/u"
+        assert (url in st.settled_urls("A")) is settled
+        assert (url in st.settled_urls("A", retry_failed=True)) is settled_when_retrying
+        assert url not in st.settled_urls("B")
+
+
+def test_stale_partial_files_are_removed_on_open(tmp_path):
+    (tmp_path / ".partial").mkdir()
+    (tmp_path / ".partial" / "abc.part").write_bytes(b"half")
+    Store(tmp_path).close()
+    assert list((tmp_path / ".partial").iterdir()) == []
+
+
+def test_file_left_without_row_by_a_kill_is_adopted(tmp_path):
+    f = _ok("http://x/1.jpg", "orphan")
+    (tmp_path / "A").mkdir()
+    (tmp_path / "A" / f"{f.sha256}.jpg").write_bytes(f.data)
+    with Store(tmp_path) as st:
+        assert st.record(f) == R.OK
+        assert st.count("A") == 1
+
+
+def test_runs_and_searches_are_logged(tmp_path):
+    with Store(tmp_path) as st:
+        run = st.start_run({"engine": "google"})
+        st.record_search("A", "q", "google", R.SearchOutcome((), R.BLOCKED, "sorry page"))
+    db = sqlite3.connect(tmp_path / MANIFEST)
+    assert db.execute("SELECT id FROM runs").fetchone()[0] == run
+    assert db.execute("SELECT status, message, found FROM searches").fetchone() == ("blocked", "sorry page", 0)
