@@ -1,0 +1,139 @@
+"""Tests for scraper.cli: `sakura scrape` as a user runs it, including kill -9 and a rerun."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sakura.cli import main
+from scraper.store import MANIFEST
+from scraper.validate import check_image
+from tests.support.net import serve
+from tests.support.scraper_faults import fault_handler
+from tests.support.scraper_replica import replica_handler
+
+DOMAINS = """name = "clitest"
+[domains.A]
+label = "street trees"
+queries = ["가로수길", "tree lined street"]
+[domains.B]
+label = "cherry blossoms"
+queries = ["벚꽃길"]
+"""
+PRIVATE = ["--allow-private-network", "127.0.0.1/32"]
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    (tmp_path / "domains.toml").write_text(DOMAINS, encoding="utf-8")
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def _sakura(args, data_root, **kw):
+    env = {**os.environ, "SAKURA_DATA_ROOT": str(data_root), "PYTHONPATH": str(Path(__file__).parent.parent)}
+    cmd = [sys.executable, "-m", "sakura", "scrape", "--domains", str(data_root / "domains.toml"), *args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _url_file(tmp_path, srv, paths) -> Path:
+    f = tmp_path / "urls.txt"
+    f.write_text("\n".join(srv.url(p) for p in paths) + "\n")
+    return f
+
+
+def test_url_list_run_prints_summary_and_exits_0(data_root, http_server, capsys):
+    srv = http_server(fault_handler())
+    urls = _url_file(data_root, srv, ["/img/a.jpg", "/img/b.jpg", "/status/404", "/truncated/t.jpg"])
+    code = main(["scrape", "--domain", "A", "--urls", str(urls), "--no-progress", *PRIVATE])
+    out = capsys.readouterr().out
+    assert code == 0
+    header = out.splitlines()[0].split()
+    assert header == ["domain", "engine", "query", "search", "found", "http_error", "not_image", "ok"]
+    assert out.splitlines()[-2].split() == ["all", "4", "1", "1", "2"]
+    assert "images held now (A: 2)" in out
+
+
+def test_nothing_collected_exits_1(data_root, http_server, capsys):
+    srv = http_server(fault_handler())
+    urls = _url_file(data_root, srv, ["/status/404", "/img/private-by-default.jpg"])
+    assert main(["scrape", "--domain", "A", "--urls", str(urls), "--no-progress"]) == 1  # loopback refused
+    assert "nothing could be collected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--workers", "0"], "workers: got 0"), (["--max-mb", "0"], "max_bytes: got 0"),
+     (["--allow-private-network", "nonsense"], "allow_private_networks"),
+     (["--domain", "A", "--urls", "/nonexistent.txt"], "file not found")],
+)  # fmt: skip
+def test_config_errors_exit_2_with_one_line(data_root, capsys, args, message):
+    assert main(["scrape", "--no-progress", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.browser
+def test_google_engine_run_with_progress_bar(data_root):
+    handler = replica_handler("google", "json", n_results=12)
+    srv = serve(handler)
+    try:
+        proc = _sakura(["--google-url", srv.base_url, "--per-query", "6", "--scroll-pause", "0.3", *PRIVATE], data_root)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        srv.close()
+    assert proc.returncode == 0, err
+    assert "downloaded=18" in err and "found=18" in err  # tqdm's live postfix on stderr
+    assert "images held now (A: 12, B: 6)" in out
+    assert len(list((data_root / "clitest" / "raw" / "A").iterdir())) == 12
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_rerun_loses_nothing(data_root, http_server):
+    handler = fault_handler(delay=0.03)
+    srv = http_server(handler)
+    n = 240
+    urls = _url_file(data_root, srv, [f"/img/k{i}.jpg" for i in range(n)])
+    args = ["--domain", "B", "--urls", str(urls), "--workers", "4", "--no-progress", *PRIVATE]
+    raw = data_root / "clitest" / "raw"
+    proc = _sakura(args, data_root)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        try:
+            db = sqlite3.connect(raw / MANIFEST, timeout=5)
+            rows = db.execute("SELECT url, fetched_at FROM images WHERE status='ok'").fetchall()
+            db.close()
+        except sqlite3.OperationalError:
+            continue
+        if len(rows) >= 40:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    db = sqlite3.connect(raw / MANIFEST)
+    ok_before = dict(db.execute("SELECT url, fetched_at FROM images WHERE status='ok'").fetchall())
+    paths = [r[0] for r in db.execute("SELECT path FROM images WHERE status='ok'")]
+    db.close()
+    assert 40 <= len(ok_before) < n
+    for f in (raw / "B").iterdir():  # only complete, content-named files are visible
+        assert f.name == f"{check_image(f.read_bytes()).sha256}.jpg"
+    assert all((raw / p).is_file() for p in paths)
+
+    rerun = _sakura(args, data_root)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    db = sqlite3.connect(raw / MANIFEST)
+    rows = db.execute("SELECT url, status, fetched_at FROM images").fetchall()
+    assert len(rows) == n and {r[1] for r in rows} == {"ok"}
+    assert all(dict((u, t) for u, _s, t in rows)[u] == t for u, t in ok_before.items())  # finished rows kept
+    assert all(handler.hits[u.split(srv.base_url)[1]] == 1 for u in ok_before)  # never refetched
+    assert len(list((raw / "B").iterdir())) == n
+    assert list((raw / ".partial").iterdir()) == []
