@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import html
 import json
-import re
 
 from scraper.records import Candidate
-from scraper.selectors import BING, BING_M_ATTR, GOOGLE, GOOGLE_META, GOOGLE_TRIPLE
-
-_A_TAG = re.compile(r"<a\b[^>]*>", re.S)
-_ATTR = re.compile(r'\b([a-zA-Z_:-]+)="([^"]*)"')
+from scraper.selectors import (
+    BING,
+    BING_META_ATTR,
+    BING_RESULT_CLASS,
+    GOOGLE,
+    GOOGLE_META,
+    GOOGLE_TRIPLE,
+    HTML_A_TAG,
+    HTML_ATTR,
+)
 
 
 def unescape_js(text: str) -> str:
@@ -48,13 +53,11 @@ def google_candidates(source: str, markers: tuple[str, ...] = GOOGLE.thumbnail_u
 
 
 def _bing_m_values(source: str) -> list[str]:
-    values = [m.group(1) for m in BING_M_ATTR.finditer(source)]
-    if values:
-        return values
-    for tag in _A_TAG.finditer(source):  # attributes in another order than class-then-m
-        attrs = dict(_ATTR.findall(tag.group(0)))
-        if "iusc" in attrs.get("class", "").split() and "m" in attrs:
-            values.append(attrs["m"])
+    values = []
+    for tag in HTML_A_TAG.finditer(source):
+        attrs = dict(HTML_ATTR.findall(tag.group(0)))
+        if BING_RESULT_CLASS in attrs.get("class", "").split() and BING_META_ATTR in attrs:
+            values.append(attrs[BING_META_ATTR])
     return values
 
 

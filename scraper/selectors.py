@@ -73,5 +73,8 @@ BING = EngineProfile(
 GOOGLE_TRIPLE = re.compile(r'\["(https?://[^"]+?)",(\d+),(\d+)\]')
 # After an original's triple, the "2003" entry holds [null, doc id, source page URL, title, ...].
 GOOGLE_META = re.compile(r'"2003":\[null,"[^"]*","(https?://[^"]+)","((?:[^"\\]|\\.)*)"')
-# Layer 1 (Bing): the m attribute of a.iusc is HTML-escaped JSON with murl (image), purl (page), t (title).
-BING_M_ATTR = re.compile(r'<a\b[^>]*\bclass="[^"]*\biusc\b[^"]*"[^>]*\bm="([^"]+)"')
+# Layer 1 (Bing): a.iusc links carry an HTML-escaped JSON `m` attribute with murl (image), purl (page), t (title).
+BING_RESULT_CLASS = "iusc"
+BING_META_ATTR = "m"
+HTML_A_TAG = re.compile(r"<a\b[^>]*>", re.S)
+HTML_ATTR = re.compile(r'\b([a-zA-Z_:-]+)="([^"]*)"')
