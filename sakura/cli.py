@@ -12,7 +12,7 @@ from sakura.config import ConfigError, load_domains
 from sakura.paths import default_domains_file
 
 # Stage packages that provide a `cli.register(subparsers)`; each is added here when it is built.
-STAGE_COMMANDS: tuple[str, ...] = ("scraper.cli", "curation.cli")
+STAGE_COMMANDS: tuple[str, ...] = ("scraper.cli", "curation.cli", "model.cli")
 
 
 def _cmd_server(args: argparse.Namespace) -> int:
