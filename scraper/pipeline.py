@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -10,9 +11,10 @@ from pathlib import Path
 from sakura.config import ConfigError, DatasetSpec, Query
 from scraper import records as R
 from scraper.config import ScrapeConfig
+from scraper.fetch import iter_parallel
 from scraper.records import Candidate, SearchOutcome
 from scraper.sources import LOCAL_ENGINE, URL_LIST_ENGINE, LocalReader, folder_candidates, read_url_list
-from scraper.store import Store
+from scraper.store import Store, Stored
 
 
 @dataclass
@@ -99,16 +101,32 @@ def download_candidates(
     todo = [c for c in cands if (c.domain, c.url) not in settled]
     counts.skipped += len(cands) - len(todo)
 
+    slots = [limit]  # ok files still allowed under `limit`; claimed in the fetch threads, so the limit is exact
+    lock = threading.Lock()
+
     def feed() -> Iterator[Candidate]:
         for c in todo:
-            if limit is not None and statuses[R.OK] >= limit:
+            if slots[0] is not None and slots[0] <= 0:
                 return
             yield c
 
-    for fetched in fetcher.iter_fetch(feed()):
-        if fetched.ok and limit is not None and statuses[R.OK] >= limit:
+    def fetch_and_put(c: Candidate) -> Stored | None:
+        fetched = fetcher.fetch(c)
+        if fetched.ok and limit is not None:
+            with lock:
+                if slots[0] <= 0:
+                    return None  # over the limit: nothing stored, the row stays pending for a later run
+                slots[0] -= 1
+        stored = store.put(fetched)  # file writes (and fsyncs) run in the fetch threads, in parallel
+        if fetched.ok and limit is not None and stored.status != R.OK:
+            with lock:
+                slots[0] += 1
+        return stored
+
+    for done in iter_parallel(fetch_and_put, feed(), cfg.workers):
+        if done is None:
             continue
-        status = store.record(fetched)
+        status = store.commit(done)
         statuses[status] += 1
         if status == R.OK:
             counts.downloaded += 1

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from scraper import records as R
@@ -65,6 +66,16 @@ _SETTLED_SQL = (
 )
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A fetch result after the store decided it: final status, reason and file path (None unless stored)."""
+
+    fetched: Fetched
+    status: str
+    error: str | None
+    path: str | None
+
+
 class Store:
     """Files named by content under raw/<domain>/, and one manifest row per (domain, URL)."""
 
@@ -79,9 +90,13 @@ class Store:
         self._lock = threading.Lock()
         self.db = sqlite3.connect(self.raw_dir / MANIFEST, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL" if fsync else "PRAGMA synchronous=NORMAL")
+        # NORMAL in WAL mode: a committed row survives a killed process; power loss may drop the latest rows
+        # (their files are then adopted by the rerun), never corrupt the manifest.
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
+        rows = self.db.execute("SELECT sha256, path, url FROM images WHERE status = 'ok'").fetchall()
+        self._owners: dict[str, tuple[str, str]] = {sha: (path, url) for sha, path, url in rows}
 
     def close(self) -> None:
         with self._lock:
@@ -151,22 +166,30 @@ class Store:
             rows = self.db.execute("SELECT domain, status, COUNT(*) FROM images GROUP BY domain, status").fetchall()
         return {(d, s): n for d, s, n in rows}
 
-    def record(self, f: Fetched) -> str:
-        """Store the bytes of an ok result (once per content) and upsert its row; returns the final status."""
-        c = f.candidate
-        status, error, path = f.status, f.error, None
+    def put(self, f: Fetched) -> Stored:
+        """Write an ok result's bytes once per content (thread-safe; call it from fetch threads); decide its status.
+
+        The first URL whose bytes have a given sha256 stores them; later ones are duplicates and store nothing.
+        """
+        if not f.ok:
+            return Stored(f, f.status, f.error, None)
         with self._lock:
-            if f.ok:
-                existing = self.db.execute(
-                    "SELECT path, url FROM images WHERE sha256 = ? AND status = 'ok' AND NOT (domain = ? AND url = ?)",
-                    (f.sha256, c.domain, c.url),
-                ).fetchone()
-                if existing:
-                    status, error = R.DUPLICATE, f"same bytes as {existing[0]} ({existing[1][:200]})"
-                else:
-                    path = self._write(c.domain, f.sha256, f.ext, f.data)
-            self._upsert(f, status, error, path)
-        return status
+            owner = self._owners.get(f.sha256)
+            if owner is None:
+                self._owners[f.sha256] = (f"{f.candidate.domain}/{f.sha256}.{f.ext}", f.candidate.url)
+        if owner is not None:
+            return Stored(f, R.DUPLICATE, f"same bytes as {owner[0]} ({owner[1][:200]})", None)
+        return Stored(f, R.OK, None, self._write(f.candidate.domain, f.sha256, f.ext, f.data))
+
+    def commit(self, s: Stored) -> str:
+        """Upsert the manifest row of a put() result (one committed transaction); returns its status."""
+        with self._lock:
+            self._upsert(s.fetched, s.status, s.error, s.path)
+        return s.status
+
+    def record(self, f: Fetched) -> str:
+        """put() then commit(): store the bytes of an ok result once and upsert its row; returns the final status."""
+        return self.commit(self.put(f))
 
     def _write(self, domain: str, sha256: str, ext: str, data: bytes) -> str:
         rel = f"{domain}/{sha256}.{ext}"
