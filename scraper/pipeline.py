@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sakura.config import ConfigError, DatasetSpec, Query
 from scraper import records as R
 from scraper.config import ScrapeConfig
-from scraper.fetch import iter_parallel
+from scraper.engine import make_engine
+from scraper.fetch import Downloader, iter_parallel
 from scraper.records import Candidate, SearchOutcome
 from scraper.sources import LOCAL_ENGINE, URL_LIST_ENGINE, LocalReader, folder_candidates, read_url_list
 from scraper.store import Store, Stored
@@ -30,6 +32,15 @@ class Counts:
     @property
     def done(self) -> int:
         return self.downloaded + self.failed + self.duplicate
+
+    def add(self, status: str) -> None:
+        """Count one final status."""
+        if status == R.OK:
+            self.downloaded += 1
+        elif status == R.DUPLICATE:
+            self.duplicate += 1
+        else:
+            self.failed += 1
 
 
 Progress = Callable[[Counts], None]
@@ -101,42 +112,51 @@ def download_candidates(
     todo = [c for c in cands if (c.domain, c.url) not in settled]
     counts.skipped += len(cands) - len(todo)
 
-    slots = [limit]  # ok files still allowed under `limit`; claimed in the fetch threads, so the limit is exact
-    lock = threading.Lock()
-
-    def feed() -> Iterator[Candidate]:
-        for c in todo:
-            if slots[0] is not None and slots[0] <= 0:
-                return
-            yield c
+    slots = _Slots(limit)
 
     def fetch_and_put(c: Candidate) -> Stored | None:
         fetched = fetcher.fetch(c)
-        if fetched.ok and limit is not None:
-            with lock:
-                if slots[0] <= 0:
-                    return None  # over the limit: nothing stored, the row stays pending for a later run
-                slots[0] -= 1
+        if fetched.ok and not slots.take():
+            return None  # over the limit: nothing stored, the row stays pending for a later run
         stored = store.put(fetched)  # file writes (and fsyncs) run in the fetch threads, in parallel
-        if fetched.ok and limit is not None and stored.status != R.OK:
-            with lock:
-                slots[0] += 1
+        if fetched.ok and stored.status != R.OK:
+            slots.give_back()
         return stored
 
-    for done in iter_parallel(fetch_and_put, feed(), cfg.workers):
-        if done is None:
-            continue
-        status = store.commit(done)
-        statuses[status] += 1
-        if status == R.OK:
-            counts.downloaded += 1
-        elif status == R.DUPLICATE:
-            counts.duplicate += 1
-        else:
-            counts.failed += 1
-        if progress:
-            progress(counts)
+    feed = (c for c in todo if not slots.exhausted)
+    for done in iter_parallel(fetch_and_put, feed, cfg.workers):
+        if done is not None:
+            status = store.commit(done)
+            statuses[status] += 1
+            counts.add(status)
+            if progress:
+                progress(counts)
     return statuses
+
+
+class _Slots:
+    """How many more ok files may be stored (None: no limit); taken in fetch threads, so the limit is exact."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.left, self._lock = limit, threading.Lock()
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left is not None and self.left <= 0
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.left is None:
+                return True
+            if self.left <= 0:
+                return False
+            self.left -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            if self.left is not None:
+                self.left += 1
 
 
 def _remaining(cfg: ScrapeConfig, store: Store, domain: str) -> int | None:
@@ -149,6 +169,18 @@ def _source_candidates(urls_file: Path | None, import_dir: Path | None) -> tuple
     if urls_file is not None:
         return URL_LIST_ENGINE, str(urls_file), read_url_list(urls_file)
     return LOCAL_ENGINE, str(import_dir), folder_candidates(import_dir)
+
+
+def _check_choices(spec: DatasetSpec, keys: list[str], urls_file, import_dir) -> bool:
+    """Validate domains and source choice; True when a URL list or folder replaces the search."""
+    for k in keys:
+        spec.domain(k)  # raises ConfigError for an unknown key
+    if urls_file is not None and import_dir is not None:
+        raise ConfigError("sources: got both a URL list and an import folder; allowed: one of them")
+    use_source = urls_file is not None or import_dir is not None
+    if use_source and len(keys) != 1:
+        raise ConfigError(f"domain: got {keys}; allowed: exactly one domain (--domain A or B) with a URL list/folder")
+    return use_source
 
 
 def scrape(
@@ -168,66 +200,42 @@ def scrape(
     their own collaborators. Per-URL failures are recorded in the manifest; configuration errors raise.
     """
     keys = list(domains or [d.key for d in spec.domains])
-    for k in keys:
-        spec.domain(k)  # raises ConfigError for an unknown key
-    if urls_file is not None and import_dir is not None:
-        raise ConfigError("sources: got both a URL list and an import folder; allowed: one of them")
-    use_source = urls_file is not None or import_dir is not None
-    if use_source and len(keys) != 1:
-        raise ConfigError(f"domain: got {keys}; allowed: exactly one domain (--domain A or B) with a URL list/folder")
+    use_source = _check_choices(spec, keys, urls_file, import_dir)
     counts, results, statuses = Counts(), [], Counter()
     store = Store(cfg.raw_dir(spec.name), fsync=cfg.fsync)
     run_id = store.start_run(cfg.to_dict())
     own_engine = engine is None and not use_source
+    if fetcher is None:
+        fetcher = LocalReader(cfg) if import_dir is not None else Downloader(cfg)
     try:
-        if use_source:
-            fetcher = fetcher or (LocalReader(cfg) if import_dir is not None else None)
-        if fetcher is None:
-            from scraper.fetch import Downloader
-
-            fetcher = Downloader(cfg)
-        if not use_source and engine is None:
-            from scraper.engine import make_engine
-
+        if own_engine:
             engine = make_engine(cfg, debug_dir=store.debug_dir(run_id))
         elif engine is not None and getattr(engine, "debug_dir", "") is None:
             engine.debug_dir = store.debug_dir(run_id)
+        run = functools.partial(_run_one, cfg, store, fetcher, counts=counts, progress=progress, statuses=statuses)
         for key in keys:
             if use_source:
                 name, label, cands = _source_candidates(
                     Path(urls_file) if urls_file else None, Path(import_dir) if import_dir else None
                 )
                 outcome = SearchOutcome(tuple(c.tagged(key, label, name) for c in cands), R.OK, f"{len(cands)} items")
-                results.append(_run_one(cfg, store, fetcher, key, label, name, outcome, counts, progress, statuses))
+                results.append(run(key, label, name, outcome))
                 continue
             for query in queries or spec.domain(key).queries:
-                remaining = _remaining(cfg, store, key)
-                if remaining == 0:
+                if _remaining(cfg, store, key) == 0:
                     break
-                outcome = search_query(engine, key, query, cfg.per_query_limit)
-                results.append(
-                    _run_one(cfg, store, fetcher, key, query.text, engine.name, outcome, counts, progress, statuses)
-                )
+                results.append(run(key, query.text, engine.name, search_query(engine, key, query, cfg.per_query_limit)))
         per_domain = {k: store.count(k) for k in keys}
     finally:
         if own_engine and engine is not None:
             engine.close()
-        if fetcher is not None:
-            fetcher.close()
+        fetcher.close()
         store.close()
-    return ScrapeResult(
-        cfg.data_root / spec.name,
-        store.raw_dir / "manifest.sqlite",
-        run_id,
-        store.debug_dir(run_id),
-        tuple(results),
-        dict(statuses),
-        per_domain,
-        counts,
-    )
+    return ScrapeResult(cfg.data_root / spec.name, store.raw_dir / "manifest.sqlite", run_id, store.debug_dir(run_id),
+                        tuple(results), dict(statuses), per_domain, counts)  # fmt: skip
 
 
-def _run_one(cfg, store, fetcher, key, label, engine_name, outcome, counts, progress, statuses) -> QueryResult:
+def _run_one(cfg, store, fetcher, key, label, engine_name, outcome, *, counts, progress, statuses) -> QueryResult:
     store.record_search(key, label, engine_name, outcome)
     counts.found += len(outcome.candidates)
     if progress:
