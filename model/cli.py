@@ -34,6 +34,8 @@ TRAIN_HELP = {
     "resume": "continue the run (--run, else the newest) exactly from checkpoints/last.pt",
     "progress_bar": "show a progress bar with it/s and ETA",
 }
+# torchrun takes `--run` as an abbreviation of its own --run-path: under torchrun, say --run-name.
+ALIASES = {"run": ("--run-name",)}
 CHOICES = {"profile": PROFILES, "precision": PRECISIONS, "direction": DIRECTIONS}
 
 
@@ -48,12 +50,12 @@ def _add_fields(p: argparse.ArgumentParser, cls: type, helps: dict[str, str], sk
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
-        flag, tp = "--" + f.name.replace("_", "-"), _base_type(hints[f.name])
+        flags, tp = ["--" + f.name.replace("_", "-"), *ALIASES.get(f.name, ())], _base_type(hints[f.name])
         help_ = helps.get(f.name, "") + f" (default: {f.default})"
         if tp is bool:
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_)
+            p.add_argument(*flags, action=argparse.BooleanOptionalAction, default=f.default, help=help_)
         else:
-            p.add_argument(flag, type=tp, default=f.default, choices=CHOICES.get(f.name), help=help_)
+            p.add_argument(*flags, type=tp, default=f.default, choices=CHOICES.get(f.name), help=help_)
 
 
 def _default_dataset(args: argparse.Namespace) -> None:
@@ -68,7 +70,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
     result = train(cfg)
-    if result.run_dir is None:
+    if result.rank != 0:
         return 0
     print(f"run: {result.run_dir}  ({result.epochs_completed} epochs, {result.global_step} steps)")
     print(f"last checkpoint: {result.last_checkpoint}   best: {result.best_checkpoint}")

@@ -165,6 +165,11 @@ def resolve(cfg: TrainConfig, device: torch.device) -> tuple[TrainConfig, str]:
     else:
         profile, why = cfg.profile, f"profile {cfg.profile} as requested"
     filled = {k: v for k, v in PROFILE_DEFAULTS[profile].items() if getattr(cfg, k) is None}
+    epochs = filled.get("epochs", cfg.epochs)
+    if "decay_epoch" in filled:
+        filled["decay_epoch"] = min(filled["decay_epoch"], epochs)
+    if "load_size" in filled:
+        filled["load_size"] = max(filled["load_size"], filled.get("image_size", cfg.image_size))
     run = cfg.run or time.strftime("run-%Y%m%d-%H%M%S")
     out = dataclasses.replace(cfg, profile=profile, run=run, **filled)
     precision = pick_precision(cfg.precision, device)
@@ -173,9 +178,6 @@ def resolve(cfg: TrainConfig, device: torch.device) -> tuple[TrainConfig, str]:
     out = dataclasses.replace(out, precision=precision, channels_last=channels_last, num_workers=num_workers)
     if out.max_iters_per_epoch == 0:
         out = dataclasses.replace(out, max_iters_per_epoch=None)
-    out = dataclasses.replace(out, decay_epoch=min(out.decay_epoch, out.epochs))
-    if out.load_size < out.image_size:
-        out = dataclasses.replace(out, load_size=out.image_size)
     why += (
         f" ({out.image_size} px crops of {out.load_size} px, ResNet-{out.n_blocks} ngf {out.ngf}, {out.epochs} epochs,"
         f" {precision} on {device}); override with --profile or the individual settings"

@@ -77,7 +77,7 @@ class CycleGANTrainer:
         nets = [comp(m.G_AB), comp(m.G_BA), self.D_A_frozen, self.D_B_frozen]
         if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            nets = [DDP(net, device_ids=ids, broadcast_buffers=False) for net in nets]
+            nets = [DDP(net, device_ids=ids) for net in nets]
         self.G_AB, self.G_BA, self.D_A, self.D_B = nets
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -190,6 +190,16 @@ class CycleGANTrainer:
         torch.set_rng_state(state["rng"]["cpu"])
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+
+    def check_ranks_in_sync(self) -> None:
+        """Under DDP, raise if any rank's weights differ from rank 0's (they must stay identical)."""
+        if not self.dist.distributed:
+            return
+        sums = torch.stack([p.detach().double().sum() for p in self.model.parameters()]).cpu()
+        ref = sums.clone()
+        torch.distributed.broadcast(ref.to(self.device), src=0)
+        if not torch.allclose(sums, ref.cpu(), rtol=0, atol=0):
+            raise RuntimeError(f"DDP: the weights of rank {self.dist.rank} differ from rank 0's")
 
     def lr(self) -> float:
         return self.opt_G.param_groups[0]["lr"]

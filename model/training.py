@@ -63,6 +63,7 @@ class TrainResult:
     generators: dict[str, Path]
     metrics: dict
     skipped_images: list[Skipped] = field(default_factory=list)
+    rank: int = 0  # under torchrun, only rank 0 writes and reports
 
 
 @dataclass
@@ -270,22 +271,24 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
             trainer.end_epoch()
             st.epoch, st.iteration = epoch + 1, 0
             _end_of_epoch(trainer, run_dir, st, logger, evaluator)
+        trainer.check_ranks_in_sync()
         final = evaluator.final(trainer, st) if evaluator is not None else {}
     finally:
         if logger is not None:
             logger.close()
     gens = export_generators(trainer, run_dir) if dist.is_main else {}
     return TrainResult(
-        run_dir,
-        cfg.to_dict(),
-        why,
-        st.epoch,
-        st.global_step,
-        st.last_checkpoint,
-        st.best_checkpoint,
-        gens,
-        final,
-        skip_A + skip_B,
+        run_dir=run_dir,
+        config=cfg.to_dict(),
+        explanation=why,
+        epochs_completed=st.epoch,
+        global_step=st.global_step,
+        last_checkpoint=st.last_checkpoint,
+        best_checkpoint=st.best_checkpoint,
+        generators=gens,
+        metrics=final,
+        skipped_images=skip_A + skip_B,
+        rank=dist.rank,
     )
 
 

@@ -1,0 +1,53 @@
+"""Tests for model.networks: architecture, parameter counts, public key layout, init."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from model.networks import CycleGAN, NetConfig, PatchDiscriminator, ResnetGenerator, count_parameters, init_weights
+from sakura.config import ConfigError
+
+
+def test_default_parameter_counts_match_the_reference():
+    assert count_parameters(ResnetGenerator()) == 11_378_179
+    assert count_parameters(PatchDiscriminator()) == 2_764_737
+
+
+@pytest.mark.parametrize("n_blocks", [6, 9])
+def test_generator_keys_follow_the_public_layout(n_blocks):
+    keys = set(ResnetGenerator(NetConfig(ngf=8, n_blocks=n_blocks)).state_dict())
+    assert {"model.1.weight", "model.4.weight", "model.7.weight", "model.10.conv_block.1.weight"} <= keys
+    assert f"model.{9 + n_blocks}.conv_block.5.weight" in keys
+    assert f"model.{10 + n_blocks}.weight" in keys  # first ConvTranspose after the blocks
+    assert f"model.{10 + n_blocks + 7}.weight" in keys  # the final 7x7 conv
+
+
+@pytest.mark.parametrize(("size", "n_layers", "patch"), [(256, 3, 30), (128, 3, 14), (64, 2, 14), (64, 3, 6)])
+def test_shapes(size, n_layers, patch):
+    cfg = NetConfig(ngf=8, ndf=8, n_blocks=2, n_layers_d=n_layers)
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        y = ResnetGenerator(cfg)(x)
+        d = PatchDiscriminator(cfg)(x)
+    assert y.shape == x.shape and y.abs().max() <= 1
+    assert d.shape == (2, 1, patch, patch)  # a map of patch scores, not one number
+
+
+def test_init_is_normal_0_002():
+    net = init_weights(ResnetGenerator(NetConfig(ngf=32, n_blocks=3)))
+    w = torch.cat([p.flatten() for n, p in net.named_parameters() if n.endswith("weight")])
+    assert abs(w.mean().item()) < 1e-3
+    assert w.std().item() == pytest.approx(0.02, rel=0.05)
+    assert all((p == 0).all() for n, p in net.named_parameters() if n.endswith("bias"))
+
+
+def test_instance_norm_has_no_state():
+    m = CycleGAN(NetConfig(ngf=8, ndf=8, n_blocks=1))
+    assert not any("running" in k for k in m.state_dict())
+
+
+@pytest.mark.parametrize("bad", [{"ngf": 0}, {"n_blocks": 0}, {"in_channels": 2}, {"n_layers_d": 9}])
+def test_bad_config_raises(bad):
+    with pytest.raises(ConfigError):
+        NetConfig(**bad)
