@@ -44,6 +44,18 @@ class AddressGuard:
     def __init__(self, allowed: Iterable[str] = ()) -> None:
         self.allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
 
+    def allows(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return addr.is_global or any(addr in net for net in self.allowed)
+
+    def check_peer(self, resp: requests.Response) -> None:
+        """Check the address actually connected to (a host may resolve differently the second time)."""
+        sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+        if sock is None:
+            return
+        addr = ipaddress.ip_address(sock.getpeername()[0].split("%")[0])
+        if not self.allows(addr):
+            raise _Failure(R.REFUSED_ADDRESS, f"connected to non-public address {addr}")
+
     def check(self, host: str, port: int) -> None:
         """Raise _Failure(refused_address) unless every address of `host` is public or explicitly allowed."""
         try:
@@ -52,7 +64,7 @@ class AddressGuard:
             raise _Failure(R.CONNECTION_ERROR, f"cannot resolve {host!r}: {e}") from None
         for info in infos:
             addr = ipaddress.ip_address(info[4][0].split("%")[0])
-            if addr.is_global or any(addr in net for net in self.allowed):
+            if self.allows(addr):
                 continue
             raise _Failure(R.REFUSED_ADDRESS, f"{host} resolves to non-public address {addr}")
 
@@ -194,6 +206,7 @@ class Downloader:
             return self._read(resp, url, deadline)
 
     def _read(self, resp: requests.Response, url: str, deadline: float) -> tuple[bytes, int] | str:
+        self.guard.check_peer(resp)
         code = resp.status_code
         if code in REDIRECT_HTTP and resp.headers.get("Location"):
             return urljoin(url, resp.headers["Location"])
@@ -201,17 +214,14 @@ class Downloader:
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             raise _Failure(R.HTTP_ERROR, f"HTTP {code} {resp.reason or ''}".strip(), code, retry_after)
         if self.cfg.honour_robots:
-            banned = robots_disallows(self._header_values(resp, "X-Robots-Tag"), self.agent_token, self._directives)
+            values = self._header_values(resp, "X-Robots-Tag")
+            banned = robots_disallows(values, self.agent_token, self.cfg.robots_directives)
             if banned:
                 raise _Failure(R.ROBOTS, f"X-Robots-Tag: {banned}", code)
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.cfg.max_bytes:
             raise _Failure(R.TOO_LARGE, f"Content-Length {declared} > cap {self.cfg.max_bytes}", code)
         return self._stream(resp, deadline), code
-
-    @property
-    def _directives(self) -> tuple[str, ...]:
-        return self.cfg.robots_directives
 
     @staticmethod
     def _header_values(resp: requests.Response, name: str) -> list[str]:

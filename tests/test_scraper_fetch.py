@@ -207,3 +207,13 @@ def test_iter_fetch_returns_every_candidate(tmp_path, faults):
     got = list(Downloader(_cfg(tmp_path)).iter_fetch(cands))
     assert sorted(f.candidate.url for f in got) == sorted(c.url for c in cands)
     assert sum(f.ok for f in got) == 30
+
+
+def test_connected_peer_is_checked_too(tmp_path, faults):
+    """A host that resolved to a public address but connects to a private one (DNS rebinding) is refused."""
+    dl = Downloader(_cfg(tmp_path))
+    dl.guard.check = lambda host, port: None  # as if the first resolution had given a public address
+    dl.guard.allowed = ()
+    got = dl.fetch(Candidate(faults.url("/img/rebind.jpg")))
+    assert got.status == R.REFUSED_ADDRESS
+    assert "connected to non-public address 127.0.0.1" in got.error
