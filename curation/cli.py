@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from curation.config import ANIMATED_POLICIES, CROSS_DOMAIN_POLICIES, OUTPUT_FORMATS, CurationConfig
+from curation.config import ANIMATED_POLICIES, CROSS_DOMAIN_POLICIES, OUTPUT_FORMATS, RESAMPLE_FILTERS, CurationConfig
 from curation.pipeline import CurationResult, curate
 from sakura.config import load_domains
 from sakura.paths import default_domains_file
@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="an image in both A and B: drop it from both, or keep it in A or B (default: %(default)s)",
     )
     p.add_argument("--load-size", type=int, default=_D.load_size, help="output shorter side (%(default)s)")
+    p.add_argument(
+        "--resample",
+        choices=RESAMPLE_FILTERS,
+        default=_D.resample,
+        help="resize filter (default: %(default)s, as CycleGAN's own loader)",
+    )
     p.add_argument("--format", dest="output_format", choices=OUTPUT_FORMATS, default=_D.output_format)
     p.add_argument("--quality", type=int, default=_D.jpeg_quality, help="JPEG quality (%(default)s)")
     p.add_argument("--official-layout", action="store_true", help="also write trainA/trainB/testA/testB")
@@ -52,7 +58,7 @@ def config_from_args(args: argparse.Namespace) -> CurationConfig:
         dataset=dataset, root=args.root, workers=args.workers, threshold=args.threshold, min_side=args.min_side,
         max_aspect=args.max_aspect, max_pixels=args.max_pixels, min_std=args.min_std,
         reject_grayscale=not args.keep_grayscale, animated=args.animated, cross_domain=args.cross_domain,
-        load_size=args.load_size, output_format=args.output_format, jpeg_quality=args.quality,
+        load_size=args.load_size, resample=args.resample, output_format=args.output_format, jpeg_quality=args.quality,
         official_layout=args.official_layout, test_fraction=args.test_fraction, seed=args.seed,
     )  # fmt: skip
 

@@ -13,6 +13,7 @@ from sakura.config import DATASET_NAME_RE, require
 from sakura.paths import dataset_dir
 
 OUTPUT_FORMATS = ("jpg", "png")
+RESAMPLE_FILTERS = ("bicubic", "lanczos")
 ANIMATED_POLICIES = ("reject", "first_frame")
 CROSS_DOMAIN_POLICIES = ("drop", "A", "B")
 # Pillow refuses to open anything above twice its MAX_IMAGE_PIXELS; a larger limit could never take effect.
@@ -47,6 +48,7 @@ class CurationConfig:
     cross_domain: str = "drop"
     # output
     load_size: int = 286
+    resample: str = "bicubic"
     output_format: str = "jpg"
     jpeg_quality: int = 95
     official_layout: bool = False
@@ -95,6 +97,7 @@ class CurationConfig:
             "'drop' (remove from both domains) or the domain that keeps it, 'A' or 'B'",
         )
         _int_in(self, "load_size", 16, 4096)
+        require(self.resample in RESAMPLE_FILTERS, "resample", self.resample, " or ".join(RESAMPLE_FILTERS))
         require(self.output_format in OUTPUT_FORMATS, "output_format", self.output_format, " or ".join(OUTPUT_FORMATS))
         _int_in(self, "jpeg_quality", 1, 100)
         require(isinstance(self.official_layout, bool), "official_layout", self.official_layout, "true or false")
@@ -125,7 +128,7 @@ class CurationConfig:
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return f"v1:{self.load_size}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}:{self.sheet_thumb}"
+        return f"v1:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy, stored beside every artifact this config produced."""

@@ -22,6 +22,7 @@ DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Index
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _METRIC_SIDE = 64
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class DecodeSettings:
     output_format: str = "jpg"
     jpeg_quality: int = 95
     max_pixels: int = 64_000_000
+    resample: str = "bicubic"
 
 
 def output_size(size: tuple[int, int], load_size: int) -> tuple[int, int]:
@@ -91,38 +93,41 @@ def _analyse_open(rec: dict[str, Any], im: Image.Image, settings: DecodeSettings
         orientation = im.getexif().get(0x0112, 1)
         if im.format == "JPEG":
             im.draft(None, output_size((w, h), settings.load_size))  # decode at 1/2..1/8 scale when that is enough
-        im.load()
-        rgb, icc = to_srgb(ImageOps.exif_transpose(im))
+        im.load()  # the whole stream: a truncated or corrupt file fails here
+        if orientation != 1:
+            im = ImageOps.exif_transpose(im)
+        rgb, icc = to_srgb(im)
     except DECODE_ERRORS as e:
         reason = "truncated" if "truncated" in str(e) else "corrupt"
         return _failed(rec, reason, f"{type(e).__name__}: {e}")
     if orientation in _SWAPPING_ORIENTATIONS:
         w, h = h, w
-    rec.update(status="ok", reason=None, detail=None, width=w, height=h, icc=icc)
-    rec.update(_metrics(rgb))
-    rec["staged"] = _stage(rgb, rec["sha256"], (w, h), settings)
+    rec.update(status="ok", reason=None, detail=None, width=w, height=h, icc=icc, pixel_hash=pixel_hash(rgb))
+    out = rgb.resize(output_size((w, h), settings.load_size), _RESAMPLE[settings.resample])
+    rec.update(_metrics(out))
+    rec["staged"] = _stage(out, rec["sha256"], settings)
     return rec
 
 
-def _metrics(rgb: Image.Image) -> dict[str, Any]:
-    small = np.asarray(rgb.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX), dtype=np.int16)  # (64, 64, 3)
+def _metrics(out: Image.Image) -> dict[str, Any]:
+    """Variance, chroma and phash, all from one 64x64 box-filtered thumbnail of the resized image."""
+    thumb = out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX)
+    small = np.asarray(thumb, dtype=np.int16)  # (64, 64, 3)
     grey = small @ np.array([299, 587, 114]) / 1000.0
     chroma = small.max(axis=2) - small.min(axis=2)
     return {
         "grey_std": round(float(grey.std()), 3),
         "chroma": round(float(np.percentile(chroma, 99)), 3),
-        "phash": phash_hex(phash(rgb)),
-        "pixel_hash": pixel_hash(rgb),
+        "phash": phash_hex(phash(thumb)),
     }
 
 
-def _stage(rgb: Image.Image, sha256: str, full_size: tuple[int, int], settings: DecodeSettings) -> str:
-    out = rgb.resize(output_size(full_size, settings.load_size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> str:
     path = staged_path(settings.staging, sha256, settings.output_format)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if settings.output_format == "jpg":
-        out.save(tmp, "JPEG", quality=settings.jpeg_quality, subsampling=0, optimize=False)
+        out.save(tmp, "JPEG", quality=settings.jpeg_quality, subsampling=0)
     else:
         out.save(tmp, "PNG", compress_level=3)
     os.replace(tmp, path)
@@ -144,7 +149,7 @@ def to_srgb(im: Image.Image) -> tuple[Image.Image, str | None]:
     elif im.mode not in ("RGB", "L", "CMYK"):
         im = im.convert("RGB")
     if not icc_bytes:
-        return im.convert("RGB"), None
+        return (im if im.mode == "RGB" else im.convert("RGB")), None
     try:
         return ImageCms.applyTransform(im, _to_srgb_transform(icc_bytes, im.mode)), "converted"
     except (ImageCms.PyCMSError, OSError, ValueError) as e:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024  # scratch memory per thread, whatever the number of hashes
+DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024  # scratch memory per thread, whatever the number of hashes
 
 
 def _rows_per_chunk(n: int, chunk_bytes: int) -> int:
@@ -34,38 +34,42 @@ def near_pairs(
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
     rows = _rows_per_chunk(n, chunk_bytes)
-    starts = list(range(0, n - 1, rows))
-    local = threading.local()
+    starts = range(0, n - 1, rows)
+    threads = max(1, min(threads, len(starts)))
     done = [0]
     lock = threading.Lock()
 
-    def scan(i0: int) -> np.ndarray:
-        i1 = min(i0 + rows, n - 1)
-        cols = h[i0 + 1 :]  # (n - i0 - 1,)
-        if getattr(local, "xor", None) is None:
-            local.xor = np.empty(rows * (n - 1), dtype=np.uint64)
-            local.cnt = np.empty(rows * (n - 1), dtype=np.uint8)
-            local.hit = np.empty(rows * (n - 1), dtype=bool)
-        size = (i1 - i0) * cols.shape[0]
-        xor = local.xor[:size].reshape(i1 - i0, cols.shape[0])  # (rows, cols)
-        cnt = local.cnt[:size].reshape(xor.shape)
-        hit = local.hit[:size].reshape(xor.shape)
-        np.bitwise_xor(h[i0:i1, None], cols[None, :], out=xor)
-        np.bitwise_count(xor, out=cnt)
-        np.less_equal(cnt, threshold, out=hit)
-        r, c = np.nonzero(hit)
-        i = r + i0
-        j = c + i0 + 1
-        keep = j > i
-        if progress is not None:
-            with lock:
-                done[0] += i1 - i0
-                progress(done[0], n - 1)
-        return np.stack([i[keep], j[keep]], axis=1).astype(np.int64)
+    def worker(t: int) -> list[np.ndarray]:
+        """Chunks t, t + threads, ... (strided, so early wide chunks spread over threads); keeps only hits."""
+        xor_buf = np.empty(rows * (n - 1), dtype=np.uint64)
+        cnt_buf = np.empty(rows * (n - 1), dtype=np.uint8)
+        hit_buf = np.empty(rows * (n - 1), dtype=bool)
+        found = []
+        for i0 in starts[t::threads]:
+            i1 = min(i0 + rows, n - 1)
+            cols = h[i0 + 1 :]  # (n - i0 - 1,)
+            size = (i1 - i0) * cols.shape[0]
+            xor = xor_buf[:size].reshape(i1 - i0, cols.shape[0])  # (rows, cols)
+            cnt, hit = cnt_buf[:size].reshape(xor.shape), hit_buf[:size].reshape(xor.shape)
+            np.bitwise_xor(h[i0:i1, None], cols[None, :], out=xor)
+            np.bitwise_count(xor, out=cnt)
+            np.less_equal(cnt, threshold, out=hit)
+            if hit.any():
+                r, c = np.nonzero(hit)
+                keep = c + 1 > r  # column index i0 + 1 + c against row i0 + r: keep j > i
+                found.append(np.stack([r[keep] + i0, c[keep] + i0 + 1], axis=1).astype(np.int64))
+            if progress is not None:
+                with lock:
+                    done[0] += i1 - i0
+                    progress(done[0], n - 1)
+        return found
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        parts = list(pool.map(scan, starts))
-    return np.concatenate(parts, axis=0) if parts else np.empty((0, 2), dtype=np.int64)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        parts = [a for found in pool.map(worker, range(threads)) for a in found]
+    if not parts:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.concatenate(parts, axis=0)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
 class UnionFind:

@@ -42,10 +42,9 @@ def phash_hex(value: int) -> str:
 
 def pixel_hash(image: Image.Image) -> str:
     """A hash of the decoded pixels (mode, size and bytes): equal for the same picture in different files."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode())
+    h = hashlib.sha256(f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode())
     h.update(image.tobytes())
-    return h.hexdigest()
+    return h.hexdigest()[:32]
 
 
 def hamming(a: int, b: int) -> int:

@@ -91,7 +91,9 @@ def _analyse(
         recs.append(hit[2] if ok else None)
         if not ok:
             todo.append((len(recs) - 1, f))
-    settings = DecodeSettings(str(staging), cfg.load_size, cfg.output_format, cfg.jpeg_quality, cfg.max_pixels)
+    settings = DecodeSettings(
+        str(staging), cfg.load_size, cfg.output_format, cfg.jpeg_quality, cfg.max_pixels, cfg.resample
+    )
     batch: list[dict[str, Any]] = []
     for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
         recs[i] = rec

@@ -149,3 +149,45 @@ def put(raw_dir: Path, domain: str, data: bytes, ext: str = "jpg") -> Path:
 def sha(data: bytes) -> str:
     """The id curation gives these bytes."""
     return hashlib.sha256(data).hexdigest()
+
+
+BAD_FILES = {
+    # reason: (domain, bytes, extension)
+    "truncated": lambda: ("A", truncated_jpeg(), "jpg"),
+    "unidentifiable": lambda: ("A", html_as_jpg(), "jpg"),
+    "empty": lambda: ("A", b"", "jpg"),
+    "decompression_bomb": lambda: ("A", png_header_only(100_000, 100_000), "png"),
+    "too_small": lambda: ("B", jpeg_bytes(scene(60, (200, 150))), "jpg"),
+    "aspect_ratio": lambda: ("B", jpeg_bytes(scene(61, (1200, 300))), "jpg"),
+    "animated": lambda: ("B", animated_gif(62), "gif"),
+    "grayscale": lambda: ("B", grayscale_jpeg(63), "jpg"),
+    "near_uniform": lambda: ("B", near_uniform_jpeg(), "jpg"),
+}
+PLANTED = {"recompressed": recompressed, "resized": resized, "brightened": brightened, "cropped": cropped,
+           "exif_rotated": exif_rotated}  # fmt: skip
+
+
+def planted_dataset(raw: Path, n_distinct: int = 12) -> dict[str, object]:
+    """A raw folder with distinct scenes in A and B, one original with every planted near-duplicate kind in A,
+    a copy of one A scene in B (cross-domain), normalisation cases that must be kept, and one file per rejection
+    reason. Returns what the tests expect: ids by role."""
+    expect: dict[str, object] = {"distinct": [], "rejected": {}, "kept_modes": {}}
+    for i in range(n_distinct):
+        domain = "A" if i % 2 == 0 else "B"
+        expect["distinct"].append(sha(put(raw, domain, jpeg_bytes(scene(1000 + i, (480, 360)))).read_bytes()))
+    original = scene(7, (480, 360))
+    expect["original"] = sha(put(raw, "A", jpeg_bytes(original, quality=95)).read_bytes())
+    expect["planted"] = {k: sha(put(raw, "A", f(original)).read_bytes()) for k, f in PLANTED.items()}
+    cross = scene(8, (480, 360))
+    expect["cross"] = (sha(put(raw, "A", jpeg_bytes(cross)).read_bytes()),
+                       sha(put(raw, "B", jpeg_bytes(cross, quality=80)).read_bytes()))  # fmt: skip
+    for mode, data, ext in (
+        ("CMYK", cmyk_jpeg(70), "jpg"),
+        ("P+transparency", palette_with_transparency(71), "png"),
+        ("16-bit RGB", png16_rgb(scene(72, (400, 300))), "png"),
+    ):
+        expect["kept_modes"][mode] = sha(put(raw, "B", data, ext).read_bytes())
+    for reason, make in BAD_FILES.items():
+        domain, data, ext = make()
+        expect["rejected"][reason] = sha(put(raw, domain, data, ext).read_bytes())
+    return expect

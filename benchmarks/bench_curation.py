@@ -1,0 +1,207 @@
+"""Curation benchmark: end-to-end `curate` against imagededup's PHash on the same generated files, plus the search.
+
+    .venv/bin/pip install -e '.[bench]'        # imagededup, the baseline
+    .venv/bin/python benchmarks/bench_curation.py [--images 2000] [--search 100000] [--workers 2]
+
+Generates --images JPEGs of 512-1024 px (15% of them planted near-duplicates: exact pixel copy, JPEG quality 30,
+resized, brightened, 5% crop, EXIF-rotated; a third of those in the other domain), then in the same run:
+curate end to end (validate, hash, dedup, resize, write, report), imagededup `PHash().find_duplicates` on the
+same files, recall and false pairs of both, a threshold sweep, an incremental rerun, the near-duplicate search
+alone over random 64-bit hashes, and peak memory. Prints figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from curation import CurationConfig, curate
+from curation.dedup import hex_to_uint64, near_pairs
+from curation.outputs import read_manifest
+
+KINDS = ("exact", "q30", "resize", "bright", "crop", "exif")
+
+
+def scene(seed: int) -> Image.Image:
+    """A distinct 512-1024 px picture with photo-like noise (so it costs what a photo costs to decode)."""
+    rng = np.random.default_rng(seed)
+    w = int(rng.integers(512, 1025))
+    h = int(np.clip(w * rng.uniform(0.6, 1.0), 512, 1024))
+    w, h = (w, h) if rng.random() < 0.7 else (h, w)
+    im = Image.fromarray((rng.random((6, 8, 3)) * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(im)
+    for _ in range(8):
+        x0, y0 = int(rng.integers(0, w - 40)), int(rng.integers(0, h - 40))
+        box = (x0, y0, x0 + int(rng.integers(20, w // 2)), y0 + int(rng.integers(20, h // 2)))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+    a = np.asarray(im, dtype=np.int16) + rng.normal(0, 6, (h, w, 1)).astype(np.int16)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def _jpeg(im: Image.Image, quality: int = 90, **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality, **kw)
+    return buf.getvalue()
+
+
+def variant(im: Image.Image, kind: str) -> bytes:
+    """A planted near-duplicate of `im`."""
+    if kind == "exact":
+        return _jpeg(im, comment=b"same pixels, other bytes")
+    if kind == "q30":
+        return _jpeg(im, 30)
+    if kind == "resize":
+        f = 320 / min(im.size)
+        return _jpeg(im.resize((round(im.width * f), round(im.height * f)), Image.Resampling.LANCZOS))
+    if kind == "bright":
+        return _jpeg(Image.fromarray(np.clip(np.asarray(im, np.float32) * 1.25, 0, 255).astype(np.uint8)))
+    if kind == "crop":
+        dx, dy = im.width // 20, im.height // 20
+        return _jpeg(im.crop((dx, dy, im.width - dx, im.height - dy)))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return _jpeg(im.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes())
+
+
+def _make(args: tuple[int, str | None, str]) -> list[tuple[str, str, bytes]]:
+    """(domain, name, bytes) of one original and, if asked, its planted copy."""
+    seed, kind, domain = args
+    im = scene(seed)
+    out = [(domain, f"s{seed:05d}_orig.jpg", _jpeg(im))]
+    if kind:
+        other = ("B" if domain == "A" else "A") if seed % 3 == 0 else domain
+        out.append((other, f"s{seed:05d}_{kind}.jpg", variant(im, kind)))
+    return out
+
+
+def generate(raw: Path, n: int, workers: int) -> set[frozenset[str]]:
+    """n files under raw/A and raw/B; returns the planted pairs as sets of two file names."""
+    n_copies = int(n * 0.15)
+    jobs = [(s, KINDS[s % len(KINDS)] if s < n_copies else None, "A" if s % 2 else "B") for s in range(n - n_copies)]
+    planted = set()
+    with ProcessPoolExecutor(workers) as pool:
+        for files in pool.map(_make, jobs, chunksize=16):
+            for domain, name, data in files:
+                (raw / domain).mkdir(parents=True, exist_ok=True)
+                (raw / domain / name).write_bytes(data)
+            if len(files) == 2:
+                planted.add(frozenset(f[1] for f in files))
+    return planted
+
+
+def score(found: set[frozenset[str]], planted: set[frozenset[str]]) -> tuple[float, int]:
+    """(recall of planted pairs, number of found pairs that were not planted)."""
+    return len(found & planted) / len(planted), len(found - planted)
+
+
+def ours_pairs(manifest: Path, threshold: int) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
+    """Pairs within `threshold` by our hashes, and pairs sharing a duplicate group, from curate's manifest."""
+    rows = [r for r in read_manifest(manifest) if r["phash"]]
+    names = [Path(r["raw_path"]).name for r in rows]
+    pairs = near_pairs(hex_to_uint64(r["phash"] for r in rows), threshold)
+    direct = {frozenset((names[i], names[j])) for i, j in pairs}
+    groups: dict[str, list[str]] = {}
+    for r, name in zip(rows, names, strict=True):
+        groups.setdefault(r["group"], []).append(name)
+    grouped = {frozenset((a, b)) for g in groups.values() for i, a in enumerate(g) for b in g[i + 1 :]}
+    return direct, grouped
+
+
+def imagededup_pairs(raw: Path, threshold: int) -> tuple[set[frozenset[str]], float]:
+    from imagededup.methods import PHash
+
+    t = time.perf_counter()
+    dups = PHash(verbose=False).find_duplicates(image_dir=raw, max_distance_threshold=threshold, recursive=True)
+    seconds = time.perf_counter() - t
+    found = {frozenset((Path(a).name, Path(b).name)) for a, bs in dups.items() for b in bs}
+    return found, seconds
+
+
+def bench_search(n: int) -> None:
+    rng = np.random.default_rng(0)
+    h = rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, n, dtype=np.uint64)
+    for threads in (1, 2):
+        t = time.perf_counter()
+        pairs = near_pairs(h, 10, threads=threads)
+        print(f"search {n:,} random hashes, threshold 10, {threads} thread(s): {time.perf_counter() - t:.1f} s "
+              f"({len(pairs)} pairs)")  # fmt: skip
+    for m in (n // 4, n // 2, n):
+        tracemalloc.start()
+        near_pairs(h[:m], 10, threads=2)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(
+            f"search peak memory at {m:>7,} hashes: {peak / 2**20:6.1f} MiB (hash array {h[:m].nbytes / 2**20:.1f} MiB)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--images", type=int, default=2000)
+    ap.add_argument("--search", type=int, default=100_000, help="random hashes for the search-only figure")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threshold", type=int, default=CurationConfig().threshold)
+    ap.add_argument("--keep", action="store_true", help="keep the generated dataset")
+    args = ap.parse_args(argv)
+    logging.disable(logging.WARNING)  # imagededup logs every file
+    root = Path(tempfile.mkdtemp(prefix="bench-curation-"))
+    try:
+        run(root, args)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+def run(root: Path, args: argparse.Namespace) -> None:
+    t = time.perf_counter()
+    planted = generate(root / "raw", args.images, args.workers)
+    n_files = sum(1 for _ in (root / "raw").rglob("*.jpg"))
+    print(f"generated {n_files} JPEGs (512-1024 px, {len(planted)} planted pairs) in {time.perf_counter() - t:.0f} s")
+    cfg = CurationConfig(root=root, workers=args.workers, threshold=args.threshold)
+    tracemalloc.start()
+    res = curate(cfg)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    c = res.counts
+    print(
+        f"curate end to end ({args.workers} workers): {res.seconds:.2f} s; kept A {c['A']['kept']} B {c['B']['kept']}"
+        f"; main-process peak traced memory {peak / 2**20:.1f} MiB ({peak / n_files / 1024:.1f} KiB per image)"
+    )
+    theirs, their_s = imagededup_pairs(root / "raw", args.threshold)
+    direct, grouped = ours_pairs(res.manifest, args.threshold)
+    for label, found in (("ours pairs", direct), ("ours groups", grouped), ("imagededup", theirs)):
+        recall, false = score(found, planted)
+        print(f"threshold {args.threshold:>2} {label:<12} recall {recall:6.1%}  false pairs {false}")
+    print(f"imagededup PHash().find_duplicates: {their_s:.2f} s  ->  curate is {their_s / res.seconds:.1f}x faster "
+          "end to end (and also validates, resizes, splits and writes the dataset)")  # fmt: skip
+    if args.threshold != 10:
+        theirs10, s10 = imagededup_pairs(root / "raw", 10)
+        r10, f10 = score(theirs10, planted)
+        print(f"imagededup at its default threshold 10: {s10:.2f} s, recall {r10:.1%}, false pairs {f10}")
+    for th in (4, 6, 8, 10, 12, 14, 16):
+        found = ours_pairs(res.manifest, th)[0]
+        recall, false = score(found, planted)
+        per_kind = {k: score(found, {p for p in planted if any(n.endswith(f"_{k}.jpg") for n in p)})[0] for k in KINDS}
+        kinds = " ".join(f"{k} {v:.0%}" for k, v in per_kind.items())
+        print(f"sweep threshold {th:>2}: recall {recall:6.1%}  false pairs {false:>4}   by kind: {kinds}")
+    t = time.perf_counter()
+    again = curate(cfg)
+    print(f"rerun, nothing new: {time.perf_counter() - t:.2f} s ({again.analysed} decoded, {again.cached} cached)")
+    bench_search(args.search)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Tests for curation.cli: the `sakura curate` subcommand."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sakura.cli import main
+from tests.support import curation_images as ci
+
+
+def _raw(root: Path) -> None:
+    for i in range(6):
+        ci.put(root / "raw", "AB"[i % 2], ci.jpeg_bytes(ci.scene(900 + i, (400, 300))))
+    ci.put(root / "raw", "A", ci.html_as_jpg())
+
+
+def test_curate_command_prints_counts(tmp_path, capsys):
+    _raw(tmp_path)
+    assert main(["curate", "--root", str(tmp_path), "--no-progress", "--workers", "1", "--test-fraction", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "A: 4 raw -> 3 kept" in out and "unidentifiable 1" in out and "manifest:" in out
+    assert (tmp_path / "curation" / "report.json").is_file()
+
+
+def test_bad_option_is_a_one_line_config_error(tmp_path, capsys):
+    _raw(tmp_path)
+    assert main(["curate", "--root", str(tmp_path), "--threshold", "99"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sakura curate: error: threshold: got 99")
+
+
+def test_dataset_name_from_domains_file_under_data_root(tmp_path, monkeypatch, capsys):
+    (tmp_path / "domains.toml").write_text(
+        'name = "mini"\n[domains.A]\nqueries = ["a"]\n[domains.B]\nqueries = ["b"]\n'
+    )
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path))
+    _raw(tmp_path / "mini")
+    assert main(["curate", "--domains", str(tmp_path / "domains.toml"), "--no-progress", "--workers", "1"]) == 0
+    assert str(tmp_path / "mini") in capsys.readouterr().out
+
+
+def test_console_script_shows_progress_bars(tmp_path):
+    _raw(tmp_path)
+    sakura = Path(sys.executable).parent / "sakura"
+    out = subprocess.run([str(sakura), "curate", "--root", str(tmp_path), "--workers", "2"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "curate: decode" in out.stderr and "7/7" in out.stderr
+    assert "B: 3 raw -> 3 kept" in out.stdout

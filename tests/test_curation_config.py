@@ -1,0 +1,56 @@
+"""Tests for curation.config: CurationConfig defaults and validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curation.config import CurationConfig
+from sakura.config import ConfigError
+
+
+def test_defaults_are_valid_and_documented_values():
+    cfg = CurationConfig()
+    assert (cfg.min_side, cfg.load_size, cfg.threshold, cfg.output_format) == (256, 286, 8, "jpg")
+    assert cfg.n_workers >= 1 and cfg.to_dict()["root"] is None
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("dataset", "Bad Name"),
+        ("min_side", 0),
+        ("min_side", 2.5),
+        ("max_aspect", 0.5),
+        ("max_pixels", 10**12),
+        ("min_std", -1),
+        ("reject_grayscale", "yes"),
+        ("animated", "loop"),
+        ("threshold", 33),
+        ("threshold", True),
+        ("cross_domain", "both"),
+        ("load_size", 8),
+        ("resample", "nearest"),
+        ("output_format", "webp"),
+        ("jpeg_quality", 101),
+        ("test_fraction", 1.0),
+        ("test_fraction", -0.1),
+        ("workers", -1),
+        ("seed", -5),
+    ],
+)
+def test_bad_values_raise_naming_the_field(field, value):
+    with pytest.raises(ConfigError, match=rf"^{field}: got"):
+        CurationConfig(**{field: value})
+
+
+def test_dataset_dir_from_data_root_or_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path))
+    assert CurationConfig(dataset="demo").dataset_dir == tmp_path / "demo"
+    assert CurationConfig(root=str(tmp_path / "x")).dataset_dir == Path(tmp_path / "x")
+
+
+def test_decode_key_changes_with_output_settings():
+    assert CurationConfig().decode_key != CurationConfig(load_size=256).decode_key
+    assert CurationConfig().decode_key == CurationConfig(threshold=4, min_side=100).decode_key

@@ -1,0 +1,146 @@
+"""Tests for curation.decode: decoding, rejection of broken files, normalisation to sRGB RGB, staging."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from curation.decode import DecodeSettings, analyse_file, output_size, staged_path, to_srgb
+from tests.support import curation_images as ci
+
+
+@pytest.fixture
+def settings(tmp_path) -> DecodeSettings:
+    return DecodeSettings(staging=str(tmp_path / "staged"))
+
+
+def _analyse(tmp_path, data: bytes, settings: DecodeSettings, ext: str = "jpg") -> dict:
+    path = ci.put(tmp_path / "raw", "A", data, ext)
+    return analyse_file("A", str(path), f"A/{path.name}", settings)
+
+
+def _staged(rec: dict, settings: DecodeSettings) -> Image.Image:
+    im = Image.open(os.path.join(settings.staging, rec["staged"]))
+    im.load()
+    return im
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (ci.truncated_jpeg, "truncated"),
+        (ci.html_as_jpg, "unidentifiable"),
+        (lambda: b"", "empty"),
+        (lambda: ci.png_header_only(100_000, 100_000), "decompression_bomb"),  # Pillow's own hard limit
+        (lambda: ci.png_header_only(9000, 8000), "decompression_bomb"),  # above our max_pixels, below Pillow's
+        (lambda: ci.png_header_only(300, 300), "truncated"),  # a header with no real pixel data
+    ],
+)
+def test_undecodable_files_fail_with_reason(tmp_path, settings, make, reason):
+    rec = _analyse(tmp_path, make(), settings)
+    assert (rec["status"], rec["reason"]) == ("failed", reason), rec
+    assert rec["detail"] and "staged" not in rec
+
+
+def test_bomb_is_rejected_before_decoding(tmp_path):
+    """A 2000x2000 picture passes at the default limit and is rejected, unread, at max_pixels = 1M."""
+    data = ci.jpeg_bytes(ci.scene(3, (2000, 2000)))
+    small = DecodeSettings(staging=str(tmp_path / "s"), max_pixels=1_000_000)
+    rec = _analyse(tmp_path, data, small)
+    assert rec["reason"] == "decompression_bomb" and "4,000,000" in rec["detail"]
+    assert not (tmp_path / "s").exists()
+
+
+def test_truncated_jpeg_is_never_loaded_partially(tmp_path, settings):
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    assert _analyse(tmp_path, ci.truncated_jpeg(5), settings)["reason"] == "truncated"
+
+
+def test_good_jpeg_measured_hashed_and_staged(tmp_path, settings):
+    data = ci.jpeg_bytes(ci.scene(4, (640, 480)))
+    rec = _analyse(tmp_path, data, settings)
+    assert rec["status"] == "ok" and (rec["width"], rec["height"]) == (640, 480)
+    assert rec["sha256"] == ci.sha(data) and rec["bytes"] == len(data)
+    assert len(rec["phash"]) == 16 and len(rec["pixel_hash"]) == 32
+    out = _staged(rec, settings)
+    assert out.size == output_size((640, 480), 286) == (381, 286)
+    assert os.path.join(settings.staging, rec["staged"]) == str(staged_path(settings.staging, rec["sha256"], "jpg"))
+
+
+def test_exif_orientation_applied(tmp_path, settings):
+    im = ci.scene(5, (480, 360))
+    upright = _analyse(tmp_path, ci.jpeg_bytes(im, quality=95), settings)
+    rotated = _analyse(tmp_path, ci.exif_rotated(im), settings)
+    assert (rotated["width"], rotated["height"]) == (480, 360)
+    assert _staged(rotated, settings).size == (381, 286)
+    assert bin(int(upright["phash"], 16) ^ int(rotated["phash"], 16)).count("1") <= 4
+
+
+def test_cmyk_becomes_rgb(tmp_path, settings):
+    rec = _analyse(tmp_path, ci.cmyk_jpeg(6), settings)
+    assert rec["status"] == "ok" and rec["mode"] == "CMYK"
+    assert _staged(rec, settings).mode == "RGB"
+
+
+def test_palette_transparency_composited_on_white(tmp_path, settings):
+    rec = _analyse(tmp_path, ci.palette_with_transparency(7), settings, "png")
+    out = np.asarray(_staged(rec, settings))
+    left = out[:, : out.shape[1] // 2 - 8]
+    assert rec["mode"] == "P" and left.min() >= 245  # transparent half is white, not black
+
+
+def test_16_bit_rgb_is_scaled_not_clipped(tmp_path, settings):
+    im = ci.scene(8, (400, 300))
+    rec16 = _analyse(tmp_path, ci.png16_rgb(im), settings, "png")
+    rec8 = _analyse(tmp_path, ci.png_bytes(im), settings, "png")
+    a16, a8 = (np.asarray(_staged(r, settings), dtype=np.int16) for r in (rec16, rec8))
+    assert np.abs(a16 - a8).mean() < 2.0
+
+
+def test_16_bit_grey_is_scaled_to_8_bits(tmp_path, settings):
+    rec = _analyse(tmp_path, ci.png16_grey(40_000), settings, "png")
+    mean = np.asarray(_staged(rec, settings)).mean()
+    assert abs(mean - 40_000 / 257) < 3  # clipping would give 255
+
+
+def test_animated_gif_first_frame_and_frame_count(tmp_path, settings):
+    rec = _analyse(tmp_path, ci.animated_gif(9, frames=3), settings, "gif")
+    assert rec["status"] == "ok" and rec["frames"] == 3
+    assert _staged(rec, settings).mode == "RGB"
+
+
+def test_icc_profile_converted_to_srgb():
+    lab_like = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    im = ci.scene(10, (64, 48))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", icc_profile=lab_like.tobytes())
+    with Image.open(io.BytesIO(buf.getvalue())) as tagged:
+        tagged.load()
+        out, icc = to_srgb(tagged)
+    assert icc == "converted" and out.mode == "RGB"
+    assert np.abs(np.asarray(out, np.int16) - np.asarray(im, np.int16)).max() <= 3  # sRGB -> sRGB keeps pixels
+
+
+def test_broken_icc_profile_is_recorded_and_pixels_kept():
+    im = ci.scene(11, (64, 48))
+    im.info["icc_profile"] = b"not a profile"
+    out, icc = to_srgb(im)
+    assert icc.startswith("not applied") and out.tobytes() == im.tobytes()
+
+
+def test_raw_file_is_only_read(tmp_path, settings):
+    path = ci.put(tmp_path / "raw", "A", ci.exif_rotated(ci.scene(12, (400, 300))))
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    analyse_file("A", str(path), f"A/{path.name}", settings)
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_unreadable_file(tmp_path, settings):
+    rec = analyse_file("A", str(tmp_path / "missing.jpg"), "A/missing.jpg", settings)
+    assert (rec["status"], rec["reason"]) == ("failed", "unreadable")

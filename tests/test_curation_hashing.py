@@ -1,0 +1,46 @@
+"""Tests for curation.hashing: phash equals imagehash's, pixel hashes, Hamming distance."""
+
+from __future__ import annotations
+
+import io
+
+import imagehash
+import numpy as np
+import pytest
+from PIL import Image
+
+from curation.hashing import hamming, pack_hashes, phash, phash_hex, pixel_hash
+from tests.support import curation_images as ci
+
+
+@pytest.mark.parametrize("seed, size", [(1, (64, 64)), (2, (480, 360)), (3, (300, 700)), (4, (33, 1000))])
+def test_phash_bit_for_bit_equal_to_imagehash(seed, size):
+    im = ci.scene(seed, size) if min(size) > 40 else Image.fromarray(np.random.default_rng(seed).integers(
+        0, 256, (size[1], size[0], 3), dtype=np.uint8))  # fmt: skip
+    assert phash_hex(phash(im)) == str(imagehash.phash(im))
+
+
+def test_phash_separates_distinct_and_matches_recompressed():
+    a, b = ci.scene(5), ci.scene(6)
+    a30 = Image.open(io.BytesIO(ci.recompressed(a)))
+    assert hamming(phash(a), phash(a30)) <= 4
+    assert hamming(phash(a), phash(b)) > 12
+
+
+def test_pixel_hash_same_pixels_other_bytes():
+    im = ci.scene(7)
+    one = Image.open(io.BytesIO(ci.jpeg_bytes(im)))
+    two = Image.open(io.BytesIO(ci.jpeg_bytes(im, comment=b"other bytes")))
+    assert ci.sha(ci.jpeg_bytes(im)) != ci.sha(ci.jpeg_bytes(im, comment=b"other bytes"))
+    assert pixel_hash(one) == pixel_hash(two)
+    assert pixel_hash(one) != pixel_hash(Image.open(io.BytesIO(ci.recompressed(im))))
+
+
+@pytest.mark.parametrize("a, b, d", [(0, 0, 0), (0, 1, 1), (0, 2**64 - 1, 64), (0xF0F0, 0x0F0F, 16)])
+def test_hamming(a, b, d):
+    assert hamming(a, b) == d
+
+
+def test_pack_hashes_is_uint64():
+    arr = pack_hashes([1, 2**64 - 1])
+    assert arr.dtype == np.uint64 and int(arr[1]) == 2**64 - 1 and arr.flags.c_contiguous

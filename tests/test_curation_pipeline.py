@@ -1,0 +1,202 @@
+"""Tests for curation.pipeline: curate() end to end on generated raw folders."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from curation import CurationConfig, add_excluded, curate, review_summary
+from curation.outputs import read_manifest
+from sakura.config import ConfigError
+from tests.support import curation_images as ci
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory):
+    """One curated dataset (2 worker processes) shared by the read-only tests below."""
+    root = tmp_path_factory.mktemp("planted")
+    expect = ci.planted_dataset(root / "raw")
+    result = curate(CurationConfig(root=root, workers=2, test_fraction=0.3, seed=3))
+    rows = {(r["domain"], r["id"]): r for r in read_manifest(result.manifest)}
+    return root, expect, result, rows
+
+
+def _row(rows, sha: str) -> dict[str, str]:
+    found = [r for (_, s), r in rows.items() if s == sha]
+    assert len(found) == 1, sha
+    return found[0]
+
+
+@pytest.mark.parametrize("reason", sorted(ci.BAD_FILES))
+def test_every_rejection_has_its_reason(planted, reason):
+    _, expect, result, rows = planted
+    row = _row(rows, expect["rejected"][reason])
+    assert (row["status"], row["reason"]) == ("rejected", reason)
+    assert row["detail"] and row["output"] == ""
+    assert result.counts[row["domain"]]["rejected"][reason] >= 1
+
+
+def test_planted_near_duplicates_form_one_group_keeping_the_best(planted):
+    _, expect, _, rows = planted
+    members = [expect["original"], *expect["planted"].values()]
+    group_rows = [_row(rows, s) for s in members]
+    assert len({r["group"] for r in group_rows}) == 1
+    kept = [r for r in group_rows if r["status"] == "kept"]
+    assert len(kept) == 1
+    best = max(group_rows, key=lambda r: (int(r["width"]) * int(r["height"]), int(r["bytes"])))
+    assert kept[0]["id"] == best["id"]
+    for r in group_rows:
+        if r is not kept[0]:
+            assert r["status"] == "duplicate" and r["reason"] in ("near_duplicate", "exact_duplicate"), r
+            assert r["split"] == kept[0]["split"]
+
+
+def test_exif_rotated_copy_is_seen_upright(planted):
+    _, expect, _, rows = planted
+    rotated, original = _row(rows, expect["planted"]["exif_rotated"]), _row(rows, expect["original"])
+    assert (rotated["width"], rotated["height"]) == (original["width"], original["height"]) == ("480", "360")
+    assert bin(int(rotated["phash"], 16) ^ int(original["phash"], 16)).count("1") <= 4
+
+
+def test_cross_domain_copy_is_dropped_from_both(planted):
+    _, expect, result, rows = planted
+    a, b = (_row(rows, s) for s in expect["cross"])
+    assert (a["domain"], b["domain"]) == ("A", "B")
+    assert a["group"] == b["group"]
+    assert a["reason"] == b["reason"] == "cross_domain" and a["output"] == b["output"] == ""
+    assert result.counts["A"]["duplicates"]["cross_domain"] == 1
+
+
+def test_distinct_images_and_mode_cases_are_kept(planted):
+    _, expect, _, rows = planted
+    for sha in [*expect["distinct"], *expect["kept_modes"].values()]:
+        assert _row(rows, sha)["status"] == "kept", sha
+
+
+def test_no_group_crosses_splits_and_outputs_match_the_manifest(planted):
+    root, _, result, rows = planted
+    by_group: dict[str, set[str]] = {}
+    for r in rows.values():
+        if r["split"]:
+            by_group.setdefault(r["group"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in by_group.values())
+    outputs = {r["output"] for r in rows.values() if r["output"]}
+    on_disk = {p.relative_to(root).as_posix() for p in root.glob("t*/*/*") if p.is_file()}
+    assert outputs == on_disk
+    for d in ("A", "B"):
+        c = result.counts[d]
+        assert c["kept"] == c["train"] + c["test"] == sum(1 for o in outputs if f"/{d}/" in o)
+    assert {o.split("/")[0] for o in outputs} == {"train", "test"}
+
+
+def test_outputs_decode_at_load_size_and_raw_is_untouched(planted):
+    root, _, _, rows = planted
+    for r in rows.values():
+        raw = root / r["raw_path"]
+        assert raw.is_file() and ci.sha(raw.read_bytes()) == r["id"]
+        if r["output"]:
+            with Image.open(root / r["output"]) as im:
+                im.load()
+                assert im.mode == "RGB" and min(im.size) == 286
+                w, h = int(r["width"]), int(r["height"])
+                assert abs(im.width / im.height - w / h) < 0.02
+
+
+def test_report_and_review_summary(planted):
+    root, _, result, _ = planted
+    summary = review_summary(root)
+    assert summary.counts == result.counts
+    assert summary.sheets["rejected"] and summary.sheets["duplicates"] and summary.sheets["kept_A"]
+    for paths in summary.sheets.values():
+        for p in paths:
+            with Image.open(p) as im:
+                assert im.format == "JPEG"
+
+
+def _curate(root: Path, **kw) -> tuple[dict[str, dict[str, str]], object]:
+    result = curate(CurationConfig(root=root, workers=1, **kw))
+    return {r["id"]: r for r in read_manifest(result.manifest)}, result
+
+
+@pytest.mark.slow
+def test_incremental_run_decodes_only_new_files_and_never_moves_a_split(tmp_path):
+    raw = tmp_path / "raw"
+    for i in range(16):
+        ci.put(raw, "AB"[i % 2], ci.jpeg_bytes(ci.scene(2000 + i, (400, 300))))
+    first, r1 = _curate(tmp_path, test_fraction=0.5)
+    assert r1.analysed == 16 and r1.cached == 0
+    again, r2 = _curate(tmp_path, test_fraction=0.5)
+    assert r2.analysed == 0 and r2.cached == 16 and again == first
+    # new scrape: fresh images, a better (larger) near-copy of a test image and one of a train image
+    for i in range(6):
+        ci.put(raw, "AB"[i % 2], ci.jpeg_bytes(ci.scene(3000 + i, (400, 300))))
+    test_one = next(r for r in first.values() if r["split"] == "test")
+    train_one = next(r for r in first.values() if r["split"] == "train")
+    for r in (test_one, train_one):
+        big = Image.open(raw / r["raw_path"][4:]).resize((560, 420), Image.Resampling.LANCZOS)
+        ci.put(raw, r["domain"], ci.jpeg_bytes(big, quality=95))
+    later, r3 = _curate(tmp_path, test_fraction=0.5)
+    assert r3.analysed == 8 and r3.cached == 16
+    for sha, r in first.items():
+        assert later[sha]["split"] == r["split"], "an earlier image changed split"
+    for old in (test_one, train_one):
+        newer = [r for r in later.values() if r["group"] == later[old["id"]]["group"] and r["id"] != old["id"]]
+        assert len(newer) == 1 and newer[0]["status"] == "kept" and newer[0]["split"] == old["split"]
+        assert later[old["id"]]["status"] == "duplicate"
+
+
+def test_excluded_ids_and_their_duplicates_stay_out(tmp_path):
+    raw = tmp_path / "raw"
+    base = ci.scene(41, (400, 300))
+    keep = ci.sha(ci.put(raw, "B", ci.jpeg_bytes(ci.scene(40, (400, 300)))).read_bytes())
+    bad = ci.sha(ci.put(raw, "B", ci.jpeg_bytes(base)).read_bytes())
+    twin = ci.sha(ci.put(raw, "B", ci.recompressed(base)).read_bytes())
+    add_excluded(tmp_path, [bad[:12]], note="not a cherry tree")
+    rows, result = _curate(tmp_path)
+    assert rows[keep]["status"] == "kept"
+    assert rows[bad]["reason"] == rows[twin]["reason"] == "excluded"
+    assert result.counts["B"]["kept"] == 1 and result.counts["B"]["rejected"]["excluded"] == 2
+
+
+@pytest.mark.parametrize("policy, kept_in", [("drop", set()), ("A", {"A"}), ("B", {"B"})])
+def test_cross_domain_policy(tmp_path, policy, kept_in):
+    raw = tmp_path / "raw"
+    im = ci.scene(50, (400, 300))
+    ci.put(raw, "A", ci.jpeg_bytes(im))
+    ci.put(raw, "B", ci.jpeg_bytes(im, quality=70))
+    rows, _ = _curate(tmp_path, cross_domain=policy)
+    assert {r["domain"] for r in rows.values() if r["status"] == "kept"} == kept_in
+
+
+def test_provenance_from_the_scraper_manifest(tmp_path):
+    raw = tmp_path / "raw"
+    path = ci.put(raw, "A", ci.jpeg_bytes(ci.scene(55, (400, 300))))
+    db = sqlite3.connect(raw / "manifest.sqlite")
+    db.execute("CREATE TABLE images (domain TEXT, url TEXT, page_url TEXT, query TEXT, engine TEXT, rank INTEGER,"
+               " status TEXT, sha256 TEXT, path TEXT)")  # fmt: skip
+    db.execute("INSERT INTO images VALUES ('A', 'http://127.0.0.1/x.jpg', 'http://127.0.0.1/p', '가로수길', 'bing', 1,"
+               " 'ok', ?, ?)", (path.stem, f"A/{path.name}"))  # fmt: skip
+    db.commit()
+    db.close()
+    rows, _ = _curate(tmp_path)
+    row = rows[path.stem]
+    assert (row["url"], row["page_url"], row["query"], row["engine"]) == (
+        "http://127.0.0.1/x.jpg", "http://127.0.0.1/p", "가로수길", "bing")  # fmt: skip
+
+
+def test_official_layout_and_png_output(tmp_path):
+    ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(56, (400, 300))))
+    rows, _ = _curate(tmp_path, official_layout=True, output_format="png", load_size=128, test_fraction=0.0)
+    (row,) = rows.values()
+    name = Path(row["output"]).name
+    assert row["output"] == f"train/A/{name}" and name.endswith(".png")
+    with Image.open(tmp_path / "trainA" / name) as im:
+        assert im.format == "PNG" and min(im.size) == 128
+
+
+def test_missing_raw_folder_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no raw images"):
+        curate(CurationConfig(root=tmp_path))

@@ -1,0 +1,48 @@
+"""Tests for curation.sheets: contact sheets of kept images, duplicate groups and rejections."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from curation.config import CurationConfig
+from curation.sheets import COLUMNS, ROWS_PER_PAGE, sheet_lines, write_sheets
+from tests.support import curation_images as ci
+
+
+def _rows(tmp_path, n_kept: int) -> tuple[list[dict], object]:
+    staging = tmp_path / "staged"
+    rows = []
+    for i in range(n_kept):
+        sha = f"{i:064x}"
+        p = staging / sha[:2] / f"{sha}.jpg"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(ci.jpeg_bytes(ci.scene(i, (381, 286))))
+        rows.append({"domain": "AB"[i % 2], "sha256": sha, "status": "kept", "reason": None, "split": "train",
+                     "group": f"g{i}", "staged": f"{sha[:2]}/{sha}.jpg", "detail": None})  # fmt: skip
+    dup = dict(rows[0], sha256="d" * 64, status="duplicate", reason="near_duplicate", distance=4)
+    bad = {"domain": "A", "sha256": "e" * 64, "status": "rejected", "reason": "truncated", "split": "", "group": "",
+           "staged": None, "detail": "x"}  # fmt: skip
+    return [*rows, dup, bad], staging
+
+
+def test_sheet_lines_groups_and_limits(tmp_path):
+    rows, _ = _rows(tmp_path, 25)
+    lines = sheet_lines(rows, limit=10)
+    assert sum(len(line) for line in lines["kept_A"]) == 10 and all(len(x) <= COLUMNS for x in lines["kept_A"])
+    (group,) = lines["duplicates"]
+    assert [r["status"] for r in group] == ["kept", "duplicate"]
+    assert [r["reason"] for line in lines["rejected"] for r in line] == ["truncated"]
+
+
+def test_write_sheets_jpeg_pages(tmp_path):
+    rows, staging = _rows(tmp_path, 2 * COLUMNS * ROWS_PER_PAGE + 3)
+    cfg = CurationConfig(root=tmp_path, sheet_thumb=48, sheet_max_images=1000)
+    sheets = write_sheets(tmp_path / "sheets", staging, rows, cfg)
+    assert len(sheets["kept_A"]) == 2 and len(sheets["duplicates"]) == len(sheets["rejected"]) == 1
+    with Image.open(sheets["kept_A"][0]) as im:
+        assert im.format == "JPEG" and im.width == COLUMNS * (48 + 8)
+    with Image.open(sheets["rejected"][0]) as im:  # the red frame of a rejection is drawn
+        px = im.convert("RGB").getpixel((3, 22 + 3))
+        assert px[0] > 150 and px[1] < 100
+    rerun = write_sheets(tmp_path / "sheets", staging, rows[:1], cfg)
+    assert sorted(p.name for p in (tmp_path / "sheets").iterdir()) == sorted(p.name for v in rerun.values() for p in v)
