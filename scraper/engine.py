@@ -80,6 +80,8 @@ class BrowserEngine:
         try:
             self._set_consent_cookie(d)
             d.get(self.search_url(query))
+            if self._load_failed(d):
+                return self._give_up(d, query, ERROR, f"could not load {self.search_url(query)} (no connection?)")
             if not self._pass_consent(d):
                 return self._give_up(d, query, ERROR, "could not get past the consent page")
             if self._blocked(d):
@@ -100,9 +102,15 @@ class BrowserEngine:
         if self._cookie_set or not (self.cfg.consent_cookie and self.profile.consent_cookie):
             return
         d.get(self.base_url + "/robots.txt")  # any page of the host, so the cookie belongs to it
+        if self._load_failed(d):
+            return  # the search itself will report that the host cannot be reached
         name, value = self.profile.consent_cookie
         d.add_cookie({"name": name, "value": value, "path": "/"})
         self._cookie_set = True
+
+    @staticmethod
+    def _load_failed(d) -> bool:
+        return str(d.execute_script("return location.href")).startswith("chrome-error://")
 
     def _on_consent_page(self, d) -> bool:
         return any(m in d.current_url for m in self.profile.consent_url_markers)

@@ -22,7 +22,6 @@ BLOCKED = "blocked"
 
 # Outcomes a rerun does not retry: they cannot change by asking again (4xx other than 408/429 too, see Store).
 SETTLED = (OK, DUPLICATE, NOT_IMAGE, TOO_LARGE, ROBOTS, REFUSED_ADDRESS, BAD_URL)
-FAILED = (HTTP_ERROR, TIMEOUT, CONNECTION_ERROR, TOO_LARGE, NOT_IMAGE, ROBOTS, REDIRECT_ERROR, REFUSED_ADDRESS, BAD_URL)
 
 
 def utc_now() -> str:

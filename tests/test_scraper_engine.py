@@ -119,6 +119,7 @@ def test_changed_markup_falls_back_to_preview_clicks(replica, driver, tmp_path, 
     assert [(c.page_url, c.title) for c in out.candidates] == [
         (f"{srv.base_url}/page/{n}", f"Result {i}") for i, n in enumerate(names)
     ]
+    assert driver.find_elements("id", "bnp_container") == []  # Bing's cookie banner was accepted (no-op on Google)
 
 
 def test_json_layer_topped_up_by_preview_clicks(replica, driver, tmp_path):
@@ -180,3 +181,12 @@ def test_headed_browser_under_xvfb(replica, monkeypatch, tmp_path):
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=10)
+
+
+def test_unreachable_search_host_is_an_error_status(driver, tmp_path):
+    from tests.support.net import free_port
+
+    cfg = ScrapeConfig(data_root=tmp_path, google_url=f"http://127.0.0.1:{free_port()}")
+    out = make_engine(cfg, driver=driver, debug_dir=tmp_path / "debug").search(Q, 5)
+    assert out.status == "error" and "could not load" in out.message
+    assert out.candidates == ()
