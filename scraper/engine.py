@@ -95,7 +95,10 @@ class BrowserEngine:
             self._load_results(d, limit)
             return self._extract(d, query, limit)
         except WebDriverException as e:
-            msg = f"browser error: {type(e).__name__}: {(e.msg or str(e)).splitlines()[0][:300]}"
+            first_line = (e.msg or str(e)).splitlines()[0][:300]
+            msg = f"browser error: {type(e).__name__}: {first_line}"
+            if "net::ERR_" in first_line:
+                msg = f"could not load {self.search_url(query)} ({first_line.split('net::')[1]})"
             return self._give_up(d, query, ERROR, msg)
 
     def _set_consent_cookie(self, d) -> None:
