@@ -44,7 +44,7 @@ class CurationConfig:
     grayscale_max_chroma: float = 8.0
     animated: str = "reject"
     # deduplication
-    threshold: int = 8
+    threshold: int = 10
     cross_domain: str = "drop"
     # output
     load_size: int = 286
@@ -128,7 +128,10 @@ class CurationConfig:
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return f"v1:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
+        return (
+            f"v1:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
+            f":{self.sheet_thumb}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy, stored beside every artifact this config produced."""

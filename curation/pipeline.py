@@ -92,7 +92,7 @@ def _analyse(
         if not ok:
             todo.append((len(recs) - 1, f))
     settings = DecodeSettings(
-        str(staging), cfg.load_size, cfg.output_format, cfg.jpeg_quality, cfg.max_pixels, cfg.resample
+        str(staging), cfg.load_size, cfg.output_format, cfg.jpeg_quality, cfg.max_pixels, cfg.resample, cfg.sheet_thumb
     )
     batch: list[dict[str, Any]] = []
     for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
@@ -154,7 +154,8 @@ def decide(
 
 
 def _row(rec: dict[str, Any], status: str, reason: str | None, detail: str | None) -> dict[str, Any]:
-    keys = ("domain", "relpath", "sha256", "bytes", "format", "width", "height", "phash", "pixel_hash", "staged")
+    keys = ("domain", "relpath", "sha256", "bytes", "format", "width", "height", "phash", "pixel_hash")
+    keys += ("staged", "thumb")
     row = {k: rec.get(k) for k in keys}
     row.update(status=status, reason=reason, detail=detail, group="", split="", output="")
     return row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +34,8 @@ def _thumb(staging: Path, row: dict[str, Any], side: int) -> Image.Image:
         tile = Image.new("RGB", (side, side), (90, 90, 90))
         ImageDraw.Draw(tile).text((6, side // 2 - 8), "no image:\n" + str(row["reason"]), fill="white", font=_font())
         return tile
-    with Image.open(staging / row["staged"]) as im:
+    thumb = staging / row["thumb"] if row.get("thumb") else None
+    with Image.open(thumb if thumb is not None and thumb.is_file() else staging / row["staged"]) as im:
         im.draft("RGB", (side, side))
         im = im.convert("RGB")
         im.thumbnail((side, side), Image.Resampling.BICUBIC)
@@ -109,21 +112,37 @@ def write_sheets(
     cfg: CurationConfig,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, list[Path]]:
-    """Write every contact sheet as JPEG under `out_dir` (old sheets removed); return their paths by kind."""
+    """Write every contact sheet as JPEG under `out_dir` (old sheets removed); return their paths by kind.
+
+    When nothing any sheet shows has changed since the last run, the sheets on disk are kept as they are.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("*.jpg"):
-        old.unlink()
     plan = [
         (kind, i, page)
         for kind, lines in sheet_lines(rows, cfg.sheet_max_images).items()
         for i, page in enumerate(_pages(lines), start=1)
     ]
     sheets: dict[str, list[Path]] = {k: [] for k in SHEET_KINDS}
+    for kind, i, _ in plan:
+        sheets[kind].append(out_dir / f"{kind}_{i:02d}.jpg")
+    index = out_dir / "index.json"
+    key = _fingerprint(plan, cfg.sheet_thumb)
+    paths = [p for v in sheets.values() for p in v]
+    if index.is_file() and json.loads(index.read_text()).get("key") == key and all(p.is_file() for p in paths):
+        return sheets
+    for old in out_dir.glob("*.jpg"):
+        old.unlink()
     for n, (kind, i, page) in enumerate(plan, start=1):
-        path = out_dir / f"{kind}_{i:02d}.jpg"
         title = f"{kind.replace('_', ' ')}  page {i}  ({sum(len(line) for line in page)} images)"
-        render_grid(staging, page, cfg.sheet_thumb, title).save(path, "JPEG", quality=85)
-        sheets[kind].append(path)
+        render_grid(staging, page, cfg.sheet_thumb, title).save(out_dir / f"{kind}_{i:02d}.jpg", "JPEG", quality=85)
         if progress is not None:
             progress("sheets", n, len(plan))
+    index.write_text(json.dumps({"key": key}))
     return sheets
+
+
+def _fingerprint(plan: list, side: int) -> str:
+    """A hash of everything the sheets show: pages, images, captions and tile size."""
+    shown = [(kind, i, [[(r["sha256"], r.get("thumb"), *_caption(r)) for r in line] for line in page])
+             for kind, i, page in plan]  # fmt: skip
+    return hashlib.sha256(json.dumps([side, shown]).encode()).hexdigest()

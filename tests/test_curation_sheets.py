@@ -44,5 +44,10 @@ def test_write_sheets_jpeg_pages(tmp_path):
     with Image.open(sheets["rejected"][0]) as im:  # the red frame of a rejection is drawn
         px = im.convert("RGB").getpixel((3, 22 + 3))
         assert px[0] > 150 and px[1] < 100
+    first = sheets["kept_A"][0].stat().st_mtime_ns
+    same = write_sheets(tmp_path / "sheets", staging, rows, cfg)
+    assert same == sheets and sheets["kept_A"][0].stat().st_mtime_ns == first  # unchanged: not redrawn
     rerun = write_sheets(tmp_path / "sheets", staging, rows[:1], cfg)
-    assert sorted(p.name for p in (tmp_path / "sheets").iterdir()) == sorted(p.name for v in rerun.values() for p in v)
+    assert sorted(p.name for p in (tmp_path / "sheets").glob("*.jpg")) == sorted(
+        p.name for v in rerun.values() for p in v
+    )
