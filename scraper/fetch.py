@@ -235,7 +235,7 @@ class Downloader:
         """Read the body with read1 (one socket read at a time) so the size cap and the deadline are checked often."""
         buf = bytearray()
         try:
-            while chunk := resp.raw.read1(CHUNK):
+            while chunk := resp.raw.read1(CHUNK, decode_content=True):
                 buf += chunk
                 if len(buf) > self.cfg.max_bytes:
                     raise _Failure(R.TOO_LARGE, f"body exceeds cap {self.cfg.max_bytes} bytes", resp.status_code)

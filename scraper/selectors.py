@@ -70,7 +70,8 @@ BING = EngineProfile(
 )
 
 # Layer 1 (Google): ["http...",height,width] triples in the AF_initDataCallback JSON of the page source.
-GOOGLE_TRIPLE = re.compile(r'\["(https?://[^"]+?)",(\d+),(\d+)\]')
+# The quotes and slashes may be escaped once more when the JSON sits inside a JS string: [\"https:\/\/...\",h,w].
+GOOGLE_TRIPLE = re.compile(r'\[\\*"(https?:[^"]+?)\\*",(\d+),(\d+)\]')
 # After an original's triple, the "2003" entry holds [null, doc id, source page URL, title, ...].
 GOOGLE_META = re.compile(r'"2003":\[null,"[^"]*","(https?://[^"]+)","((?:[^"\\]|\\.)*)"')
 # Layer 1 (Bing): a.iusc links carry an HTML-escaped JSON `m` attribute with murl (image), purl (page), t (title).

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scraper import records as R
-from scraper.records import Candidate, Fetched
+from scraper.records import Candidate, Fetched, SearchOutcome
 
 MANIFEST = "manifest.sqlite"
 PARTIAL_DIR = ".partial"  # temp files live outside raw/A and raw/B, so readers never see a partial file
@@ -223,7 +223,7 @@ class Store:
             ),
         )  # fmt: skip
 
-    def record_search(self, domain: str, query: str, engine: str, outcome) -> None:
+    def record_search(self, domain: str, query: str, engine: str, outcome: SearchOutcome) -> None:
         """Log one search (status ok, empty, blocked or error) with its message and debug files."""
         with self._lock:
             self.db.execute(
@@ -235,8 +235,8 @@ class Store:
                 ),
             )  # fmt: skip
 
-    def rows(self, where: str = "1", args: tuple = ()) -> list[sqlite3.Row]:
-        """Manifest rows as sqlite3.Row objects (for reports and tests)."""
+    def rows(self, where: str = "1", args: tuple = ()) -> list[dict]:
+        """Manifest rows as dicts, filtered by an SQL condition (for reports and tests)."""
         with self._lock:
             cur = self.db.execute(f"SELECT * FROM images WHERE {where} ORDER BY domain, rank, url", args)
             cols = [d[0] for d in cur.description]

@@ -73,3 +73,9 @@ def test_bing_m_attribute(order):
     assert len(got) == 1
     assert (got[0].url, got[0].page_url, got[0].title) == (tiles[0]["murl"], tiles[0]["purl"], tiles[0]["t"])
     assert BING.thumbnails == ("a.iusc",)
+
+
+def test_google_triples_escaped_twice_inside_a_js_string():
+    source = r'var d = "[1,[0,\"x\",[\"https://encrypted-tbn0.gstatic.com/images?q\\u003dtbn:X\",10,10],' \
+             r'[\"https:\/\/example.org\/big.jpg?a\\u003d1\",900,1200]]]";'  # fmt: skip
+    assert [c.url for c in google_candidates(source)] == ["https://example.org/big.jpg?a=1"]

@@ -57,6 +57,7 @@ def faults(http_server):
         ("/to-private/x.jpg", R.REFUSED_ADDRESS, "non-public address 10.255.255.1", None),
         ("/noai/x.jpg", R.ROBOTS, "noai", 200),
         ("/otherbot-noai/x.jpg", R.OK, None, 200),
+        ("/gzip/x.jpg", R.OK, None, 200),
     ],
 )
 def test_fault_ends_in_status(tmp_path, faults, path, status, error_part, http_status):

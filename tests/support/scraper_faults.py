@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 import struct
 import threading
@@ -128,6 +129,9 @@ class FaultHandler(BaseHTTPRequestHandler):
 
     def route_otherbot_noai(self, path: str, n: int) -> None:
         self._send(200, image_bytes(path), headers={"X-Robots-Tag": "otherbot: noai"})
+
+    def route_gzip(self, path: str, n: int) -> None:  # an image sent with Content-Encoding: gzip
+        self._send(200, gzip.compress(image_bytes(path)), headers={"Content-Encoding": "gzip"})
 
     def route_same(self, path: str, n: int) -> None:  # /same/1 and /same/2: one image under two URLs
         self._send(200, SAME_BYTES)
