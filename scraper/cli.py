@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import unicodedata
 
 from sakura.config import Query, load_domains, query_language
 from sakura.paths import default_domains_file
@@ -110,8 +111,14 @@ def summary_table(result: ScrapeResult) -> str:
         ])  # fmt: skip
     total = [sum(q.statuses.get(s, 0) for q in result.queries) for s in statuses]
     rows.append(["all", "", "", "", str(sum(q.found for q in result.queries))] + [str(t) for t in total])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows)
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(head))]
+    lines = ("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(r, widths, strict=True)) for r in rows)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _width(text: str) -> int:
+    """Columns a string takes in a terminal: wide (Hangul, CJK) characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def run(args: argparse.Namespace) -> int:
