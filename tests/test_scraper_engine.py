@@ -190,3 +190,17 @@ def test_unreachable_search_host_is_an_error_status(driver, tmp_path):
     out = make_engine(cfg, driver=driver, debug_dir=tmp_path / "debug").search(Q, 5)
     assert out.status == "error" and "could not load" in out.message
     assert out.candidates == ()
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("engine", ["google", "bing"])
+def test_live_engine_finds_originals(driver, tmp_path, engine):
+    """Against the real site (make test-live): originals with page URLs, or a clearly reported block."""
+    eng = make_engine(ScrapeConfig(data_root=tmp_path, engine=engine), driver=driver, debug_dir=tmp_path / "debug")
+    out = eng.search(Query("cherry blossom street", "en"), 20)
+    if out.status == R.BLOCKED:
+        pytest.skip(out.message)
+    assert out.status == R.OK, (out.message, out.debug_files)
+    assert len(out.candidates) >= 10
+    assert not any(c.is_thumbnail for c in out.candidates)
+    assert sum(c.page_url is not None for c in out.candidates) >= 5
