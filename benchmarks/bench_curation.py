@@ -129,6 +129,25 @@ def imagededup_pairs(raw: Path, threshold: int) -> tuple[set[frozenset[str]], fl
     return found, seconds
 
 
+def homogeneous(root: Path, workers: int, n: int = 150) -> None:
+    """False merges where distinct pictures share one composition: procedural streets (sakura.synthetic)."""
+    from curation.groups import decide
+    from curation.state import CurationState
+    from sakura.synthetic import write_scenes
+
+    for d in ("A", "B"):
+        write_scenes(root / "raw" / d, d, n)
+    cfg = CurationConfig(root=root, workers=workers)
+    curate(cfg)
+    with CurationState(root / "curation" / "state.sqlite") as st:
+        recs = [r for _, _, r in st.all_cached(cfg.decode_key).values()]
+    for th in (4, 6, 8, 10, 12):
+        rows = decide(recs, CurationConfig(root=root, threshold=th), set(), {})
+        kept = {d: sum(r["status"] == "kept" and r["domain"] == d for r in rows) for d in ("A", "B")}
+        print(f"homogeneous set ({n} distinct street scenes per domain), threshold {th:>2}: kept A {kept['A']}, "
+              f"B {kept['B']} (every drop is a false match)")  # fmt: skip
+
+
 def bench_search(n: int) -> None:
     rng = np.random.default_rng(0)
     h = rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, n, dtype=np.uint64)
@@ -197,6 +216,7 @@ def run(root: Path, args: argparse.Namespace) -> None:
         per_kind = {k: score(found, {p for p in planted if any(n.endswith(f"_{k}.jpg") for n in p)})[0] for k in KINDS}
         kinds = " ".join(f"{k} {v:.0%}" for k, v in per_kind.items())
         print(f"sweep threshold {th:>2}: recall {recall:6.1%}  false pairs {false:>4}   by kind: {kinds}")
+    homogeneous(root / "streets", args.workers)
     t = time.perf_counter()
     again = curate(cfg)
     print(f"rerun, nothing new: {time.perf_counter() - t:.2f} s ({again.analysed} decoded, {again.cached} cached)")

@@ -44,7 +44,7 @@ class CurationConfig:
     grayscale_max_chroma: float = 8.0
     animated: str = "reject"
     # deduplication
-    threshold: int = 10
+    threshold: int = 8
     cross_domain: str = "drop"
     # output
     load_size: int = 286

@@ -13,14 +13,11 @@ from typing import Any
 
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
-from curation.dedup import exact_pairs, group_duplicates, hex_to_uint64, near_pairs
-from curation.hashing import hamming
+from curation.groups import decide
 from curation.outputs import write_manifest, write_outputs
 from curation.report import build_report
-from curation.sources import Provenance, RawFile, is_excluded, read_excluded, scan_raw
-from curation.split import group_split
+from curation.sources import Provenance, RawFile, read_excluded, scan_raw
 from curation.state import CurationState
-from curation.validate import judge
 from sakura.config import ConfigError
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -126,82 +123,3 @@ def _decode_all(
     chunk = max(1, min(32, len(args) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         yield from pool.map(_decode_one, args, chunksize=chunk)
-
-
-def _rank_key(rec: dict[str, Any]) -> tuple:
-    """Best first: largest resolution, then largest file; ties broken by content hash and domain."""
-    return (-rec["width"] * rec["height"], -rec["bytes"], rec["sha256"], rec["domain"])
-
-
-def decide(
-    recs: list[dict[str, Any]], cfg: CurationConfig, excluded: set[str], history: dict[tuple[str, str], str]
-) -> list[dict[str, Any]]:
-    """One row per record: status kept / rejected / duplicate, reason, detail, group, split (pure given inputs)."""
-    rows = []
-    valid = []
-    for rec in recs:
-        reason, detail = judge(rec, cfg)
-        row = _row(rec, "rejected" if reason else "kept", reason, detail)
-        rows.append(row)
-        if reason is None:
-            valid.append(row)
-    hashes = hex_to_uint64(r["phash"] for r in valid)
-    pairs = [tuple(p) for p in near_pairs(hashes, cfg.threshold)]
-    pairs += exact_pairs([r["pixel_hash"] for r in valid])
-    for members in group_duplicates(len(valid), pairs):
-        _resolve_group([valid[k] for k in members], cfg, excluded, history)
-    return rows
-
-
-def _row(rec: dict[str, Any], status: str, reason: str | None, detail: str | None) -> dict[str, Any]:
-    keys = ("domain", "relpath", "sha256", "bytes", "format", "width", "height", "phash", "pixel_hash")
-    keys += ("staged", "thumb")
-    row = {k: rec.get(k) for k in keys}
-    row.update(status=status, reason=reason, detail=detail, group="", split="", output="")
-    return row
-
-
-def _resolve_group(
-    members: list[dict[str, Any]], cfg: CurationConfig, excluded: set[str], history: dict[tuple[str, str], str]
-) -> None:
-    """Keep the best image of one duplicate group, drop the rest with their reason, and give all one split."""
-    ranked = sorted(members, key=_rank_key)
-    gid = f"g{ranked[0]['sha256'][:16]}"
-    for m in ranked:
-        m["group"] = gid
-    listed = [m for m in ranked if is_excluded(m["sha256"], excluded)]
-    if listed:
-        for m in ranked:
-            first = m in listed
-            m.update(
-                status="rejected",
-                reason="excluded",
-                detail="listed in excluded.txt" if first else f"duplicate of excluded {listed[0]['sha256'][:16]}",
-            )
-        return
-    domains = {m["domain"] for m in ranked}
-    if len(domains) > 1:
-        stay = cfg.cross_domain if cfg.cross_domain in domains else None
-        for m in ranked:
-            if m["domain"] != stay:
-                m.update(
-                    status="duplicate",
-                    reason="cross_domain",
-                    detail=f"its group has images in A and B (cross_domain = {cfg.cross_domain!r})",
-                )
-        ranked = [m for m in ranked if m["domain"] == stay]
-        if not ranked:
-            return
-    kept = ranked[0]
-    split = group_split([(m["domain"], m["sha256"]) for m in ranked], history, cfg.seed, cfg.test_fraction)
-    for m in ranked[1:]:
-        exact = m["pixel_hash"] == kept["pixel_hash"]
-        d = hamming(int(m["phash"], 16), int(kept["phash"], 16))
-        m.update(
-            status="duplicate",
-            reason="exact_duplicate" if exact else "near_duplicate",
-            detail=f"{d} bits from kept {kept['sha256'][:16]}",
-            split=split,
-            distance=d,
-        )
-    kept["split"] = split

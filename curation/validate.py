@@ -10,7 +10,7 @@ from curation.config import CurationConfig
 DECODE_REASONS = ("unreadable", "empty", "unidentifiable", "decompression_bomb", "truncated", "corrupt")
 RULE_REASONS = ("animated", "too_small", "aspect_ratio", "near_uniform", "grayscale")
 REVIEW_REASONS = ("excluded",)
-DUPLICATE_REASONS = ("exact_duplicate", "near_duplicate", "cross_domain")
+DUPLICATE_REASONS = ("exact_duplicate", "near_duplicate", "cross_domain", "split_conflict")
 REJECT_REASONS = DECODE_REASONS + RULE_REASONS + REVIEW_REASONS
 
 REASON_HELP = {
@@ -26,9 +26,12 @@ REASON_HELP = {
     "near_uniform": "almost no variance: grey-level standard deviation below min_std (blank or flat images)",
     "grayscale": "no colour: 99th percentile of per-pixel chroma at most grayscale_max_chroma",
     "excluded": "listed in curation/excluded.txt by review",
-    "exact_duplicate": "the same decoded pixels as the kept image of its group",
-    "near_duplicate": "phash within `threshold` bits of another image of its group; the group keeps its best",
-    "cross_domain": "its group has images in both A and B; dropped from both (or kept in the cross_domain domain)",
+    "exact_duplicate": "the same decoded pixels as an image kept in its domain (the better one)",
+    "near_duplicate": "phash within `threshold` bits of an image kept in its domain (larger, or same size and file)",
+    "cross_domain": "a duplicate of an image in the other domain: dropped from both, or from the domain not named "
+    "by cross_domain",
+    "split_conflict": "was in the other split on an earlier run; a new image joined its group to that split, "
+    "and images never change split",
 }
 
 

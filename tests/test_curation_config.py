@@ -12,7 +12,7 @@ from sakura.config import ConfigError
 
 def test_defaults_are_valid_and_documented_values():
     cfg = CurationConfig()
-    assert (cfg.min_side, cfg.load_size, cfg.threshold, cfg.output_format) == (256, 286, 10, "jpg")
+    assert (cfg.min_side, cfg.load_size, cfg.threshold, cfg.output_format) == (256, 286, 8, "jpg")
     assert cfg.n_workers >= 1 and cfg.to_dict()["root"] is None
 
 
