@@ -27,4 +27,7 @@ def image_bytes(name: str, size: tuple[int, int] = (64, 48), fmt: str = "JPEG", 
     return buf.getvalue()
 
 
-TINY_PNG_DATA_URI = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+TINY_PNG_DATA_URI = (  # a 1x1 PNG, the kind of inline thumbnail result pages show first
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
