@@ -124,6 +124,7 @@ def _width(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Entry of `sakura scrape`; 0 when the domains hold images afterwards, 1 when nothing could be collected."""
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger("scraper.browser").setLevel(logging.INFO)  # always say which chromedriver was used
     cfg = config_from_args(args)
     spec = load_domains(args.domains)
     queries = [Query(q, query_language(q)) for q in args.query] if args.query else None

@@ -91,6 +91,7 @@ def test_google_engine_run_with_progress_bar(data_root):
         srv.close()
     assert proc.returncode == 0, err
     assert "downloaded=18" in err and "found=18" in err  # tqdm's live postfix on stderr
+    assert "(from PATH)" in err  # which chromedriver was used, and how it was found
     assert "images held now (A: 12, B: 6)" in out
     assert len(list((data_root / "clitest" / "raw" / "A").iterdir())) == 12
 
