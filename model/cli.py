@@ -29,6 +29,7 @@ TRAIN_HELP = {
     "compile": "torch.compile the networks (the first step takes about a minute on a CPU)",
     "num_workers": "DataLoader worker processes (default: CPU cores - 1, at most 4)",
     "checkpoint_every": "also checkpoint every N iterations (0: each epoch only)",
+    "evaluate": "fit a domain classifier on the train split and score translations into metrics.json",
     "eval_every": "domain-classifier score every N epochs (0: only at the end)",
     "inception_weights": "local InceptionV3 weights for FID/KID (else $SAKURA_INCEPTION_WEIGHTS; never downloaded)",
     "resume": "continue the run (--run, else the newest) exactly from checkpoints/last.pt",

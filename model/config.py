@@ -61,6 +61,7 @@ class TrainConfig:
     num_workers: int | None = None  # DataLoader workers (None: chosen from the CPU count)
     seed: int = 0
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: only at the end of each epoch)
+    evaluate: bool = True  # fit the domain classifier and write metrics.json (False: samples and losses only)
     eval_every: int = 1  # domain-classifier score every N epochs (0: only at the end)
     eval_images: int = 64  # test images per direction for the per-epoch score (the final one uses all)
     inception_weights: str | None = None  # local InceptionV3 weights for FID/KID (never downloaded)

@@ -85,7 +85,7 @@ class Evaluator:
             "rec_B": self._translate(trainer, fake_A, "A2B"),
         }
 
-    def scores(self, trainer, limit: int | None) -> dict:
+    def scores(self, trainer, limit: int | None) -> tuple[dict, tuple[torch.Tensor, ...]]:
         """Domain-classifier scores on (up to `limit` of) the test images, translated at the training size."""
         real_A = load_stack(self.test_A, self.cfg.image_size, limit)
         real_B = load_stack(self.test_B, self.cfg.image_size, limit)
@@ -94,7 +94,7 @@ class Evaluator:
 
     def epoch_metrics(self, trainer, epoch: int, st) -> dict | None:
         """Cheap per-epoch scores (eval_images per direction), appended to metrics.json."""
-        if not self.has_test:
+        if not (self.has_test and self.cfg.evaluate):
             return None
         metrics, _ = self.scores(trainer, self.cfg.eval_images)
         st.history.append({"epoch": epoch, "global_step": st.global_step, **metrics})
@@ -103,6 +103,8 @@ class Evaluator:
 
     def final(self, trainer, st) -> dict:
         """Scores on the whole test set plus FID/KID (when local Inception weights are given)."""
+        if not self.cfg.evaluate:
+            return {"skipped": "evaluation turned off (evaluate=False)"}
         if not self.has_test:
             return {"skipped": "no test images"}
         metrics, (real_A, real_B, fake_A, fake_B) = self.scores(trainer, None)

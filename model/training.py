@@ -41,6 +41,7 @@ RUNTIME_FIELDS = (
     "resume",
     "compile",
     "checkpoint_every",
+    "evaluate",
     "eval_every",
     "eval_images",
     "inception_weights",
