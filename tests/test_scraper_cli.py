@@ -138,3 +138,10 @@ def test_kill_9_mid_run_then_rerun_loses_nothing(data_root, http_server):
     assert all(handler.hits[u.split(srv.base_url)[1]] == 1 for u in ok_before)  # never refetched
     assert len(list((raw / "B").iterdir())) == n
     assert list((raw / ".partial").iterdir()) == []
+
+
+def test_missing_chromedriver_is_one_clear_error(data_root, monkeypatch, capsys):
+    monkeypatch.setenv("SAKURA_CHROMEDRIVER", str(data_root / "no-such-chromedriver"))
+    assert main(["scrape", "--domain", "A", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "is not an executable" in err and "apt-get install -y chromium chromium-driver" in err
