@@ -66,6 +66,25 @@ _SETTLED_SQL = (
 )
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    """Delete temp files left by killed runs (never renamed, so never visible); other live writers keep theirs."""
+    for part in folder.iterdir():
+        fields = part.name.split(".")
+        pid = int(fields[1]) if len(fields) == 4 and fields[1].isdigit() else None
+        if pid is None or not _pid_alive(pid):
+            part.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class Stored:
     """A fetch result after the store decided it: final status, reason and file path (None unless stored)."""
@@ -85,8 +104,7 @@ class Store:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
         self.partial_dir = self.raw_dir / PARTIAL_DIR
         self.partial_dir.mkdir(exist_ok=True)
-        for stale in self.partial_dir.iterdir():  # left by a killed run: never renamed, so never visible
-            stale.unlink()
+        _remove_stale_partials(self.partial_dir)
         self._lock = threading.Lock()
         self.db = sqlite3.connect(self.raw_dir / MANIFEST, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -197,7 +215,7 @@ class Store:
         if final.exists():  # written by a run killed before its row was committed: same name, same bytes
             return rel
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.partial_dir / f"{sha256}.{uuid.uuid4().hex[:8]}.part"
+        tmp = self.partial_dir / f"{sha256}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
         with open(tmp, "wb") as fh:
             fh.write(data)
             if self.fsync:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -96,10 +97,18 @@ def test_which_urls_a_rerun_skips(tmp_path, status, code, settled, settled_when_
 
 
 def test_stale_partial_files_are_removed_on_open(tmp_path):
-    (tmp_path / ".partial").mkdir()
-    (tmp_path / ".partial" / "abc.part").write_bytes(b"half")
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    partial = tmp_path / ".partial"
+    partial.mkdir()
+    (partial / f"abc.{int(dead.stdout)}.0123abcd.part").write_bytes(b"half, writer killed")
+    (partial / "old-style.part").write_bytes(b"half")
+    live = partial / f"def.{os.getpid()}.0123abcd.part"  # another Store of a live process is writing it
+    live.write_bytes(b"in progress")
     Store(tmp_path).close()
-    assert list((tmp_path / ".partial").iterdir()) == []
+    assert list(partial.iterdir()) == [live]
 
 
 def test_file_left_without_row_by_a_kill_is_adopted(tmp_path):
