@@ -236,12 +236,12 @@ def train(cfg: TrainConfig, progress: Progress | None = None) -> TrainResult:
 def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> TrainResult:
     cfg, device, state, why = _setup(cfg, dist)
     run_dir = cfg.data_dir() / "runs" / cfg.run
+    train_A, train_B = domain_dirs(cfg.data_dir(), "train")
+    (files_A, skip_A), (files_B, skip_B) = list_images(train_A), list_images(train_B)
     if dist.is_main:
         print(why, file=sys.stderr)
         if device.type == "cpu":
             print("warning: training on the CPU; this is slow; a CUDA GPU trains the paper profile", file=sys.stderr)
-    train_A, train_B = domain_dirs(cfg.data_dir(), "train")
-    (files_A, skip_A), (files_B, skip_B) = list_images(train_A), list_images(train_B)
     dataset = UnalignedDataset(files_A, files_B, cfg.load_size, cfg.image_size, cfg.seed)
     limit = cfg.max_iters_per_epoch * cfg.batch_size if cfg.max_iters_per_epoch else None
     sampler = EpochSampler(len(dataset), dist.world, dist.rank, cfg.seed, limit)

@@ -45,8 +45,14 @@ def test_batched_generator_forward_equals_separate_calls():
     with torch.no_grad():
         out = trainer.generator_forward(a, b)
         fake_B, fake_A = G_AB(a), G_BA(b)
-        ref = {"fake_B": fake_B, "fake_A": fake_A, "rec_A": G_BA(fake_B), "rec_B": G_AB(fake_A), "idt_A": G_BA(a),
-               "idt_B": G_AB(b)}  # fmt: skip
+        ref = {
+            "fake_B": fake_B,
+            "fake_A": fake_A,
+            "rec_A": G_BA(fake_B),
+            "rec_B": G_AB(fake_A),
+            "idt_A": G_BA(a),
+            "idt_B": G_AB(b),
+        }
     for k, v in ref.items():
         assert torch.allclose(out[k], v, atol=1e-5), k
 

@@ -110,10 +110,17 @@ def test_resume_continues_exactly(tmp_path):
     straight, s1 = _weights(root / "runs" / "straight" / "checkpoints" / "last.pt")
     resumed, s2 = _weights(root / "runs" / "broken" / "checkpoints" / "last.pt")
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
-    assert all(torch.equal(a, b) for a, b in zip(s1["ranks"][0]["pool_A"]["images"], s2["ranks"][0]["pool_A"]["images"],
-                                                 strict=True))  # fmt: skip
-    losses = [[{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader((root / "runs" / n /
-              "losses.csv").open())] for n in ("straight", "broken")]  # fmt: skip
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(s1["ranks"][0]["pool_A"]["images"], s2["ranks"][0]["pool_A"]["images"], strict=True)
+    )
+    losses = [
+        [
+            {k: v for k, v in r.items() if k != "seconds"}
+            for r in csv.DictReader((root / "runs" / n / "losses.csv").open())
+        ]
+        for n in ("straight", "broken")
+    ]
     assert losses[0] == losses[1] and len(losses[0]) == 16
 
 

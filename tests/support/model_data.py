@@ -32,8 +32,14 @@ def street_image(domain: str, size: tuple[int, int], rng: random.Random) -> Imag
     return im
 
 
-def make_dataset(root: Path, n_train: int = 12, n_test: int = 6, size: tuple[int, int] = (40, 40),
-                 seed: int = 0, layout: str = "project") -> Path:  # fmt: skip
+def make_dataset(
+    root: Path,
+    n_train: int = 12,
+    n_test: int = 6,
+    size: tuple[int, int] = (40, 40),
+    seed: int = 0,
+    layout: str = "project",
+) -> Path:
     """Write root/{train,test}/{A,B}/*.png (layout "project") or root/{trainA,...} (layout "official")."""
     rng = random.Random(seed)
     for split, n in (("train", n_train), ("test", n_test)):

@@ -75,18 +75,30 @@ class OfficialResnetGenerator(nn.Module):
         super().__init__()
         norm_layer = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
         use_bias = True  # the official code: use_bias = norm_layer.func == nn.InstanceNorm2d
-        model = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, padding=0, bias=use_bias), norm_layer(ngf),
-                 nn.ReLU(True)]  # fmt: skip
+        model = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(input_nc, ngf, 7, padding=0, bias=use_bias),
+            norm_layer(ngf),
+            nn.ReLU(True),
+        ]
         for i in range(2):
             mult = 2**i
-            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=use_bias),
-                      norm_layer(ngf * mult * 2), nn.ReLU(True)]  # fmt: skip
+            model += [
+                nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=use_bias),
+                norm_layer(ngf * mult * 2),
+                nn.ReLU(True),
+            ]
         mult = 4
         model += [ResnetBlock(ngf * mult, norm_layer, False, use_bias) for _ in range(n_blocks)]
         for i in range(2):
             mult = 2 ** (2 - i)
-            model += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1,
-                                         bias=use_bias), norm_layer(ngf * mult // 2), nn.ReLU(True)]  # fmt: skip
+            model += [
+                nn.ConvTranspose2d(
+                    ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=use_bias
+                ),
+                norm_layer(ngf * mult // 2),
+                nn.ReLU(True),
+            ]
         model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7, padding=0), nn.Tanh()]
         self.model = nn.Sequential(*model)
 

@@ -1,0 +1,63 @@
+"""Tests for model.cli: `sakura train` and `sakura translate` end to end on a tiny dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from sakura.cli import build_parser, main
+from tests.support.model_data import make_dataset
+
+TINY = [
+    "--image-size",
+    "32",
+    "--load-size",
+    "36",
+    "--ngf",
+    "8",
+    "--ndf",
+    "8",
+    "--n-blocks",
+    "2",
+    "--num-workers",
+    "0",
+    "--no-progress-bar",
+]
+
+
+def test_commands_are_registered():
+    action = next(a for a in build_parser()._actions if a.dest == "command")
+    assert {"train", "translate"} <= set(action.choices)
+
+
+@pytest.mark.slow
+def test_train_then_translate(tmp_path, capsys):
+    root = make_dataset(tmp_path / "ds", n_train=4, n_test=2, size=(40, 40), layout="official")
+    assert main(["train", "--dataset-dir", str(root), "--run", "cli", "--epochs", "1", *TINY]) == 0
+    out = capsys.readouterr()
+    assert "profile cpu chosen automatically" in out.err and "training on the CPU" in out.err
+    assert f"run: {root / 'runs' / 'cli'}" in out.out and "domain classifier:" in out.out
+    assert main(["translate", "--dataset-dir", str(root)]) == 0
+    assert "A2B: 2 image(s)" in capsys.readouterr().out
+    assert len(list((root / "runs" / "cli" / "translations" / "B2A").iterdir())) == 2
+    photo = root / "testA" / "A_000.png"
+    out_dir = tmp_path / "mine"
+    assert main(["translate", str(photo), "--weights", str(root / "runs" / "cli"), "--out-dir", str(out_dir)]) == 0
+    assert (out_dir / "A_000.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--dataset-dir", "/nonexistent/x", "--epochs", "1"], "no train images"),
+        (["train", "--dataset", "d", "--image-size", "30"], "image_size"),
+        (["train", "--dataset", "d", "--device", "cuda:7"], "device"),
+        (["translate", "--weights", "/nonexistent/w.pt", "x.jpg"], "does not exist"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path))
+    if "cuda:7" in argv:
+        pytest.importorskip("torch").cuda.is_available() and pytest.skip("a CUDA device is present")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sakura {argv[0]}: error:") and message in err
