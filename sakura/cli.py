@@ -12,7 +12,7 @@ from sakura.config import ConfigError, load_domains
 from sakura.paths import default_domains_file
 
 # Stage packages that provide a `cli.register(subparsers)`; each is added here when it is built.
-STAGE_COMMANDS: tuple[str, ...] = ("scraper.cli", "curation.cli", "model.cli")
+STAGE_COMMANDS: tuple[str, ...] = ("scraper.cli", "curation.cli", "model.cli", "flows.cli")
 
 
 def _cmd_server(args: argparse.Namespace) -> int:
@@ -25,6 +25,9 @@ def _cmd_server(args: argparse.Namespace) -> int:
         print(f"API: {cfg.api_url}   (export PREFECT_API_URL={cfg.api_url} to use it from other shells)")
         return 0
     if args.action == "stop":
+        served = server.stop_serve(cfg)
+        if served:
+            print(f"stopped `sakura serve` (pid {served.pid})")
         rec = server.stop(cfg)
         print(
             f"stopped the Prefect server (pid {rec.pid}, port {rec.port})"

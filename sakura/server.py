@@ -64,6 +64,14 @@ class ServerConfig:
     def logfile(self) -> Path:
         return self.home / "server.log"
 
+    @property
+    def serve_pidfile(self) -> Path:
+        return self.home / "serve.json"
+
+    @property
+    def serve_logfile(self) -> Path:
+        return self.home / "serve.log"
+
     def env(self) -> dict[str, str]:
         """The environment for the server process and for clients of it."""
         return {
@@ -75,9 +83,13 @@ class ServerConfig:
         }
 
 
+SERVER_MARKERS = (b"prefect", b"server")
+SERVE_MARKERS = (b"sakura", b"serve")
+
+
 @dataclass(frozen=True)
 class ServerRecord:
-    """What `start` recorded about the server it launched."""
+    """What was recorded about a process sakura launched (the server, or the process serving deployments)."""
 
     pid: int
     port: int
@@ -100,34 +112,45 @@ def port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _is_our_process(pid: int) -> bool:
+def _is_our_process(pid: int, markers: tuple[bytes, ...] = SERVER_MARKERS) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return False
-    return b"prefect" in cmdline and b"server" in cmdline
+    if b" <defunct>" in cmdline or not cmdline:
+        return False
+    return all(m in cmdline for m in markers)
 
 
-def read_record(cfg: ServerConfig) -> ServerRecord | None:
-    """The recorded server, if its process is still alive; a stale record is removed."""
+def _read(path: Path, markers: tuple[bytes, ...]) -> ServerRecord | None:
     try:
-        data = json.loads(cfg.pidfile.read_text())
+        data = json.loads(path.read_text())
         rec = ServerRecord(pid=int(data["pid"]), port=int(data["port"]), started_at=float(data["started_at"]))
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
-        cfg.pidfile.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         return None
-    if not _is_our_process(rec.pid):
-        cfg.pidfile.unlink(missing_ok=True)
+    if not _is_our_process(rec.pid, markers):
+        path.unlink(missing_ok=True)
         return None
     return rec
 
 
-def _write_record(cfg: ServerConfig, rec: ServerRecord) -> None:
-    tmp = cfg.pidfile.with_suffix(".tmp")
+def read_record(cfg: ServerConfig) -> ServerRecord | None:
+    """The recorded server, if its process is still alive; a stale record is removed."""
+    return _read(cfg.pidfile, SERVER_MARKERS)
+
+
+def read_serve_record(cfg: ServerConfig) -> ServerRecord | None:
+    """The recorded `sakura serve` process, if it is still alive."""
+    return _read(cfg.serve_pidfile, SERVE_MARKERS)
+
+
+def _write_record(path: Path, rec: ServerRecord) -> None:
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"pid": rec.pid, "port": rec.port, "started_at": rec.started_at}))
-    os.replace(tmp, cfg.pidfile)
+    os.replace(tmp, path)
 
 
 def _prefect_executable() -> str:
@@ -138,9 +161,9 @@ def _prefect_executable() -> str:
     return found
 
 
-def _log_tail(cfg: ServerConfig, lines: int = 20) -> str:
+def _log_tail(path: Path, lines: int = 20) -> str:
     try:
-        return "\n".join(cfg.logfile.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
 
@@ -175,13 +198,13 @@ def start(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
             cwd=cfg.home,
         )
     rec = ServerRecord(pid=proc.pid, port=cfg.port, started_at=time.time())
-    _write_record(cfg, rec)
+    _write_record(cfg.pidfile, rec)
     if not _wait_healthy(cfg, proc.pid, timeout_s=cfg.startup_timeout_s, proc=proc):
         _terminate(proc.pid)
         cfg.pidfile.unlink(missing_ok=True)
         raise ServerError(
             f"the Prefect server did not become healthy on {cfg.api_url} within "
-            f"{cfg.startup_timeout_s:.0f} s; last lines of {cfg.logfile}:\n{_log_tail(cfg)}"
+            f"{cfg.startup_timeout_s:.0f} s; last lines of {cfg.logfile}:\n{_log_tail(cfg.logfile)}"
         )
     return rec, False
 
@@ -231,4 +254,42 @@ def stop(cfg: ServerConfig) -> ServerRecord | None:
         return None
     _terminate(rec.pid)
     cfg.pidfile.unlink(missing_ok=True)
+    return rec
+
+
+def start_serve(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
+    """Start `sakura serve` in the background against this server (or find the running one)."""
+    rec = read_serve_record(cfg)
+    if rec is not None:
+        return rec, True
+    cmd = [sys.executable, "-m", "sakura", "serve"]
+    with open(cfg.serve_logfile, "ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, **cfg.env()},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=PROJECT_ROOT,
+        )
+    rec = ServerRecord(pid=proc.pid, port=cfg.port, started_at=time.time())
+    _write_record(cfg.serve_pidfile, rec)
+    return rec, False
+
+
+def serve_failed(cfg: ServerConfig) -> str | None:
+    """Why the recorded `sakura serve` process is gone (the end of its log), or None while it runs."""
+    if read_serve_record(cfg) is not None:
+        return None
+    return f"`sakura serve` exited; last lines of {cfg.serve_logfile}:\n{_log_tail(cfg.serve_logfile)}"
+
+
+def stop_serve(cfg: ServerConfig) -> ServerRecord | None:
+    """Stop the `sakura serve` process that `start_serve` recorded; return its record, or None if none ran."""
+    rec = read_serve_record(cfg)
+    if rec is None:
+        return None
+    _terminate(rec.pid)
+    cfg.serve_pidfile.unlink(missing_ok=True)
     return rec

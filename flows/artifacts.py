@@ -1,0 +1,60 @@
+"""Markdown for Prefect artifacts: galleries of small thumbnails embedded as data URIs, and count tables."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+THUMB_SIDE = 112
+THUMB_QUALITY = 70
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One image in a gallery and the caption under it (an image id, a reason, ...)."""
+
+    path: Path
+    caption: str
+
+
+def data_uri(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> str:
+    """A small JPEG thumbnail of the image as a `data:image/jpeg;base64,...` URI (EXIF orientation applied)."""
+    with Image.open(path) as im:
+        im.draft("RGB", (max_side, max_side))
+        thumb = ImageOps.exif_transpose(im).convert("RGB")
+    thumb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    thumb.save(buf, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def gallery(tiles: Sequence[Tile], columns: int = 6, limit: int = 60, max_side: int = THUMB_SIDE) -> str:
+    """A markdown table of thumbnails with captions; at most `limit` tiles, the rest counted below it."""
+    shown = list(tiles[:limit])
+    if not shown:
+        return "_none_\n"
+    lines = ["| " + " | ".join([" "] * columns) + " |", "|" + "---|" * columns]
+    for start in range(0, len(shown), columns):
+        row = shown[start : start + columns]
+        images = [f"![{_cell(t.caption)}]({data_uri(t.path, max_side)})" for t in row]
+        captions = [f"`{_cell(t.caption)}`" for t in row]
+        pad = [" "] * (columns - len(row))
+        lines.append("| " + " | ".join(images + pad) + " |")
+        lines.append("| " + " | ".join(captions + pad) + " |")
+    if len(tiles) > limit:
+        lines.append(f"\n_... and {len(tiles) - limit} more (see the contact sheets on disk)._")
+    return "\n".join(lines) + "\n"
+
+
+def table_rows(rows: Iterable[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows for `create_table_artifact`, with every value made JSON-friendly."""
+    return [{k: (v if isinstance(v, int | float | str) or v is None else str(v)) for k, v in r.items()} for r in rows]

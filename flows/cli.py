@@ -1,0 +1,124 @@
+"""`sakura serve` (serve the deployments) and `sakura run` (what `make run` / `make demo` do)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from sakura import server
+from sakura.config import ConfigError, load_domains
+from sakura.paths import dataset_dir, default_domains_file
+
+PIPELINE = "collect-and-train/default"
+# Small enough to watch the whole pipeline on a CPU in a few minutes.
+DEMO_PARAMS = {
+    "per_query_limit": 40,
+    "per_domain_limit": 100,
+    "allow_private_networks": ["127.0.0.1/32"],
+    "scrape_options": {"max_preview_clicks": 0, "scroll_pause": 0.2},
+    "train_options": {"epochs": 3, "decay_epoch": 2, "max_iters_per_epoch": 60},
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve", help="serve the Prefect deployments (collect-and-train, scrape, ...)")
+    p.add_argument("--name", default="default", help="deployment name (default: %(default)s)")
+    p.set_defaults(func=_cmd_serve)
+    p = subparsers.add_parser("run", help="start server + deployments and run collect-and-train (make run / demo)")
+    p.add_argument("--demo", action="store_true", help="use a local synthetic image source instead of the web")
+    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=JSON", help="a flow parameter")
+    p.add_argument("--no-watch", action="store_true", help="start the run and return without waiting")
+    p.set_defaults(func=_cmd_run)
+
+
+def _api_url() -> str:
+    """PREFECT_API_URL, else sakura's local server (which must be running)."""
+    url = os.environ.get("PREFECT_API_URL") or server.ServerConfig.from_env().api_url
+    if not server.is_healthy(url):
+        raise ConfigError(f"PREFECT_API_URL: no Prefect server answers at {url}; start one with `make server`")
+    return url
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    os.environ["PREFECT_API_URL"] = _api_url()  # before prefect is imported
+    from flows.deploy import serve_deployments
+
+    serve_deployments(args.name)
+    return 0
+
+
+def _wait_for_deployment(cfg: server.ServerConfig, name: str, timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = requests.get(f"{cfg.api_url}/deployments/name/{name}", timeout=5)
+        if r.status_code == 200:
+            return
+        why = server.serve_failed(cfg)
+        if why:
+            raise server.ServerError(why)
+        time.sleep(1.0)
+    raise server.ServerError(f"deployment {name} did not appear within {timeout_s:.0f} s; see {cfg.serve_logfile}")
+
+
+def _params(args: argparse.Namespace, demo_url: str | None, dataset: str) -> dict:
+    params: dict = {"dataset": dataset}
+    if demo_url:
+        params.update(DEMO_PARAMS, engine_url=demo_url)
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--param: got {item!r}; allowed: KEY=JSON, e.g. epochs=5")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.demo and args.no_watch:
+        raise ConfigError("--no-watch: not with --demo (the demo image source lives only while the run is watched)")
+    cfg = server.ServerConfig.from_env()
+    spec = load_domains(args.domains)
+    rec, reused = server.start(cfg)
+    print(f"Prefect server {'reused' if reused else 'started'} (pid {rec.pid}): UI {cfg.url}")
+    os.environ.update(cfg.env())
+    served, reused = server.start_serve(cfg)
+    print(f"deployments {'already served' if reused else 'served'} by pid {served.pid} (log {cfg.serve_logfile})")
+    _wait_for_deployment(cfg, PIPELINE)
+    demo = None
+    if args.demo:
+        from sakura.demo import start_demo_source
+
+        demo = start_demo_source(spec)
+        print(f"demo image source on {demo.url} (synthetic streets: A green, B cherry blossoms)")
+    name = f"{spec.name}-demo" if args.demo else spec.name
+    params = _params(args, demo.url if demo else None, name)
+    cmd = [str(Path(sys.executable).parent / "prefect"), "deployment", "run", PIPELINE, "--params", json.dumps(params)]
+    if not args.no_watch:
+        cmd.append("--watch")
+    try:
+        rc = subprocess.run(cmd, env=os.environ).returncode
+    finally:
+        if demo is not None:
+            demo.close()
+    _print_locations(dataset_dir(params["dataset"]), cfg)
+    return rc
+
+
+def _print_locations(ds: Path, cfg: server.ServerConfig) -> None:
+    runs = sorted((ds / "runs").glob("*/generators"), key=lambda p: p.stat().st_mtime)
+    print(f"\ndataset:      {ds}  (raw/, train/, test/, curation/report.json)")
+    if runs:
+        run = runs[-1].parent
+        print(f"checkpoints:  {run / 'checkpoints'}")
+        print(f"translations: {run / 'translations'}  (A2B/, B2A/)")
+    print(f"Prefect UI:   {cfg.url}  (flow runs, review and training artifacts); `make stop` ends it")

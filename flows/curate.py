@@ -1,0 +1,102 @@
+"""The `curate` flow: curate the raw images (skipped when they did not change), publish the review, pause for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect import flow, get_run_logger, pause_flow_run, task
+
+from curation import CurationConfig, curate
+from flows.fingerprint import raw_digest, settings_digest
+from flows.review import ReviewInput, apply_review, approved_fingerprint, publish_review, record_approval
+from flows.runners import task_runner
+from flows.steps import CONTENT_CACHE, build_config, dataset_name
+
+
+class ReviewRejected(RuntimeError):
+    """The reviewer did not approve the dataset."""
+
+
+@task(name="curate-dataset", cache_policy=CONTENT_CACHE)
+def curate_task(settings: dict[str, Any], raw_fingerprint: str) -> dict[str, Any]:
+    """Curate with these settings; `raw_fingerprint` (raw files + exclusions) makes the cache follow the content."""
+    result = curate(CurationConfig(**settings))
+    get_run_logger().info(
+        "curated %s: %s new, %s cached, %.1f s", result.dataset_dir, result.analysed, result.cached, result.seconds
+    )
+    return {
+        "dataset_dir": str(result.dataset_dir),
+        "counts": result.counts,
+        "report": str(result.report),
+        "manifest": str(result.manifest),
+        "analysed": result.analysed,
+        "warnings": list(result.warnings),
+    }
+
+
+def _curate(cfg: CurationConfig, refresh: bool) -> dict[str, Any]:
+    ds = cfg.dataset_dir
+    refresh = refresh or not (ds / "curation" / "report.json").is_file()  # outputs gone: the cache would lie
+    return curate_task.with_options(refresh_cache=refresh)(cfg.to_dict(), raw_digest(ds))
+
+
+def _review_description(ds: Path, counts: dict[str, Any]) -> str:
+    lines = [
+        f"### Review the curated dataset `{ds.name}`",
+        "",
+        "The images are on this flow run's **Artifacts** tab (`review-...-a`, `review-...-b`).",
+        "",
+        "| domain | kept | train | test |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {d} | {c.get('kept')} | {c.get('train')} | {c.get('test')} |" for d, c in counts.items()]
+    lines += ["", "Approve to train. List image ids (the captions under the images) in *exclude* to leave them out."]
+    return "\n".join(lines)
+
+
+@flow(name="curate", log_prints=True, task_runner=task_runner())
+def curate_flow(
+    dataset: str | None = None,
+    domains_file: str | None = None,
+    review: Literal["auto", "ui"] = "auto",
+    review_timeout_s: int = 3600,
+    min_side: int = 256,
+    threshold: int = 8,
+    test_fraction: float = 0.1,
+    options: dict[str, Any] | None = None,
+    refresh: bool = False,
+) -> dict[str, Any]:
+    """Curate raw/ into {train,test}/{A,B}; publish review artifacts; in review mode `ui`, wait for a reviewer.
+
+    The curation step is skipped (Cached) when neither the raw images, the exclusions nor the settings changed.
+    """
+    cfg = build_config(
+        CurationConfig,
+        options,
+        dataset=dataset_name(dataset, domains_file),
+        min_side=min_side,
+        threshold=threshold,
+        test_fraction=test_fraction,
+    )
+    ds = cfg.dataset_dir
+    summary = _curate(cfg, refresh)
+    publish_review(ds, summary["counts"])
+    if review == "ui":
+        token = settings_digest([raw_digest(ds), cfg.to_dict()])
+        if approved_fingerprint(ds) == token:
+            print("this dataset was already approved in an earlier review; not pausing")
+            return summary
+        decision = pause_flow_run(
+            wait_for_input=ReviewInput.with_initial_data(description=_review_description(ds, summary["counts"])),
+            timeout=review_timeout_s,
+        )
+        if not decision.approve:
+            raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
+        excluded = apply_review(ds, decision)
+        if excluded:
+            print(f"excluding {len(excluded)} image(s) from {ds.name}: {excluded}; curating again")
+            summary = _curate(cfg, refresh=False)
+            publish_review(ds, summary["counts"])
+        record_approval(ds, settings_digest([raw_digest(ds), cfg.to_dict()]), excluded)
+    return summary

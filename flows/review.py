@@ -1,0 +1,126 @@
+"""Human review of a curated dataset in the Prefect UI: artifacts with thumbnails, a pause with a form."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.input import RunInput
+from pydantic import Field
+
+from curation import add_excluded
+from curation.outputs import read_manifest
+from curation.validate import DECODE_REASONS
+from flows.artifacts import Tile, gallery, table_rows
+
+ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of 8 or more characters
+
+
+class ReviewInput(RunInput):
+    """The form the paused curate flow shows: approve, and image ids to leave out of the dataset."""
+
+    approve: bool = Field(default=True, description="Train on this dataset (after the exclusions below)")
+    exclude: list[str] = Field(default_factory=list, description="Image ids to exclude (the captions under images)")
+    note: str = Field(default="", description="Why (kept with the exclusions)")
+
+
+def _short(row: dict[str, str]) -> str:
+    return row["id"][:ID_CHARS]
+
+
+def _tiles(ds: Path, rows: list[dict[str, str]], caption) -> list[Tile]:
+    """Tiles for rows whose image can be shown (the output if kept, else the raw file)."""
+    tiles = []
+    for r in rows:
+        path = ds / (r["output"] or r["raw_path"])
+        if path.is_file() and r.get("reason") not in UNSHOWABLE:
+            tiles.append(Tile(path, caption(r)))
+    return tiles
+
+
+# Raw files that cannot be decoded (or must not be: a bomb) are listed, not drawn.
+UNSHOWABLE = set(DECODE_REASONS)
+
+
+def domain_markdown(ds: Path, domain: str, rows: list[dict[str, str]], counts: dict[str, Any], limit: int) -> str:
+    """The review page of one domain: kept images, duplicate groups and rejections with their reasons."""
+    mine = [r for r in rows if r["domain"] == domain]
+    kept = [r for r in mine if r["status"] == "kept"]
+    dups = [r for r in mine if r["status"] == "duplicate"]
+    rejected = [r for r in mine if r["status"] == "rejected"]
+    c = counts.get(domain, {})
+    parts = [
+        f"# Review: domain {domain}\n",
+        f"Kept **{len(kept)}** (train {c.get('train', '?')}, test {c.get('test', '?')}), "
+        f"duplicates **{len(dups)}**, rejected **{len(rejected)}**. To leave an image out, resume the flow run "
+        "with its id (the caption under it) in *exclude*; its near-duplicates go with it.\n",
+        f"## Kept ({len(kept)})\n",
+        gallery(_tiles(ds, kept, lambda r: f"{_short(r)} {r['split']}"), limit=limit),
+    ]
+    groups: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in mine:
+        if r["group"]:
+            groups[r["group"]].append(r)
+    dup_groups = [g for g in groups.values() if len(g) > 1 and any(r["status"] == "duplicate" for r in g)]
+    parts.append(f"## Duplicate groups ({len(dup_groups)})\n")
+    parts.append("Each row starts with the image kept; the others were dropped as its duplicates.\n")
+    ordered = [r for g in dup_groups for r in sorted(g, key=lambda r: r["status"] != "kept")]
+    label = lambda r: f"{_short(r)} {'kept' if r['status'] == 'kept' else r['reason']}"  # noqa: E731
+    parts.append(gallery(_tiles(ds, ordered, label), limit=limit))
+    parts.append(f"## Rejected ({len(rejected)})\n")
+    parts.append(gallery(_tiles(ds, rejected, lambda r: f"{_short(r)} {r['reason']}"), limit=limit))
+    unshown = [r for r in rejected if r.get("reason") in UNSHOWABLE]
+    if unshown:
+        parts.append(
+            "\nNot drawable:\n\n"
+            + "\n".join(f"- `{_short(r)}` {r['reason']}: {r['detail'][:120]}" for r in unshown[:limit])
+            + "\n"
+        )
+    return "\n".join(parts)
+
+
+def publish_review(ds: Path, counts: dict[str, Any], limit: int = 48) -> dict[str, str]:
+    """Markdown artifacts per domain plus a table of counts; returns artifact ids by key."""
+    rows = read_manifest(ds / "curation" / "manifest.csv")
+    ids = {}
+    for domain in ("A", "B"):
+        md = domain_markdown(ds, domain, rows, counts, limit)
+        key = f"review-{ds.name}-{domain}".lower().replace("_", "-")
+        ids[key] = str(create_markdown_artifact(markdown=md, key=key, description=f"Curated domain {domain}"))
+    table = [
+        {"domain": d, **{k: (v if not isinstance(v, dict) else json.dumps(v)) for k, v in c.items()}}
+        for d, c in counts.items()
+    ]
+    key = f"curation-{ds.name}".lower().replace("_", "-")
+    ids[key] = str(create_table_artifact(table=table_rows(table), key=key, description="Curation counts per domain"))
+    return ids
+
+
+def apply_review(ds: Path, decision: ReviewInput) -> list[str]:
+    """Record the reviewer's exclusions (honoured by every later curation run); return them."""
+    ids = [i.strip() for i in decision.exclude if i.strip()]
+    if ids:
+        add_excluded(ds, ids, note=decision.note or "excluded in review")
+    return ids
+
+
+def approved_fingerprint(ds: Path) -> str | None:
+    """The curation fingerprint a reviewer last approved (None: never)."""
+    try:
+        return json.loads((ds / "curation" / "review.json").read_text())["fingerprint"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+
+
+def record_approval(ds: Path, fingerprint: str, excluded: list[str]) -> None:
+    """Remember that the dataset with this fingerprint was approved, so a rerun does not ask again."""
+    path = ds / "curation" / "review.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fingerprint, "excluded": excluded}))
+    tmp.replace(path)
+
+
+__all__ = ["ReviewInput", "apply_review", "publish_review"]
