@@ -8,11 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024  # scratch memory per thread, whatever the number of hashes
-
-
-def _rows_per_chunk(n: int, chunk_bytes: int) -> int:
-    return max(1, min(n, chunk_bytes // (10 * max(n, 1))))  # 8 (xor) + 1 (count) + 1 (mask) bytes per pair
+DEFAULT_CHUNK_BYTES = 1024 * 1024  # scratch per thread (cache-sized tiles), whatever the number of hashes
+_TILE_ROWS = 32
 
 
 def near_pairs(
@@ -25,39 +22,41 @@ def near_pairs(
 ) -> np.ndarray:
     """All pairs (i, j), i < j, whose Hamming distance is at most `threshold`, as an (m, 2) int64 array.
 
-    Rows are compared in chunks against every later hash with `np.bitwise_count(h[i:k, None] ^ h[None, i+1:])`,
-    so scratch memory is about `chunk_bytes` per thread however many hashes there are; numpy releases the GIL,
-    so chunks run in parallel on `threads` threads. Pairs are sorted by (i, j).
+    The upper triangle of the distance matrix is computed in tiles of rows x columns,
+    `np.bitwise_count(h[i:k, None] ^ h[None, j:l])`, small enough to stay in cache: scratch memory is about
+    `chunk_bytes` per thread however many hashes there are, and only hits are kept. numpy releases the GIL, so
+    row blocks run in parallel on `threads` threads. Pairs are sorted by (i, j).
     """
     h = np.ascontiguousarray(hashes, dtype=np.uint64)  # (n,)
     n = h.shape[0]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    rows = _rows_per_chunk(n, chunk_bytes)
+    rows = max(1, min(_TILE_ROWS, chunk_bytes // 9, n - 1))
+    cols = max(1, chunk_bytes // (9 * rows))  # 8 bytes (xor) + 1 (count) per pair
     starts = range(0, n - 1, rows)
     threads = max(1, min(threads, len(starts)))
     done = [0]
     lock = threading.Lock()
 
     def worker(t: int) -> list[np.ndarray]:
-        """Chunks t, t + threads, ... (strided, so early wide chunks spread over threads); keeps only hits."""
-        xor_buf = np.empty(rows * (n - 1), dtype=np.uint64)
-        cnt_buf = np.empty(rows * (n - 1), dtype=np.uint8)
-        hit_buf = np.empty(rows * (n - 1), dtype=bool)
+        """Row blocks t, t + threads, ... (strided, so the wide early blocks spread over threads)."""
+        xor_buf = np.empty(rows * cols, dtype=np.uint64)
+        cnt_buf = np.empty(rows * cols, dtype=np.uint8)
         found = []
         for i0 in starts[t::threads]:
             i1 = min(i0 + rows, n - 1)
-            cols = h[i0 + 1 :]  # (n - i0 - 1,)
-            size = (i1 - i0) * cols.shape[0]
-            xor = xor_buf[:size].reshape(i1 - i0, cols.shape[0])  # (rows, cols)
-            cnt, hit = cnt_buf[:size].reshape(xor.shape), hit_buf[:size].reshape(xor.shape)
-            np.bitwise_xor(h[i0:i1, None], cols[None, :], out=xor)
-            np.bitwise_count(xor, out=cnt)
-            np.less_equal(cnt, threshold, out=hit)
-            if hit.any():
-                r, c = np.nonzero(hit)
-                keep = c + 1 > r  # column index i0 + 1 + c against row i0 + r: keep j > i
-                found.append(np.stack([r[keep] + i0, c[keep] + i0 + 1], axis=1).astype(np.int64))
+            for j0 in range(i0 + 1, n, cols):
+                j1 = min(j0 + cols, n)
+                size = (i1 - i0) * (j1 - j0)
+                xor = xor_buf[:size].reshape(i1 - i0, j1 - j0)  # (rows, cols)
+                cnt = cnt_buf[:size].reshape(xor.shape)
+                np.bitwise_xor(h[i0:i1, None], h[None, j0:j1], out=xor)
+                np.bitwise_count(xor, out=cnt)
+                if cnt.min() <= threshold:
+                    r, c = np.nonzero(cnt <= threshold)
+                    i, j = r + i0, c + j0
+                    keep = j > i
+                    found.append(np.stack([i[keep], j[keep]], axis=1).astype(np.int64))
             if progress is not None:
                 with lock:
                     done[0] += i1 - i0
