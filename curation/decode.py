@@ -114,13 +114,15 @@ def _analyse_open(rec: dict[str, Any], im: Image.Image, settings: DecodeSettings
 def _metrics(out: Image.Image) -> dict[str, Any]:
     """Variance, chroma and phash, all from one 64x64 box-filtered thumbnail of the resized image."""
     thumb = out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX)
-    small = np.asarray(thumb, dtype=np.int16)  # (64, 64, 3)
-    grey = small @ np.array([299, 587, 114]) / 1000.0
-    chroma = small.max(axis=2) - small.min(axis=2)
+    grey = thumb.convert("L")  # ITU-R 601 luma, as phash uses
+    rgb = np.asarray(thumb)  # (64, 64, 3) uint8
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    chroma = (np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).ravel()  # (4096,)
+    k = int(0.99 * (chroma.size - 1))
     return {
-        "grey_std": round(float(grey.std()), 3),
-        "chroma": round(float(np.percentile(chroma, 99)), 3),
-        "phash": phash_hex(phash(thumb)),
+        "grey_std": round(float(np.asarray(grey, dtype=np.float32).std()), 3),
+        "chroma": float(np.partition(chroma, k)[k]),
+        "phash": phash_hex(phash(grey)),
     }
 
 
@@ -139,7 +141,7 @@ def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> str:
 def _stage_thumb(out: Image.Image, sha256: str, settings: DecodeSettings) -> str:
     """A small JPEG for the contact sheets, made here so that sheets only paste."""
     scale = settings.thumb / max(out.size)
-    small = out.resize((max(1, round(out.width * scale)), max(1, round(out.height * scale))), Image.Resampling.BILINEAR)
+    small = out.resize((max(1, round(out.width * scale)), max(1, round(out.height * scale))), Image.Resampling.BOX)
     path = Path(settings.staging) / "thumbs" / sha256[:2] / f"{sha256}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
