@@ -87,10 +87,11 @@ def analyse_file(domain: str, path: str, relpath: str, settings: DecodeSettings)
 
 def _analyse_open(rec: dict[str, Any], im: Image.Image, settings: DecodeSettings) -> dict[str, Any]:
     w, h = im.size
-    rec.update(format=im.format, mode=im.mode, frames=getattr(im, "n_frames", 1))
+    rec.update(format=im.format, mode=im.mode)
     if w * h > settings.max_pixels:
         return _failed(rec, "decompression_bomb", f"{w}x{h} = {w * h:,} pixels > max_pixels {settings.max_pixels:,}")
     try:
+        rec["frames"] = getattr(im, "n_frames", 1)  # walks a GIF's frames: may fail on a broken one
         orientation = im.getexif().get(0x0112, 1)
         if im.format == "JPEG":
             im.draft(None, output_size((w, h), settings.load_size))  # decode at 1/2..1/8 scale when that is enough
@@ -188,8 +189,3 @@ def _to_srgb_transform(icc_bytes: bytes, mode: str) -> ImageCms.ImageCmsTransfor
     src = ImageCms.ImageCmsProfile(io.BytesIO(icc_bytes))
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
     return ImageCms.buildTransform(src, srgb, mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL)
-
-
-def is_decodable_reason(reason: str | None) -> bool:
-    """Whether a rejection reason still leaves a decoded picture to show."""
-    return reason not in {"unreadable", "empty", "unidentifiable", "decompression_bomb", "truncated", "corrupt"}

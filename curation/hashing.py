@@ -50,8 +50,3 @@ def pixel_hash(image: Image.Image) -> str:
 def hamming(a: int, b: int) -> int:
     """Number of differing bits between two 64-bit hashes."""
     return (a ^ b).bit_count()
-
-
-def pack_hashes(values: list[int] | np.ndarray) -> np.ndarray:
-    """Hashes as a contiguous uint64 array, the form the vectorised search takes."""
-    return np.ascontiguousarray(np.asarray(values, dtype=np.uint64))

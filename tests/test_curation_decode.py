@@ -38,6 +38,7 @@ def _staged(rec: dict, settings: DecodeSettings) -> Image.Image:
         (lambda: ci.png_header_only(100_000, 100_000), "decompression_bomb"),  # Pillow's own hard limit
         (lambda: ci.png_header_only(9000, 8000), "decompression_bomb"),  # above our max_pixels, below Pillow's
         (lambda: ci.png_header_only(300, 300), "truncated"),  # a header with no real pixel data
+        (lambda: ci.animated_gif(3)[: len(ci.animated_gif(3)) // 3], "truncated"),  # cut inside frame 1
     ],
 )
 def test_undecodable_files_fail_with_reason(tmp_path, settings, make, reason):

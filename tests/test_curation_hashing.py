@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from curation.hashing import hamming, pack_hashes, phash, phash_hex, pixel_hash
+from curation.hashing import hamming, phash, phash_hex, pixel_hash
 from tests.support import curation_images as ci
 
 
@@ -39,8 +39,3 @@ def test_pixel_hash_same_pixels_other_bytes():
 @pytest.mark.parametrize("a, b, d", [(0, 0, 0), (0, 1, 1), (0, 2**64 - 1, 64), (0xF0F0, 0x0F0F, 16)])
 def test_hamming(a, b, d):
     assert hamming(a, b) == d
-
-
-def test_pack_hashes_is_uint64():
-    arr = pack_hashes([1, 2**64 - 1])
-    assert arr.dtype == np.uint64 and int(arr[1]) == 2**64 - 1 and arr.flags.c_contiguous
