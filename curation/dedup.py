@@ -16,7 +16,7 @@ def near_pairs(
     hashes: np.ndarray,
     threshold: int,
     *,
-    threads: int = 2,
+    threads: int = 1,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
@@ -25,7 +25,8 @@ def near_pairs(
     The upper triangle of the distance matrix is computed in tiles of rows x columns,
     `np.bitwise_count(h[i:k, None] ^ h[None, j:l])`, small enough to stay in cache: scratch memory is about
     `chunk_bytes` per thread however many hashes there are, and only hits are kept. numpy releases the GIL, so
-    row blocks run in parallel on `threads` threads. Pairs are sorted by (i, j).
+    row blocks can run on `threads` threads; with cache-sized tiles one thread was fastest on 2 shared cores
+    (100k hashes in 4.5 s), so that is the default. Pairs are sorted by (i, j).
     """
     h = np.ascontiguousarray(hashes, dtype=np.uint64)  # (n,)
     n = h.shape[0]
