@@ -200,3 +200,22 @@ def test_official_layout_and_png_output(tmp_path):
 def test_missing_raw_folder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="no raw images"):
         curate(CurationConfig(root=tmp_path))
+
+
+def test_parallel_and_serial_decoding_agree(tmp_path):
+    for root in (tmp_path / "one", tmp_path / "two"):
+        for i in range(8):
+            ci.put(root / "raw", "AB"[i % 2], ci.jpeg_bytes(ci.scene(4000 + i, (400, 300))))
+        ci.put(root / "raw", "A", ci.truncated_jpeg())
+    serial = read_manifest(curate(CurationConfig(root=tmp_path / "one", workers=1)).manifest)
+    parallel = read_manifest(curate(CurationConfig(root=tmp_path / "two", workers=2)).manifest)
+    assert serial == parallel
+
+
+def test_animated_first_frame_policy_keeps_frame_one(tmp_path):
+    ci.put(tmp_path / "raw", "B", ci.animated_gif(90), "gif")
+    rows, _ = _curate(tmp_path, animated="first_frame", test_fraction=0.0)
+    (row,) = rows.values()
+    assert row["status"] == "kept"
+    with Image.open(tmp_path / row["output"]) as im:
+        assert min(im.size) == 286
