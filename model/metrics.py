@@ -140,12 +140,12 @@ def inception_weights_path(setting: str | None) -> Path | None:
 
 def fid_kid(real_A, real_B, fake_A, fake_B, weights: str | None, device: torch.device) -> dict:
     """FID and KID of G_AB(test A) against test B and of G_BA(test B) against test A (torchmetrics with a local
-    InceptionV3 file). Returns {"skipped": reason} when the weights or the package are missing: never downloads."""
+    InceptionV3 file). Returns {"skipped": reason} when the weights or the package are missing or unusable: never
+    downloads. The file must load with weights_only=True (torch-fidelity itself would unpickle it fully)."""
     path = inception_weights_path(weights)
     if path is None:
-        return {
-            "skipped": f"no InceptionV3 weights given (set --inception-weights or ${INCEPTION_ENV}); not downloaded"
-        }
+        hint = f"set --inception-weights or ${INCEPTION_ENV}"
+        return {"skipped": f"no InceptionV3 weights given ({hint}); not downloaded"}
     if not path.is_file():
         return {"skipped": f"InceptionV3 weights file {path} does not exist; not downloaded"}
     try:
@@ -153,16 +153,25 @@ def fid_kid(real_A, real_B, fake_A, fake_B, weights: str | None, device: torch.d
         from torchmetrics.image.kid import KernelInceptionDistance
     except ImportError as e:
         return {"skipped": f"torchmetrics/torch-fidelity not installed ({e}): pip install 'sakura-street[metrics]'"}
-    out = {}
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+        fid = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path)).to(device)
+    except Exception as e:  # a file that is not InceptionV3 weights: reported, the run's other metrics stand
+        return {"skipped": f"could not use InceptionV3 weights {path}: {type(e).__name__}: {e}"}
+    out = {"n_real_A": len(real_A), "n_real_B": len(real_B)}
     for name, real, fake in (("A2B", real_B, fake_B), ("B2A", real_A, fake_A)):
-        kw = {"feature_extractor_weights_path": str(path), "normalize": True}
-        fid = FrechetInceptionDistance(feature=2048, **kw).to(device)
-        subset = max(2, min(len(real), len(fake), 1000) // 2)
-        kid = KernelInceptionDistance(feature=2048, subset_size=subset, **kw).to(device)
+        subset = max(2, min(len(real), len(fake), 1000))
+        kid = KernelInceptionDistance(feature=fid.inception, subset_size=subset, subsets=50).to(device)
+        fid.reset()
         for metric in (fid, kid):
-            metric.update(((real + 1) / 2).to(device), real=True)
-            metric.update(((fake + 1) / 2).to(device), real=False)
+            metric.update(_uint8(real).to(device), real=True)
+            metric.update(_uint8(fake).to(device), real=False)
         out[f"FID_{name}"] = float(fid.compute())
         kid_mean, kid_std = kid.compute()
         out[f"KID_{name}"], out[f"KID_{name}_std"] = float(kid_mean), float(kid_std)
     return out
+
+
+def _uint8(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float -> [0, 255] uint8, what the InceptionV3 feature extractor takes."""
+    return x.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)

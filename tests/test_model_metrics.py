@@ -50,3 +50,38 @@ def test_fid_kid_is_skipped_with_a_reason_and_never_downloads(tmp_path, monkeypa
     assert "does not exist" in fid_kid(x, x, x, x, str(missing), torch.device("cpu"))["skipped"]
     monkeypatch.setenv("SAKURA_INCEPTION_WEIGHTS", str(missing))
     assert str(missing) in fid_kid(x, x, x, x, None, torch.device("cpu"))["skipped"]
+
+
+def _random_inception_weights(path):
+    """An InceptionV3 state_dict in torch-fidelity's format with random weights (built offline, no download)."""
+    from unittest import mock
+
+    import torch_fidelity.feature_extractor_inceptionv3 as fe
+
+    with (
+        mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: {}),
+        mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd, *a, **k: None),
+    ):
+        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    torch.save(net.state_dict(), path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save")
+def test_fid_kid_with_a_local_weights_file(tmp_path):
+    pytest.importorskip("torchmetrics")
+    pytest.importorskip("torch_fidelity")
+    weights = _random_inception_weights(tmp_path / "pt_inception.pth")
+    g = torch.Generator().manual_seed(0)
+    real_A, real_B = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1, torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    out = fid_kid(real_A, real_B, fake_A=real_A, fake_B=real_A * 0.5, weights=str(weights), device=torch.device("cpu"))
+    assert "skipped" not in out, out
+    for k in ("FID_A2B", "FID_B2A", "KID_A2B", "KID_B2A"):
+        assert torch.isfinite(torch.tensor(out[k])), k
+    assert abs(out["FID_B2A"]) < 1e-3  # identical sets (random weights make other values meaningless)
+    (tmp_path / "bad.pth").write_bytes(b"not weights")
+    assert (
+        "could not use"
+        in fid_kid(real_A, real_B, real_A, real_B, str(tmp_path / "bad.pth"), torch.device("cpu"))["skipped"]
+    )
