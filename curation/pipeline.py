@@ -58,7 +58,7 @@ def curate(cfg: CurationConfig, progress: Progress | None = None) -> CurationRes
     files = scan_raw(raw)
     with CurationState(cur / "state.sqlite") as state:
         recs, n_new = _analyse(files, cfg, staging, state, progress)
-        state.prune({(f.domain, f.relpath) for f in files})
+        _remove_staged(staging, state.prune({(f.domain, f.relpath) for f in files}), recs)
         rows = decide(recs, cfg, read_excluded(cur / "excluded.txt"), state.split_history())
         state.record_splits({(r["domain"], r["sha256"]): r["split"] for r in rows if r["split"]})
     provenance = Provenance(raw)
@@ -71,6 +71,15 @@ def curate(cfg: CurationConfig, progress: Progress | None = None) -> CurationRes
     return CurationResult(
         ds, counts, manifest, report, sheets, n_new, len(files) - n_new, round(time.perf_counter() - t0, 3), warnings
     )
+
+
+def _remove_staged(staging: Path, gone: list[dict[str, Any]], current: list[dict[str, Any]]) -> None:
+    """Delete the staged copies and thumbnails of raw files that are gone, unless a present file shares them."""
+    in_use = {r.get(k) for r in current for k in ("staged", "thumb")}
+    for rec in gone:
+        for key in ("staged", "thumb"):
+            if rec.get(key) and rec[key] not in in_use:
+                (staging / rec[key]).unlink(missing_ok=True)
 
 
 def _analyse(

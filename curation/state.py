@@ -56,12 +56,13 @@ class CurationState:
         )
         self.db.commit()
 
-    def prune(self, present: set[tuple[str, str]]) -> int:
-        """Forget analyses of raw files that are gone; return how many."""
-        gone = [k for k in self.db.execute("SELECT domain, relpath FROM analysis") if tuple(k) not in present]
-        self.db.executemany("DELETE FROM analysis WHERE domain = ? AND relpath = ?", gone)
+    def prune(self, present: set[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Forget analyses of raw files that are gone; return their records."""
+        rows = self.db.execute("SELECT domain, relpath, record FROM analysis").fetchall()
+        gone = [(d, p, r) for d, p, r in rows if (d, p) not in present]
+        self.db.executemany("DELETE FROM analysis WHERE domain = ? AND relpath = ?", [(d, p) for d, p, _ in gone])
         self.db.commit()
-        return len(gone)
+        return [json.loads(r) for _, _, r in gone]
 
     def split_history(self) -> dict[tuple[str, str], str]:
         """Every split ever assigned, by (domain, sha256): an image never changes split once it has one."""

@@ -219,3 +219,16 @@ def test_animated_first_frame_policy_keeps_frame_one(tmp_path):
     assert row["status"] == "kept"
     with Image.open(tmp_path / row["output"]) as im:
         assert min(im.size) == 286
+
+
+def test_deleted_raw_file_leaves_outputs_and_staging(tmp_path):
+    keep = ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(91, (400, 300))))
+    gone = ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(92, (400, 300))))
+    rows, _ = _curate(tmp_path, test_fraction=0.0)
+    staged = sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))
+    assert len(staged) == 4  # resized copy + thumbnail each
+    gone.unlink()
+    later, result = _curate(tmp_path, test_fraction=0.0)
+    assert set(later) == {keep.stem} and result.counts["A"]["kept"] == 1
+    assert not (tmp_path / rows[gone.stem]["output"]).exists()
+    assert len(sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))) == 2

@@ -21,7 +21,7 @@ def test_store_and_read_back_by_decode_key(tmp_path):
 def test_prune_forgets_missing_files(tmp_path):
     with CurationState(tmp_path / "s.sqlite") as st:
         st.store([_rec("A/1.jpg"), _rec("A/2.jpg")], "k")
-        assert st.prune({("A", "A/1.jpg")}) == 1
+        assert [r["relpath"] for r in st.prune({("A", "A/1.jpg")})] == ["A/2.jpg"]
         assert set(st.all_cached("k")) == {("A", "A/1.jpg")}
 
 
