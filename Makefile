@@ -5,15 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run test test-live lint format server stop clean
+.PHONY: help install run demo test test-live lint format server stop clean
 
 help:
-	@echo "make run        start the local Prefect server and run the pipeline on the defaults"
+	@echo "make run        start the local Prefect server + deployments and run collect-and-train on the defaults"
+	@echo "make demo       the same pipeline offline, on a local synthetic image source (a few minutes on a CPU)"
 	@echo "make test       run the whole test suite (needs chromium + chromium-driver)"
 	@echo "make test-live  run only the tests that need the real internet"
 	@echo "make lint       ruff check + format check;  make format  fixes both"
 	@echo "make server     start the local Prefect server (port: SAKURA_PREFECT_PORT, default 4200)"
-	@echo "make stop       stop what make server / make run started"
+	@echo "make stop       stop what make server / make run / make demo started"
 
 # Creates .venv when missing and installs the project into it; redone only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -44,11 +45,11 @@ server: $(STAMP)
 stop: $(STAMP)
 	@$(BIN)/sakura server stop
 
-run: server
-	@$(BIN)/sakura config
-	@echo
-	@echo "Not built yet: the scrape, curate, train and translate stages and the collect-and-train deployment"
-	@echo "(issues #3-#6). Until they land, make run only starts the Prefect server above; make stop ends it."
+run: $(STAMP)
+	@$(BIN)/sakura run
+
+demo: $(STAMP)
+	@$(BIN)/sakura run --demo
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

@@ -18,7 +18,7 @@ class ReviewRejected(RuntimeError):
     """The reviewer did not approve the dataset."""
 
 
-@task(name="curate-dataset", cache_policy=CONTENT_CACHE)
+@task(name="curate-dataset", task_run_name="curate-dataset", cache_policy=CONTENT_CACHE)
 def curate_task(settings: dict[str, Any], raw_fingerprint: str) -> dict[str, Any]:
     """Curate with these settings; `raw_fingerprint` (raw files + exclusions) makes the cache follow the content."""
     result = curate(CurationConfig(**settings))

@@ -79,7 +79,7 @@ def torchrun_command(settings: dict[str, Any], gpus: int) -> list[str]:
     return cmd
 
 
-@task(name="train-model", cache_policy=CONTENT_CACHE)
+@task(name="train-model", task_run_name="train-model", cache_policy=CONTENT_CACHE)
 def train_task(settings: dict[str, Any], split_fingerprint: str, gpus: int = 1) -> dict[str, Any]:
     """Train on the split with this fingerprint; a new run folder per trained model."""
     run = settings.get("run") or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -135,7 +135,7 @@ def _metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-@task(name="translate-test-set", cache_policy=CONTENT_CACHE)
+@task(name="translate-test-set", task_run_name="translate-test-set", cache_policy=CONTENT_CACHE)
 def translate_task(settings: dict[str, Any], weights_fingerprint: str, split_fingerprint: str) -> dict[str, Any]:
     """Translate the test set both ways with the run's generators; publish a gallery and the metrics."""
     result = translate(TranslateConfig(**settings))

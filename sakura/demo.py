@@ -40,7 +40,8 @@ class DemoHandler(BaseHTTPRequestHandler):
     """/search?q= returns results with the originals in embedded JSON arrays; /img/<domain>/<seed>[d].jpg the images."""
 
     protocol_version = "HTTP/1.1"
-    domains: dict[str, str] = {}  # query text -> domain key, set by DemoSource
+    domains: dict[str, str] = {}  # query text -> domain key, set by start_demo_source
+    requests: list[str] = []  # every path asked for, in order (per bound handler class)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass
@@ -50,9 +51,13 @@ class DemoHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. a closed browser tab)
+            pass
 
     def do_GET(self) -> None:  # noqa: N802
+        self.requests.append(self.path)
         parts = urlsplit(self.path)
         if parts.path == "/search":
             q = parse_qs(parts.query).get("q", [""])[0]
@@ -107,6 +112,11 @@ class DemoSource:
 
     httpd: ThreadingHTTPServer
     thread: threading.Thread
+
+    @property
+    def requests(self) -> list[str]:
+        """Every path requested so far."""
+        return self.httpd.RequestHandlerClass.requests
 
     @property
     def url(self) -> str:

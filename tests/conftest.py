@@ -17,6 +17,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.pop("PREFECT_API_URL", None)
 
 from tests.support.browser import headless_chrome  # noqa: E402
+from tests.support.flows_serve import serving  # noqa: E402
 from tests.support.net import LocalServer, serve, serve_directory  # noqa: E402
 from tests.support.prefect_server import running_prefect_server  # noqa: E402
 
@@ -76,3 +77,10 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory):
                 os.environ.pop("PREFECT_API_URL", None)
             else:
                 os.environ["PREFECT_API_URL"] = old
+
+
+@pytest.fixture(scope="session")
+def served(prefect_server, tmp_path_factory: pytest.TempPathFactory):
+    """`sakura serve` (all five deployments) against the session's Prefect server, with a temporary data root."""
+    with serving(prefect_server, tmp_path_factory.mktemp("data-root")) as info:
+        yield info

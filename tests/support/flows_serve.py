@@ -1,0 +1,117 @@
+"""Served deployments for the flow tests: `sakura serve` in the background, and helpers to run and inspect runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from sakura import server
+from sakura.paths import PROJECT_ROOT
+
+DEPLOYMENTS = ("collect-and-train", "scrape", "curate", "train", "translate")
+
+
+@dataclass(frozen=True)
+class Served:
+    """The server the deployments are served against and the data root their runs write to."""
+
+    cfg: server.ServerConfig
+    data_root: Path
+
+
+@contextmanager
+def serving(cfg: server.ServerConfig, data_root: Path, timeout_s: float = 180.0) -> Iterator[Served]:
+    """Run `sakura serve` (all deployments) against `cfg` with SAKURA_DATA_ROOT=data_root until exit."""
+    shutil.copy(PROJECT_ROOT / "datasets" / "domains.toml", data_root / "domains.toml")
+    env = {"SAKURA_DATA_ROOT": str(data_root), "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    server.start_serve(cfg)
+    try:
+        deadline = time.monotonic() + timeout_s
+        missing = list(DEPLOYMENTS)
+        while missing and time.monotonic() < deadline:
+            missing = [
+                d
+                for d in missing
+                if requests.get(f"{cfg.api_url}/deployments/name/{d}/default", timeout=5).status_code != 200
+            ]  # noqa: E501
+            why = server.serve_failed(cfg)
+            assert why is None, why
+            time.sleep(1)
+        assert not missing, f"deployments not served within {timeout_s} s: {missing}"
+        yield Served(cfg, data_root)
+    finally:
+        server.stop_serve(cfg)
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_deployment(name: str, params: dict, timeout_s: int = 900) -> tuple[subprocess.CompletedProcess, str]:
+    """`prefect deployment run NAME --params ... --watch`; returns the process and the flow run id."""
+    prefect = str(Path(sys.executable).parent / "prefect")
+    cmd = [
+        prefect,
+        "deployment",
+        "run",
+        name,
+        "--params",
+        json.dumps(params),
+        "--watch",
+        "--watch-timeout",
+        str(timeout_s),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s + 60, env=os.environ)
+    m = re.search(r"UUID: ([0-9a-f-]{36})", proc.stdout)
+    assert m, proc.stdout + proc.stderr
+    return proc, m.group(1)
+
+
+def serve_log_tail(served: Served, lines: int = 60) -> str:
+    """The end of the serving process's log (what the flow runs printed), for assertion messages."""
+    text = served.cfg.serve_logfile.read_text(errors="replace")
+    return "\n".join(line for line in text.splitlines() if "heartbeat" not in line)[-6000:]
+
+
+def task_states(flow_run_id: str) -> dict[str, str]:
+    """Task run name -> state name for a flow run and all its subflow runs."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+        )
+        ids = [flow_run_id, *[str(c.id) for c in children]]
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=200)
+    return {t.name: t.state.name for t in runs if t.state is not None}
+
+
+def wait_for_state(flow_run_id: str, names: tuple[str, ...], timeout_s: float = 300.0) -> str:
+    """Poll a flow run until its state name is one of `names`; return it."""
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            state = client.read_flow_run(flow_run_id).state
+            if state is not None and state.name in names:
+                return state.name
+            if state is not None and state.is_final():
+                raise AssertionError(f"flow run {flow_run_id} ended {state.name}: {state.message}")
+            time.sleep(1)
+    raise AssertionError(f"flow run {flow_run_id} did not reach {names} within {timeout_s} s")

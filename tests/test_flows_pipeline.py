@@ -1,0 +1,99 @@
+"""collect-and-train and scrape as served deployments on a real Prefect server, against the local demo source."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sakura.config import load_domains
+from sakura.demo import start_demo_source
+from sakura.paths import PROJECT_ROOT
+from tests.support.flows_serve import run_deployment, serve_log_tail, task_states
+from tests.support.net import free_port
+
+pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
+
+TINY = {
+    "per_query_limit": 6,
+    "per_domain_limit": 12,
+    "allow_private_networks": ["127.0.0.1/32"],
+    "scrape_options": {"max_preview_clicks": 0, "scroll_pause": 0.1, "workers": 4},
+    "test_fraction": 0.25,
+    "curation_options": {"load_size": 48, "workers": 1},
+    "profile": "cpu",
+    "train_options": {
+        "image_size": 32, "load_size": 36, "ngf": 8, "ndf": 8, "n_blocks": 2, "epochs": 1, "decay_epoch": 1,
+        "max_iters_per_epoch": 3, "eval_images": 4, "num_workers": 0, "progress_bar": False,
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo():
+    source = start_demo_source(load_domains(PROJECT_ROOT / "datasets" / "domains.toml"))
+    yield source
+    source.close()
+
+
+def _ok_rows(raw: Path) -> dict[str, str]:
+    with sqlite3.connect(raw / "manifest.sqlite") as db:
+        return dict(db.execute("SELECT url, fetched_at FROM images WHERE status = 'ok'").fetchall())
+
+
+def test_collect_and_train_then_scrape_rerun_then_cached(served, demo):
+    params = {**TINY, "dataset": "pipe", "engine_url": demo.url}
+    first, run1 = run_deployment("collect-and-train/default", params)
+    assert first.returncode == 0, serve_log_tail(served)
+    ds = served.data_root / "pipe"
+    for split, domain in [("train", "A"), ("train", "B"), ("test", "A"), ("test", "B")]:
+        assert any((ds / split / domain).iterdir()), f"{split}/{domain} is empty"
+    (run_dir,) = (ds / "runs").iterdir()
+    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    assert (run_dir / "metrics.json").is_file()
+    assert any((run_dir / "translations" / "A2B").iterdir()) and any((run_dir / "translations" / "B2A").iterdir())
+    states = task_states(run1)
+    assert {states[n] for n in ("curate-dataset", "train-model", "translate-test-set")} == {"Completed"}
+
+    # Rerun only the scrape step, asking for more: new images come in, nothing already collected is fetched again.
+    before = _ok_rows(ds / "raw")
+    scrape = {k: params[k] for k in ("dataset", "engine_url", "allow_private_networks")}
+    scrape.update(per_query_limit=10, per_domain_limit=20, options=params["scrape_options"])
+    more, _ = run_deployment("scrape/default", scrape)
+    assert more.returncode == 0, serve_log_tail(served)
+    after = _ok_rows(ds / "raw")
+    assert len(after) > len(before)
+    assert all(after[url] == fetched_at for url, fetched_at in before.items())
+    fetched = Counter(p for p in demo.requests if p.startswith("/img/"))
+    assert max(fetched.values()) == 1, [p for p, n in fetched.items() if n > 1]
+
+    # Same parameters again: the scrape tasks are reused, the steps after it see new raw images and run.
+    second, run2 = run_deployment("collect-and-train/default", params)
+    assert second.returncode == 0, serve_log_tail(served)
+    states = task_states(run2)
+    scrape_steps = {n: s for n, s in states.items() if n.startswith(("search-", "download-"))}
+    assert scrape_steps and set(scrape_steps.values()) == {"Cached"}, scrape_steps
+    assert states["curate-dataset"] == "Completed" and states["train-model"] == "Completed"
+
+    # Nothing changed: every step is Cached; force names the ones to redo.
+    third, run3 = run_deployment("collect-and-train/default", {**params, "force": ["translate"]})
+    assert third.returncode == 0, serve_log_tail(served)
+    states = task_states(run3)
+    assert states["curate-dataset"] == "Cached" and states["train-model"] == "Cached", states
+    assert states["translate-test-set"] == "Completed"
+
+
+def test_scrape_without_a_reachable_engine_fails_clearly(served):
+    from prefect.client.orchestration import get_client
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    params = {"dataset": "offline", "engine_url": dead, "per_query_limit": 2, "options": TINY["scrape_options"]}
+    proc, run_id = run_deployment("scrape/default", params, timeout_s=300)
+    assert proc.returncode != 0
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state.is_failed()
+    message = str(state.message)
+    assert "no images for domain(s) A, B" in message and "make demo" in message, message
