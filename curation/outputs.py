@@ -58,6 +58,10 @@ def write_outputs(
             for p in d.iterdir():
                 if OUTPUT_NAME_RE.match(p.name) and p not in wanted:
                     p.unlink()
+    for split in ("train", "test"):
+        for domain in DOMAIN_KEYS:
+            for d in output_dirs(split, domain, cfg.official_layout):
+                (ds / d).mkdir(parents=True, exist_ok=True)  # the full layout, even where a folder stays empty
     written = 0
     for n, (dest, src) in enumerate(wanted.items(), start=1):
         if not (dest.exists() and os.path.samefile(dest, src)):

@@ -66,11 +66,23 @@ def curate(cfg: CurationConfig, progress: Progress | None = None) -> CurationRes
         r.update(provenance.lookup(r["domain"], r["relpath"], r["sha256"]))
     write_outputs(ds, staging, rows, cfg, progress)
     manifest = write_manifest(cur / "manifest.csv", rows)
-    warnings = tuple(w for w in (provenance.warning,) if w)
+    warnings = tuple(w for w in (provenance.warning, *_split_warnings(rows, cfg)) if w)
     report, counts, sheets = build_report(cur, staging, rows, cfg, n_new, len(files) - n_new, warnings, progress)
     return CurationResult(
         ds, counts, manifest, report, sheets, n_new, len(files) - n_new, round(time.perf_counter() - t0, 3), warnings
     )
+
+
+def _split_warnings(rows: list[dict[str, Any]], cfg: CurationConfig) -> list[str]:
+    """A warning per domain whose kept images all landed in one split (small sets: the split is per group)."""
+    out = []
+    for d in ("A", "B"):
+        splits = [r["split"] for r in rows if r["domain"] == d and r["status"] == "kept"]
+        for empty in ("train", "test"):
+            if splits and empty not in splits and (empty == "train" or cfg.test_fraction > 0):
+                out.append(f"{d}: no {empty} images among {len(splits)} kept (test_fraction {cfg.test_fraction}); "
+                           "add images or change --test-fraction / --seed")  # fmt: skip
+    return out
 
 
 def _remove_staged(staging: Path, gone: list[dict[str, Any]], current: list[dict[str, Any]]) -> None:

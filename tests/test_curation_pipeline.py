@@ -232,3 +232,14 @@ def test_deleted_raw_file_leaves_outputs_and_staging(tmp_path):
     assert set(later) == {keep.stem} and result.counts["A"]["kept"] == 1
     assert not (tmp_path / rows[gone.stem]["output"]).exists()
     assert len(sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))) == 2
+
+
+def test_full_layout_and_a_warning_when_a_split_is_empty(tmp_path):
+    ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(93, (400, 300))))
+    _, result = _curate(tmp_path, test_fraction=0.0)
+    assert all((tmp_path / s / d).is_dir() for s in ("train", "test") for d in ("A", "B"))
+    assert not any(w.startswith("A: no test") for w in result.warnings)  # none asked for
+    _, result = _curate(tmp_path, test_fraction=0.5, seed=0)
+    split = "train" if result.counts["A"]["train"] else "test"
+    other = "test" if split == "train" else "train"
+    assert any(w.startswith(f"A: no {other} images among 1 kept") for w in result.warnings)
