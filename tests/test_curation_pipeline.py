@@ -67,7 +67,10 @@ def test_cross_domain_copy_is_dropped_from_both(planted):
     assert (a["domain"], b["domain"]) == ("A", "B")
     assert a["group"] == b["group"]
     assert a["reason"] == b["reason"] == "cross_domain" and a["output"] == b["output"] == ""
-    assert result.counts["A"]["duplicates"]["cross_domain"] == 1
+    near = [_row(rows, s) for s in expect["cross_near"]]  # B original, A resized and brightened copies
+    assert len({r["group"] for r in near}) == 1
+    assert [r["reason"] for r in near] == ["cross_domain"] * 3 and not any(r["output"] for r in near)
+    assert result.counts["A"]["duplicates"]["cross_domain"] == 3
 
 
 def test_distinct_images_and_mode_cases_are_kept(planted):

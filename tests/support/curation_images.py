@@ -181,6 +181,10 @@ def planted_dataset(raw: Path, n_distinct: int = 12) -> dict[str, object]:
     cross = scene(8, (480, 360))
     expect["cross"] = (sha(put(raw, "A", jpeg_bytes(cross)).read_bytes()),
                        sha(put(raw, "B", jpeg_bytes(cross, quality=80)).read_bytes()))  # fmt: skip
+    cross2 = scene(9, (480, 360))
+    expect["cross_near"] = (sha(put(raw, "B", jpeg_bytes(cross2)).read_bytes()),
+                            sha(put(raw, "A", resized(cross2, 0.8)).read_bytes()),
+                            sha(put(raw, "A", brightened(cross2, 1.15)).read_bytes()))  # fmt: skip
     for mode, data, ext in (
         ("CMYK", cmyk_jpeg(70), "jpg"),
         ("P+transparency", palette_with_transparency(71), "png"),
