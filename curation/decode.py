@@ -22,6 +22,7 @@ DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Index
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _METRIC_SIDE = 64
+_ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "FLI"}
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
 
 
@@ -91,9 +92,10 @@ def _analyse_open(rec: dict[str, Any], im: Image.Image, settings: DecodeSettings
     if w * h > settings.max_pixels:
         return _failed(rec, "decompression_bomb", f"{w}x{h} = {w * h:,} pixels > max_pixels {settings.max_pixels:,}")
     try:
-        rec["frames"] = getattr(im, "n_frames", 1)  # walks a GIF's frames: may fail on a broken one
+        # frames of an animation (walks a GIF: may fail on a broken one); an MPO's or TIFF's extra pages are not
+        rec["frames"] = getattr(im, "n_frames", 1) if im.format in _ANIMATION_FORMATS else 1
         orientation = im.getexif().get(0x0112, 1)
-        if im.format == "JPEG":
+        if im.format in ("JPEG", "MPO"):
             im.draft(None, output_size((w, h), settings.load_size))  # decode at 1/2..1/8 scale when that is enough
         im.load()  # the whole stream: a truncated or corrupt file fails here
         if orientation != 1:

@@ -145,3 +145,11 @@ def test_raw_file_is_only_read(tmp_path, settings):
 def test_unreadable_file(tmp_path, settings):
     rec = analyse_file("A", str(tmp_path / "missing.jpg"), "A/missing.jpg", settings)
     assert (rec["status"], rec["reason"]) == ("failed", "unreadable")
+
+
+def test_multi_picture_jpeg_is_a_still_not_an_animation(tmp_path, settings):
+    """Phones write MPO (a JPEG plus a second picture, e.g. depth): frame 1 is the photo, nothing is animated."""
+    buf = io.BytesIO()
+    ci.scene(13, (400, 300)).save(buf, "MPO", save_all=True, append_images=[ci.scene(14, (400, 300))])
+    rec = _analyse(tmp_path, buf.getvalue(), settings)
+    assert (rec["status"], rec["format"], rec["frames"]) == ("ok", "MPO", 1)
