@@ -27,7 +27,7 @@ TRAIN_HELP = {
     "precision": "auto: bf16 where supported, fp16 + GradScaler on older GPUs, else fp32",
     "channels_last": "channels_last memory format (default: on CUDA)",
     "compile": "torch.compile the networks (the first step takes about a minute on a CPU)",
-    "num_workers": "DataLoader worker processes (default: CPU cores - 1, at most 4)",
+    "num_workers": "DataLoader worker processes (default: CUDA: cores - 1, at most 8; CPU: 0 up to 4 cores)",
     "checkpoint_every": "also checkpoint every N iterations (0: each epoch only)",
     "evaluate": "fit a domain classifier on the train split and score translations into metrics.json",
     "eval_every": "domain-classifier score every N epochs (0: only at the end)",
@@ -88,9 +88,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
-    if args.weights is None and not args.inputs:
-        _default_dataset(args)
-    elif args.weights is None and args.dataset is None and args.dataset_dir is None:
+    if args.weights is None:
         _default_dataset(args)
     names = {f.name for f in dataclasses.fields(TranslateConfig)}
     values = {k: v for k, v in vars(args).items() if k in names}

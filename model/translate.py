@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
 
 from model.checkpoint import load_generator
 from model.config import pick_device, pick_precision
@@ -210,6 +211,7 @@ def translate(cfg: TranslateConfig, progress: Callable[[int, int], None] | None 
     failed: list[Skipped] = []
     gens: dict[str, dict] = {}
     total, done, t0 = sum(len(v) for v in jobs.values()), 0, time.perf_counter()
+    bar = tqdm(total=total, desc="translate", unit="img", disable=not cfg.progress_bar, dynamic_ncols=True)
     for direction, files in jobs.items():
         G, info = load_generator(weights, direction)
         gens[direction] = info
@@ -229,10 +231,12 @@ def translate(cfg: TranslateConfig, progress: Callable[[int, int], None] | None 
                 written[direction].append(_save(out, target, f, used))
                 pairs.append((im, out))
             done += len(chunk)
+            bar.update(len(chunk))
             if progress is not None:
                 progress(done, total)
         if cfg.grids and pairs:
             grids += _grids(pairs, out_dir / "grids", direction)
+    bar.close()
     seconds = time.perf_counter() - t0
     n = sum(len(v) for v in written.values())
     if failed:
