@@ -108,6 +108,15 @@ def score(found: set[frozenset[str]], planted: set[frozenset[str]]) -> tuple[flo
     return len(found & planted) / len(planted), len(found - planted)
 
 
+def by_kind(found: set[frozenset[str]], planted: set[frozenset[str]]) -> str:
+    """Recall per kind of planted copy."""
+    parts = []
+    for k in KINDS:
+        mine = {p for p in planted if any(n.endswith(f"_{k}.jpg") for n in p)}
+        parts.append(f"{k} {score(found, mine)[0]:.0%}")
+    return " ".join(parts)
+
+
 def ours_pairs(manifest: Path, threshold: int) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
     """Pairs within `threshold` by our hashes, and pairs sharing a duplicate group, from curate's manifest."""
     rows = [r for r in read_manifest(manifest) if r["phash"]]
@@ -235,7 +244,8 @@ def run(root: Path, args: argparse.Namespace) -> None:
     direct, grouped = ours_pairs(res.manifest, args.threshold)
     for label, found in (("ours pairs", direct), ("ours groups", grouped), ("imagededup", theirs)):
         recall, false = score(found, planted)
-        print(f"threshold {args.threshold:>2} {label:<12} recall {recall:6.1%}  false pairs {false}")
+        print(f"threshold {args.threshold:>2} {label:<12} recall {recall:6.1%}  false pairs {false}   by kind: "
+              f"{by_kind(found, planted)}")  # fmt: skip
     print(f"imagededup PHash().find_duplicates: {their_s:.2f} s  ->  curate is {their_s / res.seconds:.1f}x faster "
           "end to end (and also validates, resizes, splits and writes the dataset)")  # fmt: skip
     if args.threshold != 10:
@@ -245,8 +255,7 @@ def run(root: Path, args: argparse.Namespace) -> None:
     for th in (4, 6, 8, 10, 12, 14, 16):
         found = ours_pairs(res.manifest, th)[0]
         recall, false = score(found, planted)
-        per_kind = {k: score(found, {p for p in planted if any(n.endswith(f"_{k}.jpg") for n in p)})[0] for k in KINDS}
-        kinds = " ".join(f"{k} {v:.0%}" for k, v in per_kind.items())
+        kinds = by_kind(found, planted)
         print(f"sweep threshold {th:>2}: recall {recall:6.1%}  false pairs {false:>4}   by kind: {kinds}")
     homogeneous(root / "streets", args.workers)
     t = time.perf_counter()
