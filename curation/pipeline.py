@@ -110,8 +110,9 @@ def _analyse(
         if not ok:
             todo.append((len(recs) - 1, f))
     settings = DecodeSettings(
-        str(staging), cfg.load_size, cfg.output_format, cfg.jpeg_quality, cfg.max_pixels, cfg.resample, cfg.sheet_thumb
-    )
+        staging=str(staging), load_size=cfg.load_size, output_format=cfg.output_format, jpeg_quality=cfg.jpeg_quality,
+        max_pixels=cfg.max_pixels, resample=cfg.resample, thumb=cfg.sheet_thumb,
+    )  # fmt: skip
     batch: list[dict[str, Any]] = []
     for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
         recs[i] = rec
