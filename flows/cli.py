@@ -21,6 +21,7 @@ PIPELINE = "collect-and-train/default"
 DEMO_PARAMS = {
     "per_query_limit": 40,
     "per_domain_limit": 100,
+    "threshold": 6,  # the synthetic streets are alike: 8 bits merges distinct scenes
     "allow_private_networks": ["127.0.0.1/32"],
     "scrape_options": {"max_preview_clicks": 0, "scroll_pause": 0.2},
     "train_options": {"epochs": 3, "decay_epoch": 2, "max_iters_per_epoch": 60},

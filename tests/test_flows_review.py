@@ -1,0 +1,104 @@
+"""Review in the Prefect UI: a curate run in review mode `ui` pauses, shows thumbnails, resumes with an exclusion."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import pytest
+
+from sakura.config import load_domains
+from sakura.demo import start_demo_source
+from sakura.paths import PROJECT_ROOT
+from tests.support.flows_serve import run_deployment, serve_log_tail, task_states, wait_for_state
+
+pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
+DATASET = "review"
+
+
+@pytest.fixture(scope="module")
+def raw_images(served):
+    demo = start_demo_source(load_domains(PROJECT_ROOT / "datasets" / "domains.toml"))
+    params = {
+        "dataset": DATASET,
+        "engine_url": demo.url,
+        "per_query_limit": 6,
+        "per_domain_limit": 10,
+        "allow_private_networks": ["127.0.0.1/32"],
+        "options": {"max_preview_clicks": 0, "scroll_pause": 0.1},
+    }
+    try:
+        proc, _ = run_deployment("scrape/default", params, timeout_s=300)
+    finally:
+        demo.close()
+    assert proc.returncode == 0, serve_log_tail(served)
+    return served.data_root / DATASET
+
+
+def _manifest(ds) -> list[dict[str, str]]:
+    with open(ds / "curation" / "manifest.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _artifact_id(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert found, f"no artifact {key}"
+    return str(found[0].id)
+
+
+def _loaded_images(chrome, url: str, expect: int, timeout_s: float = 60.0) -> list[int]:
+    """naturalWidth of every <img> in the page once at least `expect` have finished loading."""
+    chrome.get(url)
+    deadline, widths = time.monotonic() + timeout_s, []
+    while time.monotonic() < deadline:
+        widths = chrome.execute_script(
+            "return Array.from(document.querySelectorAll('img[src^=\"data:image\"]'))"
+            ".map(i => i.complete ? i.naturalWidth : -1)"
+        )
+        if len(widths) >= expect and all(w >= 0 for w in widths):
+            return widths
+        time.sleep(0.5)
+    return widths
+
+
+def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_images, chrome):
+    from prefect.deployments import run_deployment as submit
+    from prefect.flow_runs import resume_flow_run
+
+    params = {
+        "dataset": DATASET,
+        "review": "ui",
+        "review_timeout_s": 600,
+        "test_fraction": 0.25,
+        "options": {"load_size": 48, "workers": 1},
+    }
+    run = submit("curate/default", parameters=params, timeout=0)
+    wait_for_state(str(run.id), ("Paused",), timeout_s=300)
+
+    ds = raw_images
+    kept = [r for r in _manifest(ds) if r["status"] == "kept" and r["domain"] == "A"]
+    assert kept
+    widths = _loaded_images(chrome, f"{served.cfg.url}/artifacts/artifact/{_artifact_id('review-review-a')}", len(kept))
+    assert len(widths) >= len(kept) and all(w > 0 for w in widths), widths
+
+    victim = kept[0]
+    resume_flow_run(run.id, run_input={"approve": True, "exclude": [victim["id"][:12]], "note": "a test exclusion"})
+    assert wait_for_state(str(run.id), ("Completed",), timeout_s=300) == "Completed", serve_log_tail(served)
+
+    row = next(r for r in _manifest(ds) if r["id"] == victim["id"])
+    assert (row["status"], row["reason"]) == ("rejected", "excluded")
+    assert not (ds / victim["output"]).exists()
+    assert victim["id"][:12] in (ds / "curation" / "excluded.txt").read_text()
+
+    # A later run (no review) still leaves it out, and does not ask again for the approved dataset.
+    proc, later = run_deployment("curate/default", {**params, "review": "ui"}, timeout_s=300)
+    assert proc.returncode == 0, serve_log_tail(served)
+    assert task_states(later)["curate-dataset"] == "Cached"
+    row = next(r for r in _manifest(ds) if r["id"] == victim["id"])
+    assert row["reason"] == "excluded"
+    outputs = {p.name for split in ("train", "test") for p in (ds / split / "A").iterdir()}
+    assert victim["output"].split("/")[-1] not in outputs
