@@ -119,6 +119,7 @@ def train_flow(
     """
     if gpus < 1:
         raise ConfigError(f"gpus: got {gpus}; allowed: 1 or more")
+    options = {"progress_bar": False, **(options or {})}  # progress goes to the artifact, not the log
     cfg = build_config(
         TrainConfig, options, dataset=dataset_name(dataset, domains_file), profile=profile, epochs=epochs, device=device
     )
