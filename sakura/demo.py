@@ -131,9 +131,8 @@ class DemoSource:
 
 def start_demo_source(spec: DatasetSpec, port: int = 0) -> DemoSource:
     """Serve synthetic search results for the spec's queries (A: green streets, B: cherry blossoms) on 127.0.0.1."""
-    handler = type(
-        "BoundDemoHandler", (DemoHandler,), {"domains": {q.text: d.key for d in spec.domains for q in d.queries}}
-    )
+    queries = {q.text: d.key for d in spec.domains for q in d.queries}
+    handler = type("BoundDemoHandler", (DemoHandler,), {"domains": queries, "requests": []})
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, name="sakura-demo-source", daemon=True)
