@@ -24,6 +24,7 @@ def collect_and_train(
     engine_url: str | None = None,
     headed: bool = False,
     allow_private_networks: list[str] | None = None,
+    searches_per_minute: int = 6,
     min_side: int = 256,
     threshold: int = 8,
     test_fraction: float = 0.1,

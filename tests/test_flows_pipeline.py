@@ -20,15 +20,25 @@ TINY = {
     "per_query_limit": 6,
     "per_domain_limit": 12,
     "allow_private_networks": ["127.0.0.1/32"],
+    "searches_per_minute": 600,
     "scrape_options": {"max_preview_clicks": 0, "scroll_pause": 0.1, "workers": 4},
     "test_fraction": 0.25,
     "curation_options": {"load_size": 48, "workers": 1},
     "profile": "cpu",
     "train_options": {
-        "image_size": 32, "load_size": 36, "ngf": 8, "ndf": 8, "n_blocks": 2, "epochs": 1, "decay_epoch": 1,
-        "max_iters_per_epoch": 3, "eval_images": 4, "num_workers": 0, "progress_bar": False,
+        "image_size": 32,
+        "load_size": 36,
+        "ngf": 8,
+        "ndf": 8,
+        "n_blocks": 2,
+        "epochs": 1,
+        "decay_epoch": 1,
+        "max_iters_per_epoch": 3,
+        "eval_images": 4,
+        "num_workers": 0,
+        "progress_bar": False,
     },
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +69,7 @@ def test_collect_and_train_then_scrape_rerun_then_cached(served, demo):
 
     # Rerun only the scrape step, asking for more: new images come in, nothing already collected is fetched again.
     before = _ok_rows(ds / "raw")
-    scrape = {k: params[k] for k in ("dataset", "engine_url", "allow_private_networks")}
+    scrape = {k: params[k] for k in ("dataset", "engine_url", "allow_private_networks", "searches_per_minute")}
     scrape.update(per_query_limit=10, per_domain_limit=20, options=params["scrape_options"])
     more, _ = run_deployment("scrape/default", scrape)
     assert more.returncode == 0, serve_log_tail(served)
@@ -89,7 +99,13 @@ def test_scrape_without_a_reachable_engine_fails_clearly(served):
     from prefect.client.orchestration import get_client
 
     dead = f"http://127.0.0.1:{free_port()}"
-    params = {"dataset": "offline", "engine_url": dead, "per_query_limit": 2, "options": TINY["scrape_options"]}
+    params = {
+        "dataset": "offline",
+        "engine_url": dead,
+        "per_query_limit": 2,
+        "options": TINY["scrape_options"],
+        "searches_per_minute": 600,
+    }
     proc, run_id = run_deployment("scrape/default", params, timeout_s=300)
     assert proc.returncode != 0
     with get_client(sync_client=True) as client:

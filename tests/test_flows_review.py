@@ -25,6 +25,7 @@ def raw_images(served):
         "per_query_limit": 6,
         "per_domain_limit": 10,
         "allow_private_networks": ["127.0.0.1/32"],
+        "searches_per_minute": 600,
         "options": {"max_preview_clicks": 0, "scroll_pause": 0.1},
     }
     try:

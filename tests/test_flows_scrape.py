@@ -31,6 +31,7 @@ def test_scrape_flow_runs_unchanged_on_dask_with_two_workers(served):
             per_query_limit=7,
             per_domain_limit=8,
             allow_private_networks=["127.0.0.1/32"],
+            searches_per_minute=600,
             options={"max_preview_clicks": 0, "scroll_pause": 0.1},
         )
     finally:
