@@ -195,10 +195,10 @@ class CycleGANTrainer:
         """Under DDP, raise if any rank's weights differ from rank 0's (they must stay identical)."""
         if not self.dist.distributed:
             return
-        sums = torch.stack([p.detach().double().sum() for p in self.model.parameters()]).cpu()
-        ref = sums.clone()
-        torch.distributed.broadcast(ref.to(self.device), src=0)
-        if not torch.allclose(sums, ref.cpu(), rtol=0, atol=0):
+        sums = torch.stack([p.detach().double().sum() for p in self.model.parameters()])
+        ref = sums.clone()  # on the training device (NCCL needs CUDA tensors)
+        torch.distributed.broadcast(ref, src=0)
+        if not torch.equal(sums, ref):
             raise RuntimeError(f"DDP: the weights of rank {self.dist.rank} differ from rank 0's")
 
     def lr(self) -> float:
