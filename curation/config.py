@@ -128,10 +128,7 @@ class CurationConfig:
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return (
-            f"v1:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
-            f":{self.sheet_thumb}"
-        )
+        return f"v2:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy, stored beside every artifact this config produced."""

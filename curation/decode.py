@@ -36,7 +36,6 @@ class DecodeSettings:
     jpeg_quality: int = 95
     max_pixels: int = 64_000_000
     resample: str = "bicubic"
-    thumb: int = 128
 
 
 def output_size(size: tuple[int, int], load_size: int) -> tuple[int, int]:
@@ -110,7 +109,6 @@ def _analyse_open(rec: dict[str, Any], im: Image.Image, settings: DecodeSettings
     out = rgb.resize(output_size((w, h), settings.load_size), _RESAMPLE[settings.resample])
     rec.update(_metrics(out))
     rec["staged"] = _stage(out, rec["sha256"], settings)
-    rec["thumb"] = _stage_thumb(out, rec["sha256"], settings)
     return rec
 
 
@@ -130,25 +128,19 @@ def _metrics(out: Image.Image) -> dict[str, Any]:
 
 
 def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> str:
-    path = staged_path(settings.staging, sha256, settings.output_format)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write the resized copy (atomically: a temporary file renamed into place); return its path under staging."""
+    buf = io.BytesIO()
     if settings.output_format == "jpg":
-        out.save(tmp, "JPEG", quality=settings.jpeg_quality, subsampling=0)
+        out.save(buf, "JPEG", quality=settings.jpeg_quality, subsampling=0)
     else:
-        out.save(tmp, "PNG", compress_level=3)
-    os.replace(tmp, path)
-    return str(path.relative_to(settings.staging))
-
-
-def _stage_thumb(out: Image.Image, sha256: str, settings: DecodeSettings) -> str:
-    """A small JPEG for the contact sheets, made here so that sheets only paste."""
-    scale = settings.thumb / max(out.size)
-    small = out.resize((max(1, round(out.width * scale)), max(1, round(out.height * scale))), Image.Resampling.BOX)
-    path = Path(settings.staging) / "thumbs" / sha256[:2] / f"{sha256}.jpg"
-    path.parent.mkdir(parents=True, exist_ok=True)
+        out.save(buf, "PNG", compress_level=3)
+    path = staged_path(settings.staging, sha256, settings.output_format)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    small.save(tmp, "JPEG", quality=85)
+    try:
+        tmp.write_bytes(buf.getbuffer())
+    except FileNotFoundError:  # the first file of its folder: create the folder only then, not for every file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(buf.getbuffer())
     os.replace(tmp, path)
     return str(path.relative_to(settings.staging))
 

@@ -39,7 +39,7 @@ def decide(
 
 def _row(rec: dict[str, Any], status: str, reason: str | None, detail: str | None) -> Row:
     keys = ("domain", "relpath", "sha256", "bytes", "format", "width", "height", "phash", "pixel_hash")
-    row = {k: rec.get(k) for k in (*keys, "staged", "thumb")}
+    row = {k: rec.get(k) for k in (*keys, "staged")}
     row.update(status=status, reason=reason, detail=detail, group="", split="", output="")
     return row
 

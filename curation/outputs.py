@@ -73,7 +73,13 @@ def write_outputs(
 
 
 def _place(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    """Hard-link (else copy) `src` to `dest`, atomically replacing a file already there; the folder exists."""
+    if not dest.exists():
+        try:
+            os.link(src, dest)  # nothing to replace, and a link appears whole
+            return
+        except OSError:  # no hard links across file systems, or `dest` appeared meanwhile: the general way below
+            pass
     tmp = dest.with_name(f".{dest.name}.tmp")
     tmp.unlink(missing_ok=True)
     try:

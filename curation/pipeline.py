@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
+import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from curation.outputs import write_manifest, write_outputs
 from curation.report import build_report
 from curation.sources import Provenance, RawFile, read_excluded, scan_raw
 from curation.state import CurationState
+from curation.workers import process_map
 from sakura.config import ConfigError
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -86,12 +85,13 @@ def _split_warnings(rows: list[dict[str, Any]], cfg: CurationConfig) -> list[str
 
 
 def _remove_staged(staging: Path, gone: list[dict[str, Any]], current: list[dict[str, Any]]) -> None:
-    """Delete the staged copies and thumbnails of raw files that are gone, unless a present file shares them."""
-    in_use = {r.get(k) for r in current for k in ("staged", "thumb")}
+    """Delete the staged copies of raw files that are gone, unless a present file shares them."""
+    in_use = {r.get("staged") for r in current}
     for rec in gone:
-        for key in ("staged", "thumb"):
-            if rec.get(key) and rec[key] not in in_use:
-                (staging / rec[key]).unlink(missing_ok=True)
+        if rec.get("staged") and rec["staged"] not in in_use:
+            (staging / rec["staged"]).unlink(missing_ok=True)
+    if (staging / "thumbs").is_dir():  # per-image sheet thumbnails of decode_key v1; sheets now read staged copies
+        shutil.rmtree(staging / "thumbs")
 
 
 def _analyse(
@@ -111,7 +111,7 @@ def _analyse(
             todo.append((len(recs) - 1, f))
     settings = DecodeSettings(
         staging=str(staging), load_size=cfg.load_size, output_format=cfg.output_format, jpeg_quality=cfg.jpeg_quality,
-        max_pixels=cfg.max_pixels, resample=cfg.resample, thumb=cfg.sheet_thumb,
+        max_pixels=cfg.max_pixels, resample=cfg.resample,
     )  # fmt: skip
     batch: list[dict[str, Any]] = []
     for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
@@ -136,12 +136,4 @@ def _decode_all(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(index, record) for every file to decode, in order; across `workers` processes when there are enough."""
     args = [(i, f.domain, str(f.path), f.relpath, settings) for i, f in todo]
-    if workers <= 1 or len(args) < 4:
-        yield from map(_decode_one, args)
-        return
-    # fork on Linux: workers start in milliseconds with the modules already imported, and callers need no
-    # `if __name__ == "__main__"` guard; elsewhere the platform's default (spawn on macOS and Windows).
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
-    chunk = max(1, min(32, len(args) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        yield from pool.map(_decode_one, args, chunksize=chunk)
+    yield from process_map(_decode_one, args, workers)

@@ -12,6 +12,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from curation.config import CurationConfig
+from curation.workers import process_map
 from sakura.config import DOMAIN_KEYS
 
 SHEET_KINDS = ("kept_A", "kept_B", "duplicates", "rejected")
@@ -34,10 +35,9 @@ def _thumb(staging: Path, row: dict[str, Any], side: int) -> Image.Image:
         tile = Image.new("RGB", (side, side), (90, 90, 90))
         ImageDraw.Draw(tile).text((6, side // 2 - 8), "no image:\n" + str(row["reason"]), fill="white", font=_font())
         return tile
-    thumb = staging / row["thumb"] if row.get("thumb") else None
-    with Image.open(thumb if thumb is not None and thumb.is_file() else staging / row["staged"]) as im:
-        im.draft("RGB", (side, side))
-        im = im.convert("RGB")
+    with Image.open(staging / row["staged"]) as im:
+        im.draft("RGB", (side, side))  # a JPEG decodes at 1/2..1/8 scale
+        im = im if im.mode == "RGB" else im.convert("RGB")
         im.thumbnail((side, side), Image.Resampling.BICUBIC)
         return im
 
@@ -132,17 +132,26 @@ def write_sheets(
         return sheets
     for old in out_dir.glob("*.jpg"):
         old.unlink()
-    for n, (kind, i, page) in enumerate(plan, start=1):
-        title = f"{kind.replace('_', ' ')}  page {i}  ({sum(len(line) for line in page)} images)"
-        render_grid(staging, page, cfg.sheet_thumb, title).save(out_dir / f"{kind}_{i:02d}.jpg", "JPEG", quality=85)
+    jobs = [
+        (staging, page, cfg.sheet_thumb, f"{kind.replace('_', ' ')}  page {i}  ({sum(map(len, page))} images)",
+         out_dir / f"{kind}_{i:02d}.jpg")
+        for kind, i, page in plan
+    ]  # fmt: skip
+    for n, _ in enumerate(process_map(_write_page, jobs, cfg.n_workers, min_items=2), start=1):
         if progress is not None:
             progress("sheets", n, len(plan))
     index.write_text(json.dumps({"key": key}))
     return sheets
 
 
+def _write_page(job: tuple[Path, list[list[dict[str, Any]]], int, str, Path]) -> Path:
+    staging, page, side, title, path = job
+    render_grid(staging, page, side, title).save(path, "JPEG", quality=85)
+    return path
+
+
 def _fingerprint(plan: list, side: int) -> str:
     """A hash of everything the sheets show: pages, images, captions and tile size."""
-    shown = [(kind, i, [[(r["sha256"], r.get("thumb"), *_caption(r)) for r in line] for line in page])
+    shown = [(kind, i, [[(r["sha256"], r.get("staged"), *_caption(r)) for r in line] for line in page])
              for kind, i, page in plan]  # fmt: skip
     return hashlib.sha256(json.dumps([side, shown]).encode()).hexdigest()

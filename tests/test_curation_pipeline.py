@@ -229,12 +229,22 @@ def test_deleted_raw_file_leaves_outputs_and_staging(tmp_path):
     gone = ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(92, (400, 300))))
     rows, _ = _curate(tmp_path, test_fraction=0.0)
     staged = sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))
-    assert len(staged) == 4  # resized copy + thumbnail each
+    assert len(staged) == 2  # one resized copy each (contact sheets are drawn from these)
     gone.unlink()
     later, result = _curate(tmp_path, test_fraction=0.0)
     assert set(later) == {keep.stem} and result.counts["A"]["kept"] == 1
     assert not (tmp_path / rows[gone.stem]["output"]).exists()
-    assert len(sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))) == 2
+    assert len(sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))) == 1
+
+
+def test_staged_thumbnails_of_older_runs_are_removed(tmp_path):
+    ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(93, (400, 300))))
+    legacy = tmp_path / "curation" / "staged" / "thumbs" / "ab" / f"{'ab' * 32}.jpg"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(ci.jpeg_bytes(ci.scene(94, (128, 96))))
+    _curate(tmp_path, test_fraction=0.0)
+    assert not legacy.parent.parent.exists()
+    assert len(sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))) == 1
 
 
 def test_full_layout_and_a_warning_when_a_split_is_empty(tmp_path):
