@@ -37,6 +37,7 @@ def _thumb(staging: Path, row: dict[str, Any], side: int) -> Image.Image:
         return tile
     with Image.open(staging / row["staged"]) as im:
         im.draft("RGB", (side, side))  # a JPEG decodes at 1/2..1/8 scale
+        im.load()  # now, while the file is open: a tile smaller than `side` is not touched again below
         im = im if im.mode == "RGB" else im.convert("RGB")
         im.thumbnail((side, side), Image.Resampling.BICUBIC)
         return im

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 
 from curation.config import CurationConfig
@@ -51,3 +52,21 @@ def test_write_sheets_jpeg_pages(tmp_path):
     assert sorted(p.name for p in (tmp_path / "sheets").glob("*.jpg")) == sorted(
         p.name for v in rerun.values() for p in v
     )
+
+
+@pytest.mark.parametrize(("size", "workers"), [((40, 30), 1), ((40, 30), 2), ((381, 286), 1)])
+def test_tiles_from_staged_copies_smaller_or_larger_than_the_tile(tmp_path, size, workers):
+    staging = tmp_path / "staged"
+    rows = []
+    for i in range(3):
+        sha = f"{i + 1:064x}"
+        path = staging / sha[:2] / f"{sha}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ci.jpeg_bytes(ci.scene(i, size)))
+        rows.append({"domain": "A", "sha256": sha, "status": "kept", "reason": None, "split": "train",
+                     "group": f"g{i}", "staged": f"{sha[:2]}/{sha}.jpg", "detail": None})  # fmt: skip
+    cfg = CurationConfig(root=tmp_path, sheet_thumb=48, workers=workers)
+    (page,) = write_sheets(tmp_path / "sheets", staging, rows, cfg)["kept_A"]
+    with Image.open(page) as im:
+        tile = im.convert("RGB").crop((4, 22 + 4, 4 + 48, 22 + 4 + 48))
+        assert max(tile.getextrema()[0]) > 0 and tile.getextrema()[0] != (245, 245)  # the picture, not background
