@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from prefect import flow, get_run_logger, pause_flow_run, task
 
-from curation import CurationConfig, curate
+from curation import CurationConfig, curate, review_summary
 from flows.fingerprint import raw_digest, settings_digest
 from flows.review import ReviewInput, apply_review, approved_fingerprint, publish_review, record_approval
 from flows.runners import task_runner
@@ -55,6 +55,65 @@ def _review_description(ds: Path, counts: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def curation_config(
+    dataset: str | None,
+    domains_file: str | None,
+    min_side: int,
+    threshold: int,
+    test_fraction: float,
+    options: dict[str, Any] | None,
+) -> CurationConfig:
+    """A validated CurationConfig from flow parameters."""
+    return build_config(
+        CurationConfig,
+        options,
+        dataset=dataset_name(dataset, domains_file),
+        min_side=min_side,
+        threshold=threshold,
+        test_fraction=test_fraction,
+    )
+
+
+@flow(name="review", log_prints=True)
+def review_flow(
+    dataset: str | None = None,
+    domains_file: str | None = None,
+    review: Literal["auto", "ui"] = "ui",
+    review_timeout_s: int = 3600,
+    min_side: int = 256,
+    threshold: int = 8,
+    test_fraction: float = 0.1,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Publish the curated dataset's review artifacts; in mode `ui`, pause for a reviewer and apply the exclusions.
+
+    An exclusion re-curates the dataset at once (before any training) and stays in curation/excluded.txt for
+    every later run. A dataset approved once is not asked about again until it changes.
+    """
+    cfg = curation_config(dataset, domains_file, min_side, threshold, test_fraction, options)
+    ds = cfg.dataset_dir
+    counts = review_summary(ds).counts
+    publish_review(ds, counts)
+    if review == "auto":
+        return {"approved": True, "excluded": [], "counts": counts}
+    if approved_fingerprint(ds) == settings_digest([raw_digest(ds), cfg.to_dict()]):
+        print("this dataset was already approved in an earlier review; not pausing")
+        return {"approved": True, "excluded": [], "counts": counts}
+    decision = pause_flow_run(
+        wait_for_input=ReviewInput.with_initial_data(description=_review_description(ds, counts)),
+        timeout=review_timeout_s,
+    )
+    if not decision.approve:
+        raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
+    excluded = apply_review(ds, decision)
+    if excluded:
+        print(f"excluding {len(excluded)} image(s) from {ds.name}: {excluded}; curating again")
+        counts = _curate(cfg, refresh=False)["counts"]
+        publish_review(ds, counts)
+    record_approval(ds, settings_digest([raw_digest(ds), cfg.to_dict()]), excluded)
+    return {"approved": True, "excluded": excluded, "counts": counts}
+
+
 @flow(name="curate", log_prints=True, task_runner=task_runner())
 def curate_flow(
     dataset: str | None = None,
@@ -67,36 +126,20 @@ def curate_flow(
     options: dict[str, Any] | None = None,
     refresh: bool = False,
 ) -> dict[str, Any]:
-    """Curate raw/ into {train,test}/{A,B}; publish review artifacts; in review mode `ui`, wait for a reviewer.
+    """Curate raw/ into {train,test}/{A,B}, then the `review` subflow (artifacts; in mode `ui` a pause).
 
     The curation step is skipped (Cached) when neither the raw images, the exclusions nor the settings changed.
     """
-    cfg = build_config(
-        CurationConfig,
-        options,
-        dataset=dataset_name(dataset, domains_file),
+    cfg = curation_config(dataset, domains_file, min_side, threshold, test_fraction, options)
+    summary = _curate(cfg, refresh)
+    reviewed = review_flow(
+        dataset=cfg.dataset,
+        domains_file=domains_file,
+        review=review,
+        review_timeout_s=review_timeout_s,
         min_side=min_side,
         threshold=threshold,
         test_fraction=test_fraction,
+        options=options,
     )
-    ds = cfg.dataset_dir
-    summary = _curate(cfg, refresh)
-    publish_review(ds, summary["counts"])
-    if review == "ui":
-        token = settings_digest([raw_digest(ds), cfg.to_dict()])
-        if approved_fingerprint(ds) == token:
-            print("this dataset was already approved in an earlier review; not pausing")
-            return summary
-        decision = pause_flow_run(
-            wait_for_input=ReviewInput.with_initial_data(description=_review_description(ds, summary["counts"])),
-            timeout=review_timeout_s,
-        )
-        if not decision.approve:
-            raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
-        excluded = apply_review(ds, decision)
-        if excluded:
-            print(f"excluding {len(excluded)} image(s) from {ds.name}: {excluded}; curating again")
-            summary = _curate(cfg, refresh=False)
-            publish_review(ds, summary["counts"])
-        record_approval(ds, settings_digest([raw_digest(ds), cfg.to_dict()]), excluded)
-    return summary
+    return {**summary, "counts": reviewed["counts"], "excluded": reviewed["excluded"]}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from prefect import serve
 
-from flows.curate import curate_flow
+from flows.curate import curate_flow, review_flow
 from flows.pipeline import collect_and_train
 from flows.scrape import scrape_flow
 from flows.train import train_flow, translate_flow
 
 DEPLOYMENT = "default"
-FLOWS = (collect_and_train, scrape_flow, curate_flow, train_flow, translate_flow)
+FLOWS = (collect_and_train, scrape_flow, curate_flow, review_flow, train_flow, translate_flow)
 
 
 def deployments(name: str = DEPLOYMENT) -> list:

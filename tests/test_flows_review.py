@@ -10,7 +10,7 @@ import pytest
 from sakura.config import load_domains
 from sakura.demo import start_demo_source
 from sakura.paths import PROJECT_ROOT
-from tests.support.flows_serve import run_deployment, serve_log_tail, task_states, wait_for_state
+from tests.support.flows_serve import run_deployment, serve_log_tail, task_states, wait_for_paused, wait_for_state
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
 DATASET = "review"
@@ -78,7 +78,8 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
         "options": {"load_size": 48, "workers": 1},
     }
     run = submit("curate/default", parameters=params, timeout=0)
-    wait_for_state(str(run.id), ("Paused",), timeout_s=300)
+    paused = wait_for_paused(str(run.id), timeout_s=300)
+    assert paused.flow_id != run.flow_id  # the review subflow pauses, inside the curate run
 
     ds = raw_images
     kept = [r for r in _manifest(ds) if r["status"] == "kept" and r["domain"] == "A"]
@@ -87,7 +88,7 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     assert len(widths) >= len(kept) and all(w > 0 for w in widths), widths
 
     victim = kept[0]
-    resume_flow_run(run.id, run_input={"approve": True, "exclude": [victim["id"][:12]], "note": "a test exclusion"})
+    resume_flow_run(paused.id, run_input={"approve": True, "exclude": [victim["id"][:12]], "note": "a test exclusion"})
     assert wait_for_state(str(run.id), ("Completed",), timeout_s=300) == "Completed", serve_log_tail(served)
 
     row = next(r for r in _manifest(ds) if r["id"] == victim["id"])

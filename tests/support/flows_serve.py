@@ -19,7 +19,7 @@ import requests
 from sakura import server
 from sakura.paths import PROJECT_ROOT
 
-DEPLOYMENTS = ("collect-and-train", "scrape", "curate", "train", "translate")
+DEPLOYMENTS = ("collect-and-train", "scrape", "curate", "review", "train", "translate")
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,35 @@ def wait_for_state(flow_run_id: str, names: tuple[str, ...], timeout_s: float = 
                 raise AssertionError(f"flow run {flow_run_id} ended {state.name}: {state.message}")
             time.sleep(1)
     raise AssertionError(f"flow run {flow_run_id} did not reach {names} within {timeout_s} s")
+
+
+def descendants(flow_run_id: str) -> list:
+    """The flow run and all its subflow runs, at any depth."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    found, frontier = [], [flow_run_id]
+    with get_client(sync_client=True) as client:
+        found.append(client.read_flow_run(flow_run_id))
+        while frontier:
+            children = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier))
+            )
+            found += children
+            frontier = [str(c.id) for c in children]
+    return found
+
+
+def wait_for_paused(flow_run_id: str, timeout_s: float = 300.0):
+    """The flow run (or subflow run, at any depth) that pauses first; fails if the run ends instead."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        runs = descendants(flow_run_id)
+        paused = [r for r in runs if r.state is not None and r.state.name == "Paused"]
+        if paused:
+            return paused[0]
+        root = runs[0].state
+        if root is not None and root.is_final():
+            raise AssertionError(f"flow run {flow_run_id} ended {root.name} without pausing: {root.message}")
+        time.sleep(1)
+    raise AssertionError(f"nothing paused under flow run {flow_run_id} within {timeout_s} s")
