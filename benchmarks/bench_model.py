@@ -81,16 +81,16 @@ def time_steps(step, n: int, device: torch.device) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def bench_training(size: int, device: torch.device, rounds: int, steps: int, compile_: bool) -> dict:
+def bench_training(size: int, device: torch.device, rounds: int, steps: int, compile_: bool, warmup: int = 4) -> dict:
     """Interleaved rounds of baseline and optimised steps; medians of seconds per step."""
     base, opt = make_trainer(size, device, False, False), make_trainer(size, device, True, compile_)
     a, b = torch.rand(1, 3, size, size, device=device) * 2 - 1, torch.rand(1, 3, size, size, device=device) * 2 - 1
     steps_base = lambda: baseline_step(base, a, b)  # noqa: E731
     steps_opt = lambda: opt.train_step(a, b)  # noqa: E731
     t0 = time.perf_counter()
-    for fn in (steps_base, steps_opt):  # warm-up (and compilation)
-        fn()
-        fn()
+    for fn in (steps_base, steps_opt):  # warm-up (and compilation): the bf16 step needs about 3 steps to settle
+        for _ in range(warmup):
+            fn()
     warm = time.perf_counter() - t0
     tb, to = [], []
     for _ in range(rounds):
@@ -153,6 +153,7 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=2, help="steps per round")
+    p.add_argument("--warmup", type=int, default=4, help="untimed steps of each kind first")
     p.add_argument("--device", default="auto")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="default: on for CUDA")
     p.add_argument("--no-memory", action="store_true")
@@ -168,7 +169,7 @@ def main() -> None:
     print(f"device: {name}; torch {torch.__version__}")
     results = {"device": name, "training": [], "memory_mib": {}}
     for size in args.sizes:
-        r = bench_training(size, device, args.rounds, args.steps, compile_)
+        r = bench_training(size, device, args.rounds, args.steps, compile_, args.warmup)
         results["training"].append(r)
         print(f"train {size} px batch 1: baseline fp32 eager {r['baseline_it_s']:.3f} it/s "
               f"({r['baseline_s_per_it']:.2f} s/it); optimised ({r['precision']}, batched calls, channels_last "
