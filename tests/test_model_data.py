@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from PIL import Image
@@ -11,6 +13,7 @@ from model.data import (
     UnalignedDataset,
     domain_dirs,
     eval_transform,
+    first_batch_or_explain,
     list_images,
     load_rgb,
     make_loader,
@@ -105,3 +108,20 @@ def test_workers_load_the_same_batches_as_the_main_process(tmp_path):
         batches[workers] = [b["A"] for b in loader]
     assert len(batches[0]) == 3
     assert all(torch.equal(x, y) for x, y in zip(batches[0], batches[2], strict=True))
+
+
+class _DiesInWorkers(torch.utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        if torch.utils.data.get_worker_info() is not None:
+            os._exit(3)  # the worker process dies, as when it is killed for memory
+        return torch.zeros(1)
+
+
+def test_failing_worker_processes_are_explained():
+    loader = make_loader(_DiesInWorkers(), None, batch_size=1, num_workers=1, cuda=False)
+    with pytest.raises(RuntimeError, match="DataLoader workers failed.*--num-workers 0"):
+        first_batch_or_explain(loader)
+    assert first_batch_or_explain(make_loader(_DiesInWorkers(), None, 1, 0, cuda=False))[1] is not None
