@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sakura import server
 from sakura.config import ConfigError, load_domains
 from sakura.paths import default_domains_file
 
-# Stage packages that provide a `cli.register(subparsers)`; each is added here when it is built.
-STAGE_COMMANDS: tuple[str, ...] = ("scraper.cli", "curation.cli", "model.cli", "flows.cli")
+# Stage commands: the module whose `register(subparsers)` adds them, and the line `sakura --help` shows.
+# A module is imported only when one of its commands runs (torch and prefect take seconds to import).
+STAGE_COMMANDS: dict[str, tuple[str, str]] = {
+    "scrape": ("scraper.cli", "collect images: Google/Bing Images in Chromium, a URL list, or your own photos"),
+    "curate": ("curation.cli", "validate, deduplicate, resize and split raw images into train/test"),
+    "train": ("model.cli", "train a CycleGAN on a curated dataset (CPU or CUDA; torchrun for DDP)"),
+    "translate": ("model.cli", "translate the test set both ways, or your own images/folders"),
+    "serve": ("flows.cli", "serve the Prefect deployments (collect-and-train, scrape, ...)"),
+    "run": ("flows.cli", "start server + deployments and run collect-and-train (make run / demo)"),
+}
 
 
 def _cmd_server(args: argparse.Namespace) -> int:
@@ -53,8 +61,8 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand that exists."""
+def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand; stage modules are imported for the commands in `load` (all)."""
     parser = argparse.ArgumentParser(prog="sakura", description="Street photos -> cherry-blossom streets (CycleGAN).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -66,14 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
     p.set_defaults(func=_cmd_config)
 
-    for module in STAGE_COMMANDS:
-        importlib.import_module(module).register(sub)
+    wanted = {m for c, (m, _) in STAGE_COMMANDS.items() if load is None or c in load}
+    loaded: set[str] = set()
+    for name, (module, help_) in STAGE_COMMANDS.items():
+        if module not in wanted:
+            sub.add_parser(name, help=help_)
+        elif module not in loaded:
+            importlib.import_module(module).register(sub)
+            loaded.add(module)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; configuration and server errors print one clear line and exit 2."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(load=[command] if command in STAGE_COMMANDS else []).parse_args(argv)
     try:
         return args.func(args)
     except (ConfigError, server.ServerError) as e:

@@ -45,3 +45,21 @@ def test_config_error_exits_2_with_field(tmp_path, capsys):
     assert main(["config", "--domains", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "sakura config: error:" in err and "name: got 'UPPER'" in err
+
+
+def test_top_level_help_imports_no_stage():
+    """`sakura --help` and the server/config commands stay fast: torch and prefect load only for their commands."""
+    code = (
+        "import sys; from sakura.cli import build_parser; build_parser(load=[]).parse_args(['config']); "
+        "print(sorted(m for m in ('torch', 'prefect', 'selenium') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_stage_command_loads_only_its_module():
+    parser = build_parser(load=["translate"])
+    action = next(a for a in parser._actions if a.dest == "command")
+    assert callable(action.choices["train"].get_default("func"))  # same module as translate
+    assert action.choices["scrape"].get_default("func") is None  # listed, not loaded
