@@ -168,6 +168,25 @@ def _log_tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
+def _spawn(
+    cfg: ServerConfig, cmd: list[str], logfile: Path, pidfile: Path, cwd: Path
+) -> tuple[subprocess.Popen, ServerRecord]:
+    """Start `cmd` in its own session with the server's environment, output appended to `logfile`; record it."""
+    with open(logfile, "ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, **cfg.env()},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=cwd,
+        )
+    rec = ServerRecord(pid=proc.pid, port=cfg.port, started_at=time.time())
+    _write_record(pidfile, rec)
+    return proc, rec
+
+
 def start(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
     """Start the server (or find the one we started earlier); return its record and whether it was reused."""
     cfg.home.mkdir(parents=True, exist_ok=True)
@@ -187,18 +206,7 @@ def start(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
             f"(no record in {cfg.pidfile}); choose another port, e.g. `{PORT_ENV}=4300 make server`"
         )
     cmd = [_prefect_executable(), "server", "start", "--host", cfg.host, "--port", str(cfg.port)]
-    with open(cfg.logfile, "ab") as log:
-        proc = subprocess.Popen(
-            cmd,
-            env={**os.environ, **cfg.env()},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=cfg.home,
-        )
-    rec = ServerRecord(pid=proc.pid, port=cfg.port, started_at=time.time())
-    _write_record(cfg.pidfile, rec)
+    proc, rec = _spawn(cfg, cmd, cfg.logfile, cfg.pidfile, cwd=cfg.home)
     if not _wait_healthy(cfg, proc.pid, timeout_s=cfg.startup_timeout_s, proc=proc):
         _terminate(proc.pid)
         cfg.pidfile.unlink(missing_ok=True)
@@ -247,14 +255,18 @@ def _reap(pid: int) -> None:
         pass
 
 
-def stop(cfg: ServerConfig) -> ServerRecord | None:
-    """Stop the server that `start` recorded (and only that one); return its record, or None if none ran."""
-    rec = read_record(cfg)
+def _stop(pidfile: Path, markers: tuple[bytes, ...]) -> ServerRecord | None:
+    rec = _read(pidfile, markers)
     if rec is None:
         return None
     _terminate(rec.pid)
-    cfg.pidfile.unlink(missing_ok=True)
+    pidfile.unlink(missing_ok=True)
     return rec
+
+
+def stop(cfg: ServerConfig) -> ServerRecord | None:
+    """Stop the server that `start` recorded (and only that one); return its record, or None if none ran."""
+    return _stop(cfg.pidfile, SERVER_MARKERS)
 
 
 def start_serve(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
@@ -263,19 +275,7 @@ def start_serve(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
     if rec is not None:
         return rec, True
     cmd = [sys.executable, "-m", "sakura", "serve"]
-    with open(cfg.serve_logfile, "ab") as log:
-        proc = subprocess.Popen(
-            cmd,
-            env={**os.environ, **cfg.env()},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=PROJECT_ROOT,
-        )
-    rec = ServerRecord(pid=proc.pid, port=cfg.port, started_at=time.time())
-    _write_record(cfg.serve_pidfile, rec)
-    return rec, False
+    return _spawn(cfg, cmd, cfg.serve_logfile, cfg.serve_pidfile, cwd=PROJECT_ROOT)[1], False
 
 
 def serve_failed(cfg: ServerConfig) -> str | None:
@@ -287,9 +287,4 @@ def serve_failed(cfg: ServerConfig) -> str | None:
 
 def stop_serve(cfg: ServerConfig) -> ServerRecord | None:
     """Stop the `sakura serve` process that `start_serve` recorded; return its record, or None if none ran."""
-    rec = read_serve_record(cfg)
-    if rec is None:
-        return None
-    _terminate(rec.pid)
-    cfg.serve_pidfile.unlink(missing_ok=True)
-    return rec
+    return _stop(cfg.serve_pidfile, SERVE_MARKERS)
