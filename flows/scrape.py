@@ -130,9 +130,8 @@ def scrape_flow(
 ) -> dict[str, Any]:
     """Collect images for each domain: one search task per query (rate-limited, retried), then downloads.
 
-    Searches and downloads with the same inputs within a day are not repeated (Cached); `refresh` repeats them.
-
-    Images already collected stay; URLs already settled are not fetched again. Fails only when a domain
+    Images already collected stay; URLs already settled are not fetched again. Searches and downloads with
+    the same inputs within a day are not repeated (Cached); `refresh` repeats them. Fails only when a domain
     has no images at all afterwards, with what each query reported.
     """
     spec = dataset_spec(domains_file, dataset)
@@ -146,15 +145,15 @@ def scrape_flow(
     rows, statuses = [], Counter()
     previous: dict[str, Any] = {}
     downloads = []
-    for (key, query), search in zip(jobs, searches, strict=True):
+    for (key, query), searched in zip(jobs, searches, strict=True):
         # Downloads of one domain run one after another (the per-domain limit), the two domains side by side.
         fut = download.submit(
-            cfg, spec.name, key, query.text, search, wait_for=[previous[key]] if key in previous else []
+            cfg, spec.name, key, query.text, searched, wait_for=[previous[key]] if key in previous else []
         )
         previous[key] = fut
-        downloads.append((key, query, search, fut))
-    for key, query, search, fut in downloads:
-        outcome, got = search.result(), fut.result()
+        downloads.append((key, query, searched, fut))
+    for key, query, searched, fut in downloads:
+        outcome, got = searched.result(), fut.result()
         statuses.update(got)
         failed = sum(v for s, v in got.items() if s not in ("ok", "duplicate"))
         rows.append(
