@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -56,11 +57,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for_deployment(cfg: server.ServerConfig, name: str, timeout_s: float = 180.0) -> None:
+def _wait_for_deployment(cfg: server.ServerConfig, name: str, since: float, timeout_s: float = 180.0) -> None:
+    """Wait until the deployment was (re)registered at or after `since` (an older record may be stale)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         r = requests.get(f"{cfg.api_url}/deployments/name/{name}", timeout=5)
-        if r.status_code == 200:
+        if r.status_code == 200 and datetime.fromisoformat(r.json()["updated"]).timestamp() >= since - 1:
             return
         why = server.serve_failed(cfg)
         if why:
@@ -94,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     os.environ.update(cfg.env())
     served, reused = server.start_serve(cfg)
     print(f"deployments {'already served' if reused else 'served'} by pid {served.pid} (log {cfg.serve_logfile})")
-    _wait_for_deployment(cfg, PIPELINE)
+    _wait_for_deployment(cfg, PIPELINE, since=served.started_at)
     demo = None
     if args.demo:
         from sakura.demo import start_demo_source
@@ -111,8 +113,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         if demo is not None:
             demo.close()
+    if rc != 0:
+        _print_failure(cfg)
     _print_locations(dataset_dir(params["dataset"]), cfg)
     return rc
+
+
+def _print_failure(cfg: server.ServerConfig) -> None:
+    """The message of the newest failed flow run (the step that failed says why)."""
+    body = {"sort": "EXPECTED_START_TIME_DESC", "limit": 1, "flow_runs": {"state": {"type": {"any_": ["FAILED"]}}}}
+    r = requests.post(f"{cfg.api_url}/flow_runs/filter", json=body, timeout=10)
+    if r.status_code == 200 and r.json():
+        run = r.json()[0]
+        print(f"\nfailed: {run['name']}: {(run.get('state') or {}).get('message')}", file=sys.stderr)
 
 
 def _print_locations(ds: Path, cfg: server.ServerConfig) -> None:
