@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,11 @@ def data_uri(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_
     buf = io.BytesIO()
     thumb.save(buf, format="JPEG", quality=quality, optimize=True)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def artifact_key(*parts: str) -> str:
+    """An artifact key from parts: Prefect allows only lowercase letters, digits and '-'."""
+    return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
 
 
 def _cell(text: str) -> str:

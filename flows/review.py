@@ -14,7 +14,7 @@ from pydantic import Field
 from curation import add_excluded
 from curation.outputs import read_manifest
 from curation.validate import DECODE_REASONS
-from flows.artifacts import Tile, gallery, table_rows
+from flows.artifacts import Tile, artifact_key, gallery, table_rows
 
 ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of 8 or more characters
 
@@ -88,13 +88,13 @@ def publish_review(ds: Path, counts: dict[str, Any], limit: int = 48) -> dict[st
     ids = {}
     for domain in ("A", "B"):
         md = domain_markdown(ds, domain, rows, counts, limit)
-        key = f"review-{ds.name}-{domain}".lower().replace("_", "-")
+        key = artifact_key("review", ds.name, domain)
         ids[key] = str(create_markdown_artifact(markdown=md, key=key, description=f"Curated domain {domain}"))
     table = [
         {"domain": d, **{k: (v if not isinstance(v, dict) else json.dumps(v)) for k, v in c.items()}}
         for d, c in counts.items()
     ]
-    key = f"curation-{ds.name}".lower().replace("_", "-")
+    key = artifact_key("curation", ds.name)
     ids[key] = str(create_table_artifact(table=table_rows(table), key=key, description="Curation counts per domain"))
     return ids
 

@@ -20,7 +20,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from flows.artifacts import Tile, data_uri, gallery, table_rows
+from flows.artifacts import Tile, artifact_key, data_uri, gallery, table_rows
 from flows.fingerprint import file_digest, split_digest
 from flows.steps import CONTENT_CACHE, build_config, dataset_name
 from model import TrainConfig, TranslateConfig, train, translate
@@ -64,6 +64,12 @@ class TrainingReporter:
         create_markdown_artifact(markdown="\n".join(parts), key=self.key, description=f"Epoch {epoch}")
 
 
+def _read_metrics(run_dir: Path) -> dict[str, Any]:
+    """The run's metrics.json ({} before the first evaluation)."""
+    path = run_dir / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def torchrun_command(settings: dict[str, Any], gpus: int) -> list[str]:
     """`torchrun ... -m sakura train` with every setting as a flag: one process per GPU, rank 0 writes."""
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
@@ -86,7 +92,7 @@ def train_task(settings: dict[str, Any], split_fingerprint: str, gpus: int = 1) 
     settings = {**settings, "run": run}
     cfg = TrainConfig(**settings)
     run_dir = cfg.data_dir() / "runs" / run
-    key = f"training-{cfg.data_dir().name}".lower().replace("_", "-")
+    key = artifact_key("training", cfg.data_dir().name)
     if gpus > 1:
         get_run_logger().info("launching %d processes: %s", gpus, " ".join(torchrun_command(settings, gpus)))
         subprocess.run(torchrun_command(settings, gpus), check=True)
@@ -97,7 +103,7 @@ def train_task(settings: dict[str, Any], split_fingerprint: str, gpus: int = 1) 
         run_dir = result.run_dir
     if reporter is not None:
         reporter.publish_epoch(reporter.epoch)
-    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    metrics = _read_metrics(run_dir)
     generators = {d: str(run_dir / "generators" / f"G_{d}.pt") for d in ("A2B", "B2A")}
     return {"run_dir": str(run_dir), "run": run, "generators": generators, "metrics": metrics}
 
@@ -170,16 +176,15 @@ def translate_flow(
     create_markdown_artifact(
         markdown=f"# {ds.name} / {run_dir.name}: test set A -> B\n\n"
         + gallery([Tile(Path(p), Path(p).stem[:24]) for p in grids], columns=3, limit=24, max_side=320),
-        key=f"translations-{ds.name}".lower().replace("_", "-"),
+        key=artifact_key("translations", ds.name),
         description="Street -> cherry blossoms on the test set",
     )
-    metrics_path = run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics = _read_metrics(run_dir)
     rows = _metric_rows(metrics)
     if rows:
         create_table_artifact(
             table=table_rows(rows),
-            key=f"metrics-{ds.name}".lower().replace("_", "-"),
+            key=artifact_key("metrics", ds.name),
             description="Domain-classifier scores (and FID/KID when Inception weights are given)",
         )
     summary["metrics"] = metrics

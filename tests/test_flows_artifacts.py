@@ -46,3 +46,10 @@ def test_gallery_rows_captions_and_limit(tmp_path):
 
 def test_table_rows_make_values_json_friendly(tmp_path):
     assert table_rows([{"a": 1, "b": tmp_path, "c": None}]) == [{"a": 1, "b": str(tmp_path), "c": None}]
+
+
+def test_artifact_key_keeps_only_what_prefect_allows():
+    from flows.artifacts import artifact_key
+
+    assert artifact_key("review", "street2sakura_demo", "A") == "review-street2sakura-demo-a"
+    assert artifact_key("metrics", "My Set!") == "metrics-my-set"
