@@ -31,7 +31,7 @@ from model.config import TrainConfig, pick_device, resolve  # noqa: E402
 from model.engine import CycleGANTrainer  # noqa: E402
 from model.losses import cycle_loss, lsgan_loss  # noqa: E402
 from model.networks import ResnetGenerator  # noqa: E402
-from model.translate import Translator  # noqa: E402
+from model.translation import Translator  # noqa: E402
 
 
 def make_trainer(size: int, device: torch.device, optimised: bool, compile_: bool) -> CycleGANTrainer:

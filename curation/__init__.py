@@ -1,7 +1,15 @@
 """Curation stage: raw images -> valid, unique, resized, leakage-free train/test dataset."""
 
-from curation.config import CurationConfig
-from curation.pipeline import CurationResult, curate
-from curation.report import ReviewSummary, add_excluded, review_summary
+from core.lazy import lazy_exports
 
-__all__ = ["CurationConfig", "CurationResult", "ReviewSummary", "add_excluded", "curate", "review_summary"]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "CurationConfig": "config",
+        "CurationResult": "pipeline",
+        "ReviewSummary": "report",
+        "add_excluded": "report",
+        "curate": "pipeline",
+        "review_summary": "report",
+    },
+)

@@ -1,23 +1,26 @@
-"""CurationConfig: every setting of the curation stage, validated on construction."""
+"""CurationConfig: every setting of the curation stage, validated on construction (also the CLI and flow form)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from PIL import Image
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
-from sakura.config import DATASET_NAME_RE, require
-from sakura.paths import dataset_dir
+from core.config import DATASET_NAME_RE, default_dataset
+from core.paths import dataset_dir
+from core.settings import Bool, Cli, Float, Int, Settings
 
-OUTPUT_FORMATS = ("jpg", "png")
-RESAMPLE_FILTERS = ("bicubic", "lanczos")
-ANIMATED_POLICIES = ("reject", "first_frame")
-CROSS_DOMAIN_POLICIES = ("drop", "A", "B")
+OutputFormat = Literal["jpg", "png"]
+Resample = Literal["bicubic", "lanczos"]
+Animated = Literal["reject", "first_frame"]
+CrossDomain = Literal["drop", "A", "B"]
 # Pillow refuses to open anything above twice its MAX_IMAGE_PIXELS; a larger limit could never take effect.
 PIL_HARD_LIMIT = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
+DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]
 
 
 def default_workers() -> int:
@@ -29,96 +32,52 @@ def default_workers() -> int:
     return max(1, min(n, 8))
 
 
-@dataclass(frozen=True)
-class CurationConfig:
+def _between(lo: int, hi: int) -> Any:
+    return Field(ge=lo, le=hi)
+
+
+class CurationConfig(Settings):
     """Settings of one curation run; `dataset` names the folder under the data root unless `root` is given."""
 
-    dataset: str = "street2sakura"
-    root: Path | None = None
+    dataset: SkipJsonSchema[DatasetName | None] = Field(
+        None, description="dataset name under the data root (default: the name in the domains file)"
+    )
+    root: SkipJsonSchema[Annotated[Path | None, Cli(flags=("--root",))]] = Field(
+        None, description="dataset folder to use instead of <data root>/<dataset>"
+    )
     # validation
-    min_side: int = 256
-    max_aspect: float = 2.5
-    max_pixels: int = 64_000_000
-    min_std: float = 4.0
-    reject_grayscale: bool = True
-    grayscale_max_chroma: float = 8.0
-    animated: str = "reject"
+    min_side: Annotated[Int, _between(1, 100_000)] = Field(256, description="reject a shorter side below this")
+    max_aspect: Annotated[Float, Field(ge=1.0)] = Field(2.5, description="reject long side / short side above this")
+    max_pixels: Annotated[Int, _between(1, PIL_HARD_LIMIT)] = Field(
+        64_000_000, description="decompression-bomb limit: width x height above it is rejected from the header"
+    )
+    min_std: Annotated[Float, Field(ge=0, lt=128)] = Field(4.0, description="near-uniform below this grey std")
+    reject_grayscale: Bool = Field(True, description="reject images without colour")
+    grayscale_max_chroma: Annotated[Float, Field(ge=0, lt=255), Cli(hidden=True)] = 8.0
+    animated: Animated = Field("reject", description="animated images: reject, or keep the first frame")
     # deduplication
-    threshold: int = 8
-    cross_domain: str = "drop"
+    threshold: Annotated[Int, _between(0, 32)] = Field(8, description="near-duplicate phash distance in bits")
+    cross_domain: CrossDomain = Field(
+        "drop", description="an image in both A and B: drop it from both, or keep it in A or B"
+    )
     # output
-    load_size: int = 286
-    resample: str = "bicubic"
-    output_format: str = "jpg"
-    jpeg_quality: int = 95
-    official_layout: bool = False
+    load_size: Annotated[Int, _between(16, 4096)] = Field(286, description="output shorter side")
+    resample: Resample = Field("bicubic", description="resize filter (bicubic as CycleGAN's own loader)")
+    output_format: Annotated[OutputFormat, Cli(flags=("--format",))] = Field("jpg", description="output format")
+    jpeg_quality: Annotated[Int, _between(1, 100), Cli(flags=("--quality",))] = Field(95, description="JPEG quality")
+    official_layout: Bool = Field(False, description="also write trainA/trainB/testA/testB")
     # split
-    test_fraction: float = 0.1
-    seed: int = 0
+    test_fraction: Annotated[Float, Field(ge=0, lt=1)] = Field(0.1, description="share of groups in the test split")
+    seed: Annotated[Int, _between(0, 2**63 - 1)] = Field(0, description="split seed")
     # execution and review
-    workers: int = 0
-    sheet_thumb: int = 128
-    sheet_max_images: int = 300
-
-    def __post_init__(self) -> None:
-        require(
-            isinstance(self.dataset, str) and bool(DATASET_NAME_RE.match(self.dataset)),
-            "dataset",
-            self.dataset,
-            "a dataset name: lowercase letters, digits, '-' and '_'",
-        )
-        _int_in(self, "min_side", 1, 100_000)
-        require(
-            isinstance(self.max_aspect, int | float) and self.max_aspect >= 1.0,
-            "max_aspect",
-            self.max_aspect,
-            "a number >= 1.0 (long side / short side)",
-        )
-        _int_in(self, "max_pixels", 1, PIL_HARD_LIMIT)
-        require(
-            isinstance(self.min_std, int | float) and 0 <= self.min_std < 128,
-            "min_std",
-            self.min_std,
-            "a grey-level standard deviation in [0, 128)",
-        )
-        require(isinstance(self.reject_grayscale, bool), "reject_grayscale", self.reject_grayscale, "true or false")
-        require(
-            isinstance(self.grayscale_max_chroma, int | float) and 0 <= self.grayscale_max_chroma < 255,
-            "grayscale_max_chroma",
-            self.grayscale_max_chroma,
-            "a chroma level in [0, 255)",
-        )
-        require(self.animated in ANIMATED_POLICIES, "animated", self.animated, " or ".join(ANIMATED_POLICIES))
-        _int_in(self, "threshold", 0, 32)
-        require(
-            self.cross_domain in CROSS_DOMAIN_POLICIES,
-            "cross_domain",
-            self.cross_domain,
-            "'drop' (remove from both domains) or the domain that keeps it, 'A' or 'B'",
-        )
-        _int_in(self, "load_size", 16, 4096)
-        require(self.resample in RESAMPLE_FILTERS, "resample", self.resample, " or ".join(RESAMPLE_FILTERS))
-        require(self.output_format in OUTPUT_FORMATS, "output_format", self.output_format, " or ".join(OUTPUT_FORMATS))
-        _int_in(self, "jpeg_quality", 1, 100)
-        require(isinstance(self.official_layout, bool), "official_layout", self.official_layout, "true or false")
-        require(
-            isinstance(self.test_fraction, int | float) and 0 <= self.test_fraction < 1,
-            "test_fraction",
-            self.test_fraction,
-            "a fraction in [0, 1)",
-        )
-        _int_in(self, "seed", 0, 2**63 - 1)
-        _int_in(self, "workers", 0, 256)
-        _int_in(self, "sheet_thumb", 32, 512)
-        _int_in(self, "sheet_max_images", 1, 100_000)
-        require(self.root is None or isinstance(self.root, str | Path), "root", self.root, "a folder path or None")
-        if self.root is not None:
-            object.__setattr__(self, "root", Path(self.root))
+    workers: Annotated[Int, _between(0, 256)] = Field(0, description="decoding processes (0: one per CPU, max 8)")
+    sheet_thumb: Annotated[Int, _between(32, 512), Cli(hidden=True)] = 128
+    sheet_max_images: Annotated[Int, _between(1, 100_000), Cli(hidden=True)] = 300
 
     @property
     def dataset_dir(self) -> Path:
         """The dataset folder: `root` if given, else the named dataset under the data root."""
-        return self.root if self.root is not None else dataset_dir(self.dataset)
+        return self.root if self.root is not None else dataset_dir(self.dataset or default_dataset())
 
     @property
     def n_workers(self) -> int:
@@ -129,15 +88,3 @@ class CurationConfig:
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
         return f"v2:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy, stored beside every artifact this config produced."""
-        d = asdict(self)
-        d["root"] = None if self.root is None else str(self.root)
-        return d
-
-
-def _int_in(cfg: CurationConfig, field: str, lo: int, hi: int) -> None:
-    value = getattr(cfg, field)
-    ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
-    require(ok, field, value, f"an integer in [{lo}, {hi}]")

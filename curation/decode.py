@@ -7,19 +7,19 @@ import io
 import os
 import struct
 import warnings
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageOps
 
+from core.images import to_srgb
 from curation.hashing import phash, phash_hex, pixel_hash
+from curation.records import Analysis, Reason
 
 # What Pillow raises on broken input (its documented open/load errors plus what fuzzing finds in its plugins).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
-_ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _METRIC_SIDE = 64
 _ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "FLI"}
@@ -50,49 +50,49 @@ def staged_path(staging: str | Path, sha256: str, output_format: str) -> Path:
     return Path(staging) / sha256[:2] / f"{sha256}.{output_format}"
 
 
-def _failed(rec: dict[str, Any], reason: str, detail: str) -> dict[str, Any]:
-    rec.update(status="failed", reason=reason, detail=detail[:300])
-    return rec
+def _failed(rec: Analysis, reason: Reason, detail: str) -> Analysis:
+    return replace(rec, ok=False, reason=reason, detail=detail[:300])
 
 
-def analyse_file(domain: str, path: str, relpath: str, settings: DecodeSettings) -> dict[str, Any]:
-    """Everything curation needs to know about one raw file, as a JSON-ready dict.
+def analyse_file(domain: str, path: str, relpath: str, settings: DecodeSettings) -> Analysis:
+    """Everything curation needs to know about one raw file.
 
-    status 'failed' with a reason (unreadable, empty, unidentifiable, decompression_bomb, truncated, corrupt)
-    when it cannot be decoded; else status 'ok' with its size, frames, metrics, hashes and the path of its staged
-    resized copy (relative to the staging folder). The raw file is only read.
+    Not `ok`, with a reason (unreadable, empty, unidentifiable, decompression_bomb, truncated, corrupt), when it
+    cannot be decoded; else `ok` with its size, frames, metrics, hashes and the path of its staged resized copy
+    (relative to the staging folder). The raw file is only read.
     """
-    rec: dict[str, Any] = {"domain": domain, "relpath": relpath, "sha256": "", "bytes": 0, "mtime_ns": 0}
+    rec = Analysis(domain=domain, relpath=relpath)
     try:
         st = os.stat(path)
         data = Path(path).read_bytes()
     except OSError as e:
-        return _failed(rec, "unreadable", f"{type(e).__name__}: {e}")
-    rec.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), mtime_ns=st.st_mtime_ns)
+        return _failed(rec, Reason.UNREADABLE, f"{type(e).__name__}: {e}")
+    rec = replace(rec, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), mtime_ns=st.st_mtime_ns)
     if not data:
-        return _failed(rec, "empty", "zero bytes")
+        return _failed(rec, Reason.EMPTY, "zero bytes")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as e:
-        return _failed(rec, "decompression_bomb", str(e))
+        return _failed(rec, Reason.DECOMPRESSION_BOMB, str(e))
     except Image.UnidentifiedImageError:
-        return _failed(rec, "unidentifiable", f"not an image Pillow can read (starts with {data[:16]!r})")
+        return _failed(rec, Reason.UNIDENTIFIABLE, f"not an image Pillow can read (starts with {data[:16]!r})")
     except DECODE_ERRORS as e:
-        return _failed(rec, "corrupt", f"{type(e).__name__}: {e}")
+        return _failed(rec, Reason.CORRUPT, f"{type(e).__name__}: {e}")
     with im:
         return _analyse_open(rec, im, settings)
 
 
-def _analyse_open(rec: dict[str, Any], im: Image.Image, settings: DecodeSettings) -> dict[str, Any]:
+def _analyse_open(rec: Analysis, im: Image.Image, settings: DecodeSettings) -> Analysis:
     w, h = im.size
-    rec.update(format=im.format, mode=im.mode)
+    rec = replace(rec, format=im.format, mode=im.mode)
     if w * h > settings.max_pixels:
-        return _failed(rec, "decompression_bomb", f"{w}x{h} = {w * h:,} pixels > max_pixels {settings.max_pixels:,}")
+        detail = f"{w}x{h} = {w * h:,} pixels > max_pixels {settings.max_pixels:,}"
+        return _failed(rec, Reason.DECOMPRESSION_BOMB, detail)
     try:
         # frames of an animation (walks a GIF: may fail on a broken one); an MPO's or TIFF's extra pages are not
-        rec["frames"] = getattr(im, "n_frames", 1) if im.format in _ANIMATION_FORMATS else 1
+        rec = replace(rec, frames=getattr(im, "n_frames", 1) if im.format in _ANIMATION_FORMATS else 1)
         orientation = im.getexif().get(0x0112, 1)
         if im.format in ("JPEG", "MPO"):
             im.draft(None, output_size((w, h), settings.load_size))  # decode at 1/2..1/8 scale when that is enough
@@ -101,15 +101,15 @@ def _analyse_open(rec: dict[str, Any], im: Image.Image, settings: DecodeSettings
             im = ImageOps.exif_transpose(im)
         rgb, icc = to_srgb(im)
     except DECODE_ERRORS as e:
-        reason = "truncated" if "truncated" in str(e) else "corrupt"
+        reason = Reason.TRUNCATED if "truncated" in str(e) else Reason.CORRUPT
         return _failed(rec, reason, f"{type(e).__name__}: {e}")
     if orientation in _SWAPPING_ORIENTATIONS:
         w, h = h, w
-    rec.update(status="ok", reason=None, detail=None, width=w, height=h, icc=icc, pixel_hash=pixel_hash(rgb))
     out = rgb.resize(output_size((w, h), settings.load_size), _RESAMPLE[settings.resample])
-    rec.update(_metrics(out))
-    rec["staged"] = _stage(out, rec["sha256"], settings)
-    return rec
+    return replace(
+        rec, ok=True, width=w, height=h, icc=icc, pixel_hash=pixel_hash(rgb), **_metrics(out),
+        staged=_stage(out, rec.sha256, settings),
+    )  # fmt: skip
 
 
 def _metrics(out: Image.Image) -> dict[str, Any]:
@@ -143,43 +143,3 @@ def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> str:
         tmp.write_bytes(buf.getbuffer())
     os.replace(tmp, path)
     return str(path.relative_to(settings.staging))
-
-
-def to_srgb(im: Image.Image) -> tuple[Image.Image, str | None]:
-    """`im` as 8-bit sRGB RGB: alpha composited on white, 16-bit scaled to 8, ICC profile converted to sRGB.
-
-    Returns the image and what happened to its ICC profile: None (none), 'converted' or an error text (the
-    pixels are then taken as sRGB).
-    """
-    icc_bytes = im.info.get("icc_profile")
-    if im.mode.startswith("I") or im.mode == "F":
-        im = _high_bit_depth_to_l(im)
-    elif im.mode in _ALPHA_MODES or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    elif im.mode not in ("RGB", "L", "CMYK"):
-        im = im.convert("RGB")
-    if not icc_bytes:
-        return (im if im.mode == "RGB" else im.convert("RGB")), None
-    try:
-        return ImageCms.applyTransform(im, _to_srgb_transform(icc_bytes, im.mode)), "converted"
-    except (ImageCms.PyCMSError, OSError, ValueError) as e:
-        return im.convert("RGB"), f"not applied: {e}"[:120]
-
-
-def _high_bit_depth_to_l(im: Image.Image) -> Image.Image:
-    a = np.asarray(im)
-    if im.mode.startswith("I;16"):
-        a8 = (a.astype(np.uint32) >> 8).astype(np.uint8)
-    elif im.mode == "I" and int(a.max(initial=0)) > 255:
-        a8 = np.clip(a.astype(np.float64) / 257.0 + 0.5, 0, 255).astype(np.uint8)
-    else:
-        a8 = np.clip(a, 0, 255).astype(np.uint8)
-    return Image.fromarray(a8, "L")
-
-
-@lru_cache(maxsize=32)
-def _to_srgb_transform(icc_bytes: bytes, mode: str) -> ImageCms.ImageCmsTransform:
-    src = ImageCms.ImageCmsProfile(io.BytesIO(icc_bytes))
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-    return ImageCms.buildTransform(src, srgb, mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL)

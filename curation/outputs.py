@@ -7,61 +7,56 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from core.config import DOMAIN_KEYS
 from curation.config import CurationConfig
-from sakura.config import DOMAIN_KEYS
+from curation.layout import SPLITS, DatasetLayout
+from curation.records import Decision, Reason, Status
 
 OUTPUT_NAME_RE = re.compile(r"^[0-9a-f]{16}\.(jpg|png)$")
+_RAW_PREFIX = "raw/"  # a manifest's raw_path is relative to the dataset, a decision's relpath to raw/
 MANIFEST_COLUMNS = (
     "domain", "id", "raw_path", "status", "reason", "detail", "group", "split", "output",
     "width", "height", "bytes", "phash", "url", "page_url", "query", "engine",
 )  # fmt: skip
 
 
-def output_dirs(split: str, domain: str, official: bool) -> list[str]:
-    """Folders (relative to the dataset) an image of this split and domain is written to."""
-    dirs = [f"{split}/{domain}"]
-    if official:
-        dirs.append(f"{split}{domain}")
-    return dirs
-
-
-def _all_output_dirs(ds: Path) -> list[Path]:
-    return [ds / d for s in ("train", "test") for k in DOMAIN_KEYS for d in output_dirs(s, k, True)]
-
-
 def write_outputs(
     ds: Path,
     staging: Path,
-    rows: list[dict[str, Any]],
+    rows: list[Decision],
     cfg: CurationConfig,
     progress: Callable[[str, int, int], None] | None = None,
-) -> int:
-    """Make the output folders hold exactly the kept images; set each kept row's `output`. Returns files written.
+) -> tuple[list[Decision], int]:
+    """Make the output folders hold exactly the kept images. Returns the decisions, each kept one with its
+    `output` set, and the number of files written.
 
     Staged copies are hard-linked (copied where links are not possible); an output file this stage wrote before
     and no longer wants is removed. Other files in those folders are left alone.
     """
+    layout = DatasetLayout(ds)
     wanted: dict[Path, Path] = {}
+    placed = []
     for r in rows:
-        if r["status"] != "kept":
-            continue
-        name = f"{r['sha256'][:16]}.{cfg.output_format}"
-        dirs = output_dirs(r["split"], r["domain"], cfg.official_layout)
-        r["output"] = f"{dirs[0]}/{name}"
-        for d in dirs:
-            wanted[ds / d / name] = staging / r["staged"]
-    for d in _all_output_dirs(ds):
+        if r.status is Status.KEPT:
+            name = f"{r.sha256[:16]}.{cfg.output_format}"
+            dirs = layout.output_dirs(r.split, r.domain, cfg.official_layout)
+            r = replace(r, output=(dirs[0] / name).relative_to(ds).as_posix())
+            for d in dirs:
+                wanted[d / name] = staging / r.staged
+        placed.append(r)
+    for d in layout.all_output_dirs():
         if d.is_dir():
             for p in d.iterdir():
                 if OUTPUT_NAME_RE.match(p.name) and p not in wanted:
                     p.unlink()
-    for split in ("train", "test"):
+    for split in SPLITS:
         for domain in DOMAIN_KEYS:
-            for d in output_dirs(split, domain, cfg.official_layout):
-                (ds / d).mkdir(parents=True, exist_ok=True)  # the full layout, even where a folder stays empty
+            for d in layout.output_dirs(split, domain, cfg.official_layout):
+                d.mkdir(parents=True, exist_ok=True)  # the full layout, even where a folder stays empty
     written = 0
     for n, (dest, src) in enumerate(wanted.items(), start=1):
         if not (dest.exists() and os.path.samefile(dest, src)):
@@ -69,7 +64,7 @@ def write_outputs(
             written += 1
         if progress is not None and (n % 256 == 0 or n == len(wanted)):
             progress("write", n, len(wanted))
-    return written
+    return placed, written
 
 
 def _place(src: Path, dest: Path) -> None:
@@ -89,20 +84,37 @@ def _place(src: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
-def write_manifest(path: Path, rows: list[dict[str, Any]]) -> Path:
+def write_manifest(path: Path, rows: list[Decision]) -> Path:
     """The manifest: one row per raw file (kept, rejected or duplicate) with its output, group, split and source."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
         w.writeheader()
-        for r in sorted(rows, key=lambda r: (r["domain"], r["relpath"])):
-            w.writerow({**r, "id": r["sha256"], "raw_path": f"raw/{r['relpath']}"})
+        for r in sorted(rows, key=lambda r: (r.domain, r.relpath)):
+            w.writerow(_manifest_row(r))
     os.replace(tmp, path)
     return path
 
 
-def read_manifest(path: Path) -> list[dict[str, str]]:
-    """The manifest rows as dicts of strings."""
+def read_manifest(path: Path) -> list[Decision]:
+    """The decisions in a manifest (without what it does not hold: pixel hash, staged copy, distance, format)."""
     with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        return [_decision(row) for row in csv.DictReader(fh)]
+
+
+def _manifest_row(r: Decision) -> dict[str, Any]:
+    row = {c: getattr(r, c) for c in MANIFEST_COLUMNS if c not in ("id", "raw_path")}
+    return {**row, "id": r.sha256, "raw_path": _RAW_PREFIX + r.relpath}
+
+
+def _decision(row: dict[str, str]) -> Decision:
+    """A manifest row parsed back: '' is None for the optional columns, sizes are ints."""
+    number = {c: int(row[c]) if row[c] else None for c in ("width", "height", "bytes")}
+    return Decision(
+        domain=row["domain"], sha256=row["id"], relpath=row["raw_path"].removeprefix(_RAW_PREFIX),
+        status=Status(row["status"]), reason=Reason(row["reason"]) if row["reason"] else None,
+        detail=row["detail"] or None, group=row["group"], split=row["split"], output=row["output"],
+        width=number["width"], height=number["height"], bytes=number["bytes"] or 0, phash=row["phash"] or None,
+        url=row["url"], page_url=row["page_url"], query=row["query"], engine=row["engine"],
+    )  # fmt: skip

@@ -5,19 +5,21 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.config import ConfigError
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
 from curation.groups import decide
+from curation.layout import DatasetLayout, RawFile
 from curation.outputs import write_manifest, write_outputs
+from curation.records import Analysis, Decision, Status
 from curation.report import build_report
-from curation.sources import Provenance, RawFile, read_excluded, scan_raw
+from curation.sources import Provenance, read_excluded
 from curation.state import CurationState
 from curation.workers import process_map
-from sakura.config import ConfigError
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 _STORE_EVERY = 256
@@ -49,34 +51,32 @@ def curate(cfg: CurationConfig, progress: Progress | None = None) -> CurationRes
     """
     t0 = time.perf_counter()
     ds = cfg.dataset_dir
-    raw = ds / "raw"
-    if not (raw / "A").is_dir() and not (raw / "B").is_dir():
-        raise ConfigError(f"dataset: no raw images at {raw}/A or {raw}/B; scrape or import images first")
-    cur = ds / "curation"
-    staging = cur / "staged"
-    files = scan_raw(raw)
-    with CurationState(cur / "state.sqlite") as state:
+    layout = DatasetLayout(ds)
+    if not any(d.is_dir() for d in layout.raw.domain_dirs()):
+        raise ConfigError(f"dataset: no raw images at {layout.raw.root}/A or /B; scrape or import images first")
+    staging = layout.staged
+    files = layout.raw_files()
+    with CurationState(layout.state) as state:
         recs, n_new = _analyse(files, cfg, staging, state, progress)
         _remove_staged(staging, state.prune({(f.domain, f.relpath) for f in files}), recs)
-        rows = decide(recs, cfg, read_excluded(cur / "excluded.txt"), state.split_history())
-        state.record_splits({(r["domain"], r["sha256"]): r["split"] for r in rows if r["split"]})
-    provenance = Provenance(raw)
-    for r in rows:
-        r.update(provenance.lookup(r["domain"], r["relpath"], r["sha256"]))
-    write_outputs(ds, staging, rows, cfg, progress)
-    manifest = write_manifest(cur / "manifest.csv", rows)
+        rows = decide(recs, cfg, read_excluded(layout.excluded), state.split_history())
+        state.record_splits({(r.domain, r.sha256): r.split for r in rows if r.split})
+    provenance = Provenance(layout.raw)
+    rows = [replace(r, **provenance.lookup(r.domain, r.relpath, r.sha256)) for r in rows]
+    rows, _ = write_outputs(ds, staging, rows, cfg, progress)
+    manifest = write_manifest(layout.manifest, rows)
     warnings = tuple(w for w in (provenance.warning, *_split_warnings(rows, cfg)) if w)
-    report, counts, sheets = build_report(cur, staging, rows, cfg, n_new, len(files) - n_new, warnings, progress)
+    report, counts, sheets = build_report(layout, rows, cfg, n_new, len(files) - n_new, warnings, progress)
     return CurationResult(
         ds, counts, manifest, report, sheets, n_new, len(files) - n_new, round(time.perf_counter() - t0, 3), warnings
     )
 
 
-def _split_warnings(rows: list[dict[str, Any]], cfg: CurationConfig) -> list[str]:
+def _split_warnings(rows: list[Decision], cfg: CurationConfig) -> list[str]:
     """A warning per domain whose kept images all landed in one split (small sets: the split is per group)."""
     out = []
     for d in ("A", "B"):
-        splits = [r["split"] for r in rows if r["domain"] == d and r["status"] == "kept"]
+        splits = [r.split for r in rows if r.domain == d and r.status is Status.KEPT]
         for empty in ("train", "test"):
             if splits and empty not in splits and (empty == "train" or cfg.test_fraction > 0):
                 out.append(f"{d}: no {empty} images among {len(splits)} kept (test_fraction {cfg.test_fraction}); "
@@ -84,27 +84,27 @@ def _split_warnings(rows: list[dict[str, Any]], cfg: CurationConfig) -> list[str
     return out
 
 
-def _remove_staged(staging: Path, gone: list[dict[str, Any]], current: list[dict[str, Any]]) -> None:
+def _remove_staged(staging: Path, gone: list[Analysis], current: list[Analysis]) -> None:
     """Delete the staged copies of raw files that are gone, unless a present file shares them."""
-    in_use = {r.get("staged") for r in current}
+    in_use = {r.staged for r in current}
     for rec in gone:
-        if rec.get("staged") and rec["staged"] not in in_use:
-            (staging / rec["staged"]).unlink(missing_ok=True)
+        if rec.staged and rec.staged not in in_use:
+            (staging / rec.staged).unlink(missing_ok=True)
     if (staging / "thumbs").is_dir():  # per-image sheet thumbnails of decode_key v1; sheets now read staged copies
         shutil.rmtree(staging / "thumbs")
 
 
 def _analyse(
     files: list[RawFile], cfg: CurationConfig, staging: Path, state: CurationState, progress: Progress | None
-) -> tuple[list[dict[str, Any]], int]:
-    """Records for every raw file, in `files` order: cached when unchanged, else decoded now."""
+) -> tuple[list[Analysis], int]:
+    """Analyses of every raw file, in `files` order: cached when unchanged, else decoded now."""
     cached = state.all_cached(cfg.decode_key)
-    recs: list[dict[str, Any] | None] = []
+    recs: list[Analysis | None] = []
     todo: list[tuple[int, RawFile]] = []
     for f in files:
         hit = cached.get((f.domain, f.relpath))
         ok = hit is not None and hit[:2] == (f.size, f.mtime_ns)
-        if ok and hit[2].get("staged") and not (staging / hit[2]["staged"]).is_file():
+        if ok and hit[2].staged and not (staging / hit[2].staged).is_file():
             ok = False
         recs.append(hit[2] if ok else None)
         if not ok:
@@ -113,7 +113,7 @@ def _analyse(
         staging=str(staging), load_size=cfg.load_size, output_format=cfg.output_format, jpeg_quality=cfg.jpeg_quality,
         max_pixels=cfg.max_pixels, resample=cfg.resample,
     )  # fmt: skip
-    batch: list[dict[str, Any]] = []
+    batch: list[Analysis] = []
     for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
         recs[i] = rec
         batch.append(rec)
@@ -126,14 +126,14 @@ def _analyse(
     return [r for r in recs if r is not None], len(todo)
 
 
-def _decode_one(args: tuple[int, str, str, str, DecodeSettings]) -> tuple[int, dict[str, Any]]:
+def _decode_one(args: tuple[int, str, str, str, DecodeSettings]) -> tuple[int, Analysis]:
     i, domain, path, relpath, settings = args
     return i, analyse_file(domain, path, relpath, settings)
 
 
 def _decode_all(
     todo: list[tuple[int, RawFile]], settings: DecodeSettings, workers: int
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(index, record) for every file to decode, in order; across `workers` processes when there are enough."""
+) -> Iterator[tuple[int, Analysis]]:
+    """(index, analysis) for every file to decode, in order; across `workers` processes when there are enough."""
     args = [(i, f.domain, str(f.path), f.relpath, settings) for i, f in todo]
     yield from process_map(_decode_one, args, workers)

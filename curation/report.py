@@ -10,47 +10,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.config import DOMAIN_KEYS, ConfigError
 from curation.config import CurationConfig
+from curation.layout import SPLITS, DatasetLayout
+from curation.records import DUPLICATE_REASONS, REASON_HELP, REJECT_REASONS, Decision, Status, duplicate_groups
 from curation.sheets import SHEET_KINDS, write_sheets
-from curation.validate import DUPLICATE_REASONS, REASON_HELP, REJECT_REASONS
-from sakura.config import DOMAIN_KEYS, ConfigError
 
 
-def count_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def count_rows(rows: list[Decision]) -> dict[str, dict[str, Any]]:
     """Per domain: raw, kept, train, test, rejected by reason, duplicates by kind, and duplicate groups."""
     counts: dict[str, dict[str, Any]] = {}
     for d in DOMAIN_KEYS:
-        mine = [r for r in rows if r["domain"] == d]
-        kept = [r for r in mine if r["status"] == "kept"]
-        sizes: dict[str, int] = {}
-        for r in mine:
-            if r["group"]:
-                sizes[r["group"]] = sizes.get(r["group"], 0) + 1
+        mine = [r for r in rows if r.domain == d]
+        kept = [r for r in mine if r.status is Status.KEPT]
         counts[d] = {
             "raw": len(mine),
             "kept": len(kept),
-            "train": sum(r["split"] == "train" for r in kept),
-            "test": sum(r["split"] == "test" for r in kept),
-            "rejected": {k: sum(r["reason"] == k for r in mine) for k in REJECT_REASONS},
-            "duplicates": {k: sum(r["reason"] == k for r in mine) for k in DUPLICATE_REASONS},
-            "duplicate_groups": sum(1 for n in sizes.values() if n > 1),
+            **{s: sum(r.split == s for r in kept) for s in SPLITS},
+            "rejected": {k.value: sum(r.reason is k for r in mine) for k in REJECT_REASONS},
+            "duplicates": {k.value: sum(r.reason is k for r in mine) for k in DUPLICATE_REASONS},
+            "duplicate_groups": len(duplicate_groups(mine)),
         }
     return counts
 
 
 def build_report(
-    cur: Path,
-    staging: Path,
-    rows: list[dict[str, Any]],
+    layout: DatasetLayout,
+    rows: list[Decision],
     cfg: CurationConfig,
     analysed: int,
     cached: int,
     warnings: tuple[str, ...],
     progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Path, dict[str, dict[str, Any]], dict[str, list[Path]]]:
-    """Write the contact sheets and report.json under `cur`; return (report path, counts, sheets by kind)."""
+    """Write the contact sheets and report.json; return (report path, counts, sheets by kind)."""
+    cur = layout.curation_dir
     counts = count_rows(rows)
-    sheets = write_sheets(cur / "sheets", staging, rows, cfg, progress)
+    sheets = write_sheets(layout.sheets, layout.staged, rows, cfg, progress)
     report = {
         "dataset": str(cfg.dataset_dir),
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -58,12 +54,12 @@ def build_report(
         "analysed": analysed,
         "cached": cached,
         "sheets": {k: [str(p.relative_to(cur)) for p in v] for k, v in sheets.items()},
-        "reasons": REASON_HELP,
+        "reasons": {k.value: v for k, v in REASON_HELP.items()},
         "warnings": list(warnings),
         "config": cfg.to_dict(),
     }
-    path = cur / "report.json"
-    tmp = path.with_name(".report.json.tmp")
+    path = layout.report
+    tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
     return path, counts, sheets
@@ -82,18 +78,18 @@ class ReviewSummary:
 
 def review_summary(dataset_dir: str | Path) -> ReviewSummary:
     """Counts and contact-sheet paths of the last curation of this dataset (from its curation/report.json)."""
-    cur = Path(dataset_dir) / "curation"
-    path = cur / "report.json"
+    layout = DatasetLayout(Path(dataset_dir))
+    cur, path = layout.curation_dir, layout.report
     if not path.is_file():
         raise ConfigError(f"dataset: {path} not found; run `sakura curate` first")
     data = json.loads(path.read_text(encoding="utf-8"))
     sheets = {k: [cur / p for p in data["sheets"].get(k, [])] for k in data["sheets"]}
-    return ReviewSummary(data["counts"], sheets, path, cur / "manifest.csv", cur / "excluded.txt")
+    return ReviewSummary(data["counts"], sheets, path, layout.manifest, layout.excluded)
 
 
 def add_excluded(dataset_dir: str | Path, ids: list[str], note: str = "") -> Path:
     """Append image ids to curation/excluded.txt (the next run leaves them and their duplicates out)."""
-    path = Path(dataset_dir) / "curation" / "excluded.txt"
+    path = DatasetLayout(Path(dataset_dir)).excluded
     path.parent.mkdir(parents=True, exist_ok=True)
     comment = f"  # {note}" if note else ""
     with path.open("a", encoding="utf-8") as fh:

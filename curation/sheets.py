@@ -7,13 +7,13 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from core.config import DOMAIN_KEYS
 from curation.config import CurationConfig
+from curation.records import Decision, Reason, Status, duplicate_groups
 from curation.workers import process_map
-from sakura.config import DOMAIN_KEYS
 
 SHEET_KINDS = ("kept_A", "kept_B", "duplicates", "rejected")
 COLUMNS = 10
@@ -21,7 +21,7 @@ ROWS_PER_PAGE = 10
 CAPTION = 30
 PAD = 4
 _BG = (245, 245, 245)
-_COLOURS = {"kept": (30, 140, 60), "duplicate": (200, 120, 0), "rejected": (200, 30, 30)}
+_COLOURS = {Status.KEPT: (30, 140, 60), Status.DUPLICATE: (200, 120, 0), Status.REJECTED: (200, 30, 30)}
 
 
 @lru_cache(maxsize=2)
@@ -29,13 +29,13 @@ def _font(size: int = 11) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
-def _thumb(staging: Path, row: dict[str, Any], side: int) -> Image.Image:
+def _thumb(staging: Path, row: Decision, side: int) -> Image.Image:
     """The row's staged image shrunk to fit side x side, or a grey tile when it could not be decoded."""
-    if not row.get("staged"):
+    if not row.staged:
         tile = Image.new("RGB", (side, side), (90, 90, 90))
-        ImageDraw.Draw(tile).text((6, side // 2 - 8), "no image:\n" + str(row["reason"]), fill="white", font=_font())
+        ImageDraw.Draw(tile).text((6, side // 2 - 8), f"no image:\n{row.reason}", fill="white", font=_font())
         return tile
-    with Image.open(staging / row["staged"]) as im:
+    with Image.open(staging / row.staged) as im:
         im.draft("RGB", (side, side))  # a JPEG decodes at 1/2..1/8 scale
         im.load()  # now, while the file is open: a tile smaller than `side` is not touched again below
         im = im if im.mode == "RGB" else im.convert("RGB")
@@ -43,16 +43,17 @@ def _thumb(staging: Path, row: dict[str, Any], side: int) -> Image.Image:
         return im
 
 
-def _caption(row: dict[str, Any]) -> tuple[str, str]:
-    if row["status"] == "kept":
-        return f"{row['sha256'][:8]} {row['domain']}", f"kept {row['split']}"
-    if row["status"] == "duplicate" and row["reason"] != "cross_domain":
-        kind = "exact" if row["reason"] == "exact_duplicate" else "near"
-        return f"{row['sha256'][:8]} {row['domain']}", f"{kind} {row.get('distance', '?')} bits"
-    return f"{row['sha256'][:8]} {row['domain']}", str(row["reason"])
+def _caption(row: Decision) -> tuple[str, str]:
+    first = f"{row.sha256[:8]} {row.domain}"
+    if row.status is Status.KEPT:
+        return first, f"{row.status} {row.split}"
+    if row.status is Status.DUPLICATE and row.reason is not Reason.CROSS_DOMAIN:
+        kind = "exact" if row.reason is Reason.EXACT_DUPLICATE else "near"
+        return first, f"{kind} {'?' if row.distance is None else row.distance} bits"
+    return first, str(row.reason)
 
 
-def render_grid(staging: Path, grid: list[list[dict[str, Any]]], side: int, title: str) -> Image.Image:
+def render_grid(staging: Path, grid: list[list[Decision]], side: int, title: str) -> Image.Image:
     """One sheet: a row of tiles per list in `grid`, each tile captioned with id, domain and status or reason."""
     cell_w, cell_h = side + 2 * PAD, side + CAPTION + 2 * PAD
     head = 22
@@ -62,7 +63,7 @@ def render_grid(staging: Path, grid: list[list[dict[str, Any]]], side: int, titl
     for y, line in enumerate(grid):
         for x, row in enumerate(line[:COLUMNS]):
             left, top = x * cell_w + PAD, head + y * cell_h + PAD
-            colour = _COLOURS.get(row["status"], (0, 0, 0))
+            colour = _COLOURS[row.status]
             tile = _thumb(staging, row, side)
             sheet.paste(tile, (left + (side - tile.width) // 2, top + (side - tile.height) // 2))
             draw.rectangle((left - 2, top - 2, left + side + 1, top + side + 1), outline=colour, width=2)
@@ -72,36 +73,29 @@ def render_grid(staging: Path, grid: list[list[dict[str, Any]]], side: int, titl
     return sheet
 
 
-def _pages(lines: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]]:
+def _pages(lines: list[list[Decision]]) -> list[list[list[Decision]]]:
     return [lines[i : i + ROWS_PER_PAGE] for i in range(0, len(lines), ROWS_PER_PAGE)]
 
 
-def _chunks(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _chunks(items: list[Decision]) -> list[list[Decision]]:
     return [items[i : i + COLUMNS] for i in range(0, len(items), COLUMNS)]
 
 
-def sheet_lines(rows: list[dict[str, Any]], limit: int) -> dict[str, list[list[dict[str, Any]]]]:
-    """The rows of each kind of sheet, at most `limit` images each: kept per domain, duplicate groups (kept image
-    first, one group a line), rejections sorted by reason."""
-    lines: dict[str, list[list[dict[str, Any]]]] = {}
+def sheet_lines(rows: list[Decision], limit: int) -> dict[str, list[list[Decision]]]:
+    """The rows of each kind of sheet, at most `limit` images each: kept per domain, duplicate groups (as
+    `duplicate_groups` orders them, one group a line), rejections sorted by reason."""
+    lines: dict[str, list[list[Decision]]] = {}
     for d in DOMAIN_KEYS:
-        kept = sorted((r for r in rows if r["status"] == "kept" and r["domain"] == d), key=lambda r: r["sha256"])
+        kept = sorted((r for r in rows if r.status is Status.KEPT and r.domain == d), key=lambda r: r.sha256)
         lines[f"kept_{d}"] = _chunks(kept[:limit])
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r["group"]:
-            groups.setdefault(r["group"], []).append(r)
-    order = {"kept": 0, "duplicate": 1, "rejected": 2}
-    multi = [sorted(g, key=lambda r: (order[r["status"]], r["sha256"])) for g in groups.values() if len(g) > 1]
-    multi.sort(key=lambda g: (-len(g), g[0]["sha256"]))
     dup_lines, shown = [], 0
-    for g in multi:
+    for g in duplicate_groups(rows):
         if shown >= limit:
             break
         dup_lines.append(g[:COLUMNS])
         shown += len(dup_lines[-1])
     lines["duplicates"] = dup_lines
-    rejected = sorted((r for r in rows if r["status"] == "rejected"), key=lambda r: (r["reason"], r["sha256"]))
+    rejected = sorted((r for r in rows if r.status is Status.REJECTED), key=lambda r: (r.reason, r.sha256))
     lines["rejected"] = _chunks(rejected[:limit])
     return lines
 
@@ -109,7 +103,7 @@ def sheet_lines(rows: list[dict[str, Any]], limit: int) -> dict[str, list[list[d
 def write_sheets(
     out_dir: Path,
     staging: Path,
-    rows: list[dict[str, Any]],
+    rows: list[Decision],
     cfg: CurationConfig,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, list[Path]]:
@@ -145,7 +139,7 @@ def write_sheets(
     return sheets
 
 
-def _write_page(job: tuple[Path, list[list[dict[str, Any]]], int, str, Path]) -> Path:
+def _write_page(job: tuple[Path, list[list[Decision]], int, str, Path]) -> Path:
     staging, page, side, title, path = job
     render_grid(staging, page, side, title).save(path, "JPEG", quality=85)
     return path
@@ -153,6 +147,6 @@ def _write_page(job: tuple[Path, list[list[dict[str, Any]]], int, str, Path]) ->
 
 def _fingerprint(plan: list, side: int) -> str:
     """A hash of everything the sheets show: pages, images, captions and tile size."""
-    shown = [(kind, i, [[(r["sha256"], r.get("staged"), *_caption(r)) for r in line] for line in page])
+    shown = [(kind, i, [[(r.sha256, r.staged, *_caption(r)) for r in line] for line in page])
              for kind, i, page in plan]  # fmt: skip
     return hashlib.sha256(json.dumps([side, shown]).encode()).hexdigest()

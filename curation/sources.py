@@ -1,40 +1,13 @@
-"""What curation reads: the raw files under `<dataset>/raw/<A|B>/` and, when present, their provenance."""
+"""Beside the raw files curation reads: their provenance (the scraper's manifest) and the review's exclusions."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
-from sakura.config import DOMAIN_KEYS
+from scraper.layout import RawLayout
 
 PROVENANCE_COLUMNS = ("url", "page_url", "query", "engine")
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """One raw file: its domain, absolute path, path relative to `raw/`, size and modification time."""
-
-    domain: str
-    path: Path
-    relpath: str
-    size: int
-    mtime_ns: int
-
-
-def scan_raw(raw_dir: Path) -> list[RawFile]:
-    """Every regular, non-hidden file under raw/A and raw/B (subfolders included), sorted by domain and path."""
-    files = []
-    for domain in DOMAIN_KEYS:
-        base = raw_dir / domain
-        if not base.is_dir():
-            continue
-        for p in base.rglob("*"):
-            if p.name.startswith(".") or not p.is_file():
-                continue
-            st = p.stat()
-            files.append(RawFile(domain, p, p.relative_to(raw_dir).as_posix(), st.st_size, st.st_mtime_ns))
-    return sorted(files, key=lambda f: (f.domain, f.relpath))
 
 
 class Provenance:
@@ -44,11 +17,11 @@ class Provenance:
     it does not list (a local import), every field is empty: curation never needs it.
     """
 
-    def __init__(self, raw_dir: Path) -> None:
+    def __init__(self, raw: RawLayout) -> None:
         self.by_path: dict[str, dict[str, str]] = {}
         self.by_sha: dict[tuple[str, str], dict[str, str]] = {}
         self.warning: str | None = None
-        path = raw_dir / "manifest.sqlite"
+        path = raw.manifest
         if path.is_file():
             try:
                 self._load(path)

@@ -7,7 +7,8 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+
+from curation.records import Analysis
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS analysis (
@@ -40,29 +41,29 @@ class CurationState:
         self.db.commit()
         self.db.close()
 
-    def all_cached(self, decode_key: str) -> dict[tuple[str, str], tuple[int, int, dict[str, Any]]]:
-        """Every stored analysis made with these decode settings, by (domain, relpath): (size, mtime_ns, record)."""
+    def all_cached(self, decode_key: str) -> dict[tuple[str, str], tuple[int, int, Analysis]]:
+        """Every stored analysis made with these decode settings, by (domain, relpath): (size, mtime_ns, analysis)."""
         rows = self.db.execute(
             "SELECT domain, relpath, size, mtime_ns, record FROM analysis WHERE decode_key = ?", (decode_key,)
         )
-        return {(d, p): (s, m, json.loads(r)) for d, p, s, m, r in rows}
+        return {(d, p): (s, m, Analysis.from_dict(json.loads(r))) for d, p, s, m, r in rows}
 
-    def store(self, records: Iterable[dict[str, Any]], decode_key: str) -> None:
+    def store(self, records: Iterable[Analysis], decode_key: str) -> None:
         """Save analyses (from `curation.decode.analyse_file`) and commit."""
         self.db.executemany(
             "INSERT OR REPLACE INTO analysis (domain, relpath, size, mtime_ns, decode_key, record)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(r["domain"], r["relpath"], r["bytes"], r["mtime_ns"], decode_key, json.dumps(r)) for r in records],
+            [(r.domain, r.relpath, r.bytes, r.mtime_ns, decode_key, json.dumps(r.to_dict())) for r in records],
         )
         self.db.commit()
 
-    def prune(self, present: set[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Forget analyses of raw files that are gone; return their records."""
+    def prune(self, present: set[tuple[str, str]]) -> list[Analysis]:
+        """Forget analyses of raw files that are gone; return them."""
         rows = self.db.execute("SELECT domain, relpath, record FROM analysis").fetchall()
         gone = [(d, p, r) for d, p, r in rows if (d, p) not in present]
         self.db.executemany("DELETE FROM analysis WHERE domain = ? AND relpath = ?", [(d, p) for d, p, _ in gone])
         self.db.commit()
-        return [json.loads(r) for _, _, r in gone]
+        return [Analysis.from_dict(json.loads(r)) for _, _, r in gone]
 
     def split_history(self) -> dict[tuple[str, str], str]:
         """Every split ever assigned, by (domain, sha256): an image never changes split once it has one."""

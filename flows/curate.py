@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger, pause_flow_run, task
 
-from curation import CurationConfig, curate, review_summary
+from curation.config import CurationConfig
+from curation.layout import DatasetLayout
+from curation.pipeline import curate
+from curation.report import review_summary
 from flows.fingerprint import raw_digest, settings_digest
-from flows.review import ReviewInput, apply_review, approved_fingerprint, publish_review, record_approval
+from flows.review import (
+    ReviewInput,
+    ReviewSettings,
+    apply_review,
+    approved_fingerprint,
+    publish_review,
+    record_approval,
+)
 from flows.runners import task_runner
-from flows.steps import CONTENT_CACHE, build_config, dataset_name
+from flows.steps import CONTENT_CACHE, dataset_name
 
 
 class ReviewRejected(RuntimeError):
@@ -19,9 +29,9 @@ class ReviewRejected(RuntimeError):
 
 
 @task(name="curate-dataset", task_run_name="curate-dataset", cache_policy=CONTENT_CACHE)
-def curate_task(settings: dict[str, Any], raw_fingerprint: str) -> dict[str, Any]:
-    """Curate with these settings; `raw_fingerprint` (raw files + exclusions) makes the cache follow the content."""
-    result = curate(CurationConfig(**settings))
+def curate_task(cfg: CurationConfig, raw_fingerprint: str) -> dict[str, Any]:
+    """Curate with these settings; `raw_fingerprint` (what curation reads) makes the cache follow the content."""
+    result = curate(cfg)
     get_run_logger().info(
         "curated %s: %s new, %s cached, %.1f s", result.dataset_dir, result.analysed, result.cached, result.seconds
     )
@@ -37,8 +47,8 @@ def curate_task(settings: dict[str, Any], raw_fingerprint: str) -> dict[str, Any
 
 def _curate(cfg: CurationConfig, refresh: bool) -> dict[str, Any]:
     ds = cfg.dataset_dir
-    refresh = refresh or not (ds / "curation" / "report.json").is_file()  # outputs gone: the cache would lie
-    return curate_task.with_options(refresh_cache=refresh)(cfg.to_dict(), raw_digest(ds))
+    refresh = refresh or not DatasetLayout(ds).report.is_file()  # outputs gone: the cache would lie
+    return curate_task.with_options(refresh_cache=refresh)(cfg, raw_digest(ds))
 
 
 def _review_description(ds: Path, counts: dict[str, Any]) -> str:
@@ -55,53 +65,35 @@ def _review_description(ds: Path, counts: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def curation_config(
-    dataset: str | None,
-    domains_file: str | None,
-    min_side: int,
-    threshold: int,
-    test_fraction: float,
-    options: dict[str, Any] | None,
-) -> CurationConfig:
-    """A validated CurationConfig from flow parameters."""
-    return build_config(
-        CurationConfig,
-        options,
-        dataset=dataset_name(dataset, domains_file),
-        min_side=min_side,
-        threshold=threshold,
-        test_fraction=test_fraction,
-    )
+def _named(curation: CurationConfig, dataset: str | None, domains_file: str | None) -> CurationConfig:
+    """The flow's curation settings for the dataset the flow works on."""
+    return curation.replace(dataset=dataset_name(dataset, domains_file))
 
 
 @flow(name="review", log_prints=True)
 def review_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
-    review: Literal["auto", "ui"] = "ui",
-    review_timeout_s: int = 3600,
-    min_side: int = 256,
-    threshold: int = 8,
-    test_fraction: float = 0.1,
-    options: dict[str, Any] | None = None,
+    curation: CurationConfig = CurationConfig(),
+    review: ReviewSettings = ReviewSettings(mode="ui"),
 ) -> dict[str, Any]:
     """Publish the curated dataset's review artifacts; in mode `ui`, pause for a reviewer and apply the exclusions.
 
     An exclusion re-curates the dataset at once (before any training) and stays in curation/excluded.txt for
     every later run. A dataset approved once is not asked about again until it changes.
     """
-    cfg = curation_config(dataset, domains_file, min_side, threshold, test_fraction, options)
+    cfg = _named(curation, dataset, domains_file)
     ds = cfg.dataset_dir
     counts = review_summary(ds).counts
     publish_review(ds, counts)
-    if review == "auto":
+    if review.mode == "auto":
         return {"approved": True, "excluded": [], "counts": counts}
     if approved_fingerprint(ds) == settings_digest([raw_digest(ds), cfg.to_dict()]):
         print("this dataset was already approved in an earlier review; not pausing")
         return {"approved": True, "excluded": [], "counts": counts}
     decision = pause_flow_run(
         wait_for_input=ReviewInput.with_initial_data(description=_review_description(ds, counts)),
-        timeout=review_timeout_s,
+        timeout=review.timeout_s,
     )
     if not decision.approve:
         raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
@@ -118,28 +110,15 @@ def review_flow(
 def curate_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
-    review: Literal["auto", "ui"] = "auto",
-    review_timeout_s: int = 3600,
-    min_side: int = 256,
-    threshold: int = 8,
-    test_fraction: float = 0.1,
-    options: dict[str, Any] | None = None,
+    curation: CurationConfig = CurationConfig(),
+    review: ReviewSettings = ReviewSettings(),
     refresh: bool = False,
 ) -> dict[str, Any]:
     """Curate raw/ into {train,test}/{A,B}, then the `review` subflow (artifacts; in mode `ui` a pause).
 
     The curation step is skipped (Cached) when neither the raw images, the exclusions nor the settings changed.
     """
-    cfg = curation_config(dataset, domains_file, min_side, threshold, test_fraction, options)
+    cfg = _named(curation, dataset, domains_file)
     summary = _curate(cfg, refresh)
-    reviewed = review_flow(
-        dataset=cfg.dataset,
-        domains_file=domains_file,
-        review=review,
-        review_timeout_s=review_timeout_s,
-        min_side=min_side,
-        threshold=threshold,
-        test_fraction=test_fraction,
-        options=options,
-    )
+    reviewed = review_flow(dataset=cfg.dataset, curation=cfg, review=review)
     return {**summary, "counts": reviewed["counts"], "excluded": reviewed["excluded"]}

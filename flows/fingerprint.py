@@ -1,4 +1,8 @@
-"""Content fingerprints of folders and settings: the cache keys that let unchanged steps be skipped."""
+"""Content fingerprints of what a step reads: the cache keys that let unchanged steps be skipped.
+
+Each stage says what it reads (curation: `DatasetLayout.inputs`, training: `model.data.dataset_files`); a
+fingerprint hashes exactly those files, so a file the stage reads can never change without the key changing.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic"}
+from curation.layout import DatasetLayout
+from model.data import dataset_files
 
 
 def settings_digest(settings: Any) -> str:
@@ -26,29 +31,14 @@ def files_digest(paths: Iterable[Path], root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def folder_digest(root: Path, subdirs: Iterable[str], extra_files: Iterable[str] = ()) -> str:
-    """The digest of the image files under root/<subdir> (recursively) and of the named extra files."""
-    root = Path(root)
-    files = [
-        p
-        for sub in subdirs
-        if (root / sub).is_dir()
-        for p in (root / sub).rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    ]
-    files += [root / name for name in extra_files if (root / name).is_file()]
-    return files_digest(files, root)
-
-
 def raw_digest(dataset_dir: Path) -> str:
-    """What curation reads: the raw images of both domains and the review's exclusion list."""
-    return folder_digest(dataset_dir, ["raw/A", "raw/B"], ["curation/excluded.txt"])
+    """What curation reads: its raw files of both domains and the review's exclusion list."""
+    return files_digest(DatasetLayout(dataset_dir).inputs(), dataset_dir)
 
 
 def split_digest(dataset_dir: Path) -> str:
     """What training reads: the curated train and test images of both domains (either layout)."""
-    subs = ["train/A", "train/B", "test/A", "test/B", "trainA", "trainB", "testA", "testB"]
-    return folder_digest(dataset_dir, subs)
+    return files_digest(dataset_files(dataset_dir), dataset_dir)
 
 
 def file_digest(path: Path) -> str:

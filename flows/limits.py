@@ -6,7 +6,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
 from prefect.exceptions import ObjectNotFound
 
-from sakura.config import require
+from core.config import require
 
 SEARCH_LIMIT = "sakura-search"
 

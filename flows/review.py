@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
 from pydantic import Field
 
+from core.settings import PositiveInt, Settings
 from curation import add_excluded
+from curation.layout import DatasetLayout
 from curation.outputs import read_manifest
-from curation.validate import DECODE_REASONS
+from curation.records import DECODE_REASONS, Decision, Status, duplicate_groups
 from flows.artifacts import Tile, artifact_key, gallery, table_rows
 
 ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of 8 or more characters
+
+
+class ReviewSettings(Settings):
+    """Whether a person reviews the curated dataset in the Prefect UI before training, and how long to wait."""
+
+    mode: Literal["auto", "ui"] = Field(
+        "auto", description="ui: pause after curation until a reviewer resumes the run; auto: go straight on"
+    )
+    timeout_s: PositiveInt = Field(3600, description="seconds the pause waits for a reviewer before failing the run")
 
 
 class ReviewInput(RunInput):
@@ -27,30 +38,35 @@ class ReviewInput(RunInput):
     note: str = Field(default="", description="Why (kept with the exclusions)")
 
 
-def _short(row: dict[str, str]) -> str:
-    return row["id"][:ID_CHARS]
+def _short(row: Decision) -> str:
+    return row.sha256[:ID_CHARS]
 
 
-def _tiles(ds: Path, rows: list[dict[str, str]], caption) -> list[Tile]:
+# Raw files that cannot be decoded (or must not be: a bomb) are listed, not drawn.
+UNSHOWABLE = frozenset(DECODE_REASONS)
+
+
+def _tiles(ds: Path, rows: list[Decision], caption: Callable[[Decision], str]) -> list[Tile]:
     """Tiles for rows whose image can be shown (the output if kept, else the raw file)."""
+    raw = DatasetLayout(ds).raw.root
     tiles = []
     for r in rows:
-        path = ds / (r["output"] or r["raw_path"])
-        if path.is_file() and r.get("reason") not in UNSHOWABLE:
+        path = ds / r.output if r.output else raw / r.relpath
+        if path.is_file() and r.reason not in UNSHOWABLE:
             tiles.append(Tile(path, caption(r)))
     return tiles
 
 
-# Raw files that cannot be decoded (or must not be: a bomb) are listed, not drawn.
-UNSHOWABLE = set(DECODE_REASONS)
+def _status_or_reason(row: Decision) -> str:
+    return str(row.status if row.status is Status.KEPT else row.reason)
 
 
-def domain_markdown(ds: Path, domain: str, rows: list[dict[str, str]], counts: dict[str, Any], limit: int) -> str:
+def domain_markdown(ds: Path, domain: str, rows: list[Decision], counts: dict[str, Any], limit: int) -> str:
     """The review page of one domain: kept images, duplicate groups and rejections with their reasons."""
-    mine = [r for r in rows if r["domain"] == domain]
-    kept = [r for r in mine if r["status"] == "kept"]
-    dups = [r for r in mine if r["status"] == "duplicate"]
-    rejected = [r for r in mine if r["status"] == "rejected"]
+    mine = [r for r in rows if r.domain == domain]
+    kept = [r for r in mine if r.status is Status.KEPT]
+    dups = [r for r in mine if r.status is Status.DUPLICATE]
+    rejected = [r for r in mine if r.status is Status.REJECTED]
     c = counts.get(domain, {})
     parts = [
         f"# Review: domain {domain}\n",
@@ -58,25 +74,20 @@ def domain_markdown(ds: Path, domain: str, rows: list[dict[str, str]], counts: d
         f"duplicates **{len(dups)}**, rejected **{len(rejected)}**. To leave an image out, resume the flow run "
         "with its id (the caption under it) in *exclude*; its near-duplicates go with it.\n",
         f"## Kept ({len(kept)})\n",
-        gallery(_tiles(ds, kept, lambda r: f"{_short(r)} {r['split']}"), limit=limit),
+        gallery(_tiles(ds, kept, lambda r: f"{_short(r)} {r.split}"), limit=limit),
     ]
-    groups: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for r in mine:
-        if r["group"]:
-            groups[r["group"]].append(r)
-    dup_groups = [g for g in groups.values() if len(g) > 1 and any(r["status"] == "duplicate" for r in g)]
+    dup_groups = [g for g in duplicate_groups(mine) if any(r.status is Status.DUPLICATE for r in g)]
     parts.append(f"## Duplicate groups ({len(dup_groups)})\n")
     parts.append("Each row starts with the image kept; the others were dropped as its duplicates.\n")
-    ordered = [r for g in dup_groups for r in sorted(g, key=lambda r: r["status"] != "kept")]
-    label = lambda r: f"{_short(r)} {'kept' if r['status'] == 'kept' else r['reason']}"  # noqa: E731
-    parts.append(gallery(_tiles(ds, ordered, label), limit=limit))
+    ordered = [r for g in dup_groups for r in g]
+    parts.append(gallery(_tiles(ds, ordered, lambda r: f"{_short(r)} {_status_or_reason(r)}"), limit=limit))
     parts.append(f"## Rejected ({len(rejected)})\n")
-    parts.append(gallery(_tiles(ds, rejected, lambda r: f"{_short(r)} {r['reason']}"), limit=limit))
-    unshown = [r for r in rejected if r.get("reason") in UNSHOWABLE]
+    parts.append(gallery(_tiles(ds, rejected, lambda r: f"{_short(r)} {r.reason}"), limit=limit))
+    unshown = [r for r in rejected if r.reason in UNSHOWABLE]
     if unshown:
         parts.append(
             "\nNot drawable:\n\n"
-            + "\n".join(f"- `{_short(r)}` {r['reason']}: {r['detail'][:120]}" for r in unshown[:limit])
+            + "\n".join(f"- `{_short(r)}` {r.reason}: {(r.detail or '')[:120]}" for r in unshown[:limit])
             + "\n"
         )
     return "\n".join(parts)
@@ -84,7 +95,7 @@ def domain_markdown(ds: Path, domain: str, rows: list[dict[str, str]], counts: d
 
 def publish_review(ds: Path, counts: dict[str, Any], limit: int = 48) -> dict[str, str]:
     """Markdown artifacts per domain plus a table of counts; returns artifact ids by key."""
-    rows = read_manifest(ds / "curation" / "manifest.csv")
+    rows = read_manifest(DatasetLayout(ds).manifest)
     ids = {}
     for domain in ("A", "B"):
         md = domain_markdown(ds, domain, rows, counts, limit)
@@ -110,17 +121,17 @@ def apply_review(ds: Path, decision: ReviewInput) -> list[str]:
 def approved_fingerprint(ds: Path) -> str | None:
     """The curation fingerprint a reviewer last approved (None: never)."""
     try:
-        return json.loads((ds / "curation" / "review.json").read_text())["fingerprint"]
+        return json.loads(DatasetLayout(ds).review_record.read_text())["fingerprint"]
     except (FileNotFoundError, KeyError, ValueError):
         return None
 
 
 def record_approval(ds: Path, fingerprint: str, excluded: list[str]) -> None:
     """Remember that the dataset with this fingerprint was approved, so a rerun does not ask again."""
-    path = ds / "curation" / "review.json"
+    path = DatasetLayout(ds).review_record
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": fingerprint, "excluded": excluded}))
     tmp.replace(path)
 
 
-__all__ = ["ReviewInput", "apply_review", "publish_review"]
+__all__ = ["ReviewInput", "ReviewSettings", "apply_review", "publish_review"]

@@ -6,7 +6,7 @@ import os
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from sakura.config import require
+from core.config import require
 
 RUNNER_ENV = "SAKURA_TASK_RUNNER"  # threads | dask
 DASK_ADDRESS_ENV = "SAKURA_DASK_ADDRESS"  # an existing scheduler, e.g. tcp://10.0.0.5:8786; else a local cluster

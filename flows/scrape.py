@@ -12,13 +12,19 @@ from prefect.artifacts import create_table_artifact
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
+from core.config import DOMAIN_KEYS, DatasetSpec, Query, load_domains, query_language
+from core.paths import default_domains_file
 from flows.artifacts import table_rows
 from flows.limits import SEARCH_LIMIT, ensure_rate_limit
 from flows.runners import task_runner
-from flows.steps import CONTENT_CACHE, build_config
-from sakura.config import DatasetSpec, Query, load_domains, query_language
-from sakura.paths import default_domains_file
-from scraper import Downloader, ScrapeConfig, SearchOutcome, Store, download_candidates, make_engine, search_query
+from flows.steps import CONTENT_CACHE, SEARCHES_PER_MINUTE
+from scraper import records as R
+from scraper.config import ScrapeConfig
+from scraper.engine import make_engine
+from scraper.fetch import Downloader
+from scraper.pipeline import QueryResult, collect, search_query
+from scraper.records import SearchOutcome
+from scraper.store import Store
 
 Domain = Literal["A", "B"]
 SEARCH_CACHE = timedelta(hours=24)
@@ -32,30 +38,6 @@ def dataset_spec(domains_file: str | None, dataset: str | None) -> DatasetSpec:
     """The domains file's spec, renamed to `dataset` when given."""
     spec = load_domains(domains_file or default_domains_file())
     return dataclasses.replace(spec, name=dataset) if dataset else spec
-
-
-def scrape_config(
-    engine: str,
-    engine_url: str | None,
-    per_query_limit: int,
-    per_domain_limit: int | None,
-    headed: bool,
-    allow_private_networks: list[str] | None,
-    options: dict[str, Any] | None,
-) -> ScrapeConfig:
-    """A validated ScrapeConfig from the flow's parameters (unknown option names fail with the allowed ones)."""
-    url_field = "bing_url" if engine == "bing" else "google_url"
-    private = tuple(allow_private_networks) if allow_private_networks else None
-    return build_config(
-        ScrapeConfig,
-        options,
-        engine=engine,
-        per_query_limit=per_query_limit,
-        headed=headed,
-        per_domain_limit=per_domain_limit,
-        allow_private_networks=private,
-        **{url_field: engine_url},
-    )
 
 
 @task(
@@ -89,20 +71,16 @@ def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> S
     retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
 )
-def download_task(cfg: ScrapeConfig, dataset: str, domain: str, query: str, outcome: SearchOutcome) -> dict[str, int]:
-    """Download one query's candidates into the dataset's raw store; return this run's statuses."""
+def download_task(cfg: ScrapeConfig, dataset: str, domain: str, query: str, outcome: SearchOutcome) -> QueryResult:
+    """The scraper's per-query step on one search's outcome: record it, download into the raw store."""
     with Store(cfg.raw_dir(dataset), fsync=cfg.fsync) as store:
-        store.record_search(domain, query, cfg.engine, outcome)
-        left = None if cfg.per_domain_limit is None else max(0, cfg.per_domain_limit - store.count(domain))
-        if left == 0:
-            return {}
         fetcher = Downloader(cfg)
         try:
-            statuses = download_candidates(cfg, store, outcome.candidates, fetcher, limit=left)
+            result = collect(cfg, store, fetcher, outcome, domain, query, cfg.engine)
         finally:
             fetcher.close()
-    get_run_logger().info("%s %r: %s", domain, query, dict(statuses))
-    return dict(statuses)
+    get_run_logger().info("%s %r: %s", domain, query, result.statuses)
+    return result
 
 
 def _queries(spec: DatasetSpec, key: str, override: list[str] | None) -> list[Query]:
@@ -118,31 +96,26 @@ def scrape_flow(
     domains: list[Domain] | None = None,
     queries_a: list[str] | None = None,
     queries_b: list[str] | None = None,
-    per_query_limit: int = 100,
-    per_domain_limit: int | None = 300,
-    engine: Literal["google", "bing"] = "google",
     engine_url: str | None = None,
-    headed: bool = False,
-    allow_private_networks: list[str] | None = None,
-    searches_per_minute: int = 6,
-    options: dict[str, Any] | None = None,
+    searches_per_minute: int = SEARCHES_PER_MINUTE,
+    scrape: ScrapeConfig = ScrapeConfig(),
     refresh: bool = False,
 ) -> dict[str, Any]:
     """Collect images for each domain: one search task per query (rate-limited, retried), then downloads.
 
-    Images already collected stay; URLs already settled are not fetched again. Searches and downloads with
-    the same inputs within a day are not repeated (Cached); `refresh` repeats them. Fails only when a domain
+    `scrape` holds the scraper's settings; `engine_url` points the chosen engine at another base URL (a local
+    replica). Images already collected stay; URLs already settled are not fetched again. Searches and downloads
+    with the same inputs within a day are not repeated (Cached); `refresh` repeats them. Fails only when a domain
     has no images at all afterwards, with what each query reported.
     """
     spec = dataset_spec(domains_file, dataset)
-    cfg = scrape_config(engine, engine_url, per_query_limit, per_domain_limit, headed, allow_private_networks, options)
-    keys = list(domains or ["A", "B"])
+    cfg = scrape.with_engine_url(engine_url)
+    keys = list(domains or DOMAIN_KEYS)
     overrides = {"A": queries_a, "B": queries_b}
     ensure_rate_limit(SEARCH_LIMIT, per_minute=searches_per_minute)
     jobs = [(k, q) for k in keys for q in _queries(spec, k, overrides[k])]
     search, download = (t.with_options(refresh_cache=refresh) for t in (search_task, download_task))
     searches = [search.submit(cfg, spec.name, k, q) for k, q in jobs]
-    rows, statuses = [], Counter()
     previous: dict[str, Any] = {}
     downloads = []
     for (key, query), searched in zip(jobs, searches, strict=True):
@@ -151,25 +124,15 @@ def scrape_flow(
             cfg, spec.name, key, query.text, searched, wait_for=[previous[key]] if key in previous else []
         )
         previous[key] = fut
-        downloads.append((key, query, searched, fut))
-    for key, query, searched, fut in downloads:
-        outcome, got = searched.result(), fut.result()
-        statuses.update(got)
-        failed = sum(v for s, v in got.items() if s not in ("ok", "duplicate"))
-        rows.append(
-            {
-                "domain": key,
-                "query": query.text,
-                "search": outcome.status,
-                "found": len(outcome.candidates),
-                "stored": got.get("ok", 0),
-                "failed": failed,
-                "message": outcome.message,
-            }
-        )
+        downloads.append(fut)
+    results: list[QueryResult] = [fut.result() for fut in downloads]
+    rows = [_row(r) for r in results]
     with Store(cfg.raw_dir(spec.name), fsync=cfg.fsync) as store:
         per_domain = {k: store.count(k) for k in keys}
     create_table_artifact(key="scrape-queries", table=table_rows(rows), description=f"Scrape of {spec.name}: per query")
+    statuses: Counter = Counter()
+    for r in results:
+        statuses.update(r.statuses)
     summary = {
         "dataset": spec.name,
         "raw_dir": str(cfg.raw_dir(spec.name)),
@@ -187,3 +150,16 @@ def scrape_flow(
         )
     print(f"collected: {per_domain} in {cfg.raw_dir(spec.name)}")
     return summary
+
+
+def _row(r: QueryResult) -> dict[str, Any]:
+    failed = sum(v for s, v in r.statuses.items() if s not in (R.OK, R.DUPLICATE))
+    return {
+        "domain": r.domain,
+        "query": r.query,
+        "search": r.search_status,
+        "found": r.found,
+        "stored": r.statuses.get(R.OK, 0),
+        "failed": failed,
+        "message": r.message,
+    }

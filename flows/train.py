@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -19,18 +16,15 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from pydantic import Field
 
 from flows.artifacts import Tile, artifact_key, data_uri, gallery, table_rows
 from flows.fingerprint import file_digest, split_digest
-from flows.steps import CONTENT_CACHE, build_config, dataset_name
-from model import TrainConfig, TranslateConfig, train, translate
-from sakura.config import ConfigError
-from sakura.paths import dataset_dir
-
-
-def _newest(folder: Path, pattern: str) -> Path | None:
-    found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+from flows.steps import CONTENT_CACHE, GPUS, dataset_name
+from model.config import TrainConfig
+from model.layout import DIRECTIONS, RunDir, new_run_name
+from model.training import train
+from model.translation import TranslateConfig, find_run, translate
 
 
 class TrainingReporter:
@@ -54,7 +48,8 @@ class TrainingReporter:
 
     def publish_epoch(self, epoch: int) -> None:
         """Markdown artifact with the loss plot and the newest sample grid (real | fake | rec per domain)."""
-        plot, samples = self.run_dir / "plots" / "losses.png", _newest(self.run_dir / "samples", "*.png")
+        run = RunDir(self.run_dir)
+        plot, samples = run.loss_plot, run.newest_sample_grid()
         parts = [f"# {self.run_dir.name}, after epoch {epoch}\n"]
         if plot.is_file():
             parts.append(f"## Losses\n![losses]({data_uri(plot, max_side=720, quality=80)})\n")
@@ -62,12 +57,6 @@ class TrainingReporter:
             parts.append("## Samples: real_A | fake_B | rec_A and real_B | fake_A | rec_B\n")
             parts.append(f"![samples]({data_uri(samples, max_side=720, quality=85)})\n")
         create_markdown_artifact(markdown="\n".join(parts), key=self.key, description=f"Epoch {epoch}")
-
-
-def _read_metrics(run_dir: Path) -> dict[str, Any]:
-    """The run's metrics.json ({} before the first evaluation)."""
-    path = run_dir / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def torchrun_command(settings: dict[str, Any], gpus: int) -> list[str]:
@@ -86,51 +75,36 @@ def torchrun_command(settings: dict[str, Any], gpus: int) -> list[str]:
 
 
 @task(name="train-model", task_run_name="train-model", cache_policy=CONTENT_CACHE)
-def train_task(settings: dict[str, Any], split_fingerprint: str, gpus: int = 1) -> dict[str, Any]:
+def train_task(cfg: TrainConfig, split_fingerprint: str, gpus: int = GPUS) -> dict[str, Any]:
     """Train on the split with this fingerprint; a new run folder per trained model."""
-    run = settings.get("run") or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    settings = {**settings, "run": run}
-    cfg = TrainConfig(**settings)
-    run_dir = cfg.data_dir() / "runs" / run
-    key = artifact_key("training", cfg.data_dir().name)
+    cfg = cfg.replace(run=cfg.run or new_run_name())
+    run = RunDir.of(cfg.data_dir(), cfg.run)
     if gpus > 1:
-        get_run_logger().info("launching %d processes: %s", gpus, " ".join(torchrun_command(settings, gpus)))
-        subprocess.run(torchrun_command(settings, gpus), check=True)
-        reporter = None
+        command = torchrun_command(cfg.to_dict(), gpus)
+        get_run_logger().info("launching %d processes: %s", gpus, " ".join(command))
+        subprocess.run(command, check=True)
     else:
-        reporter = TrainingReporter(run_dir, key)
-        result = train(cfg, progress=reporter)
-        run_dir = result.run_dir
-    if reporter is not None:
+        reporter = TrainingReporter(run.path, artifact_key("training", cfg.data_dir().name))
+        train(cfg, progress=reporter)
         reporter.publish_epoch(reporter.epoch)
-    metrics = _read_metrics(run_dir)
-    generators = {d: str(run_dir / "generators" / f"G_{d}.pt") for d in ("A2B", "B2A")}
-    return {"run_dir": str(run_dir), "run": run, "generators": generators, "metrics": metrics}
+    generators = {d: str(run.generator(d)) for d in DIRECTIONS}
+    return {"run_dir": str(run.path), "run": run.name, "generators": generators, "metrics": run.read_metrics()}
 
 
 @flow(name="train", log_prints=True)
 def train_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
-    profile: Literal["auto", "cpu", "paper"] = "auto",
-    epochs: int | None = None,
-    device: str = "auto",
-    gpus: int = 1,
-    options: dict[str, Any] | None = None,
+    training: TrainConfig = TrainConfig(),
+    gpus: Annotated[int, Field(ge=1)] = GPUS,
     refresh: bool = False,
 ) -> dict[str, Any]:
     """Train CycleGAN on the dataset's train split (skipped, Cached, when neither the split nor the settings changed).
 
     `gpus` > 1 launches `torchrun` with one process per GPU (DistributedDataParallel).
     """
-    if gpus < 1:
-        raise ConfigError(f"gpus: got {gpus}; allowed: 1 or more")
-    options = {"progress_bar": False, **(options or {})}  # progress goes to the artifact, not the log
-    cfg = build_config(
-        TrainConfig, options, dataset=dataset_name(dataset, domains_file), profile=profile, epochs=epochs, device=device
-    )
-    fingerprint = split_digest(cfg.data_dir())
-    summary = train_task.with_options(refresh_cache=refresh)(cfg.to_dict(), fingerprint, gpus)
+    cfg = training.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)  # progress: artifact
+    summary = train_task.with_options(refresh_cache=refresh)(cfg, split_digest(cfg.data_dir()), gpus)
     print(f"run: {summary['run_dir']}")
     return summary
 
@@ -143,9 +117,9 @@ def _metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @task(name="translate-test-set", task_run_name="translate-test-set", cache_policy=CONTENT_CACHE)
-def translate_task(settings: dict[str, Any], weights_fingerprint: str, split_fingerprint: str) -> dict[str, Any]:
-    """Translate the test set both ways with the run's generators; publish a gallery and the metrics."""
-    result = translate(TranslateConfig(**settings))
+def translate_task(cfg: TranslateConfig, weights_fingerprint: str, split_fingerprint: str) -> dict[str, Any]:
+    """Translate the test set both ways with the run's generators."""
+    result = translate(cfg)
     written = {d: [str(p) for p in ps] for d, ps in result.written.items()}
     return {
         "out_dir": str(result.out_dir),
@@ -160,26 +134,25 @@ def translate_task(settings: dict[str, Any], weights_fingerprint: str, split_fin
 def translate_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
-    run: str | None = None,
-    device: str = "auto",
-    options: dict[str, Any] | None = None,
+    translation: TranslateConfig = TranslateConfig(),
     refresh: bool = False,
 ) -> dict[str, Any]:
-    """Translate the test set A->B and B->A with a run's generators (default: the newest run)."""
-    cfg = build_config(TranslateConfig, options, dataset=dataset_name(dataset, domains_file), run=run, device=device)
-    run_dir = find_run(cfg)
-    ds = run_dir.parent.parent
-    settings = {**dataclasses.asdict(cfg), "inputs": list(cfg.inputs), "progress_bar": False}
-    weights = file_digest(run_dir / "generators" / "G_A2B.pt") + file_digest(run_dir / "generators" / "G_B2A.pt")
-    summary = translate_task.with_options(refresh_cache=refresh)(settings, weights, split_digest(ds))
+    """Translate the test set A->B and B->A with a run's generators (default: the newest run); publish a gallery
+    and the metrics."""
+    cfg = translation.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)
+    run = find_run(cfg)
+    cfg = cfg.replace(run=run.name)
+    weights = "".join(file_digest(run.generator(d)) for d in DIRECTIONS)
+    summary = translate_task.with_options(refresh_cache=refresh)(cfg, weights, split_digest(run.dataset_dir))
+    ds = run.dataset_dir
     grids = summary["grids"] or summary["written"].get("A2B", [])
     create_markdown_artifact(
-        markdown=f"# {ds.name} / {run_dir.name}: test set A -> B\n\n"
+        markdown=f"# {ds.name} / {run.name}: test set A -> B\n\n"
         + gallery([Tile(Path(p), Path(p).stem[:24]) for p in grids], columns=3, limit=24, max_side=320),
         key=artifact_key("translations", ds.name),
         description="Street -> cherry blossoms on the test set",
     )
-    metrics = _read_metrics(run_dir)
+    metrics = run.read_metrics()
     rows = _metric_rows(metrics)
     if rows:
         create_table_artifact(
@@ -190,15 +163,3 @@ def translate_flow(
     summary["metrics"] = metrics
     print(f"translations: {summary['out_dir']}")
     return summary
-
-
-def find_run(cfg: TranslateConfig) -> Path:
-    """The run folder whose generators the translation uses: cfg.run, else the newest trained run."""
-    runs = (Path(cfg.dataset_dir) if cfg.dataset_dir else dataset_dir(cfg.dataset)) / "runs"
-    if cfg.run:
-        found = [runs / cfg.run / "generators" / "G_A2B.pt"]
-    else:
-        found = sorted(runs.glob("*/generators/G_A2B.pt"), key=lambda p: p.stat().st_mtime)
-    if not found or not found[-1].is_file():
-        raise ConfigError(f"run: no trained generators under {runs}; train first")
-    return found[-1].parent.parent

@@ -1,7 +1,17 @@
 """Model stage: CycleGAN training on a curated dataset and translation of images."""
 
-from model.config import TrainConfig
-from model.training import TrainResult, train
-from model.translate import TranslateConfig, TranslateResult, translate
+from core.lazy import lazy_exports
 
-__all__ = ["TrainConfig", "TrainResult", "TranslateConfig", "TranslateResult", "train", "translate"]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "RunDir": "layout",
+        "TrainConfig": "config",
+        "TrainResult": "training",
+        "TranslateConfig": "translation",
+        "TranslateResult": "translation",
+        "find_run": "translation",
+        "train": "training",
+        "translate": "translation",
+    },
+)

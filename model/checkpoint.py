@@ -10,8 +10,9 @@ from typing import Any
 
 import torch
 
+from core.config import ConfigError
+from model.layout import RunDir
 from model.networks import NetConfig, ResnetGenerator
-from sakura.config import ConfigError
 
 CHECKPOINT_FORMAT = "sakura-cyclegan-checkpoint/1"
 GENERATOR_FORMAT = "sakura-generator/1"
@@ -160,7 +161,8 @@ def load_generator(path: str | Path, direction: str = "A2B", map_location="cpu")
 
 
 def _generator_in_run(run_dir: Path, direction: str) -> Path:
-    for name in (f"generators/best_G_{direction}.pt", f"generators/G_{direction}.pt", "checkpoints/last.pt"):
-        if (run_dir / name).is_file():
-            return run_dir / name
+    run = RunDir(run_dir)
+    for path in (run.generator(direction, best=True), run.generator(direction), run.last_checkpoint):
+        if path.is_file():
+            return path
     raise ConfigError(f"generator: no generator for {direction} in {run_dir} (train first, or give a file)")

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import time
-from dataclasses import dataclass
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import torch
+from pydantic import AfterValidator, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
+from core.config import DATASET_NAME_RE, ConfigError, default_dataset
+from core.paths import dataset_dir
+from core.settings import Bool, Cli, Float, Int, NonNegativeInt, PositiveInt, Settings, invalid
+from model.layout import new_run_name
 from model.networks import NetConfig
-from sakura.config import DATASET_NAME_RE, ConfigError, require
-from sakura.paths import dataset_dir
 
-PROFILES = ("auto", "cpu", "paper")
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
-RUN_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+Profile = Literal["auto", "cpu", "paper"]
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+PROFILES: tuple[str, ...] = Profile.__args__
+PRECISIONS: tuple[str, ...] = Precision.__args__
+RUN_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$"
 
 # Settings each profile fills in where the config leaves them as None.
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -30,98 +34,91 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class TrainConfig:
+def _device(value: str) -> str:
+    if value in ("auto", "cpu") or re.fullmatch(r"cuda(:\d+)?", value):
+        return value
+    raise ValueError("auto, cpu, cuda or cuda:N")
+
+
+Device = Annotated[str, AfterValidator(_device)]
+DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]
+RunName = Annotated[str, Field(pattern=RUN_NAME)]
+Side = Annotated[PositiveInt | None, Field(multiple_of=4)]
+Where = SkipJsonSchema  # the dataset is named by the flow, not in the form
+
+
+def data_dir(dataset: str | None, folder: str | None) -> Path:
+    """The dataset folder: `folder` if given, else the named dataset (default: the domains file's) under the data
+    root."""
+    return Path(folder) if folder else dataset_dir(dataset or default_dataset())
+
+
+class TrainConfig(Settings):
     """Everything one training run depends on; None means "from the profile" (see `resolve`)."""
 
-    dataset: str | None = None  # dataset name under the data root (sakura.paths.dataset_dir)
-    dataset_dir: str | None = None  # or an explicit folder holding train/{A,B} (or trainA, trainB)
-    run: str | None = None  # run name: <dataset>/runs/<run>/ (default: a timestamp, or the newest run on resume)
-    profile: str = "auto"  # auto (paper on CUDA, cpu otherwise), cpu or paper
-    image_size: int | None = None  # training crop
-    load_size: int | None = None  # images are resized (bicubic, shorter side) to this before the crop
-    ngf: int | None = None
-    ndf: int | None = None
-    n_blocks: int | None = None
-    n_layers_d: int = 3
-    epochs: int | None = None
-    decay_epoch: int | None = None  # lr is constant before this epoch, then decays linearly to 0
-    max_iters_per_epoch: int | None = None  # cap on steps per epoch (0 or None: the whole of domain A)
-    batch_size: int = 1
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5  # times lambda_cycle
-    pool_size: int = 50
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
-    precision: str = "auto"  # auto (bf16 where the hardware has it, else fp16 on CUDA, else fp32), bf16, fp16, fp32
-    channels_last: bool | None = None  # None: on for CUDA
-    compile: bool = False  # torch.compile the networks (first step takes a minute on a CPU)
-    num_workers: int | None = None  # DataLoader workers (None: chosen from the CPU count)
-    seed: int = 0
-    checkpoint_every: int = 0  # also checkpoint every N iterations (0: only at the end of each epoch)
-    evaluate: bool = True  # fit the domain classifier and write metrics.json (False: samples and losses only)
-    eval_every: int = 1  # domain-classifier score every N epochs (0: only at the end)
-    eval_images: int = 64  # test images per direction for the per-epoch score (the final one uses all)
-    inception_weights: str | None = None  # local InceptionV3 weights for FID/KID (never downloaded)
-    resume: bool = False
-    progress_bar: bool = True
+    dataset: Where[DatasetName | None] = Field(
+        None, description="dataset name under the data root (default: the name in the domains file)"
+    )
+    dataset_dir: Where[str | None] = Field(
+        None, description="dataset folder with train/{A,B} and test/{A,B} (or trainA, ...); overrides --dataset"
+    )
+    run: Annotated[RunName | None, Cli(flags=("--run-name",))] = Field(
+        None, description="run name: <dataset>/runs/<run>/ (default: its start time; with --resume the newest run)"
+    )
+    profile: Profile = Field(
+        "auto", description="auto: paper on CUDA, cpu otherwise; cpu: 64 px, ResNet-6, ngf 32; paper: 256 px, ResNet-9"
+    )
+    image_size: Side = Field(None, description="training crop side (multiple of 4)")
+    load_size: PositiveInt | None = Field(None, description="shorter side images are resized to before the crop")
+    ngf: PositiveInt | None = Field(None, description="generator filters in the first layer")
+    ndf: PositiveInt | None = Field(None, description="discriminator filters in the first layer")
+    n_blocks: PositiveInt | None = Field(None, description="ResNet blocks in each generator")
+    n_layers_d: PositiveInt = Field(3, description="PatchGAN layers (3: 70x70 patches)")
+    epochs: PositiveInt | None = None
+    decay_epoch: NonNegativeInt | None = Field(None, description="epoch from which the lr decays linearly to 0")
+    max_iters_per_epoch: NonNegativeInt | None = Field(None, description="cap on steps per epoch (0: all of A)")
+    batch_size: PositiveInt = 1
+    lr: Annotated[Float, Field(gt=0)] = 2e-4
+    beta1: Annotated[Float, Field(ge=0, lt=1)] = 0.5
+    beta2: Annotated[Float, Field(ge=0, lt=1)] = 0.999
+    lambda_cycle: Annotated[Float, Field(ge=0)] = Field(10.0, description="cycle-consistency weight")
+    lambda_identity: Annotated[Float, Field(ge=0)] = Field(0.5, description="identity weight, times lambda_cycle")
+    pool_size: Annotated[NonNegativeInt, Field(le=10_000)] = Field(50, description="past fakes the D's see")
+    device: Device = Field("auto", description="auto, cpu, cuda or cuda:N")
+    precision: Precision = Field(
+        "auto", description="auto: bf16 where supported, fp16 + GradScaler on older GPUs, else fp32"
+    )
+    channels_last: Bool | None = Field(None, description="channels_last memory format (default: on CUDA)")
+    compile: Bool = Field(False, description="torch.compile the networks (the first step takes a minute on a CPU)")
+    num_workers: NonNegativeInt | None = Field(
+        None, description="DataLoader worker processes (default: CUDA: cores - 1, at most 8; CPU: 0 up to 4 cores)"
+    )
+    seed: Int = 0
+    checkpoint_every: NonNegativeInt = Field(0, description="also checkpoint every N iterations (0: each epoch)")
+    evaluate: Bool = Field(True, description="fit a domain classifier and score translations into metrics.json")
+    eval_every: NonNegativeInt = Field(1, description="domain-classifier score every N epochs (0: only at the end)")
+    eval_images: PositiveInt = Field(64, description="test images per direction for the per-epoch score")
+    inception_weights: str | None = Field(
+        None, description="local InceptionV3 weights for FID/KID (else $SAKURA_INCEPTION_WEIGHTS; never downloaded)"
+    )
+    resume: Where[Bool] = Field(False, description="continue the run (--run, else the newest) from its last checkpoint")
+    progress_bar: Where[Bool] = Field(True, description="show a progress bar with it/s and ETA")
 
-    def __post_init__(self) -> None:
-        require(self.profile in PROFILES, "profile", self.profile, ", ".join(PROFILES))
-        require(self.precision in PRECISIONS, "precision", self.precision, ", ".join(PRECISIONS))
-        require(
-            self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
-            "device",
-            self.device,
-            "auto, cpu, cuda or cuda:N",
-        )
-        require(self.dataset is None or bool(DATASET_NAME_RE.match(self.dataset)), "dataset", self.dataset, "a name")
-        require(self.run is None or (set(self.run) <= RUN_NAME_CHARS and self.run[0] != "."), "run", self.run, "a name")
-        _positive(self, ("image_size", "load_size", "ngf", "ndf", "n_blocks", "epochs", "batch_size"))
-        if self.image_size is not None:
-            require(self.image_size % 4 == 0, "image_size", self.image_size, "a multiple of 4")
-        if self.image_size is not None and self.load_size is not None:
-            require(self.load_size >= self.image_size, "load_size", self.load_size, f">= image_size {self.image_size}")
-        if self.epochs is not None and self.decay_epoch is not None:
-            require(0 <= self.decay_epoch <= self.epochs, "decay_epoch", self.decay_epoch, f"0..epochs={self.epochs}")
-        require(self.lr > 0, "lr", self.lr, "> 0")
-        require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1/beta2", (self.beta1, self.beta2), "in [0, 1)")
-        require(self.lambda_cycle >= 0 and self.lambda_identity >= 0, "lambda", self.lambda_cycle, ">= 0")
-        require(0 <= self.pool_size <= 10_000, "pool_size", self.pool_size, "0..10000")
-        require(self.num_workers is None or self.num_workers >= 0, "num_workers", self.num_workers, ">= 0")
-        require(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, ">= 0")
-        require(
-            self.eval_every >= 0 and self.eval_images >= 1, "eval_every/eval_images", self.eval_every, ">= 0 / >= 1"
-        )
-        require(self.dataset is not None or self.dataset_dir is not None, "dataset", None, "a dataset name or folder")
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.image_size is not None and self.load_size is not None and self.load_size < self.image_size:
+            raise invalid("load_size", self.load_size, f">= image_size {self.image_size}")
+        if self.epochs is not None and self.decay_epoch is not None and self.decay_epoch > self.epochs:
+            raise invalid("decay_epoch", self.decay_epoch, f"0..epochs={self.epochs}")
+        return self
 
     def data_dir(self) -> Path:
-        """The dataset folder: dataset_dir if given, else sakura.paths.dataset_dir(dataset)."""
-        return Path(self.dataset_dir) if self.dataset_dir else dataset_dir(self.dataset)
+        """The dataset folder (see `data_dir`)."""
+        return data_dir(self.dataset, self.dataset_dir)
 
     def net_config(self) -> NetConfig:
         """The architecture (call on a resolved config)."""
         return NetConfig(ngf=self.ngf, ndf=self.ndf, n_blocks=self.n_blocks, n_layers_d=self.n_layers_d)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain primitives only, so a checkpoint holding it loads with weights_only=True."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of to_dict; unknown keys are a ConfigError."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        require(not unknown, "config", sorted(unknown), f"fields of TrainConfig: {sorted(names)}")
-        return cls(**data)
-
-
-def _positive(cfg: TrainConfig, names: tuple[str, ...]) -> None:
-    for name in names:
-        v = getattr(cfg, name)
-        require(v is None or (isinstance(v, int) and v > 0), name, v, "a positive integer")
 
 
 def cpu_has_bf16() -> bool:
@@ -171,14 +168,13 @@ def resolve(cfg: TrainConfig, device: torch.device) -> tuple[TrainConfig, str]:
         filled["decay_epoch"] = min(filled["decay_epoch"], epochs)
     if "load_size" in filled:
         filled["load_size"] = max(filled["load_size"], filled.get("image_size", cfg.image_size))
-    run = cfg.run or time.strftime("run-%Y%m%d-%H%M%S")
-    out = dataclasses.replace(cfg, profile=profile, run=run, **filled)
+    out = cfg.replace(profile=profile, run=cfg.run or new_run_name(), **filled)
     precision = pick_precision(cfg.precision, device)
     channels_last = device.type == "cuda" if cfg.channels_last is None else cfg.channels_last
     num_workers = cfg.num_workers if cfg.num_workers is not None else default_workers(device)
-    out = dataclasses.replace(out, precision=precision, channels_last=channels_last, num_workers=num_workers)
+    out = out.replace(precision=precision, channels_last=channels_last, num_workers=num_workers)
     if out.max_iters_per_epoch == 0:
-        out = dataclasses.replace(out, max_iters_per_epoch=None)
+        out = out.replace(max_iters_per_epoch=None)
     why += (
         f" ({out.image_size} px crops of {out.load_size} px, ResNet-{out.n_blocks} ngf {out.ngf}, {out.epochs} epochs,"
         f" {precision} on {device}, {num_workers} DataLoader workers); override with --profile or single settings"

@@ -10,35 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from sakura.config import ConfigError
+from core.config import ConfigError
+from core.images import load_rgb
+from curation.layout import SPLITS, DatasetLayout
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-
-
-def load_rgb(path: str | Path) -> Image.Image:
-    """Open any image as 8-bit RGB: EXIF orientation applied, alpha composited on white, grayscale/palette/16-bit
-    converted."""
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        return to_rgb(im)
-
-
-def to_rgb(im: Image.Image) -> Image.Image:
-    """8-bit RGB from any PIL mode (alpha composited on white)."""
-    if im.mode == "P":
-        im = im.convert("RGBA")
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        im = im.convert("RGBA")
-        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        return Image.alpha_composite(bg, im).convert("RGB")
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        im = im.point(lambda v: v / 256).convert("L")
-    return im.convert("RGB")
 
 
 def to_tensor(im: Image.Image) -> torch.Tensor:
@@ -53,13 +34,20 @@ def to_image(t: torch.Tensor) -> Image.Image:
 
 
 def domain_dirs(root: Path, split: str) -> tuple[Path, Path]:
-    """`root/<split>/{A,B}` (this project) or `root/<split>{A,B}` (the official layout)."""
-    for a, b in ((root / split / "A", root / split / "B"), (root / f"{split}A", root / f"{split}B")):
-        if a.is_dir() and b.is_dir():
-            return a, b
-    raise ConfigError(
-        f"dataset: no {split} images in {root}; expected {split}/A and {split}/B (or {split}A and {split}B)"
-    )
+    """The A and B folders of a split in either layout curation writes (`curation.layout`)."""
+    return DatasetLayout(Path(root)).split_dirs(split)
+
+
+def dataset_files(root: Path) -> list[Path]:
+    """Every image file training and evaluation read: both splits, both domains (what a training cache keys on)."""
+    files = []
+    for split in SPLITS:
+        try:
+            dirs = domain_dirs(root, split)
+        except ConfigError:
+            continue
+        files += [p for d in dirs for p in sorted(d.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
+    return files
 
 
 @dataclass(frozen=True)

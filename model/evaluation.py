@@ -8,8 +8,10 @@ from pathlib import Path
 
 import torch
 
+from core.config import ConfigError
 from model.config import TrainConfig
 from model.data import domain_dirs, list_images
+from model.layout import RunDir
 from model.logs import write_json
 from model.metrics import (
     DomainClassifier,
@@ -19,7 +21,6 @@ from model.metrics import (
     train_domain_classifier,
     translate_batch,
 )
-from sakura.config import ConfigError
 
 CLASSIFIER_TRAIN_LIMIT = 1000  # images per domain used to fit the domain classifier
 
@@ -31,7 +32,7 @@ class Evaluator:
         self, cfg: TrainConfig, run_dir: Path, train_A: list[Path], train_B: list[Path], device: torch.device
     ) -> None:
         self.cfg, self.run_dir, self.device = cfg, run_dir, device
-        self.metrics_path = run_dir / "metrics.json"
+        self.metrics_path = RunDir(run_dir).metrics
         try:
             test_A, test_B = domain_dirs(cfg.data_dir(), "test")
             self.test_A, self.test_B = list_images(test_A)[0], list_images(test_B)[0]
@@ -53,7 +54,7 @@ class Evaluator:
     def classifier(self) -> DomainClassifier:
         """The run's domain classifier: loaded from domain_classifier.pt, else fitted on the train split."""
         if self._classifier is None:
-            path = self.run_dir / "domain_classifier.pt"
+            path = RunDir(self.run_dir).domain_classifier
             clf = DomainClassifier()
             if path.is_file():
                 clf.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

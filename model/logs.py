@@ -15,6 +15,7 @@ from PIL import Image  # noqa: E402
 
 from model.data import to_image  # noqa: E402
 from model.engine import LOSS_NAMES  # noqa: E402
+from model.layout import RunDir  # noqa: E402
 
 CSV_FIELDS = ("global_step", "epoch", "iteration", *LOSS_NAMES, "lr", "seconds")
 
@@ -26,8 +27,8 @@ class RunLogger:
     def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        self.run_dir = run_dir
-        self.csv_path = run_dir / "losses.csv"
+        self.run_dir, self.run = run_dir, RunDir(run_dir)
+        self.csv_path = self.run.losses
         run_dir.mkdir(parents=True, exist_ok=True)
         if resume_step is not None and self.csv_path.exists():
             rows = [r for r in read_losses(self.csv_path) if int(r["global_step"]) <= resume_step]
@@ -36,7 +37,7 @@ class RunLogger:
             _write_rows(self.csv_path, [])
         self._csv_file = self.csv_path.open("a", newline="", encoding="utf-8")
         self._csv = csv.DictWriter(self._csv_file, fieldnames=CSV_FIELDS)
-        self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=(resume_step + 1) if resume_step else None)
+        self.tb = SummaryWriter(str(self.run.tensorboard), purge_step=(resume_step + 1) if resume_step else None)
 
     def log_step(
         self, global_step: int, epoch: int, iteration: int, losses: dict[str, float], lr: float, seconds: float
@@ -64,9 +65,9 @@ class RunLogger:
         """Flush the CSV and TensorBoard, redraw plots/losses.png, write samples/epoch_NNN.png."""
         self._csv_file.flush()
         self.tb.flush()
-        out = {"plot": plot_losses(read_losses(self.csv_path), self.run_dir / "plots" / "losses.png")}
+        out = {"plot": plot_losses(read_losses(self.csv_path), self.run.loss_plot)}
         if samples is not None:
-            out["samples"] = sample_grid(samples, self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
+            out["samples"] = sample_grid(samples, self.run.sample_grid(epoch))
         return out
 
     def close(self) -> None:

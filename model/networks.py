@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from sakura.config import require
+from core.config import require
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sys
@@ -29,8 +28,8 @@ from model.data import (
 )
 from model.engine import CycleGANTrainer, DistInfo, NonFiniteLossError
 from model.evaluation import Evaluator
+from model.layout import RunDir, runs_dir
 from model.logs import RunLogger
-from sakura.config import ConfigError
 
 Progress = Callable[[int, int, dict], None]  # (global_step, total_steps, {"epoch", "losses", ...})
 # Settings that may change when resuming (they do not change the numbers a run computes).
@@ -117,7 +116,7 @@ def save_checkpoint(trainer: CycleGANTrainer, run_dir: Path, st: RunState, epoch
     if not trainer.dist.is_main:
         return None
     path = ckpt_io.save_checkpoint(
-        run_dir / "checkpoints" / "last.pt",
+        RunDir(run_dir).last_checkpoint,
         trainer.state_dict(),
         ranks,
         epoch,
@@ -130,11 +129,11 @@ def save_checkpoint(trainer: CycleGANTrainer, run_dir: Path, st: RunState, epoch
     return path
 
 
-def export_generators(trainer: CycleGANTrainer, run_dir: Path, prefix: str = "") -> dict[str, Path]:
-    """generators/<prefix>G_A2B.pt and G_B2A.pt: each generator alone, for `sakura translate`."""
+def export_generators(trainer: CycleGANTrainer, run_dir: Path, best: bool = False) -> dict[str, Path]:
+    """generators/G_A2B.pt and G_B2A.pt (best_G_*.pt): each generator alone, for `sakura translate`."""
     m, meta = trainer.model, {"run": trainer.cfg.run, "image_size": trainer.cfg.image_size}
     return {
-        d: ckpt_io.export_generator(run_dir / "generators" / f"{prefix}G_{d}.pt", net.state_dict(), m.cfg, d, meta)
+        d: ckpt_io.export_generator(RunDir(run_dir).generator(d, best), net.state_dict(), m.cfg, d, meta)
         for d, net in (("A2B", m.G_AB), ("B2A", m.G_BA))
     }
 
@@ -187,14 +186,15 @@ def train_one_epoch(
     bar.close()
 
 
-def _resume_state(cfg: TrainConfig, runs_dir: Path) -> tuple[TrainConfig, dict, str]:
-    run = cfg.run or _newest_run(runs_dir)
-    state = ckpt_io.load_checkpoint(runs_dir / run / "checkpoints" / "last.pt")
+def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict, str]:
+    ds = cfg.data_dir()
+    run = cfg.run or RunDir.newest(ds, needs="checkpoint").name
+    state = ckpt_io.load_checkpoint(RunDir.of(ds, run).last_checkpoint)
     stored = TrainConfig.from_dict(state["config"])
     overrides = {k: getattr(cfg, k) for k in RUNTIME_FIELDS}
     if cfg.epochs is not None and cfg.epochs != stored.epochs:
         overrides["epochs"] = cfg.epochs
-    merged = dataclasses.replace(stored, **overrides, run=run)
+    merged = stored.replace(**overrides, run=run)
     why = (
         f"resuming run {run} at epoch {state['epoch'] + 1}, iteration {state['iteration']} "
         f"(step {state['global_step']}) with the config stored in its checkpoint"
@@ -202,24 +202,16 @@ def _resume_state(cfg: TrainConfig, runs_dir: Path) -> tuple[TrainConfig, dict, 
     return merged, state, why
 
 
-def _newest_run(runs_dir: Path) -> str:
-    runs = sorted(runs_dir.glob("*/checkpoints/last.pt"), key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise ConfigError(f"resume: no run with checkpoints/last.pt under {runs_dir}")
-    return runs[-1].parent.parent.name
-
-
 def _setup(cfg: TrainConfig, dist: DistInfo) -> tuple[TrainConfig, torch.device, dict | None, str]:
     device = pick_device(cfg.device, dist.local_rank if dist.distributed else None)
-    runs_dir = cfg.data_dir() / "runs"
-    if cfg.resume and (cfg.run is not None or any(runs_dir.glob("*/checkpoints/last.pt"))):
-        resolved, state, why = _resume_state(cfg, runs_dir)
+    if cfg.resume and (cfg.run is not None or any(r.has_checkpoint for r in RunDir.all(cfg.data_dir()))):
+        resolved, state, why = _resume_state(cfg)
         device = pick_device(resolved.device, dist.local_rank if dist.distributed else None)
     else:
         if cfg.resume:
-            print(f"resume: no checkpoint under {runs_dir} yet, starting a new run", file=sys.stderr)
+            print(f"resume: no checkpoint under {runs_dir(cfg.data_dir())} yet, starting a new run", file=sys.stderr)
         (resolved, why), state = resolve(cfg, device), None
-        resolved = dataclasses.replace(resolved, run=_broadcast(resolved.run, dist))
+        resolved = resolved.replace(run=_broadcast(resolved.run, dist))
     return resolved, device, state, why
 
 
@@ -235,7 +227,8 @@ def train(cfg: TrainConfig, progress: Progress | None = None) -> TrainResult:
 
 def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> TrainResult:
     cfg, device, state, why = _setup(cfg, dist)
-    run_dir = cfg.data_dir() / "runs" / cfg.run
+    run = RunDir.of(cfg.data_dir(), cfg.run)
+    run_dir = run.path
     train_A, train_B = domain_dirs(cfg.data_dir(), "train")
     (files_A, skip_A), (files_B, skip_B) = list_images(train_A), list_images(train_B)
     if dist.is_main:
@@ -256,11 +249,11 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
             state["epoch"],
             state["iteration"],
             state["global_step"],
-            run_dir / "checkpoints" / "last.pt",
+            run.last_checkpoint,
             best_score=state["extra"].get("best_score", float("-inf")),
         )
-        if (run_dir / "checkpoints" / "best.pt").exists():
-            st.best_checkpoint = run_dir / "checkpoints" / "best.pt"
+        if run.best_checkpoint.exists():
+            st.best_checkpoint = run.best_checkpoint
     logger = RunLogger(run_dir, st.global_step if state is not None else None) if dist.is_main else None
     evaluator = Evaluator(cfg, run_dir, files_A, files_B, device) if dist.is_main else None
     if evaluator is not None:
@@ -304,11 +297,11 @@ def _end_of_epoch(trainer, run_dir: Path, st: RunState, logger: RunLogger | None
     save_checkpoint(trainer, run_dir, st, epoch, 0)
     if trainer.dist.is_main:
         if improved:
-            best = run_dir / "checkpoints" / "best.pt"
+            best = RunDir(run_dir).best_checkpoint
             shutil.copyfile(st.last_checkpoint, best.with_suffix(".tmp"))
             best.with_suffix(".tmp").replace(best)
             st.best_checkpoint = best
-            export_generators(trainer, run_dir, prefix="best_")
+            export_generators(trainer, run_dir, best=True)
         export_generators(trainer, run_dir)
         logger.end_epoch(epoch, evaluator.samples(trainer))
         if metrics is not None:

@@ -1,5 +1,5 @@
 """sakura-street: shared configuration, the `sakura` CLI and local Prefect server control."""
 
-from sakura.config import ConfigError, DatasetSpec, DomainSpec, Query, load_domains
+from core.config import ConfigError, DatasetSpec, DomainSpec, Query, load_domains
 
 __all__ = ["ConfigError", "DatasetSpec", "DomainSpec", "Query", "load_domains"]

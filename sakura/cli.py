@@ -7,19 +7,19 @@ import importlib
 import sys
 from collections.abc import Iterable, Sequence
 
+from core.config import ConfigError, load_domains
+from core.paths import default_domains_file
 from sakura import server
-from sakura.config import ConfigError, load_domains
-from sakura.paths import default_domains_file
 
-# Stage commands: the module whose `register(subparsers)` adds them, and the line `sakura --help` shows.
-# A module is imported only when one of its commands runs (torch and prefect take seconds to import).
+# Stage commands: the module whose COMMANDS[name](parser) adds their flags, and the line `sakura --help` shows
+# (written here only). A module is imported only when one of its commands runs (torch and prefect take seconds).
 STAGE_COMMANDS: dict[str, tuple[str, str]] = {
     "scrape": ("scraper.cli", "collect images: Google/Bing Images in Chromium, a URL list, or your own photos"),
     "curate": ("curation.cli", "validate, deduplicate, resize and split raw images into train/test"),
     "train": ("model.cli", "train a CycleGAN on a curated dataset (CPU or CUDA; torchrun for DDP)"),
     "translate": ("model.cli", "translate the test set both ways, or your own images/folders"),
-    "serve": ("flows.cli", "serve the Prefect deployments (collect-and-train, scrape, ...)"),
-    "run": ("flows.cli", "start server + deployments and run collect-and-train (make run / demo)"),
+    "serve": ("sakura.run", "serve the Prefect deployments (collect-and-train, scrape, ...)"),
+    "run": ("sakura.run", "start server + deployments and run collect-and-train (make run / demo)"),
 }
 
 
@@ -40,7 +40,7 @@ def _cmd_server(args: argparse.Namespace) -> int:
         print(
             f"stopped the Prefect server (pid {rec.pid}, port {rec.port})"
             if rec
-            else f"no Prefect server started by sakura is running (no live record in {cfg.pidfile})"
+            else f"no Prefect server started by sakura is running (no live record in {cfg.record_file()})"
         )
         return 0
     rec = server.read_record(cfg)
@@ -74,14 +74,10 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
     p.set_defaults(func=_cmd_config)
 
-    wanted = {m for c, (m, _) in STAGE_COMMANDS.items() if load is None or c in load}
-    loaded: set[str] = set()
     for name, (module, help_) in STAGE_COMMANDS.items():
-        if module not in wanted:
-            sub.add_parser(name, help=help_)
-        elif module not in loaded:
-            importlib.import_module(module).register(sub)
-            loaded.add(module)
+        p = sub.add_parser(name, help=help_, description=help_)
+        if load is None or name in load:
+            importlib.import_module(module).COMMANDS[name](p)
     return parser
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from sakura.config import DatasetSpec
+from core.config import DatasetSpec
 from sakura.synthetic import street_scene
 
 RESULTS_PER_QUERY = 60

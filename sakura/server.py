@@ -15,8 +15,8 @@ from pathlib import Path
 
 import requests
 
-from sakura.config import require
-from sakura.paths import PROJECT_ROOT
+from core.config import require
+from core.paths import PROJECT_ROOT
 
 PORT_ENV = "SAKURA_PREFECT_PORT"
 HOME_ENV = "SAKURA_PREFECT_HOME"
@@ -56,21 +56,13 @@ class ServerConfig:
     def api_url(self) -> str:
         return f"{self.url}/api"
 
-    @property
-    def pidfile(self) -> Path:
-        return self.home / "server.json"
+    def record_file(self, kind: str = "server") -> Path:
+        """Where sakura records the process it launched: `server.json` or `serve.json` under PREFECT_HOME."""
+        return self.home / f"{kind}.json"
 
-    @property
-    def logfile(self) -> Path:
-        return self.home / "server.log"
-
-    @property
-    def serve_pidfile(self) -> Path:
-        return self.home / "serve.json"
-
-    @property
-    def serve_logfile(self) -> Path:
-        return self.home / "serve.log"
+    def log_file(self, kind: str = "server") -> Path:
+        """The output of that process: `server.log` or `serve.log`."""
+        return self.home / f"{kind}.log"
 
     def env(self) -> dict[str, str]:
         """The environment for the server process and for clients of it."""
@@ -139,12 +131,12 @@ def _read(path: Path, markers: tuple[bytes, ...]) -> ServerRecord | None:
 
 def read_record(cfg: ServerConfig) -> ServerRecord | None:
     """The recorded server, if its process is still alive; a stale record is removed."""
-    return _read(cfg.pidfile, SERVER_MARKERS)
+    return _read(cfg.record_file(), SERVER_MARKERS)
 
 
 def read_serve_record(cfg: ServerConfig) -> ServerRecord | None:
     """The recorded `sakura serve` process, if it is still alive."""
-    return _read(cfg.serve_pidfile, SERVE_MARKERS)
+    return _read(cfg.record_file("serve"), SERVE_MARKERS)
 
 
 def _write_record(path: Path, rec: ServerRecord) -> None:
@@ -203,16 +195,16 @@ def start(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
         what = "a Prefect server" if is_healthy(cfg.api_url) else "another program"
         raise ServerError(
             f"port {cfg.port} on {cfg.host} is already taken by {what} that sakura did not start "
-            f"(no record in {cfg.pidfile}); choose another port, e.g. `{PORT_ENV}=4300 make server`"
+            f"(no record in {cfg.record_file()}); choose another port, e.g. `{PORT_ENV}=4300 make server`"
         )
     cmd = [_prefect_executable(), "server", "start", "--host", cfg.host, "--port", str(cfg.port)]
-    proc, rec = _spawn(cfg, cmd, cfg.logfile, cfg.pidfile, cwd=cfg.home)
+    proc, rec = _spawn(cfg, cmd, cfg.log_file(), cfg.record_file(), cwd=cfg.home)
     if not _wait_healthy(cfg, proc.pid, timeout_s=cfg.startup_timeout_s, proc=proc):
         _terminate(proc.pid)
-        cfg.pidfile.unlink(missing_ok=True)
+        cfg.record_file().unlink(missing_ok=True)
         raise ServerError(
             f"the Prefect server did not become healthy on {cfg.api_url} within "
-            f"{cfg.startup_timeout_s:.0f} s; last lines of {cfg.logfile}:\n{_log_tail(cfg.logfile)}"
+            f"{cfg.startup_timeout_s:.0f} s; last lines of {cfg.log_file()}:\n{_log_tail(cfg.log_file())}"
         )
     return rec, False
 
@@ -266,7 +258,7 @@ def _stop(pidfile: Path, markers: tuple[bytes, ...]) -> ServerRecord | None:
 
 def stop(cfg: ServerConfig) -> ServerRecord | None:
     """Stop the server that `start` recorded (and only that one); return its record, or None if none ran."""
-    return _stop(cfg.pidfile, SERVER_MARKERS)
+    return _stop(cfg.record_file(), SERVER_MARKERS)
 
 
 def start_serve(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
@@ -275,16 +267,16 @@ def start_serve(cfg: ServerConfig) -> tuple[ServerRecord, bool]:
     if rec is not None:
         return rec, True
     cmd = [sys.executable, "-m", "sakura", "serve"]
-    return _spawn(cfg, cmd, cfg.serve_logfile, cfg.serve_pidfile, cwd=PROJECT_ROOT)[1], False
+    return _spawn(cfg, cmd, cfg.log_file("serve"), cfg.record_file("serve"), cwd=PROJECT_ROOT)[1], False
 
 
 def serve_failed(cfg: ServerConfig) -> str | None:
     """Why the recorded `sakura serve` process is gone (the end of its log), or None while it runs."""
     if read_serve_record(cfg) is not None:
         return None
-    return f"`sakura serve` exited; last lines of {cfg.serve_logfile}:\n{_log_tail(cfg.serve_logfile)}"
+    return f"`sakura serve` exited; last lines of {cfg.log_file('serve')}:\n{_log_tail(cfg.log_file('serve'))}"
 
 
 def stop_serve(cfg: ServerConfig) -> ServerRecord | None:
     """Stop the `sakura serve` process that `start_serve` recorded; return its record, or None if none ran."""
-    return _stop(cfg.serve_pidfile, SERVE_MARKERS)
+    return _stop(cfg.record_file("serve"), SERVE_MARKERS)

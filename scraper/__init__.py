@@ -1,35 +1,34 @@
 """Scraper stage: search queries -> image URLs -> raw image files with provenance."""
 
-from scraper.browser import BrowserError, DriverChoice, close_driver, make_driver, resolve_driver
-from scraper.config import ScrapeConfig
-from scraper.engine import BrowserEngine, make_engine
-from scraper.fetch import Downloader
-from scraper.pipeline import Counts, QueryResult, ScrapeResult, download_candidates, scrape, search_query
-from scraper.records import Candidate, Fetched, SearchOutcome
-from scraper.sources import LocalReader, folder_candidates, read_url_list
-from scraper.store import Store
+from core.lazy import lazy_exports
 
-__all__ = [
-    "BrowserEngine",
-    "BrowserError",
-    "Candidate",
-    "Counts",
-    "Downloader",
-    "DriverChoice",
-    "Fetched",
-    "LocalReader",
-    "QueryResult",
-    "ScrapeConfig",
-    "ScrapeResult",
-    "SearchOutcome",
-    "Store",
-    "close_driver",
-    "download_candidates",
-    "folder_candidates",
-    "make_driver",
-    "make_engine",
-    "read_url_list",
-    "resolve_driver",
-    "scrape",
-    "search_query",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "BrowserEngine": "engine",
+        "BrowserError": "browser",
+        "Candidate": "records",
+        "Counts": "pipeline",
+        "Downloader": "fetch",
+        "DriverChoice": "browser",
+        "Fetched": "records",
+        "LocalReader": "sources",
+        "QueryResult": "pipeline",
+        "RawLayout": "layout",
+        "ScrapeConfig": "config",
+        "ScrapeResult": "pipeline",
+        "SearchOutcome": "records",
+        "Store": "store",
+        "close_driver": "browser",
+        "collect": "pipeline",
+        "download_candidates": "pipeline",
+        "folder_candidates": "sources",
+        "make_driver": "browser",
+        "make_engine": "engine",
+        "read_url_list": "sources",
+        "remaining": "pipeline",
+        "resolve_driver": "browser",
+        "scrape": "pipeline",
+        "search_query": "pipeline",
+    },
+)

@@ -7,79 +7,33 @@ import logging
 import sys
 import unicodedata
 
-from sakura.config import Query, load_domains, query_language
-from sakura.paths import default_domains_file
+from core.config import DOMAIN_KEYS, Query, load_domains, query_language
+from core.paths import default_domains_file
+from core.settings import add_arguments, from_args
 from scraper import records as R
 from scraper.browser import BrowserError
-from scraper.config import ENGINES, MB, ScrapeConfig
+from scraper.config import ScrapeConfig
 from scraper.pipeline import Counts, ScrapeResult, scrape
 
 
-def register(subparsers) -> None:
-    """Add the `scrape` subcommand."""
-    p = subparsers.add_parser(
-        "scrape",
-        help="collect images: Google/Bing Images in Chromium, a URL list, or a folder of your own photos",
-        description="Search each query, download the originals, store them under <data root>/<name>/raw/<A|B>/ "
-        "with a manifest. Rerunning continues where it stopped. Exit 1 only when nothing could be collected.",
+def configure(p: argparse.ArgumentParser) -> None:
+    """The `scrape` command's flags: its sources, then one flag per ScrapeConfig setting."""
+    p.description = (
+        "Search each query, download the originals, store them under <data root>/<name>/raw/<A|B>/ with a manifest. "
+        "Rerunning continues where it stopped. Exit 1 only when nothing could be collected."
     )
     p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
-    p.add_argument("--domain", choices=("A", "B"), action="append", help="only this domain (repeatable)")
+    p.add_argument("--domain", choices=DOMAIN_KEYS, action="append", help="only this domain (repeatable)")
     p.add_argument("--query", action="append", help="search this instead of the domains file's queries (repeatable)")
-    p.add_argument("--engine", choices=ENGINES, default="google", help="search engine (default: %(default)s)")
     p.add_argument("--urls", metavar="FILE", help="download the URLs in FILE (one a line) instead of searching")
     p.add_argument("--import-dir", metavar="DIR", help="import your own photos from DIR instead of searching")
-    p.add_argument("--per-query", type=int, default=100, help="results to gather per query (default: %(default)s)")
-    p.add_argument("--per-domain", type=int, help="stop a domain once it holds this many images")
-    p.add_argument("--headed", action="store_true", help="visible browser (blocked less; works under xvfb-run)")
-    p.add_argument("--workers", type=int, default=16, help="download threads (default: %(default)s)")
-    p.add_argument("--per-host", type=int, default=2, help="concurrent requests per host (default: %(default)s)")
-    p.add_argument("--host-delay", type=float, default=0.0, help="seconds between requests to one host")
-    p.add_argument("--connect-timeout", type=float, default=5.0, help="seconds (default: %(default)s)")
-    p.add_argument("--read-timeout", type=float, default=15.0, help="seconds between bytes (default: %(default)s)")
-    p.add_argument("--total-timeout", type=float, default=60.0, help="seconds per download (default: %(default)s)")
-    p.add_argument("--max-mb", type=float, default=20.0, help="size cap per image in MB (default: %(default)s)")
-    p.add_argument("--retries", type=int, default=2, help="retries for timeouts, 5xx and 429 (default: %(default)s)")
-    p.add_argument("--retry-failed", action="store_true", help="also refetch URLs that failed for good before")
-    p.add_argument("--user-agent", help="User-Agent header for downloads")
-    p.add_argument("--google-url", default="https://www.google.com", help=argparse.SUPPRESS)
-    p.add_argument("--bing-url", default="https://www.bing.com", help=argparse.SUPPRESS)
-    p.add_argument(
-        "--allow-private-network",
-        action="append",
-        default=[],
-        metavar="CIDR",
-        help="allow downloads from this private/loopback network (refused by default), e.g. 127.0.0.1/32",
-    )
-    p.add_argument("--scroll-pause", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log which driver is used and each search")
+    add_arguments(p.add_argument_group("settings"), ScrapeConfig)
     p.set_defaults(func=run)
 
 
-def config_from_args(args: argparse.Namespace) -> ScrapeConfig:
-    """The ScrapeConfig for these arguments (validated: a bad value raises ConfigError)."""
-    extra = {"user_agent": args.user_agent} if args.user_agent else {}
-    return ScrapeConfig(
-        engine=args.engine,
-        google_url=args.google_url,
-        bing_url=args.bing_url,
-        per_query_limit=args.per_query,
-        per_domain_limit=args.per_domain,
-        headed=args.headed,
-        workers=args.workers,
-        per_host_concurrency=args.per_host,
-        per_host_delay=args.host_delay,
-        connect_timeout=args.connect_timeout,
-        read_timeout=args.read_timeout,
-        total_timeout=args.total_timeout,
-        max_bytes=int(args.max_mb * MB),
-        retries=args.retries,
-        retry_failed=args.retry_failed,
-        allow_private_networks=tuple(args.allow_private_network),
-        scroll_pause=args.scroll_pause,
-        **extra,
-    )
+COMMANDS = {"scrape": configure}
 
 
 class _Bar:
@@ -125,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry of `sakura scrape`; 0 when the domains hold images afterwards, 1 when nothing could be collected."""
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     logging.getLogger("scraper.browser").setLevel(logging.INFO)  # always say which chromedriver was used
-    cfg = config_from_args(args)
+    cfg = from_args(ScrapeConfig, args)
     spec = load_domains(args.domains)
     queries = [Query(q, query_language(q)) for q in args.query] if args.query else None
     bar = _Bar(not args.no_progress)

@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 
 from selenium.common.exceptions import WebDriverException
 
-from sakura.config import Query
+from core.config import Query
 from scraper import browser
 from scraper import records as R
 from scraper.config import ScrapeConfig

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sakura.config import ConfigError, DatasetSpec, Query
+from core.config import ConfigError, DatasetSpec, Query
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
@@ -159,10 +159,33 @@ class _Slots:
                 self.left += 1
 
 
-def _remaining(cfg: ScrapeConfig, store: Store, domain: str) -> int | None:
+def remaining(cfg: ScrapeConfig, store: Store, domain: str) -> int | None:
+    """How many more images the domain may take under `per_domain_limit` (None: no limit)."""
     if cfg.per_domain_limit is None:
         return None
     return max(0, cfg.per_domain_limit - store.count(domain))
+
+
+def collect(
+    cfg: ScrapeConfig,
+    store: Store,
+    fetcher,
+    outcome: SearchOutcome,
+    domain: str,
+    label: str,
+    engine_name: str,
+    counts: Counts | None = None,
+    progress: Progress | None = None,
+) -> QueryResult:
+    """The per-query step, for the CLI and the flow alike: record the search's outcome, then download its
+    candidates within what the domain may still take; every URL ends with a status in the manifest."""
+    counts = counts if counts is not None else Counts()
+    store.record_search(domain, label, engine_name, outcome)
+    counts.found += len(outcome.candidates)
+    if progress:
+        progress(counts)
+    got = download_candidates(cfg, store, outcome.candidates, fetcher, counts, progress, remaining(cfg, store, domain))
+    return QueryResult(domain, label, engine_name, outcome.status, outcome.message, len(outcome.candidates), dict(got))
 
 
 def _source_candidates(urls_file: Path | None, import_dir: Path | None) -> tuple[str, str, list[Candidate]]:
@@ -201,7 +224,7 @@ def scrape(
     """
     keys = list(domains or [d.key for d in spec.domains])
     use_source = _check_choices(spec, keys, urls_file, import_dir)
-    counts, results, statuses = Counts(), [], Counter()
+    counts, results = Counts(), []
     store = Store(cfg.raw_dir(spec.name), fsync=cfg.fsync)
     run_id = store.start_run(cfg.to_dict())
     own_engine = engine is None and not use_source
@@ -212,36 +235,32 @@ def scrape(
             engine = make_engine(cfg, debug_dir=store.debug_dir(run_id))
         elif engine is not None and getattr(engine, "debug_dir", "") is None:
             engine.debug_dir = store.debug_dir(run_id)
-        run = functools.partial(_run_one, cfg, store, fetcher, counts=counts, progress=progress, statuses=statuses)
+        step = functools.partial(collect, cfg, store, fetcher, counts=counts, progress=progress)
         for key in keys:
             if use_source:
                 name, label, cands = _source_candidates(
                     Path(urls_file) if urls_file else None, Path(import_dir) if import_dir else None
                 )
                 outcome = SearchOutcome(tuple(c.tagged(key, label, name) for c in cands), R.OK, f"{len(cands)} items")
-                results.append(run(key, label, name, outcome))
+                results.append(step(outcome, key, label, name))
                 continue
             for query in queries or spec.domain(key).queries:
-                if _remaining(cfg, store, key) == 0:
+                if remaining(cfg, store, key) == 0:
                     break
-                results.append(run(key, query.text, engine.name, search_query(engine, key, query, cfg.per_query_limit)))
+                outcome = search_query(engine, key, query, cfg.per_query_limit)
+                results.append(step(outcome, key, query.text, engine.name))
         per_domain = {k: store.count(k) for k in keys}
     finally:
         if own_engine and engine is not None:
             engine.close()
         fetcher.close()
         store.close()
-    return ScrapeResult(cfg.data_root / spec.name, store.raw_dir / "manifest.sqlite", run_id, store.debug_dir(run_id),
-                        tuple(results), dict(statuses), per_domain, counts)  # fmt: skip
+    return ScrapeResult(store.raw_dir.parent, store.layout.manifest, run_id, store.debug_dir(run_id),
+                        tuple(results), _total(results), per_domain, counts)  # fmt: skip
 
 
-def _run_one(cfg, store, fetcher, key, label, engine_name, outcome, *, counts, progress, statuses) -> QueryResult:
-    store.record_search(key, label, engine_name, outcome)
-    counts.found += len(outcome.candidates)
-    if progress:
-        progress(counts)
-    got = download_candidates(
-        cfg, store, outcome.candidates, fetcher, counts, progress, limit=_remaining(cfg, store, key)
-    )
-    statuses.update(got)
-    return QueryResult(key, label, engine_name, outcome.status, outcome.message, len(outcome.candidates), dict(got))
+def _total(results: list[QueryResult]) -> dict[str, int]:
+    total: Counter = Counter()
+    for r in results:
+        total.update(r.statuses)
+    return dict(total)

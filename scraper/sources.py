@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from sakura.config import ConfigError
+from core.config import ConfigError
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.fetch import iter_parallel

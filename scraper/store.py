@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scraper import records as R
+from scraper.layout import RawLayout
 from scraper.records import Candidate, Fetched, SearchOutcome
 
-MANIFEST = "manifest.sqlite"
-PARTIAL_DIR = ".partial"  # temp files live outside raw/A and raw/B, so readers never see a partial file
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
     domain TEXT NOT NULL,
@@ -99,14 +98,12 @@ class Store:
     """Files named by content under raw/<domain>/, and one manifest row per (domain, URL)."""
 
     def __init__(self, raw_dir: str | Path, fsync: bool = True) -> None:
-        self.raw_dir = Path(raw_dir)
-        self.fsync = fsync
-        self.raw_dir.mkdir(parents=True, exist_ok=True)
-        self.partial_dir = self.raw_dir / PARTIAL_DIR
-        self.partial_dir.mkdir(exist_ok=True)
+        self.layout = RawLayout(Path(raw_dir))
+        self.raw_dir, self.partial_dir, self.fsync = self.layout.root, self.layout.partial_dir, fsync
+        self.partial_dir.mkdir(parents=True, exist_ok=True)
         _remove_stale_partials(self.partial_dir)
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.raw_dir / MANIFEST, check_same_thread=False, isolation_level=None)
+        self.db = sqlite3.connect(self.layout.manifest, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a committed row survives a killed process; power loss may drop the latest rows
         # (their files are then adopted by the rerun), never corrupt the manifest.
@@ -135,7 +132,7 @@ class Store:
 
     def debug_dir(self, run_id: str) -> Path:
         """Where a run saves page sources and screenshots of searches that found nothing."""
-        return self.raw_dir / "debug" / run_id
+        return self.layout.debug_dir(run_id)
 
     def add_found(self, cands: list[Candidate]) -> int:
         """Record found candidates as pending (first finder's provenance wins); returns how many were new."""
@@ -194,7 +191,10 @@ class Store:
         with self._lock:
             owner = self._owners.get(f.sha256)
             if owner is None:
-                self._owners[f.sha256] = (f"{f.candidate.domain}/{f.sha256}.{f.ext}", f.candidate.url)
+                self._owners[f.sha256] = (
+                    self.layout.image_relpath(f.candidate.domain, f.sha256, f.ext),
+                    f.candidate.url,
+                )
         if owner is not None:
             return Stored(f, R.DUPLICATE, f"same bytes as {owner[0]} ({owner[1][:200]})", None)
         return Stored(f, R.OK, None, self._write(f.candidate.domain, f.sha256, f.ext, f.data))
@@ -210,7 +210,7 @@ class Store:
         return self.commit(self.put(f))
 
     def _write(self, domain: str, sha256: str, ext: str, data: bytes) -> str:
-        rel = f"{domain}/{sha256}.{ext}"
+        rel = self.layout.image_relpath(domain, sha256, ext)
         final = self.raw_dir / rel
         if final.exists():  # written by a run killed before its row was committed: same name, same bytes
             return rel

@@ -61,5 +61,6 @@ def test_top_level_help_imports_no_stage():
 def test_a_stage_command_loads_only_its_module():
     parser = build_parser(load=["translate"])
     action = next(a for a in parser._actions if a.dest == "command")
-    assert callable(action.choices["train"].get_default("func"))  # same module as translate
+    assert callable(action.choices["translate"].get_default("func"))
     assert action.choices["scrape"].get_default("func") is None  # listed, not loaded
+    assert action.choices["scrape"].description == action._choices_actions[2].help  # one help text, shown twice

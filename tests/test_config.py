@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sakura.config import ConfigError, load_domains, parse_domains, query_language
-from sakura.paths import PROJECT_ROOT
+from core.config import ConfigError, load_domains, parse_domains, query_language
+from core.paths import PROJECT_ROOT
 
 VALID = {
     "name": "street2sakura",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.config import ConfigError
 from curation.config import CurationConfig
-from sakura.config import ConfigError
 
 
 def test_defaults_are_valid_and_documented_values():

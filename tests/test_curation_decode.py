@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from curation.decode import DecodeSettings, analyse_file, output_size, staged_path, to_srgb
+from core.images import to_srgb
+from curation.decode import DecodeSettings, analyse_file, output_size, staged_path
+from curation.records import Analysis, Reason
 from tests.support import curation_images as ci
 
 
@@ -18,13 +20,13 @@ def settings(tmp_path) -> DecodeSettings:
     return DecodeSettings(staging=str(tmp_path / "staged"))
 
 
-def _analyse(tmp_path, data: bytes, settings: DecodeSettings, ext: str = "jpg") -> dict:
+def _analyse(tmp_path, data: bytes, settings: DecodeSettings, ext: str = "jpg") -> Analysis:
     path = ci.put(tmp_path / "raw", "A", data, ext)
     return analyse_file("A", str(path), f"A/{path.name}", settings)
 
 
-def _staged(rec: dict, settings: DecodeSettings) -> Image.Image:
-    im = Image.open(os.path.join(settings.staging, rec["staged"]))
+def _staged(rec: Analysis, settings: DecodeSettings) -> Image.Image:
+    im = Image.open(os.path.join(settings.staging, rec.staged))
     im.load()
     return im
 
@@ -32,19 +34,19 @@ def _staged(rec: dict, settings: DecodeSettings) -> Image.Image:
 @pytest.mark.parametrize(
     "make, reason",
     [
-        (ci.truncated_jpeg, "truncated"),
-        (ci.html_as_jpg, "unidentifiable"),
-        (lambda: b"", "empty"),
-        (lambda: ci.png_header_only(100_000, 100_000), "decompression_bomb"),  # Pillow's own hard limit
-        (lambda: ci.png_header_only(9000, 8000), "decompression_bomb"),  # above our max_pixels, below Pillow's
-        (lambda: ci.png_header_only(300, 300), "truncated"),  # a header with no real pixel data
-        (lambda: ci.animated_gif(3)[: len(ci.animated_gif(3)) // 3], "truncated"),  # cut inside frame 1
+        (ci.truncated_jpeg, Reason.TRUNCATED),
+        (ci.html_as_jpg, Reason.UNIDENTIFIABLE),
+        (lambda: b"", Reason.EMPTY),
+        (lambda: ci.png_header_only(100_000, 100_000), Reason.DECOMPRESSION_BOMB),  # Pillow's own hard limit
+        (lambda: ci.png_header_only(9000, 8000), Reason.DECOMPRESSION_BOMB),  # above our max_pixels, below Pillow's
+        (lambda: ci.png_header_only(300, 300), Reason.TRUNCATED),  # a header with no real pixel data
+        (lambda: ci.animated_gif(3)[: len(ci.animated_gif(3)) // 3], Reason.TRUNCATED),  # cut inside frame 1
     ],
 )
 def test_undecodable_files_fail_with_reason(tmp_path, settings, make, reason):
     rec = _analyse(tmp_path, make(), settings)
-    assert (rec["status"], rec["reason"]) == ("failed", reason), rec
-    assert rec["detail"] and "staged" not in rec
+    assert (rec.ok, rec.reason) == (False, reason), rec
+    assert rec.detail and rec.staged is None
 
 
 def test_bomb_is_rejected_before_decoding(tmp_path):
@@ -52,7 +54,7 @@ def test_bomb_is_rejected_before_decoding(tmp_path):
     data = ci.jpeg_bytes(ci.scene(3, (2000, 2000)))
     small = DecodeSettings(staging=str(tmp_path / "s"), max_pixels=1_000_000)
     rec = _analyse(tmp_path, data, small)
-    assert rec["reason"] == "decompression_bomb" and "4,000,000" in rec["detail"]
+    assert rec.reason is Reason.DECOMPRESSION_BOMB and "4,000,000" in rec.detail
     assert not (tmp_path / "s").exists()
 
 
@@ -60,32 +62,32 @@ def test_truncated_jpeg_is_never_loaded_partially(tmp_path, settings):
     from PIL import ImageFile
 
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
-    assert _analyse(tmp_path, ci.truncated_jpeg(5), settings)["reason"] == "truncated"
+    assert _analyse(tmp_path, ci.truncated_jpeg(5), settings).reason is Reason.TRUNCATED
 
 
 def test_good_jpeg_measured_hashed_and_staged(tmp_path, settings):
     data = ci.jpeg_bytes(ci.scene(4, (640, 480)))
     rec = _analyse(tmp_path, data, settings)
-    assert rec["status"] == "ok" and (rec["width"], rec["height"]) == (640, 480)
-    assert rec["sha256"] == ci.sha(data) and rec["bytes"] == len(data)
-    assert len(rec["phash"]) == 16 and len(rec["pixel_hash"]) == 32
+    assert rec.ok and (rec.width, rec.height) == (640, 480)
+    assert rec.sha256 == ci.sha(data) and rec.bytes == len(data)
+    assert len(rec.phash) == 16 and len(rec.pixel_hash) == 32
     out = _staged(rec, settings)
     assert out.size == output_size((640, 480), 286) == (381, 286)
-    assert os.path.join(settings.staging, rec["staged"]) == str(staged_path(settings.staging, rec["sha256"], "jpg"))
+    assert os.path.join(settings.staging, rec.staged) == str(staged_path(settings.staging, rec.sha256, "jpg"))
 
 
 def test_exif_orientation_applied(tmp_path, settings):
     im = ci.scene(5, (480, 360))
     upright = _analyse(tmp_path, ci.jpeg_bytes(im, quality=95), settings)
     rotated = _analyse(tmp_path, ci.exif_rotated(im), settings)
-    assert (rotated["width"], rotated["height"]) == (480, 360)
+    assert (rotated.width, rotated.height) == (480, 360)
     assert _staged(rotated, settings).size == (381, 286)
-    assert bin(int(upright["phash"], 16) ^ int(rotated["phash"], 16)).count("1") <= 4
+    assert bin(int(upright.phash, 16) ^ int(rotated.phash, 16)).count("1") <= 4
 
 
 def test_cmyk_becomes_rgb(tmp_path, settings):
     rec = _analyse(tmp_path, ci.cmyk_jpeg(6), settings)
-    assert rec["status"] == "ok" and rec["mode"] == "CMYK"
+    assert rec.ok and rec.mode == "CMYK"
     assert _staged(rec, settings).mode == "RGB"
 
 
@@ -93,7 +95,7 @@ def test_palette_transparency_composited_on_white(tmp_path, settings):
     rec = _analyse(tmp_path, ci.palette_with_transparency(7), settings, "png")
     out = np.asarray(_staged(rec, settings))
     left = out[:, : out.shape[1] // 2 - 8]
-    assert rec["mode"] == "P" and left.min() >= 245  # transparent half is white, not black
+    assert rec.mode == "P" and left.min() >= 245  # transparent half is white, not black
 
 
 def test_16_bit_rgb_is_scaled_not_clipped(tmp_path, settings):
@@ -112,7 +114,7 @@ def test_16_bit_grey_is_scaled_to_8_bits(tmp_path, settings):
 
 def test_animated_gif_first_frame_and_frame_count(tmp_path, settings):
     rec = _analyse(tmp_path, ci.animated_gif(9, frames=3), settings, "gif")
-    assert rec["status"] == "ok" and rec["frames"] == 3
+    assert rec.ok and rec.frames == 3
     assert _staged(rec, settings).mode == "RGB"
 
 
@@ -144,7 +146,7 @@ def test_raw_file_is_only_read(tmp_path, settings):
 
 def test_unreadable_file(tmp_path, settings):
     rec = analyse_file("A", str(tmp_path / "missing.jpg"), "A/missing.jpg", settings)
-    assert (rec["status"], rec["reason"]) == ("failed", "unreadable")
+    assert (rec.ok, rec.reason) == (False, Reason.UNREADABLE)
 
 
 def test_multi_picture_jpeg_is_a_still_not_an_animation(tmp_path, settings):
@@ -152,4 +154,4 @@ def test_multi_picture_jpeg_is_a_still_not_an_animation(tmp_path, settings):
     buf = io.BytesIO()
     ci.scene(13, (400, 300)).save(buf, "MPO", save_all=True, append_images=[ci.scene(14, (400, 300))])
     rec = _analyse(tmp_path, buf.getvalue(), settings)
-    assert (rec["status"], rec["format"], rec["frames"]) == ("ok", "MPO", 1)
+    assert (rec.ok, rec.format, rec.frames) == (True, "MPO", 1)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from curation.config import CurationConfig
-from curation.outputs import read_manifest, write_manifest, write_outputs
+from curation.outputs import MANIFEST_COLUMNS, read_manifest, write_manifest, write_outputs
+from curation.records import Decision, Status
 
 
-def _row(sha: str, domain: str, split: str, status: str = "kept") -> dict:
-    return {"domain": domain, "sha256": sha, "relpath": f"{domain}/{sha}.jpg", "status": status, "split": split,
-            "staged": f"{sha[:2]}/{sha}.jpg", "output": "", "reason": None, "group": f"g{sha[:16]}"}  # fmt: skip
+def _row(sha: str, domain: str, split: str, status: Status = Status.KEPT) -> Decision:
+    return Decision(domain=domain, sha256=sha, relpath=f"{domain}/{sha}.jpg", status=status, split=split,
+                    staged=f"{sha[:2]}/{sha}.jpg", group=f"g{sha[:16]}")  # fmt: skip
 
 
 def _stage(staging: Path, sha: str) -> None:
@@ -25,14 +27,16 @@ def test_writes_links_removes_stale_keeps_foreign(tmp_path):
     for s in (a, b, c):
         _stage(staging, s)
     cfg = CurationConfig(root=tmp_path)
-    rows = [_row(a, "A", "train"), _row(b, "B", "test"), _row(c, "A", "", status="duplicate")]
-    assert write_outputs(tmp_path, staging, rows, cfg) == 2
-    assert rows[0]["output"] == f"train/A/{a[:16]}.jpg" and rows[2]["output"] == ""
-    assert (tmp_path / rows[1]["output"]).read_bytes() == b.encode()
+    rows = [_row(a, "A", "train"), _row(b, "B", "test"), _row(c, "A", "", status=Status.DUPLICATE)]
+    placed, written = write_outputs(tmp_path, staging, rows, cfg)
+    assert written == 2 and rows[0].output == ""  # the decisions given are left as they are
+    assert placed[0].output == f"train/A/{a[:16]}.jpg" and placed[2] == rows[2]
+    assert placed[1] == replace(rows[1], output=f"test/B/{b[:16]}.jpg")
+    assert (tmp_path / placed[1].output).read_bytes() == b.encode()
     foreign = tmp_path / "train/A/my-notes.txt"
     foreign.write_text("mine")
     rows = [_row(b, "B", "test")]
-    assert write_outputs(tmp_path, staging, rows, cfg) == 0  # already there
+    assert write_outputs(tmp_path, staging, rows, cfg)[1] == 0  # already there
     assert not (tmp_path / f"train/A/{a[:16]}.jpg").exists() and foreign.exists()
 
 
@@ -57,14 +61,17 @@ def test_restaged_file_replaces_output(tmp_path):
     tmp = p.with_suffix(".new")
     tmp.write_bytes(b"new pixels")
     tmp.replace(p)  # as a re-decode does: a new file, so the old hard link is stale
-    assert write_outputs(tmp_path, staging, rows, cfg) == 1
-    assert (tmp_path / rows[0]["output"]).read_bytes() == b"new pixels"
+    (placed,), written = write_outputs(tmp_path, staging, rows, cfg)
+    assert written == 1
+    assert (tmp_path / placed.output).read_bytes() == b"new pixels"
 
 
-def test_manifest_round_trip(tmp_path):
-    rows = [_row("f" * 64, "A", "train")]
-    rows[0].update(url="http://127.0.0.1/x", width=10, height=20, phash="00ff", bytes=5, detail=None)
-    path = write_manifest(tmp_path / "manifest.csv", rows)
-    (got,) = read_manifest(path)
+def test_manifest_columns(tmp_path):
+    row = replace(_row("f" * 64, "A", "train"), url="http://127.0.0.1/x", width=10, height=20, phash="00ff", bytes=5)
+    path = write_manifest(tmp_path / "manifest.csv", [row])
+    header, line = path.read_text(encoding="utf-8").splitlines()
+    got = dict(zip(header.split(","), line.split(","), strict=True))
+    assert tuple(got) == MANIFEST_COLUMNS
     assert got["id"] == "f" * 64 and got["raw_path"] == f"raw/A/{'f' * 64}.jpg" and got["url"] == "http://127.0.0.1/x"
-    assert got["split"] == "train" and got["group"] == "g" + "f" * 16
+    assert got["status"] == Status.KEPT and got["reason"] == got["detail"] == ""
+    assert got["split"] == "train" and got["group"] == "g" + "f" * 16 and got["width"] == "10"

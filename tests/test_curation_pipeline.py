@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from core.config import ConfigError
 from curation import CurationConfig, add_excluded, curate, review_summary
 from curation.outputs import read_manifest
-from sakura.config import ConfigError
 from tests.support import curation_images as ci
 
 

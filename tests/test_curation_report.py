@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import ConfigError
 from curation.report import add_excluded, count_rows, review_summary
 from curation.sources import read_excluded
-from sakura.config import ConfigError
 
 
 def _r(domain, status, reason=None, split="", group=""):

@@ -1,4 +1,4 @@
-"""Tests for curation.sources: scanning raw folders, provenance from the scraper manifest, excluded ids."""
+"""Tests for curation.sources: provenance from the scraper manifest, excluded ids."""
 
 from __future__ import annotations
 
@@ -6,17 +6,8 @@ import sqlite3
 
 import pytest
 
-from curation.sources import Provenance, is_excluded, read_excluded, scan_raw
-
-
-def test_scan_raw_lists_both_domains_and_skips_hidden(tmp_path):
-    for rel in ("A/1.jpg", "A/sub/2.png", "B/3.jpg", "A/.partial.tmp", "C/4.jpg"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(b"x")
-    (tmp_path / "manifest.sqlite").write_bytes(b"")
-    files = scan_raw(tmp_path)
-    assert [(f.domain, f.relpath) for f in files] == [("A", "A/1.jpg"), ("A", "A/sub/2.png"), ("B", "B/3.jpg")]
-    assert files[0].size == 1 and files[0].mtime_ns > 0
+from curation.sources import Provenance, is_excluded, read_excluded
+from scraper.layout import RawLayout
 
 
 def _manifest(raw, columns: str, rows: list[tuple]) -> None:
@@ -35,7 +26,7 @@ def test_provenance_by_path_then_sha(tmp_path):
         ("B", "http://h/2", "http://h/p2", "q2", "bing", "ok", "s2", None),
         ("B", "http://h/3", "", "q2", "bing", "failed", "s3", None),
     ])  # fmt: skip
-    p = Provenance(tmp_path)
+    p = Provenance(RawLayout(tmp_path))
     assert p.warning is None
     assert p.lookup("A", "A/s1.jpg", "s1")["url"] == "http://h/1"
     assert p.lookup("B", "B/other-name.jpg", "s2")["engine"] == "bing"
@@ -43,11 +34,11 @@ def test_provenance_by_path_then_sha(tmp_path):
 
 
 def test_provenance_optional_and_tolerant(tmp_path):
-    assert Provenance(tmp_path).lookup("A", "A/x.jpg", "x")["url"] == ""
+    assert Provenance(RawLayout(tmp_path)).lookup("A", "A/x.jpg", "x")["url"] == ""
     _manifest(tmp_path, "domain, sha256, url", [("A", "x", "http://h/x")])  # no status/path columns
-    assert Provenance(tmp_path).lookup("A", "A/x.jpg", "x")["url"] == "http://h/x"
+    assert Provenance(RawLayout(tmp_path)).lookup("A", "A/x.jpg", "x")["url"] == "http://h/x"
     (tmp_path / "manifest.sqlite").write_bytes(b"this is not sqlite" * 100)
-    broken = Provenance(tmp_path)
+    broken = Provenance(RawLayout(tmp_path))
     assert broken.warning and "provenance not read" in broken.warning
 
 

@@ -8,9 +8,9 @@ import pytest
 import requests
 from PIL import Image
 
-from sakura.config import load_domains
+from core.config import load_domains
+from core.paths import PROJECT_ROOT
 from sakura.demo import RESULTS_PER_QUERY, start_demo_source
-from sakura.paths import PROJECT_ROOT
 from scraper.extract import google_candidates
 
 

@@ -23,7 +23,7 @@ def test_raw_digest_follows_files_and_exclusions(tmp_path):
     img = _touch(tmp_path / "raw" / "A" / "1.jpg")
     added = raw_digest(tmp_path)
     assert added != empty
-    _touch(tmp_path / "raw" / "A" / "notes.txt")  # not an image: ignored
+    _touch(tmp_path / "raw" / "A" / ".notes.tmp")  # hidden: curation does not read it
     assert raw_digest(tmp_path) == added
     _touch(tmp_path / "curation" / "excluded.txt", b"abcdef12\n")
     excluded = raw_digest(tmp_path)
@@ -34,11 +34,20 @@ def test_raw_digest_follows_files_and_exclusions(tmp_path):
     assert raw_digest(tmp_path) != excluded
 
 
+def test_raw_digest_follows_a_file_of_any_suffix(tmp_path):
+    _touch(tmp_path / "raw" / "A" / "1.jpg")
+    before = raw_digest(tmp_path)
+    _touch(tmp_path / "raw" / "B" / "photo.jfif")  # curation reads it, so the key must change
+    assert raw_digest(tmp_path) != before
+
+
 def test_split_digest_covers_both_layouts(tmp_path):
     base = split_digest(tmp_path)
+    _touch(tmp_path / "testA" / "w.png")
     _touch(tmp_path / "testB" / "x.png")
     official = split_digest(tmp_path)
     _touch(tmp_path / "train" / "A" / "y.jpg")
+    _touch(tmp_path / "train" / "B" / "z.jpg")
     assert len({base, official, split_digest(tmp_path)}) == 3
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import ConfigError
 from flows.limits import ensure_rate_limit
-from sakura.config import ConfigError
 
 
 @pytest.mark.prefect

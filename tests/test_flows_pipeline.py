@@ -8,24 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from sakura.config import load_domains
+from core.config import load_domains
+from core.paths import PROJECT_ROOT
 from sakura.demo import start_demo_source
-from sakura.paths import PROJECT_ROOT
 from tests.support.flows_serve import run_deployment, serve_log_tail, task_states
 from tests.support.net import free_port
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
 
 TINY = {
-    "per_query_limit": 6,
-    "per_domain_limit": 12,
-    "allow_private_networks": ["127.0.0.1/32"],
     "searches_per_minute": 600,
-    "scrape_options": {"max_preview_clicks": 0, "scroll_pause": 0.1, "workers": 4},
-    "test_fraction": 0.25,
-    "curation_options": {"load_size": 48, "workers": 1},
-    "profile": "cpu",
-    "train_options": {
+    "scrape": {
+        "per_query_limit": 6,
+        "per_domain_limit": 12,
+        "allow_private_networks": ["127.0.0.1/32"],
+        "max_preview_clicks": 0,
+        "scroll_pause": 0.1,
+        "workers": 4,
+    },
+    "curation": {"load_size": 48, "workers": 1, "test_fraction": 0.25},
+    "training": {
+        "profile": "cpu",
         "image_size": 32,
         "load_size": 36,
         "ngf": 8,
@@ -36,7 +39,6 @@ TINY = {
         "max_iters_per_epoch": 3,
         "eval_images": 4,
         "num_workers": 0,
-        "progress_bar": False,
     },
 }
 
@@ -69,8 +71,8 @@ def test_collect_and_train_then_scrape_rerun_then_cached(served, demo):
 
     # Rerun only the scrape step, asking for more: new images come in, nothing already collected is fetched again.
     before = _ok_rows(ds / "raw")
-    scrape = {k: params[k] for k in ("dataset", "engine_url", "allow_private_networks", "searches_per_minute")}
-    scrape.update(per_query_limit=10, per_domain_limit=20, options=params["scrape_options"])
+    scrape = {k: params[k] for k in ("dataset", "engine_url", "searches_per_minute")}
+    scrape["scrape"] = {**params["scrape"], "per_query_limit": 10, "per_domain_limit": 20}
     more, _ = run_deployment("scrape/default", scrape)
     assert more.returncode == 0, serve_log_tail(served)
     after = _ok_rows(ds / "raw")
@@ -102,8 +104,7 @@ def test_scrape_without_a_reachable_engine_fails_clearly(served):
     params = {
         "dataset": "offline",
         "engine_url": dead,
-        "per_query_limit": 2,
-        "options": TINY["scrape_options"],
+        "scrape": {**TINY["scrape"], "per_query_limit": 2},
         "searches_per_minute": 600,
     }
     proc, run_id = run_deployment("scrape/default", params, timeout_s=300)

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from sakura.config import load_domains
+from core.config import load_domains
+from core.paths import PROJECT_ROOT
 from sakura.demo import start_demo_source
-from sakura.paths import PROJECT_ROOT
 from tests.support.flows_serve import run_deployment, serve_log_tail, task_states, wait_for_paused, wait_for_state
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
@@ -22,11 +22,14 @@ def raw_images(served):
     params = {
         "dataset": DATASET,
         "engine_url": demo.url,
-        "per_query_limit": 6,
-        "per_domain_limit": 10,
-        "allow_private_networks": ["127.0.0.1/32"],
         "searches_per_minute": 600,
-        "options": {"max_preview_clicks": 0, "scroll_pause": 0.1},
+        "scrape": {
+            "per_query_limit": 6,
+            "per_domain_limit": 10,
+            "allow_private_networks": ["127.0.0.1/32"],
+            "max_preview_clicks": 0,
+            "scroll_pause": 0.1,
+        },
     }
     try:
         proc, _ = run_deployment("scrape/default", params, timeout_s=300)
@@ -72,10 +75,8 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
 
     params = {
         "dataset": DATASET,
-        "review": "ui",
-        "review_timeout_s": 600,
-        "test_fraction": 0.25,
-        "options": {"load_size": 48, "workers": 1},
+        "review": {"mode": "ui", "timeout_s": 600},
+        "curation": {"load_size": 48, "workers": 1, "test_fraction": 0.25},
     }
     run = submit("curate/default", parameters=params, timeout=0)
     paused = wait_for_paused(str(run.id), timeout_s=300)
@@ -97,7 +98,7 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     assert victim["id"][:12] in (ds / "curation" / "excluded.txt").read_text()
 
     # A later run (no review) still leaves it out, and does not ask again for the approved dataset.
-    proc, later = run_deployment("curate/default", {**params, "review": "ui"}, timeout_s=300)
+    proc, later = run_deployment("curate/default", params, timeout_s=300)
     assert proc.returncode == 0, serve_log_tail(served)
     assert task_states(later)["curate-dataset"] == "Cached"
     row = next(r for r in _manifest(ds) if r["id"] == victim["id"])

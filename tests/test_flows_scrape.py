@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from prefect.exceptions import ParameterTypeError
 
+from core.config import ConfigError, load_domains
+from core.paths import PROJECT_ROOT
 from flows.runners import task_runner
-from flows.scrape import scrape_config
-from sakura.config import ConfigError, load_domains
 from sakura.demo import start_demo_source
-from sakura.paths import PROJECT_ROOT
+from scraper.config import ScrapeConfig
 
 
 @pytest.mark.prefect
@@ -28,11 +29,14 @@ def test_scrape_flow_runs_unchanged_on_dask_with_two_workers(served):
         summary = scrape_flow.with_options(task_runner=runner)(
             dataset="dask",
             engine_url=demo.url,
-            per_query_limit=7,
-            per_domain_limit=8,
-            allow_private_networks=["127.0.0.1/32"],
             searches_per_minute=600,
-            options={"max_preview_clicks": 0, "scroll_pause": 0.1},
+            scrape=ScrapeConfig(
+                per_query_limit=7,
+                per_domain_limit=8,
+                allow_private_networks=("127.0.0.1/32",),
+                max_preview_clicks=0,
+                scroll_pause=0.1,
+            ),
         )
     finally:
         demo.close()
@@ -43,32 +47,25 @@ def test_scrape_flow_runs_unchanged_on_dask_with_two_workers(served):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "field"),
+    ("value", "field"),
     [
         ({"engine": "yahoo"}, "engine"),
         ({"per_query_limit": 0}, "per_query_limit"),
-        ({"options": {"no_such_setting": 1}}, "ScrapeConfig options"),
+        ({"no_such_setting": 1}, "no_such_setting"),
         ({"allow_private_networks": ["not-a-network"]}, "allow_private_networks"),
     ],
 )
-def test_scrape_config_rejects_bad_parameters(kwargs, field):
-    base = dict(
-        engine="google",
-        engine_url=None,
-        per_query_limit=10,
-        per_domain_limit=None,
-        headed=False,
-        allow_private_networks=None,
-        options=None,
-    )
-    with pytest.raises(ConfigError, match=field):
-        scrape_config(**{**base, **kwargs})
+def test_the_flow_validates_its_scrape_section(value, field):
+    from flows.scrape import scrape_flow
+
+    with pytest.raises(ParameterTypeError, match=field):
+        scrape_flow.validate_parameters({"scrape": value})
 
 
-def test_scrape_config_points_the_chosen_engine_at_the_url():
-    cfg = scrape_config("bing", "http://127.0.0.1:9", 5, 20, False, ["127.0.0.1/32"], {"workers": 3})
+def test_engine_url_points_the_chosen_engine_at_the_url():
+    cfg = ScrapeConfig(engine="bing", workers=3).with_engine_url("http://127.0.0.1:9")
     assert (cfg.bing_url, cfg.google_url != cfg.bing_url, cfg.workers) == ("http://127.0.0.1:9", True, 3)
-    assert cfg.allow_private_networks == ("127.0.0.1/32",) and cfg.per_domain_limit == 20
+    assert ScrapeConfig().with_engine_url(None) == ScrapeConfig()
 
 
 def test_task_runner_setting_is_validated(monkeypatch):

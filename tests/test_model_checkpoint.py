@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 
+from core.config import ConfigError
 from model.checkpoint import (
     atomic_save,
     export_generator,
@@ -17,7 +18,6 @@ from model.checkpoint import (
     save_checkpoint,
 )
 from model.networks import NetConfig, ResnetGenerator
-from sakura.config import ConfigError
 from tests.support.model_public import OfficialResnetGenerator, SmallImplGenerator
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from core.config import ConfigError
 from model.config import TrainConfig, cpu_has_bf16, pick_device, pick_precision, resolve
-from sakura.config import ConfigError
 
 CPU = torch.device("cpu")
 
@@ -31,9 +31,13 @@ def test_bad_values_raise_naming_the_field(bad):
     assert list(bad)[-1].split("_")[0] in str(e.value)
 
 
-def test_needs_a_dataset():
-    with pytest.raises(ConfigError, match="dataset"):
-        TrainConfig()
+def test_dataset_defaults_to_the_domains_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path))
+    (tmp_path / "domains.toml").write_text(
+        'name = "mine"\n[domains.A]\nqueries = ["a"]\n[domains.B]\nqueries = ["b"]\n'
+    )
+    assert TrainConfig().data_dir() == tmp_path / "mine"
+    assert TrainConfig(dataset="other").data_dir() == tmp_path / "other"
 
 
 @pytest.mark.parametrize(

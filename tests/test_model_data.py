@@ -8,6 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
+from core.config import ConfigError
+from core.images import load_rgb
 from model.data import (
     EpochSampler,
     UnalignedDataset,
@@ -15,13 +17,11 @@ from model.data import (
     eval_transform,
     first_batch_or_explain,
     list_images,
-    load_rgb,
     make_loader,
     to_image,
     to_tensor,
     train_transform,
 )
-from sakura.config import ConfigError
 from tests.support.model_data import make_dataset
 from tests.support.model_images import write_awkward
 

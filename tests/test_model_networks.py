@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from core.config import ConfigError
 from model.networks import CycleGAN, NetConfig, PatchDiscriminator, ResnetGenerator, count_parameters, init_weights
-from sakura.config import ConfigError
 
 
 def test_default_parameter_counts_match_the_reference():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sakura.cli import main
-from scraper.store import MANIFEST
+from scraper.layout import RawLayout
 from scraper.validate import check_image
 from tests.support.net import serve
 from tests.support.scraper_faults import fault_handler
@@ -70,7 +70,7 @@ def test_nothing_collected_exits_1(data_root, http_server, capsys):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--workers", "0"], "workers: got 0"), (["--max-mb", "0"], "max_bytes: got 0"),
+    [(["--workers", "0"], "workers: got 0"), (["--max-mb", "0"], "max_mb: got 0.0"),
      (["--allow-private-network", "nonsense"], "allow_private_networks"),
      (["--domain", "A", "--urls", "/nonexistent.txt"], "file not found")],
 )  # fmt: skip
@@ -109,7 +109,7 @@ def test_kill_9_mid_run_then_rerun_loses_nothing(data_root, http_server):
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
         try:
-            db = sqlite3.connect(raw / MANIFEST, timeout=5)
+            db = sqlite3.connect(RawLayout(raw).manifest, timeout=5)
             rows = db.execute("SELECT url, fetched_at FROM images WHERE status='ok'").fetchall()
             db.close()
         except sqlite3.OperationalError:
@@ -119,7 +119,7 @@ def test_kill_9_mid_run_then_rerun_loses_nothing(data_root, http_server):
             break
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    db = sqlite3.connect(raw / MANIFEST)
+    db = sqlite3.connect(RawLayout(raw).manifest)
     ok_before = dict(db.execute("SELECT url, fetched_at FROM images WHERE status='ok'").fetchall())
     paths = [r[0] for r in db.execute("SELECT path FROM images WHERE status='ok'")]
     db.close()
@@ -131,7 +131,7 @@ def test_kill_9_mid_run_then_rerun_loses_nothing(data_root, http_server):
     rerun = _sakura(args, data_root)
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
-    db = sqlite3.connect(raw / MANIFEST)
+    db = sqlite3.connect(RawLayout(raw).manifest)
     rows = db.execute("SELECT url, status, fetched_at FROM images").fetchall()
     assert len(rows) == n and {r[1] for r in rows} == {"ok"}
     assert all(dict((u, t) for u, _s, t in rows)[u] == t for u, t in ok_before.items())  # finished rows kept

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sakura.config import Query
+from core.config import Query
 from scraper import records as R
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig

@@ -23,7 +23,7 @@ def _cfg(tmp_path, **kw) -> ScrapeConfig:
         total_timeout=1.5,
         retries=2,
         backoff=0.05,
-        max_bytes=100_000,
+        max_mb=100_000 / 2**20,
         workers=4,
     )
     return ScrapeConfig(**{**base, **kw})

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from sakura.config import ConfigError, DatasetSpec, DomainSpec, Query
+from core.config import ConfigError, DatasetSpec, DomainSpec, Query
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sakura.config import ConfigError
+from core.config import ConfigError
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.sources import LocalReader, folder_candidates, read_url_list
@@ -36,7 +36,7 @@ def test_local_reader_validates_and_caps(tmp_path):
     (tmp_path / ".DS_Store").write_bytes(b"junk")
     cands = folder_candidates(tmp_path)
     assert [c.title for c in cands] == ["big.jpg", "fake.jpg", "ok.jpg"]
-    reader = LocalReader(ScrapeConfig(data_root=tmp_path, max_bytes=50_000))
+    reader = LocalReader(ScrapeConfig(data_root=tmp_path, max_mb=50_000 / 2**20))
     got = {f.candidate.title: f for f in reader.iter_fetch(cands)}
     assert got["ok.jpg"].status == R.OK and got["ok.jpg"].width == 64
     assert got["big.jpg"].status == R.TOO_LARGE

@@ -8,8 +8,9 @@ import sqlite3
 import pytest
 
 from scraper import records as R
+from scraper.layout import RawLayout
 from scraper.records import Candidate, Fetched
-from scraper.store import MANIFEST, Store
+from scraper.store import Store
 from scraper.validate import check_image
 from tests.support.scraper_images import image_bytes
 
@@ -30,7 +31,7 @@ def _failed(url: str, status: str, code: int | None = None, domain: str = "A") -
 
 def test_manifest_has_the_contract_columns_and_wal(tmp_path):
     Store(tmp_path).close()
-    db = sqlite3.connect(tmp_path / MANIFEST)
+    db = sqlite3.connect(RawLayout(tmp_path).manifest)
     cols = {r[1] for r in db.execute("PRAGMA table_info(images)")}
     assert CONTRACT_COLUMNS <= cols
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -124,6 +125,6 @@ def test_runs_and_searches_are_logged(tmp_path):
     with Store(tmp_path) as st:
         run = st.start_run({"engine": "google"})
         st.record_search("A", "q", "google", R.SearchOutcome((), R.BLOCKED, "sorry page"))
-    db = sqlite3.connect(tmp_path / MANIFEST)
+    db = sqlite3.connect(RawLayout(tmp_path).manifest)
     assert db.execute("SELECT id FROM runs").fetchone()[0] == run
     assert db.execute("SELECT status, message, found FROM searches").fetchone() == ("blocked", "sorry page", 0)

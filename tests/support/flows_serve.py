@@ -16,8 +16,8 @@ from pathlib import Path
 
 import requests
 
+from core.paths import PROJECT_ROOT
 from sakura import server
-from sakura.paths import PROJECT_ROOT
 
 DEPLOYMENTS = ("collect-and-train", "scrape", "curate", "review", "train", "translate")
 
@@ -83,7 +83,7 @@ def run_deployment(name: str, params: dict, timeout_s: int = 900) -> tuple[subpr
 
 def serve_log_tail(served: Served, lines: int = 60) -> str:
     """The end of the serving process's log (what the flow runs printed), for assertion messages."""
-    text = served.cfg.serve_logfile.read_text(errors="replace")
+    text = served.cfg.log_file("serve").read_text(errors="replace")
     return "\n".join(line for line in text.splitlines() if "heartbeat" not in line)[-6000:]
 
 

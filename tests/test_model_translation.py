@@ -1,4 +1,4 @@
-"""Tests for model.translate: full-resolution translation of awkward images, tiling, batching, both directions."""
+"""Tests for model.translation: full-resolution translation of awkward images, tiling, batching, both directions."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 from torch import nn
 
+from core.config import ConfigError
+from core.images import load_rgb
 from model import TranslateConfig, translate
 from model.checkpoint import export_generator
-from model.data import load_rgb
 from model.networks import NetConfig, ResnetGenerator, init_weights
-from model.translate import Translator, blend_window, pad_to_multiple, tile_starts
-from sakura.config import ConfigError
+from model.translation import Translator, blend_window, pad_to_multiple, tile_starts
 from tests.support.model_data import make_dataset
 from tests.support.model_images import gradient, write_awkward
 from tests.support.model_public import SmallImplGenerator

@@ -8,57 +8,60 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
+from pydantic import Field, model_validator
 from tqdm import tqdm
 
+from core.config import ConfigError
+from core.images import load_rgb
+from core.settings import Bool, Cli, NonNegativeInt, PositiveInt, Settings, invalid
 from model.checkpoint import load_generator
-from model.config import pick_device, pick_precision
-from model.data import IMAGE_EXTS, Skipped, domain_dirs, list_images, load_rgb, to_image, to_tensor
+from model.config import DatasetName, Device, Precision, RunName, Where, data_dir, pick_device, pick_precision
+from model.data import IMAGE_EXTS, Skipped, domain_dirs, list_images, to_image, to_tensor
 from model.engine import AMP_DTYPES
+from model.layout import RunDir
 from model.logs import image_grid
-from sakura.config import DATASET_NAME_RE, ConfigError, require
-from sakura.paths import dataset_dir
 
-DIRECTIONS = ("A2B", "B2A", "both")
+TranslateDirection = Literal["A2B", "B2A", "both"]
 GRID_ROWS, GRID_HEIGHT = 8, 192
 
 
-@dataclass(frozen=True)
-class TranslateConfig:
+class TranslateConfig(Settings):
     """What to translate with which weights. Without `inputs`, the dataset's test set is translated both ways into
     <run>/translations/{A2B,B2A}/ with side-by-side grids."""
 
-    weights: str | None = None  # run folder, checkpoint, exported generator or public netG_A2B.pth/latest_net_G_A.pth
-    inputs: tuple[str, ...] = ()  # image files and/or folders (full resolution)
-    out_dir: str | None = None  # default: <run>/translations (test set) or <run>/translations/custom
-    direction: str = "A2B"  # for inputs: A2B or B2A; the test set always does both
-    dataset: str | None = None
-    dataset_dir: str | None = None
-    run: str | None = None  # run under <dataset>/runs/ whose generators to use (default: the newest)
-    device: str = "auto"
-    precision: str = "fp32"  # fp32, bf16, fp16 (CUDA) or auto
-    batch_size: int = 4
-    tile: int = 512  # images larger than this (either side) are translated in overlapping tiles
-    overlap: int = 64
-    grids: bool = True
-    progress_bar: bool = True
+    weights: str | None = Field(
+        None, description="run folder, checkpoint, exported generator, or a public netG_A2B.pth / latest_net_G_A.pth"
+    )
+    inputs: Annotated[tuple[str, ...], Cli(skip=True)] = Field((), description="image files and/or folders")
+    out_dir: str | None = Field(None, description="output folder (default: <run>/translations)")
+    direction: TranslateDirection = Field("A2B", description="for inputs: A2B or B2A; the test set does both")
+    dataset: Where[DatasetName | None] = Field(
+        None, description="dataset name under the data root (default: the name in the domains file)"
+    )
+    dataset_dir: Where[str | None] = Field(None, description="dataset folder; overrides --dataset")
+    run: Annotated[RunName | None, Cli(flags=("--run-name",))] = Field(
+        None, description="run whose generators to use (default: the newest run of the dataset)"
+    )
+    device: Device = Field("auto", description="auto, cpu, cuda or cuda:N")
+    precision: Precision = Field("fp32", description="fp32, bf16, fp16 (CUDA) or auto")
+    batch_size: PositiveInt = Field(4, description="same-size images translated together")
+    tile: Annotated[PositiveInt, Field(ge=32, multiple_of=4)] = Field(
+        512, description="images larger than this are translated in overlapping, blended tiles"
+    )
+    overlap: NonNegativeInt = Field(64, description="pixels shared by neighbouring tiles")
+    grids: Bool = Field(True, description="write side-by-side pages of input | translation")
+    progress_bar: Where[Bool] = Field(True, description="show a progress bar")
 
-    def __post_init__(self) -> None:
-        require(self.direction in DIRECTIONS, "direction", self.direction, ", ".join(DIRECTIONS))
-        require(self.precision in ("auto", "fp32", "bf16", "fp16"), "precision", self.precision, "auto/fp32/bf16/fp16")
-        require(self.batch_size >= 1, "batch_size", self.batch_size, ">= 1")
-        require(self.tile >= 32 and self.tile % 4 == 0, "tile", self.tile, "a multiple of 4, >= 32")
-        require(0 <= self.overlap <= self.tile // 2, "overlap", self.overlap, f"0..tile/2 = {self.tile // 2}")
-        require(self.dataset is None or bool(DATASET_NAME_RE.match(self.dataset)), "dataset", self.dataset, "a name")
-        require(
-            self.weights is not None or self.dataset is not None or self.dataset_dir is not None,
-            "weights",
-            None,
-            "a weights file or run folder, or a dataset whose newest run to use",
-        )
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> TranslateConfig:
+        if self.overlap > self.tile // 2:
+            raise invalid("overlap", self.overlap, f"0..tile/2 = {self.tile // 2}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -178,33 +181,30 @@ def collect_inputs(inputs: tuple[str, ...]) -> list[Path]:
     return files
 
 
-def _run_dir(cfg: TranslateConfig) -> Path | None:
-    if cfg.dataset is None and cfg.dataset_dir is None:
+def find_run(cfg: TranslateConfig) -> RunDir | None:
+    """The run whose generators translate: cfg.run, else the newest trained run of the dataset; None when only
+    `weights` were given."""
+    if cfg.weights and not (cfg.dataset or cfg.dataset_dir or cfg.run):
         return None
-    runs = (Path(cfg.dataset_dir) if cfg.dataset_dir else dataset_dir(cfg.dataset)) / "runs"
-    if cfg.run:
-        return runs / cfg.run
-    found = sorted(runs.glob("*/generators/G_A2B.pt"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise ConfigError(f"run: no trained run under {runs} (train first, or give --weights)")
-    return found[-1].parent.parent
+    ds = data_dir(cfg.dataset, cfg.dataset_dir)
+    return RunDir.of(ds, cfg.run) if cfg.run else RunDir.newest(ds)
 
 
 def translate(cfg: TranslateConfig, progress: Callable[[int, int], None] | None = None) -> TranslateResult:
     """Translate cfg.inputs (full resolution) or, without inputs, the dataset's test set in both directions."""
     device = pick_device(cfg.device)
     precision = pick_precision(cfg.precision, device)
-    run_dir = _run_dir(cfg)
-    weights = Path(cfg.weights) if cfg.weights else run_dir
+    run = find_run(cfg)
+    weights = Path(cfg.weights) if cfg.weights else run.path
     if cfg.inputs:
         jobs = {cfg.direction if cfg.direction != "both" else "A2B": collect_inputs(cfg.inputs)}
-        default_out = (run_dir / "translations" / "custom") if run_dir else Path("translations")
+        default_out = (run.translations / "custom") if run else Path("translations")
     else:
-        if run_dir is None:
+        if run is None:
             raise ConfigError("inputs: give images/folders to translate, or a dataset whose test set to translate")
-        test_A, test_B = domain_dirs(run_dir.parent.parent, "test")
+        test_A, test_B = domain_dirs(run.dataset_dir, "test")
         jobs = {"A2B": list_images(test_A)[0], "B2A": list_images(test_B)[0]}
-        default_out = run_dir / "translations"
+        default_out = run.translations
     out_dir = Path(cfg.out_dir) if cfg.out_dir else default_out
     written: dict[str, list[Path]] = {}
     grids: list[Path] = []

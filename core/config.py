@@ -141,3 +141,10 @@ def load_domains(path: str | Path) -> DatasetSpec:
         return parse_domains(data)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
+
+
+def default_dataset() -> str:
+    """The dataset named in the default domains file (what every stage works on when none is named)."""
+    from core.paths import default_domains_file
+
+    return load_domains(default_domains_file()).name

@@ -13,32 +13,47 @@ from pathlib import Path
 
 import requests
 
+from core.config import ConfigError, load_domains
+from core.paths import dataset_dir, default_domains_file
+from model.layout import RunDir
 from sakura import server
-from sakura.config import ConfigError, load_domains
-from sakura.paths import dataset_dir, default_domains_file
 
 PIPELINE = "collect-and-train/default"
 # Small enough to watch the whole pipeline on a CPU in a few minutes.
 DEMO_PARAMS = {
-    "per_query_limit": 40,
-    "per_domain_limit": 100,
-    "threshold": 6,  # the synthetic streets are alike: 8 bits merges distinct scenes
-    "allow_private_networks": ["127.0.0.1/32"],
-    "scrape_options": {"max_preview_clicks": 0, "scroll_pause": 0.2},
-    "train_options": {"epochs": 3, "decay_epoch": 2, "max_iters_per_epoch": 60},
+    "scrape": {
+        "per_query_limit": 40,
+        "per_domain_limit": 100,
+        "allow_private_networks": ["127.0.0.1/32"],
+        "max_preview_clicks": 0,
+        "scroll_pause": 0.2,
+    },
+    "curation": {"threshold": 6},  # the synthetic streets are alike: 8 bits merges distinct scenes
+    "training": {"epochs": 3, "decay_epoch": 2, "max_iters_per_epoch": 60},
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("serve", help="serve the Prefect deployments (collect-and-train, scrape, ...)")
+def configure_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="default", help="deployment name (default: %(default)s)")
     p.set_defaults(func=_cmd_serve)
-    p = subparsers.add_parser("run", help="start server + deployments and run collect-and-train (make run / demo)")
+
+
+def configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="use a local synthetic image source instead of the web")
     p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=JSON", help="a flow parameter")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="a flow parameter; KEY may name one setting of a section, e.g. training.epochs=5 or scrape.engine=bing",
+    )
     p.add_argument("--no-watch", action="store_true", help="start the run and return without waiting")
     p.set_defaults(func=_cmd_run)
+
+
+COMMANDS = {"serve": configure_serve, "run": configure_run}
 
 
 def _api_url() -> str:
@@ -68,20 +83,25 @@ def _wait_for_deployment(cfg: server.ServerConfig, name: str, since: float, time
         if why:
             raise server.ServerError(why)
         time.sleep(1.0)
-    raise server.ServerError(f"deployment {name} did not appear within {timeout_s:.0f} s; see {cfg.serve_logfile}")
+    raise server.ServerError(f"deployment {name} did not appear within {timeout_s:.0f} s; see {cfg.log_file('serve')}")
 
 
 def _params(args: argparse.Namespace, demo_url: str | None, dataset: str) -> dict:
     params: dict = {"dataset": dataset}
     if demo_url:
-        params.update(DEMO_PARAMS, engine_url=demo_url)
+        params.update(json.loads(json.dumps(DEMO_PARAMS)), engine_url=demo_url)
     for item in args.param:
-        key, sep, value = item.partition("=")
+        key, sep, text = item.partition("=")
         if not sep:
-            raise ConfigError(f"--param: got {item!r}; allowed: KEY=JSON, e.g. epochs=5")
+            raise ConfigError(f"--param: got {item!r}; allowed: KEY=JSON, e.g. training.epochs=5")
         try:
-            params[key] = json.loads(value)
+            value = json.loads(text)
         except json.JSONDecodeError:
+            value = text
+        section, dot, field = key.partition(".")
+        if dot:
+            params.setdefault(section, {})[field] = value
+        else:
             params[key] = value
     return params
 
@@ -95,7 +115,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"Prefect server {'reused' if reused else 'started'} (pid {rec.pid}): UI {cfg.url}")
     os.environ.update(cfg.env())
     served, reused = server.start_serve(cfg)
-    print(f"deployments {'already served' if reused else 'served'} by pid {served.pid} (log {cfg.serve_logfile})")
+    print(f"deployments {'already served' if reused else 'served'} by pid {served.pid} (log {cfg.log_file('serve')})")
     _wait_for_deployment(cfg, PIPELINE, since=served.started_at)
     demo = None
     if args.demo:
@@ -129,10 +149,9 @@ def _print_failure(cfg: server.ServerConfig) -> None:
 
 
 def _print_locations(ds: Path, cfg: server.ServerConfig) -> None:
-    runs = sorted((ds / "runs").glob("*/generators"), key=lambda p: p.stat().st_mtime)
     print(f"\ndataset:      {ds}  (raw/, train/, test/, curation/report.json)")
-    if runs:
-        run = runs[-1].parent
-        print(f"checkpoints:  {run / 'checkpoints'}")
-        print(f"translations: {run / 'translations'}  (A2B/, B2A/)")
+    if any(r.has_generators for r in RunDir.all(ds)):
+        run = RunDir.newest(ds)
+        print(f"checkpoints:  {run.last_checkpoint.parent}")
+        print(f"translations: {run.translations}  (A2B/, B2A/)")
     print(f"Prefect UI:   {cfg.url}  (flow runs, review and training artifacts); `make stop` ends it")

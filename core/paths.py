@@ -18,6 +18,6 @@ def default_domains_file() -> Path:
     return data_root() / "domains.toml"
 
 
-def dataset_dir(name: str) -> Path:
-    """The folder of one dataset under the data root."""
-    return data_root() / name
+def dataset_dir(name: str, root: str | Path | None = None) -> Path:
+    """The folder of one dataset under the data root (`root`, else `data_root()`)."""
+    return Path(root if root is not None else data_root()) / name

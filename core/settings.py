@@ -1,0 +1,155 @@
+"""The base of every stage's parameter model, and the command-line flags generated from it.
+
+A stage's settings are one pydantic model (frozen, unknown names refused): the stage's config, the type of its
+flow parameter (Prefect renders it as a form section), the source of its CLI flags and help, and the only place a
+default is written. Validation errors become one-line ConfigErrors naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+from pydantic.fields import FieldInfo
+
+from core.config import ConfigError
+
+_PREFIXES = ("Input should be ", "String should ", "Value error, ", "Assertion failed, ")
+
+
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """One line for the first problem of a pydantic ValidationError: `field: got value; allowed: ...`."""
+    first = error.errors(include_url=False)[0]
+    ctx = first.get("ctx") or {}
+    if isinstance(ctx.get("error"), ConfigError):  # raised by a validator with its own wording
+        return str(ctx["error"])
+    field = prefix + ".".join(str(p) for p in first["loc"]) if first["loc"] else prefix.rstrip(".") or "settings"
+    allowed = first["msg"]
+    for p in _PREFIXES:
+        allowed = allowed.removeprefix(p)
+    if first["type"] == "extra_forbidden":
+        allowed = "one of the known settings"
+    more = error.error_count() - 1
+    return f"{field}: got {first['input']!r}; allowed: {allowed}" + (f" (and {more} more problem(s))" if more else "")
+
+
+def invalid(field: str, value: Any, allowed: str) -> ConfigError:
+    """The ConfigError for a bad value, for validators that check more than a type can say."""
+    return ConfigError(f"{field}: got {value!r}; allowed: {allowed}")
+
+
+class Settings(BaseModel):
+    """Base of the stage configs: frozen, unknown names refused, errors as ConfigError; JSON-able via to_dict."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, protected_namespaces=())
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            raise ConfigError(describe(e)) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values (stored beside every artifact made with these settings)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Inverse of to_dict; an unknown key is a ConfigError naming it."""
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> Self:
+        """A validated copy with some settings changed (pydantic's model_copy does not validate)."""
+        return type(self)(**{**self.model_dump(), **changes})
+
+
+@dataclass(frozen=True)
+class Cli:
+    """How a setting appears on the command line: extra flag names, hidden from --help, or left out."""
+
+    flags: tuple[str, ...] = ()
+    hidden: bool = False
+    skip: bool = False
+    metavar: str | None = None
+
+
+def _cli(info: FieldInfo) -> Cli:
+    return next((m for m in info.metadata if isinstance(m, Cli)), Cli())
+
+
+def _unwrap(tp: Any) -> tuple[Any, bool]:
+    """(the type without None, whether None was allowed)."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return (args[0] if len(args) == 1 else str), len(args) < len(typing.get_args(tp))
+    return tp, False
+
+
+_METAVARS = {int: "N", float: "X", Path: "PATH", str: "TEXT"}
+
+
+def _default_text(info: FieldInfo) -> str:
+    if info.default_factory is not None or info.default is None or info.default is False:
+        return ""
+    value = info.default
+    if isinstance(value, tuple | list):
+        value = ", ".join(map(str, value)) or "none"
+    return f" (default: {value})"
+
+
+def add_arguments(parser: argparse.ArgumentParser, model: type[Settings], skip: tuple[str, ...] = ()) -> None:
+    """One flag per setting of `model` (`--field-name`, plus the names in its Cli metadata), help from the field's
+    description and default. Unset flags stay out of the namespace, so defaults come from the model alone."""
+    hints = typing.get_type_hints(model, include_extras=False)
+    for name, info in model.model_fields.items():
+        cli = _cli(info)
+        if cli.skip or name in skip:
+            continue
+        tp, optional = _unwrap(hints[name])
+        flags = list(dict.fromkeys([*cli.flags, "--" + name.replace("_", "-")]))
+        help_ = argparse.SUPPRESS if cli.hidden else (info.description or "") + _default_text(info)
+        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_}
+        origin = typing.get_origin(tp)
+        if origin is not Literal and tp is not bool:
+            kw["metavar"] = cli.metavar or _METAVARS.get(typing.get_args(tp)[0] if origin else tp, "VALUE")
+        if tp is bool:
+            parser.add_argument(*flags, action=argparse.BooleanOptionalAction, **kw)
+        elif origin is Literal:
+            parser.add_argument(*flags, choices=typing.get_args(tp), **kw)
+        elif origin in (tuple, list):
+            item = typing.get_args(tp)[0]
+            parser.add_argument(*flags, action="append", type=item, **kw)
+        else:
+            parser.add_argument(*flags, type=_parse(tp, optional), **kw)
+
+
+def _parse(tp: type, optional: bool) -> Callable[[str], Any]:
+    """The argparse type of a setting; an optional one also takes `none`."""
+
+    def parse(text: str) -> Any:
+        return None if optional and text.lower() == "none" else tp(text)
+
+    parse.__name__ = tp.__name__  # argparse names the type in its error message
+    return parse
+
+
+def from_args(model: type[Settings], args: argparse.Namespace, **fixed: Any) -> Settings:
+    """The model built from the flags that were given (and `fixed` values; None in `fixed` means unset)."""
+    given = {k: v for k, v in vars(args).items() if k in model.model_fields}
+    return model(**{**given, **{k: v for k, v in fixed.items() if v is not None}})
+
+
+# Numbers and switches as settings: no bool taken for a number, no 'yes' for a bool (pydantic's lax mode would).
+Bool = Annotated[bool, Strict()]
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+PositiveInt = Annotated[int, Strict(), Field(gt=0)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+Seconds = Annotated[float, Strict(), Field(gt=0)]
+NonNegativeSeconds = Annotated[float, Strict(), Field(ge=0)]

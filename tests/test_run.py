@@ -1,0 +1,46 @@
+"""Tests for sakura.run: the parameters `sakura run` sends and its argument checks."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from core.config import ConfigError
+from sakura.run import DEMO_PARAMS, _params, configure_run
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    configure_run(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_params_json_values_plain_strings_and_section_settings():
+    argv = ("-p", "training.epochs=5", "-p", 'queries_a=["plane trees"]', "-p", "scrape.engine=bing")
+    params = _params(_args(*argv), None, "ds")
+    assert params == {
+        "dataset": "ds",
+        "training": {"epochs": 5},
+        "queries_a": ["plane trees"],
+        "scrape": {"engine": "bing"},
+    }
+
+
+def test_demo_params_point_at_the_local_source_and_can_be_overridden():
+    params = _params(_args("--demo", "-p", "scrape.per_query_limit=10"), "http://127.0.0.1:5555", "ds-demo")
+    assert params["engine_url"] == "http://127.0.0.1:5555"
+    assert params["scrape"]["allow_private_networks"] == ["127.0.0.1/32"] and params["scrape"]["per_query_limit"] == 10
+    assert params["training"] == DEMO_PARAMS["training"] and DEMO_PARAMS["scrape"]["per_query_limit"] == 40
+
+
+def test_param_without_value_is_a_config_error():
+    with pytest.raises(ConfigError, match="KEY=JSON"):
+        _params(_args("-p", "epochs"), None, "ds")
+
+
+def test_demo_needs_watch():
+    from sakura.run import _cmd_run
+
+    with pytest.raises(ConfigError, match="--no-watch"):
+        _cmd_run(_args("--demo", "--no-watch"))
