@@ -124,13 +124,13 @@ def by_kind(found: set[frozenset[str]], planted: set[frozenset[str]]) -> str:
 
 def ours_pairs(manifest: Path, threshold: int) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
     """Pairs within `threshold` by our hashes, and pairs sharing a duplicate group, from curate's manifest."""
-    rows = [r for r in read_manifest(manifest) if r["phash"]]
-    names = [Path(r["raw_path"]).name for r in rows]
-    pairs = near_pairs(hex_to_uint64(r["phash"] for r in rows), threshold)
+    rows = [r for r in read_manifest(manifest) if r.phash]
+    names = [Path(r.relpath).name for r in rows]
+    pairs = near_pairs(hex_to_uint64(r.phash for r in rows), threshold)
     direct = {frozenset((names[i], names[j])) for i, j in pairs}
     groups: dict[str, list[str]] = {}
     for r, name in zip(rows, names, strict=True):
-        groups.setdefault(r["group"], []).append(name)
+        groups.setdefault(r.group, []).append(name)
     grouped = {frozenset((a, b)) for g in groups.values() for i, a in enumerate(g) for b in g[i + 1 :]}
     return direct, grouped
 
@@ -236,6 +236,7 @@ def _read_hashed(path: Path) -> bytes:
 def homogeneous(root: Path, workers: int, n: int = 150) -> None:
     """False merges where distinct pictures share one composition: procedural streets (sakura.synthetic)."""
     from curation.groups import decide
+    from curation.records import Status
     from curation.state import CurationState
     from sakura.synthetic import write_scenes
 
@@ -247,7 +248,7 @@ def homogeneous(root: Path, workers: int, n: int = 150) -> None:
         recs = [r for _, _, r in st.all_cached(cfg.decode_key).values()]
     for th in (4, 6, 8, 10, 12):
         rows = decide(recs, CurationConfig(root=root, threshold=th), set(), {})
-        kept = {d: sum(r["status"] == "kept" and r["domain"] == d for r in rows) for d in ("A", "B")}
+        kept = {d: sum(r.status is Status.KEPT and r.domain == d for r in rows) for d in ("A", "B")}
         print(f"homogeneous set ({n} distinct street scenes per domain), threshold {th:>2}: kept A {kept['A']}, "
               f"B {kept['B']} (every drop is a false match)")  # fmt: skip
 
@@ -261,7 +262,6 @@ def metadata_memory(root: Path, cfg: CurationConfig) -> None:
     with CurationState(root / "curation" / "state.sqlite") as st:
         recs = [r for _, _, r in st.all_cached(cfg.decode_key).values()]
     for part in (recs[: len(recs) // 2], recs):
-        part = [dict(r) for r in part]
         tracemalloc.start()
         decide(part, cfg, set(), {})
         peak = tracemalloc.get_traced_memory()[1]

@@ -15,8 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    Strict,
+    ValidationError,
+    model_serializer,
+)
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import SkipJsonSchema
 
 from core.config import ConfigError
 
@@ -44,8 +54,16 @@ def invalid(field: str, value: Any, allowed: str) -> ConfigError:
     return ConfigError(f"{field}: got {value!r}; allowed: {allowed}")
 
 
+Hidden = SkipJsonSchema  # a setting the flow form does not show (the flow sets it: where the data is, a terminal bar)
+_COMPLETE = {"complete": True}
+
+
 class Settings(BaseModel):
-    """Base of the stage configs: frozen, unknown names refused, errors as ConfigError; JSON-able via to_dict."""
+    """Base of the stage configs: frozen, unknown names refused, errors as ConfigError; JSON-able via to_dict.
+
+    Hidden settings are left out of plain serialisation, so the defaults Prefect puts in a deployment's parameter
+    schema (and the form built from it) hold only what the form may send back; `to_dict` keeps everything.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, protected_namespaces=())
 
@@ -55,9 +73,21 @@ class Settings(BaseModel):
         except ValidationError as e:
             raise ConfigError(describe(e)) from None
 
+    @model_serializer(mode="wrap")
+    def _without_hidden(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        if info.context == _COMPLETE:
+            return data
+        return {k: v for k, v in data.items() if k not in type(self).hidden_fields()}
+
+    @classmethod
+    def hidden_fields(cls) -> frozenset[str]:
+        """The settings marked Hidden (not in the flow form)."""
+        return frozenset(n for n, f in cls.model_fields.items() if any(isinstance(m, Hidden) for m in f.metadata))
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values (stored beside every artifact made with these settings)."""
-        return self.model_dump(mode="json")
+        """Every setting as plain JSON values (stored beside every artifact made with these settings)."""
+        return self.model_dump(mode="json", context=_COMPLETE)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
@@ -66,7 +96,7 @@ class Settings(BaseModel):
 
     def replace(self, **changes: Any) -> Self:
         """A validated copy with some settings changed (pydantic's model_copy does not validate)."""
-        return type(self)(**{**self.model_dump(), **changes})
+        return type(self)(**{**dict(self), **changes})
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,10 @@ from typing import Annotated, Any, Literal
 
 from PIL import Image
 from pydantic import Field
-from pydantic.json_schema import SkipJsonSchema
 
 from core.config import DATASET_NAME_RE, default_dataset
 from core.paths import dataset_dir
-from core.settings import Bool, Cli, Float, Int, Settings
+from core.settings import Bool, Cli, Float, Hidden, Int, Settings
 
 OutputFormat = Literal["jpg", "png"]
 Resample = Literal["bicubic", "lanczos"]
@@ -37,12 +36,12 @@ def _between(lo: int, hi: int) -> Any:
 
 
 class CurationConfig(Settings):
-    """Settings of one curation run; `dataset` names the folder under the data root unless `root` is given."""
+    """Curation settings: validation rules, near-duplicate threshold, output size and format, train/test split."""
 
-    dataset: SkipJsonSchema[DatasetName | None] = Field(
+    dataset: Hidden[DatasetName | None] = Field(
         None, description="dataset name under the data root (default: the name in the domains file)"
     )
-    root: SkipJsonSchema[Annotated[Path | None, Cli(flags=("--root",))]] = Field(
+    root: Hidden[Annotated[Path | None, Cli(flags=("--root",))]] = Field(
         None, description="dataset folder to use instead of <data root>/<dataset>"
     )
     # validation

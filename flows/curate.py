@@ -29,8 +29,10 @@ class ReviewRejected(RuntimeError):
 
 
 @task(name="curate-dataset", task_run_name="curate-dataset", cache_policy=CONTENT_CACHE)
-def curate_task(cfg: CurationConfig, raw_fingerprint: str) -> dict[str, Any]:
-    """Curate with these settings; `raw_fingerprint` (what curation reads) makes the cache follow the content."""
+def curate_task(cfg: CurationConfig, dataset_dir: str, raw_fingerprint: str) -> dict[str, Any]:
+    """Curate with these settings; `raw_fingerprint` (what curation reads) makes the cache follow the content.
+
+    `dataset_dir` is named for the cache key: the config's location fields are not part of its JSON form."""
     result = curate(cfg)
     get_run_logger().info(
         "curated %s: %s new, %s cached, %.1f s", result.dataset_dir, result.analysed, result.cached, result.seconds
@@ -48,7 +50,7 @@ def curate_task(cfg: CurationConfig, raw_fingerprint: str) -> dict[str, Any]:
 def _curate(cfg: CurationConfig, refresh: bool) -> dict[str, Any]:
     ds = cfg.dataset_dir
     refresh = refresh or not DatasetLayout(ds).report.is_file()  # outputs gone: the cache would lie
-    return curate_task.with_options(refresh_cache=refresh)(cfg, raw_digest(ds))
+    return curate_task.with_options(refresh_cache=refresh)(cfg, str(ds), raw_digest(ds))
 
 
 def _review_description(ds: Path, counts: dict[str, Any]) -> str:

@@ -71,9 +71,9 @@ def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> S
     retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
 )
-def download_task(cfg: ScrapeConfig, dataset: str, domain: str, query: str, outcome: SearchOutcome) -> QueryResult:
-    """The scraper's per-query step on one search's outcome: record it, download into the raw store."""
-    with Store(cfg.raw_dir(dataset), fsync=cfg.fsync) as store:
+def download_task(cfg: ScrapeConfig, raw_dir: str, domain: str, query: str, outcome: SearchOutcome) -> QueryResult:
+    """The scraper's per-query step on one search's outcome: record it, download into the raw store at `raw_dir`."""
+    with Store(raw_dir, fsync=cfg.fsync) as store:
         fetcher = Downloader(cfg)
         try:
             result = collect(cfg, store, fetcher, outcome, domain, query, cfg.engine)
@@ -114,6 +114,7 @@ def scrape_flow(
     overrides = {"A": queries_a, "B": queries_b}
     ensure_rate_limit(SEARCH_LIMIT, per_minute=searches_per_minute)
     jobs = [(k, q) for k in keys for q in _queries(spec, k, overrides[k])]
+    raw_dir = cfg.raw_dir(spec.name)
     search, download = (t.with_options(refresh_cache=refresh) for t in (search_task, download_task))
     searches = [search.submit(cfg, spec.name, k, q) for k, q in jobs]
     previous: dict[str, Any] = {}
@@ -121,7 +122,7 @@ def scrape_flow(
     for (key, query), searched in zip(jobs, searches, strict=True):
         # Downloads of one domain run one after another (the per-domain limit), the two domains side by side.
         fut = download.submit(
-            cfg, spec.name, key, query.text, searched, wait_for=[previous[key]] if key in previous else []
+            cfg, str(raw_dir), key, query.text, searched, wait_for=[previous[key]] if key in previous else []
         )
         previous[key] = fut
         downloads.append(fut)

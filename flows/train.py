@@ -75,8 +75,9 @@ def torchrun_command(settings: dict[str, Any], gpus: int) -> list[str]:
 
 
 @task(name="train-model", task_run_name="train-model", cache_policy=CONTENT_CACHE)
-def train_task(cfg: TrainConfig, split_fingerprint: str, gpus: int = GPUS) -> dict[str, Any]:
-    """Train on the split with this fingerprint; a new run folder per trained model."""
+def train_task(cfg: TrainConfig, dataset_dir: str, split_fingerprint: str, gpus: int = GPUS) -> dict[str, Any]:
+    """Train on the split with this fingerprint; a new run folder per trained model (`dataset_dir` keys the cache:
+    the config's location fields are not part of its JSON form)."""
     cfg = cfg.replace(run=cfg.run or new_run_name())
     run = RunDir.of(cfg.data_dir(), cfg.run)
     if gpus > 1:
@@ -104,7 +105,8 @@ def train_flow(
     `gpus` > 1 launches `torchrun` with one process per GPU (DistributedDataParallel).
     """
     cfg = training.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)  # progress: artifact
-    summary = train_task.with_options(refresh_cache=refresh)(cfg, split_digest(cfg.data_dir()), gpus)
+    ds = cfg.data_dir()
+    summary = train_task.with_options(refresh_cache=refresh)(cfg, str(ds), split_digest(ds), gpus)
     print(f"run: {summary['run_dir']}")
     return summary
 
@@ -117,8 +119,10 @@ def _metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @task(name="translate-test-set", task_run_name="translate-test-set", cache_policy=CONTENT_CACHE)
-def translate_task(cfg: TranslateConfig, weights_fingerprint: str, split_fingerprint: str) -> dict[str, Any]:
-    """Translate the test set both ways with the run's generators."""
+def translate_task(
+    cfg: TranslateConfig, run_dir: str, weights_fingerprint: str, split_fingerprint: str
+) -> dict[str, Any]:
+    """Translate the test set both ways with the run's generators (`run_dir` keys the cache)."""
     result = translate(cfg)
     written = {d: [str(p) for p in ps] for d, ps in result.written.items()}
     return {
@@ -143,7 +147,8 @@ def translate_flow(
     run = find_run(cfg)
     cfg = cfg.replace(run=run.name)
     weights = "".join(file_digest(run.generator(d)) for d in DIRECTIONS)
-    summary = translate_task.with_options(refresh_cache=refresh)(cfg, weights, split_digest(run.dataset_dir))
+    translate_step = translate_task.with_options(refresh_cache=refresh)
+    summary = translate_step(cfg, str(run.path), weights, split_digest(run.dataset_dir))
     ds = run.dataset_dir
     grids = summary["grids"] or summary["written"].get("A2B", [])
     create_markdown_artifact(

@@ -9,11 +9,10 @@ from typing import Annotated, Any, Literal
 
 import torch
 from pydantic import AfterValidator, Field, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from core.config import DATASET_NAME_RE, ConfigError, default_dataset
 from core.paths import dataset_dir
-from core.settings import Bool, Cli, Float, Int, NonNegativeInt, PositiveInt, Settings, invalid
+from core.settings import Bool, Cli, Float, Hidden, Int, NonNegativeInt, PositiveInt, Settings, invalid
 from model.layout import new_run_name
 from model.networks import NetConfig
 
@@ -44,7 +43,6 @@ Device = Annotated[str, AfterValidator(_device)]
 DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]
 RunName = Annotated[str, Field(pattern=RUN_NAME)]
 Side = Annotated[PositiveInt | None, Field(multiple_of=4)]
-Where = SkipJsonSchema  # the dataset is named by the flow, not in the form
 
 
 def data_dir(dataset: str | None, folder: str | None) -> Path:
@@ -54,12 +52,13 @@ def data_dir(dataset: str | None, folder: str | None) -> Path:
 
 
 class TrainConfig(Settings):
-    """Everything one training run depends on; None means "from the profile" (see `resolve`)."""
+    """Training settings: profile (cpu / paper) and any value to override in it (empty: from the profile), device and
+    precision, checkpoints and evaluation."""
 
-    dataset: Where[DatasetName | None] = Field(
+    dataset: Hidden[DatasetName | None] = Field(
         None, description="dataset name under the data root (default: the name in the domains file)"
     )
-    dataset_dir: Where[str | None] = Field(
+    dataset_dir: Hidden[str | None] = Field(
         None, description="dataset folder with train/{A,B} and test/{A,B} (or trainA, ...); overrides --dataset"
     )
     run: Annotated[RunName | None, Cli(flags=("--run-name",))] = Field(
@@ -101,8 +100,10 @@ class TrainConfig(Settings):
     inception_weights: str | None = Field(
         None, description="local InceptionV3 weights for FID/KID (else $SAKURA_INCEPTION_WEIGHTS; never downloaded)"
     )
-    resume: Where[Bool] = Field(False, description="continue the run (--run, else the newest) from its last checkpoint")
-    progress_bar: Where[Bool] = Field(True, description="show a progress bar with it/s and ETA")
+    resume: Hidden[Bool] = Field(
+        False, description="continue the run (--run, else the newest) from its last checkpoint"
+    )
+    progress_bar: Hidden[Bool] = Field(True, description="show a progress bar with it/s and ETA")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:

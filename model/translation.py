@@ -18,9 +18,9 @@ from tqdm import tqdm
 
 from core.config import ConfigError
 from core.images import load_rgb
-from core.settings import Bool, Cli, NonNegativeInt, PositiveInt, Settings, invalid
+from core.settings import Bool, Cli, Hidden, NonNegativeInt, PositiveInt, Settings, invalid
 from model.checkpoint import load_generator
-from model.config import DatasetName, Device, Precision, RunName, Where, data_dir, pick_device, pick_precision
+from model.config import DatasetName, Device, Precision, RunName, data_dir, pick_device, pick_precision
 from model.data import IMAGE_EXTS, Skipped, domain_dirs, list_images, to_image, to_tensor
 from model.engine import AMP_DTYPES
 from model.layout import RunDir
@@ -31,8 +31,8 @@ GRID_ROWS, GRID_HEIGHT = 8, 192
 
 
 class TranslateConfig(Settings):
-    """What to translate with which weights. Without `inputs`, the dataset's test set is translated both ways into
-    <run>/translations/{A2B,B2A}/ with side-by-side grids."""
+    """Translation settings: which run or weights, device and precision, batch, tiling. Without `inputs` the dataset's
+    test set is translated both ways into <run>/translations/{A2B,B2A}/ with side-by-side grids."""
 
     weights: str | None = Field(
         None, description="run folder, checkpoint, exported generator, or a public netG_A2B.pth / latest_net_G_A.pth"
@@ -40,10 +40,10 @@ class TranslateConfig(Settings):
     inputs: Annotated[tuple[str, ...], Cli(skip=True)] = Field((), description="image files and/or folders")
     out_dir: str | None = Field(None, description="output folder (default: <run>/translations)")
     direction: TranslateDirection = Field("A2B", description="for inputs: A2B or B2A; the test set does both")
-    dataset: Where[DatasetName | None] = Field(
+    dataset: Hidden[DatasetName | None] = Field(
         None, description="dataset name under the data root (default: the name in the domains file)"
     )
-    dataset_dir: Where[str | None] = Field(None, description="dataset folder; overrides --dataset")
+    dataset_dir: Hidden[str | None] = Field(None, description="dataset folder; overrides --dataset")
     run: Annotated[RunName | None, Cli(flags=("--run-name",))] = Field(
         None, description="run whose generators to use (default: the newest run of the dataset)"
     )
@@ -55,7 +55,7 @@ class TranslateConfig(Settings):
     )
     overlap: NonNegativeInt = Field(64, description="pixels shared by neighbouring tiles")
     grids: Bool = Field(True, description="write side-by-side pages of input | translation")
-    progress_bar: Where[Bool] = Field(True, description="show a progress bar")
+    progress_bar: Hidden[Bool] = Field(True, description="show a progress bar")
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> TranslateConfig:

@@ -8,10 +8,20 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from core.paths import data_root, dataset_dir
-from core.settings import Bool, Cli, Float, Int, NonNegativeInt, NonNegativeSeconds, PositiveInt, Seconds, Settings
+from core.settings import (
+    Bool,
+    Cli,
+    Float,
+    Hidden,
+    Int,
+    NonNegativeInt,
+    NonNegativeSeconds,
+    PositiveInt,
+    Seconds,
+    Settings,
+)
 from scraper.layout import RawLayout
 
 Engine = Literal["google", "bing"]
@@ -53,9 +63,9 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 class ScrapeConfig(Settings):
-    """Settings for searching, downloading and storing; build once at the entry point and pass it on."""
+    """Scraper settings: the search engine, how many results per query and per domain, browser and download limits."""
 
-    data_root: SkipJsonSchema[Path] = Field(default_factory=data_root, description="data root (default: datasets/)")
+    data_root: Hidden[Path] = Field(default_factory=data_root, description="data root (default: datasets/)")
     engine: Engine = Field("google", description="search engine")
     google_url: Annotated[HttpUrl, Cli(hidden=True)] = "https://www.google.com"
     bing_url: Annotated[HttpUrl, Cli(hidden=True)] = "https://www.bing.com"

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from curation.config import CurationConfig
-from curation.outputs import MANIFEST_COLUMNS, read_manifest, write_manifest, write_outputs
+from curation.outputs import MANIFEST_COLUMNS, write_manifest, write_outputs
 from curation.records import Decision, Status
 
 

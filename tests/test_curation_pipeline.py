@@ -11,6 +11,7 @@ from PIL import Image
 from core.config import ConfigError
 from curation import CurationConfig, add_excluded, curate, review_summary
 from curation.outputs import read_manifest
+from curation.records import Decision, Reason, Status
 from tests.support import curation_images as ci
 
 
@@ -20,11 +21,11 @@ def planted(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("planted")
     expect = ci.planted_dataset(root / "raw")
     result = curate(CurationConfig(root=root, workers=2, test_fraction=0.3, seed=3))
-    rows = {(r["domain"], r["id"]): r for r in read_manifest(result.manifest)}
+    rows = {(r.domain, r.sha256): r for r in read_manifest(result.manifest)}
     return root, expect, result, rows
 
 
-def _row(rows, sha: str) -> dict[str, str]:
+def _row(rows, sha: str) -> Decision:
     found = [r for (_, s), r in rows.items() if s == sha]
     assert len(found) == 1, sha
     return found[0]
@@ -34,59 +35,59 @@ def _row(rows, sha: str) -> dict[str, str]:
 def test_every_rejection_has_its_reason(planted, reason):
     _, expect, result, rows = planted
     row = _row(rows, expect["rejected"][reason])
-    assert (row["status"], row["reason"]) == ("rejected", reason)
-    assert row["detail"] and row["output"] == ""
-    assert result.counts[row["domain"]]["rejected"][reason] >= 1
+    assert (row.status, row.reason) == (Status.REJECTED, reason)
+    assert row.detail and row.output == ""
+    assert result.counts[row.domain]["rejected"][reason] >= 1
 
 
 def test_planted_near_duplicates_form_one_group_keeping_the_best(planted):
     _, expect, _, rows = planted
     members = [expect["original"], *expect["planted"].values()]
     group_rows = [_row(rows, s) for s in members]
-    assert len({r["group"] for r in group_rows}) == 1
-    kept = [r for r in group_rows if r["status"] == "kept"]
+    assert len({r.group for r in group_rows}) == 1
+    kept = [r for r in group_rows if r.status == Status.KEPT]
     assert len(kept) == 1
-    best = max(group_rows, key=lambda r: (int(r["width"]) * int(r["height"]), int(r["bytes"])))
-    assert kept[0]["id"] == best["id"]
+    best = max(group_rows, key=lambda r: (r.width * r.height, r.bytes))
+    assert kept[0].sha256 == best.sha256
     for r in group_rows:
         if r is not kept[0]:
-            assert r["status"] == "duplicate" and r["reason"] in ("near_duplicate", "exact_duplicate"), r
-            assert r["split"] == kept[0]["split"]
+            assert r.status == Status.DUPLICATE and r.reason in (Reason.NEAR_DUPLICATE, Reason.EXACT_DUPLICATE), r
+            assert r.split == kept[0].split
 
 
 def test_exif_rotated_copy_is_seen_upright(planted):
     _, expect, _, rows = planted
     rotated, original = _row(rows, expect["planted"]["exif_rotated"]), _row(rows, expect["original"])
-    assert (rotated["width"], rotated["height"]) == (original["width"], original["height"]) == ("480", "360")
-    assert bin(int(rotated["phash"], 16) ^ int(original["phash"], 16)).count("1") <= 4
+    assert (rotated.width, rotated.height) == (original.width, original.height) == (480, 360)
+    assert bin(int(rotated.phash, 16) ^ int(original.phash, 16)).count("1") <= 4
 
 
 def test_cross_domain_copy_is_dropped_from_both(planted):
     _, expect, result, rows = planted
     a, b = (_row(rows, s) for s in expect["cross"])
-    assert (a["domain"], b["domain"]) == ("A", "B")
-    assert a["group"] == b["group"]
-    assert a["reason"] == b["reason"] == "cross_domain" and a["output"] == b["output"] == ""
+    assert (a.domain, b.domain) == ("A", "B")
+    assert a.group == b.group
+    assert a.reason == b.reason == Reason.CROSS_DOMAIN and a.output == b.output == ""
     near = [_row(rows, s) for s in expect["cross_near"]]  # B original, A resized and brightened copies
-    assert len({r["group"] for r in near}) == 1
-    assert [r["reason"] for r in near] == ["cross_domain"] * 3 and not any(r["output"] for r in near)
+    assert len({r.group for r in near}) == 1
+    assert [r.reason for r in near] == [Reason.CROSS_DOMAIN] * 3 and not any(r.output for r in near)
     assert result.counts["A"]["duplicates"]["cross_domain"] == 3
 
 
 def test_distinct_images_and_mode_cases_are_kept(planted):
     _, expect, _, rows = planted
     for sha in [*expect["distinct"], *expect["kept_modes"].values()]:
-        assert _row(rows, sha)["status"] == "kept", sha
+        assert _row(rows, sha).status == Status.KEPT, sha
 
 
 def test_no_group_crosses_splits_and_outputs_match_the_manifest(planted):
     root, _, result, rows = planted
     by_group: dict[str, set[str]] = {}
     for r in rows.values():
-        if r["split"]:
-            by_group.setdefault(r["group"], set()).add(r["split"])
+        if r.split:
+            by_group.setdefault(r.group, set()).add(r.split)
     assert all(len(s) == 1 for s in by_group.values())
-    outputs = {r["output"] for r in rows.values() if r["output"]}
+    outputs = {r.output for r in rows.values() if r.output}
     on_disk = {p.relative_to(root).as_posix() for p in root.glob("t*/*/*") if p.is_file()}
     assert outputs == on_disk
     for d in ("A", "B"):
@@ -98,13 +99,13 @@ def test_no_group_crosses_splits_and_outputs_match_the_manifest(planted):
 def test_outputs_decode_at_load_size_and_raw_is_untouched(planted):
     root, _, _, rows = planted
     for r in rows.values():
-        raw = root / r["raw_path"]
-        assert raw.is_file() and ci.sha(raw.read_bytes()) == r["id"]
-        if r["output"]:
-            with Image.open(root / r["output"]) as im:
+        raw = root / "raw" / r.relpath
+        assert raw.is_file() and ci.sha(raw.read_bytes()) == r.sha256
+        if r.output:
+            with Image.open(root / r.output) as im:
                 im.load()
                 assert im.mode == "RGB" and min(im.size) == 286
-                w, h = int(r["width"]), int(r["height"])
+                w, h = r.width, r.height
                 assert abs(im.width / im.height - w / h) < 0.02
 
 
@@ -119,9 +120,9 @@ def test_report_and_review_summary(planted):
                 assert im.format == "JPEG"
 
 
-def _curate(root: Path, **kw) -> tuple[dict[str, dict[str, str]], object]:
+def _curate(root: Path, **kw) -> tuple[dict[str, Decision], object]:
     result = curate(CurationConfig(root=root, workers=1, **kw))
-    return {r["id"]: r for r in read_manifest(result.manifest)}, result
+    return {r.sha256: r for r in read_manifest(result.manifest)}, result
 
 
 @pytest.mark.slow
@@ -136,19 +137,19 @@ def test_incremental_run_decodes_only_new_files_and_never_moves_a_split(tmp_path
     # new scrape: fresh images, a better (larger) near-copy of a test image and one of a train image
     for i in range(6):
         ci.put(raw, "AB"[i % 2], ci.jpeg_bytes(ci.scene(3000 + i, (400, 300))))
-    test_one = next(r for r in first.values() if r["split"] == "test")
-    train_one = next(r for r in first.values() if r["split"] == "train")
+    test_one = next(r for r in first.values() if r.split == "test")
+    train_one = next(r for r in first.values() if r.split == "train")
     for r in (test_one, train_one):
-        big = Image.open(raw / r["raw_path"][4:]).resize((560, 420), Image.Resampling.LANCZOS)
-        ci.put(raw, r["domain"], ci.jpeg_bytes(big, quality=95))
+        big = Image.open(raw / r.relpath).resize((560, 420), Image.Resampling.LANCZOS)
+        ci.put(raw, r.domain, ci.jpeg_bytes(big, quality=95))
     later, r3 = _curate(tmp_path, test_fraction=0.5)
     assert r3.analysed == 8 and r3.cached == 16
     for sha, r in first.items():
-        assert later[sha]["split"] == r["split"], "an earlier image changed split"
+        assert later[sha].split == r.split, "an earlier image changed split"
     for old in (test_one, train_one):
-        newer = [r for r in later.values() if r["group"] == later[old["id"]]["group"] and r["id"] != old["id"]]
-        assert len(newer) == 1 and newer[0]["status"] == "kept" and newer[0]["split"] == old["split"]
-        assert later[old["id"]]["status"] == "duplicate"
+        newer = [r for r in later.values() if r.group == later[old.sha256].group and r.sha256 != old.sha256]
+        assert len(newer) == 1 and newer[0].status == Status.KEPT and newer[0].split == old.split
+        assert later[old.sha256].status == Status.DUPLICATE
 
 
 def test_excluded_ids_and_their_duplicates_stay_out(tmp_path):
@@ -159,8 +160,8 @@ def test_excluded_ids_and_their_duplicates_stay_out(tmp_path):
     twin = ci.sha(ci.put(raw, "B", ci.recompressed(base)).read_bytes())
     add_excluded(tmp_path, [bad[:12]], note="not a cherry tree")
     rows, result = _curate(tmp_path)
-    assert rows[keep]["status"] == "kept"
-    assert rows[bad]["reason"] == rows[twin]["reason"] == "excluded"
+    assert rows[keep].status == Status.KEPT
+    assert rows[bad].reason == rows[twin].reason == Reason.EXCLUDED
     assert result.counts["B"]["kept"] == 1 and result.counts["B"]["rejected"]["excluded"] == 2
 
 
@@ -171,7 +172,7 @@ def test_cross_domain_policy(tmp_path, policy, kept_in):
     ci.put(raw, "A", ci.jpeg_bytes(im))
     ci.put(raw, "B", ci.jpeg_bytes(im, quality=70))
     rows, _ = _curate(tmp_path, cross_domain=policy)
-    assert {r["domain"] for r in rows.values() if r["status"] == "kept"} == kept_in
+    assert {r.domain for r in rows.values() if r.status == Status.KEPT} == kept_in
 
 
 def test_provenance_from_the_scraper_manifest(tmp_path):
@@ -186,7 +187,7 @@ def test_provenance_from_the_scraper_manifest(tmp_path):
     db.close()
     rows, _ = _curate(tmp_path)
     row = rows[path.stem]
-    assert (row["url"], row["page_url"], row["query"], row["engine"]) == (
+    assert (row.url, row.page_url, row.query, row.engine) == (
         "http://127.0.0.1/x.jpg", "http://127.0.0.1/p", "가로수길", "bing")  # fmt: skip
 
 
@@ -194,8 +195,8 @@ def test_official_layout_and_png_output(tmp_path):
     ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(56, (400, 300))))
     rows, _ = _curate(tmp_path, official_layout=True, output_format="png", load_size=128, test_fraction=0.0)
     (row,) = rows.values()
-    name = Path(row["output"]).name
-    assert row["output"] == f"train/A/{name}" and name.endswith(".png")
+    name = Path(row.output).name
+    assert row.output == f"train/A/{name}" and name.endswith(".png")
     with Image.open(tmp_path / "trainA" / name) as im:
         assert im.format == "PNG" and min(im.size) == 128
 
@@ -219,8 +220,8 @@ def test_animated_first_frame_policy_keeps_frame_one(tmp_path):
     ci.put(tmp_path / "raw", "B", ci.animated_gif(90), "gif")
     rows, _ = _curate(tmp_path, animated="first_frame", test_fraction=0.0)
     (row,) = rows.values()
-    assert row["status"] == "kept"
-    with Image.open(tmp_path / row["output"]) as im:
+    assert row.status == Status.KEPT
+    with Image.open(tmp_path / row.output) as im:
         assert min(im.size) == 286
 
 
@@ -233,7 +234,7 @@ def test_deleted_raw_file_leaves_outputs_and_staging(tmp_path):
     gone.unlink()
     later, result = _curate(tmp_path, test_fraction=0.0)
     assert set(later) == {keep.stem} and result.counts["A"]["kept"] == 1
-    assert not (tmp_path / rows[gone.stem]["output"]).exists()
+    assert not (tmp_path / rows[gone.stem].output).exists()
     assert len(sorted((tmp_path / "curation" / "staged").rglob("*.jpg"))) == 1
 
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 import pytest
 
 from core.config import ConfigError
+from curation.records import Decision, Reason, Status
 from curation.report import add_excluded, count_rows, review_summary
 from curation.sources import read_excluded
 
+KEPT, DUPLICATE, REJECTED = Status.KEPT, Status.DUPLICATE, Status.REJECTED
 
-def _r(domain, status, reason=None, split="", group=""):
-    return {"domain": domain, "status": status, "reason": reason, "split": split, "group": group}
+
+def _r(n, domain, status, reason=None, split="", group=""):
+    return Decision(domain, f"{n:064x}", f"{domain}/{n}.jpg", status, reason, split=split, group=group)
 
 
 def test_count_rows():
     rows = [
-        _r("A", "kept", split="train", group="g1"), _r("A", "duplicate", "near_duplicate", "train", "g1"),
-        _r("A", "kept", split="test", group="g2"), _r("A", "rejected", "too_small"),
-        _r("B", "rejected", "excluded", group="g3"), _r("B", "duplicate", "cross_domain", group="g4"),
+        _r(1, "A", KEPT, split="train", group="g1"), _r(2, "A", DUPLICATE, Reason.NEAR_DUPLICATE, "train", "g1"),
+        _r(3, "A", KEPT, split="test", group="g2"), _r(4, "A", REJECTED, Reason.TOO_SMALL),
+        _r(5, "B", REJECTED, Reason.EXCLUDED, group="g3"), _r(6, "B", DUPLICATE, Reason.CROSS_DOMAIN, group="g4"),
     ]  # fmt: skip
     c = count_rows(rows)
     assert (c["A"]["raw"], c["A"]["kept"], c["A"]["train"], c["A"]["test"]) == (4, 2, 1, 1)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from PIL import Image
 
 from curation.config import CurationConfig
+from curation.records import Decision, Reason, Status
 from curation.sheets import COLUMNS, ROWS_PER_PAGE, sheet_lines, write_sheets
 from tests.support import curation_images as ci
 
 
-def _rows(tmp_path, n_kept: int) -> tuple[list[dict], object]:
+def _kept(i: int, sha: str, domain: str) -> Decision:
+    return Decision(domain, sha, f"{domain}/{sha}.jpg", Status.KEPT, split="train", group=f"g{i}",
+                    staged=f"{sha[:2]}/{sha}.jpg")  # fmt: skip
+
+
+def _rows(tmp_path, n_kept: int) -> tuple[list[Decision], object]:
     staging = tmp_path / "staged"
     rows = []
     for i in range(n_kept):
@@ -18,11 +26,9 @@ def _rows(tmp_path, n_kept: int) -> tuple[list[dict], object]:
         p = staging / sha[:2] / f"{sha}.jpg"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(ci.jpeg_bytes(ci.scene(i, (381, 286))))
-        rows.append({"domain": "AB"[i % 2], "sha256": sha, "status": "kept", "reason": None, "split": "train",
-                     "group": f"g{i}", "staged": f"{sha[:2]}/{sha}.jpg", "detail": None})  # fmt: skip
-    dup = dict(rows[0], sha256="d" * 64, status="duplicate", reason="near_duplicate", distance=4)
-    bad = {"domain": "A", "sha256": "e" * 64, "status": "rejected", "reason": "truncated", "split": "", "group": "",
-           "staged": None, "detail": "x"}  # fmt: skip
+        rows.append(_kept(i, sha, "AB"[i % 2]))
+    dup = replace(rows[0], sha256="d" * 64, status=Status.DUPLICATE, reason=Reason.NEAR_DUPLICATE, distance=4)
+    bad = Decision("A", "e" * 64, "A/bad.jpg", Status.REJECTED, Reason.TRUNCATED, "x")
     return [*rows, dup, bad], staging
 
 
@@ -31,8 +37,8 @@ def test_sheet_lines_groups_and_limits(tmp_path):
     lines = sheet_lines(rows, limit=10)
     assert sum(len(line) for line in lines["kept_A"]) == 10 and all(len(x) <= COLUMNS for x in lines["kept_A"])
     (group,) = lines["duplicates"]
-    assert [r["status"] for r in group] == ["kept", "duplicate"]
-    assert [r["reason"] for line in lines["rejected"] for r in line] == ["truncated"]
+    assert [r.status for r in group] == [Status.KEPT, Status.DUPLICATE]
+    assert [r.reason for line in lines["rejected"] for r in line] == [Reason.TRUNCATED]
 
 
 def test_write_sheets_jpeg_pages(tmp_path):
@@ -63,8 +69,7 @@ def test_tiles_from_staged_copies_smaller_or_larger_than_the_tile(tmp_path, size
         path = staging / sha[:2] / f"{sha}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(ci.jpeg_bytes(ci.scene(i, size)))
-        rows.append({"domain": "A", "sha256": sha, "status": "kept", "reason": None, "split": "train",
-                     "group": f"g{i}", "staged": f"{sha[:2]}/{sha}.jpg", "detail": None})  # fmt: skip
+        rows.append(_kept(i, sha, "A"))
     cfg = CurationConfig(root=tmp_path, sheet_thumb=48, workers=workers)
     (page,) = write_sheets(tmp_path / "sheets", staging, rows, cfg)["kept_A"]
     with Image.open(page) as im:

@@ -1,19 +1,49 @@
-"""Review in the Prefect UI: a curate run in review mode `ui` pauses, shows thumbnails, resumes with an exclusion."""
+"""Review in the Prefect UI: the review pages; a curate run in review mode `ui` pauses, shows thumbnails, resumes
+with an exclusion."""
 
 from __future__ import annotations
 
 import csv
+import re
 import time
 
 import pytest
 
 from core.config import load_domains
 from core.paths import PROJECT_ROOT
+from curation.records import Decision, Reason, Status
 from sakura.demo import start_demo_source
+from tests.support import curation_images as ci
 from tests.support.flows_serve import run_deployment, serve_log_tail, task_states, wait_for_paused, wait_for_state
 
-pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
 DATASET = "review"
+
+
+def test_domain_markdown_shows_each_duplicate_group_kept_first(tmp_path):
+    from flows.review import domain_markdown
+
+    def row(n: int, status: Status, reason: Reason | None = None, group: str = "", domain: str = "A") -> Decision:
+        sha = f"{n:02x}" * 32
+        output = f"train/{domain}/{sha[:16]}.jpg" if status is Status.KEPT else ""
+        path = tmp_path / (output or f"raw/{domain}/{n}.jpg")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ci.jpeg_bytes(ci.scene(n, (64, 48))))
+        return Decision(domain, sha, f"{domain}/{n}.jpg", status, reason, "x", group, "train", output)
+
+    rows = [
+        row(5, Status.DUPLICATE, Reason.NEAR_DUPLICATE, "g1"), row(4, Status.KEPT, group="g1"),
+        row(3, Status.REJECTED, Reason.EXCLUDED, "g1"), row(2, Status.DUPLICATE, Reason.EXACT_DUPLICATE, "g1"),
+        row(9, Status.DUPLICATE, Reason.NEAR_DUPLICATE, "g2"), row(8, Status.KEPT, group="g2"),
+        row(7, Status.KEPT, group="g3"), row(6, Status.REJECTED, Reason.EXCLUDED, "g3"),  # no duplicate: not shown
+        row(1, Status.KEPT, group="g2", domain="B"), row(10, Status.REJECTED, Reason.TRUNCATED),
+    ]  # fmt: skip
+    md = domain_markdown(tmp_path, "A", rows, {"A": {"train": 4, "test": 0}}, limit=48)
+    section = md.split("## Duplicate groups (2)")[1].split("## Rejected")[0]
+    captions = re.findall(r"`([0-9a-f]{12}) (\w+)`", section)
+    assert [(int(i[:2], 16), c) for i, c in captions] == [
+        (4, "kept"), (2, "exact_duplicate"), (5, "near_duplicate"), (3, "excluded"), (8, "kept"), (9, "near_duplicate")
+    ]  # fmt: skip
+    assert "Not drawable:" in md and "truncated: x" in md
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +99,9 @@ def _loaded_images(chrome, url: str, expect: int, timeout_s: float = 60.0) -> li
     return widths
 
 
+@pytest.mark.prefect
+@pytest.mark.browser
+@pytest.mark.slow
 def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_images, chrome):
     from prefect.deployments import run_deployment as submit
     from prefect.flow_runs import resume_flow_run
