@@ -168,7 +168,7 @@ def per_image_costs(files: list[Path], staging: Path, repeat: int = 3) -> None:
 
     from curation.decode import _metrics, _stage
 
-    settings = DecodeSettings(staging=str(staging))
+    settings = DecodeSettings.of(CurationConfig(), staging)
     phasher = PHash(verbose=False)
     total: dict[str, float] = {}
     for p in files:

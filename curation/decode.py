@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from core.images import to_srgb
+from curation.config import CurationConfig
 from curation.hashing import phash, phash_hex, pixel_hash
 from curation.records import Analysis, Reason
 
@@ -31,11 +32,17 @@ class DecodeSettings:
     """What a worker needs to know: limits and the staged output's size, format and quality."""
 
     staging: str
-    load_size: int = 286
-    output_format: str = "jpg"
-    jpeg_quality: int = 95
-    max_pixels: int = 64_000_000
-    resample: str = "bicubic"
+    load_size: int
+    output_format: str
+    jpeg_quality: int
+    max_pixels: int
+    resample: str
+
+    @classmethod
+    def of(cls, cfg: CurationConfig, staging: str | Path) -> DecodeSettings:
+        """The decode part of a curation config (small and picklable, for the worker processes)."""
+        names = ("load_size", "output_format", "jpeg_quality", "max_pixels", "resample")
+        return cls(staging=str(staging), **{n: getattr(cfg, n) for n in names})
 
 
 def output_size(size: tuple[int, int], load_size: int) -> tuple[int, int]:

@@ -109,10 +109,7 @@ def _analyse(
         recs.append(hit[2] if ok else None)
         if not ok:
             todo.append((len(recs) - 1, f))
-    settings = DecodeSettings(
-        staging=str(staging), load_size=cfg.load_size, output_format=cfg.output_format, jpeg_quality=cfg.jpeg_quality,
-        max_pixels=cfg.max_pixels, resample=cfg.resample,
-    )  # fmt: skip
+    settings = DecodeSettings.of(cfg, staging)
     batch: list[Analysis] = []
     for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
         recs[i] = rec

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from core.images import to_srgb
+from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file, output_size, staged_path
 from curation.records import Analysis, Reason
 from tests.support import curation_images as ci
@@ -17,7 +18,7 @@ from tests.support import curation_images as ci
 
 @pytest.fixture
 def settings(tmp_path) -> DecodeSettings:
-    return DecodeSettings(staging=str(tmp_path / "staged"))
+    return DecodeSettings.of(CurationConfig(), tmp_path / "staged")
 
 
 def _analyse(tmp_path, data: bytes, settings: DecodeSettings, ext: str = "jpg") -> Analysis:
@@ -52,7 +53,7 @@ def test_undecodable_files_fail_with_reason(tmp_path, settings, make, reason):
 def test_bomb_is_rejected_before_decoding(tmp_path):
     """A 2000x2000 picture passes at the default limit and is rejected, unread, at max_pixels = 1M."""
     data = ci.jpeg_bytes(ci.scene(3, (2000, 2000)))
-    small = DecodeSettings(staging=str(tmp_path / "s"), max_pixels=1_000_000)
+    small = DecodeSettings.of(CurationConfig(max_pixels=1_000_000), tmp_path / "s")
     rec = _analyse(tmp_path, data, small)
     assert rec.reason is Reason.DECOMPRESSION_BOMB and "4,000,000" in rec.detail
     assert not (tmp_path / "s").exists()
