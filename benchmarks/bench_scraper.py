@@ -117,7 +117,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--size-kb", type=int, default=200)
     ap.add_argument("--hosts", type=int, default=32, help="loopback addresses to spread the images over")
-    ap.add_argument("--workers", type=int, default=ScrapeConfig.workers)
+    ap.add_argument("--workers", type=int, default=ScrapeConfig.model_fields["workers"].default)
     ap.add_argument("--no-fsync", action="store_true", help="do not fsync each stored file")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="server delay before each answer (remote hosts)")
     args = ap.parse_args()
