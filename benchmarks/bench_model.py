@@ -81,12 +81,28 @@ def time_steps(step, n: int, device: torch.device) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def bench_training(size: int, device: torch.device, rounds: int, steps: int, compile_: bool, warmup: int = 4) -> dict:
-    """Interleaved rounds of baseline and optimised steps; medians of seconds per step."""
+def step_flops(size: int, batch: int, device: torch.device) -> float:
+    """FLOPs of one training step's mathematics (forward and backward of every network call), counted on the eager
+    fp32 baseline step: the optimised step computes the same, so this is the model FLOPs that MFU divides by."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    t = make_trainer(size, device, False, False)
+    a, b = (torch.rand(batch, 3, size, size, device=device) * 2 - 1 for _ in range(2))
+    with FlopCounterMode(display=False) as counter:
+        baseline_step(t, a, b)
+    return float(counter.get_total_flops())
+
+
+def bench_training(
+    size: int, device: torch.device, rounds: int, steps: int, compile_: bool, warmup: int = 4, batch: int = 1
+) -> dict:
+    """Interleaved rounds of baseline and optimised steps; medians of seconds per step. The optimised model's first
+    step (where torch.compile compiles) is timed on its own."""
     base, opt = make_trainer(size, device, False, False), make_trainer(size, device, True, compile_)
-    a, b = torch.rand(1, 3, size, size, device=device) * 2 - 1, torch.rand(1, 3, size, size, device=device) * 2 - 1
+    a, b = (torch.rand(batch, 3, size, size, device=device) * 2 - 1 for _ in range(2))
     steps_base = lambda: baseline_step(base, a, b)  # noqa: E731
     steps_opt = lambda: opt.train_step(a, b)  # noqa: E731
+    first = time_steps(steps_opt, 1, device)
     t0 = time.perf_counter()
     for fn in (steps_base, steps_opt):  # warm-up (and compilation): the bf16 step needs about 3 steps to settle
         for _ in range(warmup):
@@ -97,9 +113,10 @@ def bench_training(size: int, device: torch.device, rounds: int, steps: int, com
         tb.append(time_steps(steps_base, steps, device))
         to.append(time_steps(steps_opt, steps, device))
     sb, so = statistics.median(tb), statistics.median(to)
-    return {"size": size, "baseline_s_per_it": sb, "optimised_s_per_it": so, "baseline_it_s": 1 / sb,
+    return {"size": size, "batch": batch, "baseline_s_per_it": sb, "optimised_s_per_it": so, "baseline_it_s": 1 / sb,
             "optimised_it_s": 1 / so, "speedup": sb / so, "precision": opt.cfg.precision,
-            "channels_last": opt.cfg.channels_last, "compile": opt.cfg.compile, "warmup_s": warm}  # fmt: skip
+            "channels_last": opt.cfg.channels_last, "compile": opt.cfg.compile, "first_step_s": first,
+            "warmup_s": warm}  # fmt: skip
 
 
 def bench_translation(device: torch.device, n: int = 8, batch: int = 4) -> dict:

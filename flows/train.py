@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +19,7 @@ from pydantic import Field
 from flows.artifacts import Tile, artifact_key, data_uri, gallery, table_rows
 from flows.fingerprint import file_digest, split_digest
 from flows.steps import CONTENT_CACHE, GPUS, dataset_name
+from model.cli import torchrun_command
 from model.config import TrainConfig
 from model.layout import DIRECTIONS, RunDir, new_run_name
 from model.training import train
@@ -59,21 +58,6 @@ class TrainingReporter:
         create_markdown_artifact(markdown="\n".join(parts), key=self.key, description=f"Epoch {epoch}")
 
 
-def torchrun_command(settings: dict[str, Any], gpus: int) -> list[str]:
-    """`torchrun ... -m sakura train` with every setting as a flag: one process per GPU, rank 0 writes."""
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
-    cmd = [torchrun, "--standalone", f"--nproc_per_node={gpus}", "-m", "sakura", "train"]
-    for name, value in settings.items():
-        if value is None or name == "resume":
-            continue
-        flag = "--run-name" if name == "run" else "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            cmd.append(flag if value else "--no-" + flag[2:])
-        else:
-            cmd += [flag, str(value)]
-    return cmd
-
-
 @task(name="train-model", task_run_name="train-model", cache_policy=CONTENT_CACHE)
 def train_task(cfg: TrainConfig, dataset_dir: str, split_fingerprint: str, gpus: int = GPUS) -> dict[str, Any]:
     """Train on the split with this fingerprint; a new run folder per trained model (`dataset_dir` keys the cache:
@@ -81,7 +65,7 @@ def train_task(cfg: TrainConfig, dataset_dir: str, split_fingerprint: str, gpus:
     cfg = cfg.replace(run=cfg.run or new_run_name())
     run = RunDir.of(cfg.data_dir(), cfg.run)
     if gpus > 1:
-        command = torchrun_command(cfg.to_dict(), gpus)
+        command = torchrun_command(cfg, gpus)
         get_run_logger().info("launching %d processes: %s", gpus, " ".join(command))
         subprocess.run(command, check=True)
     else:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+from pathlib import Path
 
 from core.settings import add_arguments, from_args
 from model.config import TrainConfig
@@ -56,3 +58,20 @@ def configure_translate(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS = {"train": configure_train, "translate": configure_translate}
+
+
+def torchrun_command(cfg: TrainConfig, gpus: int) -> list[str]:
+    """`torchrun ... -m sakura train` with every setting of `cfg` as its flag: one process per GPU, rank 0 writes.
+
+    Under torchrun the run is named with `--run-name` (torchrun takes `--run` for its own `--run-path`)."""
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    cmd = [torchrun, "--standalone", f"--nproc_per_node={gpus}", "-m", "sakura", "train"]
+    for name, value in cfg.to_dict().items():
+        if value is None or name == "resume":
+            continue
+        flag = "--run-name" if name == "run" else "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            cmd.append(flag if value else "--no-" + flag[2:])
+        else:
+            cmd += [flag, str(value)]
+    return cmd

@@ -16,7 +16,6 @@ os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.pop("PREFECT_API_URL", None)
 
-from tests.support.browser import headless_chrome  # noqa: E402
 from tests.support.flows_serve import serving  # noqa: E402
 from tests.support.net import LocalServer, serve, serve_directory  # noqa: E402
 from tests.support.prefect_server import running_prefect_server  # noqa: E402
@@ -57,6 +56,8 @@ def http_server() -> Iterator[Callable[[object], LocalServer]]:
 @pytest.fixture
 def chrome():
     """A real headless Chromium WebDriver (system chromedriver), quit after the test."""
+    from tests.support.browser import headless_chrome  # selenium only where a test drives a browser
+
     with headless_chrome() as driver:
         yield driver
 

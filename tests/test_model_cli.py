@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from model.cli import torchrun_command
+from model.config import TrainConfig
 from sakura.cli import build_parser, main
 from tests.support.model_data import make_dataset
 
@@ -61,3 +63,13 @@ def test_bad_settings_are_one_line_errors(argv, message, capsys, tmp_path, monke
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"sakura {argv[0]}: error:") and message in err
+
+
+def test_torchrun_command_passes_every_setting():
+    cfg = TrainConfig(dataset="d", run="r1", epochs=5, compile=True, channels_last=False, resume=True)
+    cmd = torchrun_command(cfg, gpus=4)
+    assert cmd[1:6] == ["--standalone", "--nproc_per_node=4", "-m", "sakura", "train"]
+    args = cmd[6:]
+    assert args[args.index("--dataset") + 1] == "d" and args[args.index("--run-name") + 1] == "r1"
+    assert "--compile" in args and "--no-channels-last" in args and "--epochs" in args
+    assert "--ngf" not in args and "--resume" not in args and "--no-resume" not in args

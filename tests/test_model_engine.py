@@ -93,3 +93,23 @@ def test_state_round_trip_gives_identical_next_steps():
     t2.load_rank_state(rank)
     for _ in range(3):
         assert t1.train_step(a, b) == t2.train_step(a, b)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("precision", ["fp16", "bf16", "fp32"])
+def test_cuda_steps_in_every_precision_stay_finite_and_learn(precision):
+    """fp16 runs with a GradScaler, channels_last on CUDA: 20 steps, every loss finite, every network updated."""
+    cuda = torch.device("cuda")
+    base = dict(dataset="d", image_size=64, load_size=64, ngf=16, ndf=16, n_blocks=3, epochs=2, decay_epoch=1)
+    cfg = resolve(TrainConfig(**base, precision=precision), cuda)[0]
+    assert cfg.channels_last
+    trainer = CycleGANTrainer(cfg, cuda)
+    before = _params(trainer)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        a, b = (torch.rand(2, 3, 64, 64, generator=g) * 2 - 1 for _ in range(2))
+        losses = trainer.train_step(a.to(cuda), b.to(cuda))
+        assert all(math.isfinite(v) for v in losses.values()), losses
+    after = trainer.model.state_dict()
+    assert all(not torch.equal(before[k], after[k]) for k in before if k.endswith("weight"))

@@ -125,6 +125,7 @@ def test_missing_input_and_missing_run_are_config_errors(tmp_path):
         translate(TranslateConfig(dataset_dir=str(tmp_path / "ds")))
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
 def test_translates_on_cuda(tmp_path, precision):
