@@ -27,7 +27,8 @@ class ItemFailure:
 
     @classmethod
     def of(cls, e: BaseException) -> ItemFailure:
-        text = " ".join(str(e).split())[:MESSAGE_CHARS]
+        raw = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)  # KeyError's str is a repr
+        text = " ".join(raw.split())[:MESSAGE_CHARS]
         return cls(type(e).__name__, text)
 
     def __str__(self) -> str:
