@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install run demo test test-live lint format server stop clean
+.PHONY: help install browser-check run demo test test-live lint format server stop clean
 
 help:
 	@echo "make run        start the local Prefect server + deployments and run collect-and-train on the defaults"
@@ -18,14 +18,25 @@ help:
 
 # Creates .venv when missing and installs the project into it; redone only when pyproject.toml changes.
 $(STAMP): pyproject.toml
+	@echo "installing the project and its dependencies into $(VENV) (torch, torchvision, prefect, selenium, ...:"
+	@echo "about 6 GB; 2-4 minutes on a fresh machine, seconds when they are already there)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
+	@echo "installed: $(BIN)/sakura, $(BIN)/prefect, $(BIN)/pytest"
+
+# The browser tests need Chromium and ChromeDriver: say once what to install instead of failing test after test.
+browser-check:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || test -n "$$SAKURA_CHROMIUM" || \
+	  { echo "make test needs Chromium and ChromeDriver: sudo apt-get install -y chromium chromium-driver" \
+	    "(or set SAKURA_CHROMIUM and SAKURA_CHROMEDRIVER to the binaries)"; exit 1; }
+	@command -v chromedriver >/dev/null 2>&1 || test -n "$$SAKURA_CHROMEDRIVER" || \
+	  { echo "make test needs ChromeDriver: sudo apt-get install -y chromium-driver (or set SAKURA_CHROMEDRIVER)"; exit 1; }
 
 install: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) browser-check
 	$(BIN)/pytest
 
 test-live: $(STAMP)

@@ -43,21 +43,22 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def cell(tile: Tile, max_side: int = THUMB_SIDE) -> str:
+    """One table cell: the thumbnail with its caption under it."""
+    return f"![{_cell(tile.caption)}]({data_uri(tile.path, max_side)})<br>`{_cell(tile.caption)}`"
+
+
 def gallery(tiles: Sequence[Tile], columns: int = 6, limit: int = 60, max_side: int = THUMB_SIDE) -> str:
-    """A markdown table of thumbnails with captions; at most `limit` tiles, the rest counted below it."""
+    """A markdown table of thumbnails, each captioned; at most `limit` tiles, the rest counted below it."""
     shown = list(tiles[:limit])
     if not shown:
         return "_none_\n"
     lines = ["| " + " | ".join([" "] * columns) + " |", "|" + "---|" * columns]
     for start in range(0, len(shown), columns):
-        row = shown[start : start + columns]
-        images = [f"![{_cell(t.caption)}]({data_uri(t.path, max_side)})" for t in row]
-        captions = [f"`{_cell(t.caption)}`" for t in row]
-        pad = [" "] * (columns - len(row))
-        lines.append("| " + " | ".join(images + pad) + " |")
-        lines.append("| " + " | ".join(captions + pad) + " |")
+        row = [cell(t, max_side) for t in shown[start : start + columns]]
+        lines.append("| " + " | ".join(row + [" "] * (columns - len(row))) + " |")
     if len(tiles) > limit:
-        lines.append(f"\n_... and {len(tiles) - limit} more (see the contact sheets on disk)._")
+        lines.append(f"\n_... and {len(tiles) - limit} more._")
     return "\n".join(lines) + "\n"
 
 

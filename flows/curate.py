@@ -13,12 +13,12 @@ from curation.pipeline import curate
 from curation.report import review_summary
 from flows.fingerprint import raw_digest, settings_digest
 from flows.review import (
-    ReviewInput,
     ReviewSettings,
     apply_review,
     approved_fingerprint,
     publish_review,
     record_approval,
+    review_form,
 )
 from flows.runners import task_runner
 from flows.steps import CONTENT_CACHE, dataset_name
@@ -72,19 +72,13 @@ def _named(curation: CurationConfig, dataset: str | None, domains_file: str | No
     return curation.replace(dataset=dataset_name(dataset, domains_file))
 
 
-@flow(name="review", log_prints=True)
-def review_flow(
-    dataset: str | None = None,
-    domains_file: str | None = None,
-    curation: CurationConfig = CurationConfig(),
-    review: ReviewSettings = ReviewSettings(mode="ui"),
-) -> dict[str, Any]:
-    """Publish the curated dataset's review artifacts; in mode `ui`, pause for a reviewer and apply the exclusions.
+def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> dict[str, Any]:
+    """Publish the curated dataset's review artifacts in the current flow run; in mode `ui`, pause this run (the one
+    the user started and watches) for a reviewer, then apply the exclusions.
 
     An exclusion re-curates the dataset at once (before any training) and stays in curation/excluded.txt for
     every later run. A dataset approved once is not asked about again until it changes.
     """
-    cfg = _named(curation, dataset, domains_file)
     ds = cfg.dataset_dir
     counts = review_summary(ds).counts
     publish_review(ds, counts)
@@ -93,8 +87,10 @@ def review_flow(
     if approved_fingerprint(ds) == settings_digest([raw_digest(ds), cfg.to_dict()]):
         print("this dataset was already approved in an earlier review; not pausing")
         return {"approved": True, "excluded": [], "counts": counts}
+    form = review_form(ds)
+    print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form")
     decision = pause_flow_run(
-        wait_for_input=ReviewInput.with_initial_data(description=_review_description(ds, counts)),
+        wait_for_input=form.with_initial_data(description=_review_description(ds, counts)),
         timeout=review.timeout_s,
     )
     if not decision.approve:
@@ -108,19 +104,33 @@ def review_flow(
     return {"approved": True, "excluded": excluded, "counts": counts}
 
 
+@flow(name="review", log_prints=True)
+def review_flow(
+    dataset: str | None = None,
+    domains_file: str | None = None,
+    curation: CurationConfig = CurationConfig(),
+    review: ReviewSettings = ReviewSettings(mode="ui"),
+) -> dict[str, Any]:
+    """Publish the last curation's review artifacts; in mode `ui` (this deployment's default), pause for a reviewer."""
+    return review_dataset(_named(curation, dataset, domains_file), review)
+
+
 @flow(name="curate", log_prints=True, task_runner=task_runner())
 def curate_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
     curation: CurationConfig = CurationConfig(),
-    review: ReviewSettings = ReviewSettings(),
+    review: ReviewSettings | None = ReviewSettings(),
     refresh: bool = False,
 ) -> dict[str, Any]:
-    """Curate raw/ into {train,test}/{A,B}, then the `review` subflow (artifacts; in mode `ui` a pause).
+    """Curate raw/ into {train,test}/{A,B}, then the review (artifacts; in mode `ui` this run pauses for a reviewer).
 
     The curation step is skipped (Cached) when neither the raw images, the exclusions nor the settings changed.
+    `review` None leaves the review to the caller (collect-and-train reviews in its own run, where the user looks).
     """
     cfg = _named(curation, dataset, domains_file)
     summary = _curate(cfg, refresh)
-    reviewed = review_flow(dataset=cfg.dataset, curation=cfg, review=review)
+    if review is None:
+        return summary
+    reviewed = review_dataset(cfg, review)
     return {**summary, "counts": reviewed["counts"], "excluded": reviewed["excluded"]}

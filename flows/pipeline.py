@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 
 from curation.config import CurationConfig
-from flows.curate import curate_flow
+from flows.curate import curate_flow, review_dataset
 from flows.review import ReviewSettings
 from flows.scrape import scrape_flow
 from flows.steps import GPUS, SEARCHES_PER_MINUTE, Step, dataset_name
@@ -51,7 +51,8 @@ def collect_and_train(
         scrape=scrape,
         refresh="scrape" in forced,
     )
-    curated = curate_flow(dataset=name, curation=curation, review=review, refresh="curate" in forced)
+    curated = curate_flow(dataset=name, curation=curation, review=None, refresh="curate" in forced)
+    reviewed = review_dataset(curation.replace(dataset=name), review)  # in this run: the one the user watches
     trained = train_flow(dataset=name, training=training, gpus=gpus, refresh="train" in forced)
     translated = translate_flow(
         dataset=name, translation=translation.replace(run=trained["run"]), refresh="translate" in forced
@@ -59,7 +60,7 @@ def collect_and_train(
     summary = {
         "dataset_dir": curated["dataset_dir"],
         "images": scraped["images"],
-        "curated": curated["counts"],
+        "curated": reviewed["counts"],
         "run_dir": trained["run_dir"],
         "generators": trained["generators"],
         "translations": translated["out_dir"],

@@ -9,14 +9,15 @@ from typing import Any, Literal
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
-from pydantic import Field
+from pydantic import Field, create_model
 
+from core.config import DOMAIN_KEYS
 from core.settings import PositiveInt, Settings
 from curation import add_excluded
-from curation.layout import DatasetLayout
+from curation.layout import SPLITS, DatasetLayout
 from curation.outputs import read_manifest
 from curation.records import DECODE_REASONS, Decision, Status, duplicate_groups
-from flows.artifacts import Tile, artifact_key, gallery, table_rows
+from flows.artifacts import Tile, artifact_key, cell, gallery, table_rows
 
 ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of 8 or more characters
 
@@ -30,12 +31,9 @@ class ReviewSettings(Settings):
     timeout_s: PositiveInt = Field(3600, description="seconds the pause waits for a reviewer before failing the run")
 
 
-class ReviewInput(RunInput):
-    """The form the paused curate flow shows: approve, and image ids to leave out of the dataset."""
-
-    approve: bool = Field(default=True, description="Train on this dataset (after the exclusions below)")
-    exclude: list[str] = Field(default_factory=list, description="Image ids to exclude (the captions under images)")
-    note: str = Field(default="", description="Why (kept with the exclusions)")
+KEPT_PAGE = 60  # kept images per artifact page
+GROUP_COLUMNS = 5  # images shown per duplicate group (the kept one first); the rest are counted
+COLUMNS, THUMB = 6, 128  # 6 x 128 px tiles fit the artifact pane of a 1280 px wide browser window
 
 
 def _short(row: Decision) -> str:
@@ -46,59 +44,91 @@ def _short(row: Decision) -> str:
 UNSHOWABLE = frozenset(DECODE_REASONS)
 
 
+def _image(ds: Path, r: Decision) -> Path | None:
+    """The file to show for a row (its output if kept, else the raw file), or None if it cannot be drawn."""
+    path = ds / r.output if r.output else DatasetLayout(ds).raw.root / r.relpath
+    return path if path.is_file() and r.reason not in UNSHOWABLE else None
+
+
 def _tiles(ds: Path, rows: list[Decision], caption: Callable[[Decision], str]) -> list[Tile]:
-    """Tiles for rows whose image can be shown (the output if kept, else the raw file)."""
-    raw = DatasetLayout(ds).raw.root
-    tiles = []
-    for r in rows:
-        path = ds / r.output if r.output else raw / r.relpath
-        if path.is_file() and r.reason not in UNSHOWABLE:
-            tiles.append(Tile(path, caption(r)))
-    return tiles
+    return [Tile(p, caption(r)) for r in rows if (p := _image(ds, r)) is not None]
 
 
-def _status_or_reason(row: Decision) -> str:
-    return str(row.status if row.status is Status.KEPT else row.reason)
+def _member_caption(r: Decision) -> str:
+    if r.status is Status.KEPT:
+        return f"{_short(r)} kept"
+    if r.distance is not None:
+        return f"{_short(r)} {r.distance} bits"
+    return f"{_short(r)} {r.reason}"
 
 
-def domain_markdown(ds: Path, domain: str, rows: list[Decision], counts: dict[str, Any], limit: int) -> str:
-    """The review page of one domain: kept images, duplicate groups and rejections with their reasons."""
+def groups_table(ds: Path, groups: list[list[Decision]]) -> str:
+    """One duplicate group per row: its id, then its images (the kept one first) with the distance under each."""
+    if not groups:
+        return "_none_\n"
+    lines = ["| group | " + " | ".join(["kept"] + [" "] * (GROUP_COLUMNS - 1)) + " |", "|---|" + "---|" * GROUP_COLUMNS]
+    for g in groups:
+        shown = _tiles(ds, g[:GROUP_COLUMNS], _member_caption)
+        more = f" +{len(g) - GROUP_COLUMNS} more" if len(g) > GROUP_COLUMNS else ""
+        pad = [" "] * (GROUP_COLUMNS - len(shown))
+        lines.append(f"| `{g[0].group}` ({len(g)}{more}) | " + " | ".join([cell(t, THUMB) for t in shown] + pad) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def kept_pages(ds: Path, rows: list[Decision], domain: str) -> dict[str, str]:
+    """Every kept image of a domain, by split, KEPT_PAGE to a page: {artifact key: markdown}."""
+    pages = {}
+    for split in SPLITS:
+        kept = sorted((r for r in rows if r.status is Status.KEPT and r.split == split), key=lambda r: r.sha256)
+        n = max(1, -(-len(kept) // KEPT_PAGE))
+        for i in range(n):
+            chunk = kept[i * KEPT_PAGE : (i + 1) * KEPT_PAGE]
+            head = f"# Kept, domain {domain}, {split}: page {i + 1} of {n} ({len(kept)} images)\n"
+            body = gallery(_tiles(ds, chunk, _short), columns=COLUMNS, limit=KEPT_PAGE, max_side=THUMB)
+            pages[artifact_key("review", ds.name, domain, split, str(i + 1))] = head + body
+    return pages
+
+
+def domain_markdown(ds: Path, domain: str, rows: list[Decision], counts: dict[str, Any], pages: list[str]) -> str:
+    """The review page of one domain: counts, where the kept images are, duplicate groups, rejections."""
     mine = [r for r in rows if r.domain == domain]
-    kept = [r for r in mine if r.status is Status.KEPT]
-    dups = [r for r in mine if r.status is Status.DUPLICATE]
     rejected = [r for r in mine if r.status is Status.REJECTED]
+    dup_groups = [g for g in duplicate_groups(mine) if any(r.status is Status.DUPLICATE for r in g)]
     c = counts.get(domain, {})
     parts = [
         f"# Review: domain {domain}\n",
-        f"Kept **{len(kept)}** (train {c.get('train', '?')}, test {c.get('test', '?')}), "
-        f"duplicates **{len(dups)}**, rejected **{len(rejected)}**. To leave an image out, resume the flow run "
-        "with its id (the caption under it) in *exclude*; its near-duplicates go with it.\n",
-        f"## Kept ({len(kept)})\n",
-        gallery(_tiles(ds, kept, lambda r: f"{_short(r)} {r.split}"), limit=limit),
+        f"Kept **{c.get('kept', '?')}** (train {c.get('train', '?')}, test {c.get('test', '?')}), "
+        f"duplicate groups **{len(dup_groups)}**, rejected **{len(rejected)}**. To leave images out, resume the "
+        "paused run: pick image ids or whole groups in its form, or type ids seen here; near-duplicates of an "
+        "excluded image go with it.\n",
+        "Every kept image: " + ", ".join(f"`{k}`" for k in pages) + " (this run's Artifacts tab).\n",
+        f"## Duplicate groups ({len(dup_groups)})\n",
+        "One group a row: the image kept first, then the ones dropped as its duplicates, with their distance to "
+        "it in bits.\n",
+        groups_table(ds, dup_groups),
+        f"## Rejected ({len(rejected)})\n",
+        gallery(_tiles(ds, rejected, lambda r: f"{_short(r)} {r.reason}"), columns=COLUMNS, limit=120, max_side=THUMB),
     ]
-    dup_groups = [g for g in duplicate_groups(mine) if any(r.status is Status.DUPLICATE for r in g)]
-    parts.append(f"## Duplicate groups ({len(dup_groups)})\n")
-    parts.append("Each row starts with the image kept; the others were dropped as its duplicates.\n")
-    ordered = [r for g in dup_groups for r in g]
-    parts.append(gallery(_tiles(ds, ordered, lambda r: f"{_short(r)} {_status_or_reason(r)}"), limit=limit))
-    parts.append(f"## Rejected ({len(rejected)})\n")
-    parts.append(gallery(_tiles(ds, rejected, lambda r: f"{_short(r)} {r.reason}"), limit=limit))
     unshown = [r for r in rejected if r.reason in UNSHOWABLE]
     if unshown:
         parts.append(
             "\nNot drawable:\n\n"
-            + "\n".join(f"- `{_short(r)}` {r.reason}: {(r.detail or '')[:120]}" for r in unshown[:limit])
+            + "\n".join(f"- `{_short(r)}` {r.reason}: {(r.detail or '')[:120]}" for r in unshown[:120])
             + "\n"
         )
     return "\n".join(parts)
 
 
-def publish_review(ds: Path, counts: dict[str, Any], limit: int = 48) -> dict[str, str]:
-    """Markdown artifacts per domain plus a table of counts; returns artifact ids by key."""
+def publish_review(ds: Path, counts: dict[str, Any]) -> dict[str, str]:
+    """Markdown artifacts per domain (duplicate groups, rejections) and per split page (every kept image), plus a
+    table of counts, all in the current flow run; returns artifact ids by key."""
     rows = read_manifest(DatasetLayout(ds).manifest)
     ids = {}
-    for domain in ("A", "B"):
-        md = domain_markdown(ds, domain, rows, counts, limit)
+    for domain in DOMAIN_KEYS:
+        pages = kept_pages(ds, rows, domain)
+        for key, md in pages.items():
+            ids[key] = str(create_markdown_artifact(markdown=md, key=key, description=f"Kept images, {domain}"))
+        md = domain_markdown(ds, domain, rows, counts, list(pages))
         key = artifact_key("review", ds.name, domain)
         ids[key] = str(create_markdown_artifact(markdown=md, key=key, description=f"Curated domain {domain}"))
     table = [
@@ -110,9 +140,38 @@ def publish_review(ds: Path, counts: dict[str, Any], limit: int = 48) -> dict[st
     return ids
 
 
-def apply_review(ds: Path, decision: ReviewInput) -> list[str]:
-    """Record the reviewer's exclusions (honoured by every later curation run); return them."""
-    ids = [i.strip() for i in decision.exclude if i.strip()]
+def _choices(values: list[str]) -> Any:
+    """A multi-select of these values in the form (a free list when there are none)."""
+    return list[Literal[tuple(values)]] if values else list[str]
+
+
+def review_form(ds: Path) -> type[RunInput]:
+    """The Resume form of a paused review: approve, choose kept images or whole duplicate groups to leave out, or
+    type ids seen on the pages; and a note."""
+    rows = read_manifest(DatasetLayout(ds).manifest)
+    kept = sorted(_short(r) for r in rows if r.status is Status.KEPT)
+    groups = sorted({g[0].group for g in duplicate_groups(rows)})
+    return create_model(
+        "ReviewInput",
+        __base__=RunInput,
+        approve=(bool, Field(True, description="Train on this dataset (after the exclusions below)")),
+        exclude_images=(_choices(kept), Field(default_factory=list, description="Kept images to leave out")),
+        exclude_groups=(
+            _choices(groups),
+            Field(default_factory=list, description="Duplicate groups to leave out whole (every image in them)"),
+        ),
+        exclude=(list[str], Field(default_factory=list, description="More image ids seen on the pages (8+ hex)")),
+        note=(str, Field("", description="Why (kept with the exclusions)")),
+    )
+
+
+def apply_review(ds: Path, decision: RunInput) -> list[str]:
+    """Record the reviewer's exclusions (honoured by every later curation run); return the ids excluded."""
+    rows = read_manifest(DatasetLayout(ds).manifest)
+    chosen_groups = set(getattr(decision, "exclude_groups", []))
+    ids = [*getattr(decision, "exclude_images", []), *decision.exclude]
+    ids += [_short(r) for r in rows if r.group and r.group in chosen_groups]
+    ids = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
     if ids:
         add_excluded(ds, ids, note=decision.note or "excluded in review")
     return ids
@@ -134,4 +193,4 @@ def record_approval(ds: Path, fingerprint: str, excluded: list[str]) -> None:
     tmp.replace(path)
 
 
-__all__ = ["ReviewInput", "ReviewSettings", "apply_review", "publish_review"]
+__all__ = ["ReviewSettings", "apply_review", "publish_review", "review_form"]

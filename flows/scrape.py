@@ -31,7 +31,24 @@ SEARCH_CACHE = timedelta(hours=24)
 
 
 class ScrapeFailed(RuntimeError):
-    """A domain ended the scrape with no images at all; the message lists what each query reported."""
+    """Every search failed, or a domain ended the scrape with no images at all (the message says which, briefly)."""
+
+
+class SearchFailed(RuntimeError):
+    """A search that did not succeed (blocked, error, nothing found): its task fails, so it is never cached and the
+    next run searches again."""
+
+    def __init__(self, outcome: SearchOutcome) -> None:
+        super().__init__(f"{outcome.status}: {outcome.message}")
+        self.outcome = outcome
+
+    def __reduce__(self):  # the outcome travels with the exception (Dask workers, Prefect's stored results)
+        return type(self), (self.outcome,)
+
+
+def _retry_crashes(task, task_run, state) -> bool:
+    """Retry a search whose browser failed; a blocked or empty result would only come back the same at once."""
+    return not isinstance(state.result(raise_on_failure=False), SearchFailed)
 
 
 def dataset_spec(domains_file: str | None, dataset: str | None) -> DatasetSpec:
@@ -48,9 +65,11 @@ def dataset_spec(domains_file: str | None, dataset: str | None) -> DatasetSpec:
     retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
+    retry_condition_fn=_retry_crashes,
 )
 def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> SearchOutcome:
-    """Search one query in a fresh browser (blocked / empty are outcomes, browser failures raise and are retried)."""
+    """Search one query in a fresh browser. Only a search that found candidates completes (and is cached); a
+    blocked, empty or failed one raises SearchFailed, and a browser failure is retried."""
     rate_limit(SEARCH_LIMIT, strict=False)
     with Store(cfg.raw_dir(dataset), fsync=cfg.fsync) as store:
         debug_dir = store.debug_dir("flow")
@@ -60,7 +79,19 @@ def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> S
     finally:
         engine.close()
     get_run_logger().info("%s %r: %s, %d candidates", domain, query.text, outcome.status, len(outcome.candidates))
+    if outcome.status != R.OK or not outcome.candidates:
+        raise SearchFailed(outcome)
     return outcome
+
+
+def _outcome(searched) -> SearchOutcome:
+    """A search future's outcome: the task's result, or what the failed search said (never raises)."""
+    result = searched.result(raise_on_failure=False)
+    if isinstance(result, SearchFailed):
+        return result.outcome
+    if isinstance(result, BaseException):
+        return SearchOutcome((), "error", f"{type(result).__name__}: {result}"[:500])
+    return result
 
 
 @task(
@@ -120,9 +151,10 @@ def scrape_flow(
     previous: dict[str, Any] = {}
     downloads = []
     for (key, query), searched in zip(jobs, searches, strict=True):
-        # Downloads of one domain run one after another (the per-domain limit), the two domains side by side.
+        # Downloads of one domain run one after another (the per-domain limit), the two domains side by side; a
+        # failed search still goes through its download step, which records it in the manifest.
         fut = download.submit(
-            cfg, str(raw_dir), key, query.text, searched, wait_for=[previous[key]] if key in previous else []
+            cfg, str(raw_dir), key, query.text, _outcome(searched), wait_for=[previous[key]] if key in previous else []
         )
         previous[key] = fut
         downloads.append(fut)
@@ -141,16 +173,29 @@ def scrape_flow(
         "statuses": dict(statuses),
         "queries": rows,
     }
+    failed = [r for r in results if r.search_status != R.OK]
+    logger = get_run_logger()
+    for r in failed:
+        logger.warning("search %s %r on %s: %s: %s", r.domain, r.query, r.engine, r.search_status, r.message)
     empty = [k for k in keys if per_domain[k] == 0]
-    if empty:
-        said = "; ".join(f"{r['domain']} {r['query']!r}: {r['search']} ({r['message']})" for r in rows)
-        raise ScrapeFailed(
-            f"no images for domain(s) {', '.join(empty)} in {cfg.raw_dir(spec.name)}. The searches said: {said}. "
-            "Without internet access the search engines cannot be reached: `make demo` runs the same pipeline "
-            "on a local image source."
-        )
-    print(f"collected: {per_domain} in {cfg.raw_dir(spec.name)}")
+    if len(failed) == len(results) or empty:
+        raise ScrapeFailed(_failure_message(spec.name, results, failed, empty))
+    print(f"collected: {per_domain} in {raw_dir}; {len(failed)} of {len(results)} searches failed (retried next run)")
     return summary
+
+
+def _failure_message(dataset: str, results: list[QueryResult], failed: list[QueryResult], empty: list[str]) -> str:
+    """At most three short lines: what failed, the first cause, where the details are."""
+    what = f"every search failed ({len(failed)} of {len(results)})" if len(failed) == len(results) else ""
+    if empty:
+        what = ", ".join(filter(None, [what, f"no images for domain(s) {', '.join(empty)}"]))
+    first = failed[0] if failed else None
+    cause = f"first: {first.domain} {first.query!r} on {first.engine}: {first.search_status}: " if first else ""
+    cause += (first.message if first else "")[:160]
+    return (
+        f"scrape of {dataset}: {what}\n{cause}\n"
+        "every search in the table artifact 'scrape-queries' and the log; offline? `make demo` uses a local source"
+    )
 
 
 def _row(r: QueryResult) -> dict[str, Any]:

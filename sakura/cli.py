@@ -20,6 +20,8 @@ STAGE_COMMANDS: dict[str, tuple[str, str]] = {
     "translate": ("model.cli", "translate the test set both ways, or your own images/folders"),
     "serve": ("sakura.run", "serve the Prefect deployments (collect-and-train, scrape, ...)"),
     "run": ("sakura.run", "start server + deployments and run collect-and-train (make run / demo)"),
+    "resume": ("sakura.run", "resume a run paused for review: approve, or leave images out"),
+    "demo-source": ("sakura.run", "serve the offline demo image source, for deployment runs without internet"),
 }
 
 

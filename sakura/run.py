@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +13,7 @@ import requests
 
 from core.config import ConfigError, load_domains
 from core.paths import dataset_dir, default_domains_file
+from curation.layout import DatasetLayout
 from model.layout import RunDir
 from sakura import server
 
@@ -53,7 +52,27 @@ def configure_run(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=_cmd_run)
 
 
-COMMANDS = {"serve": configure_serve, "run": configure_run}
+def configure_resume(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", help="the paused flow run (the id `sakura run` printed)")
+    p.add_argument("--exclude", action="append", default=[], metavar="ID", help="an image id to leave out (repeatable)")
+    p.add_argument("--group", action="append", default=[], metavar="GROUP", help="a duplicate group to leave out")
+    p.add_argument("--reject", action="store_true", help="do not approve: the run fails with your note")
+    p.add_argument("--note", default="", help="why (kept with the exclusions)")
+    p.set_defaults(func=_cmd_resume)
+
+
+def configure_demo_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.set_defaults(func=_cmd_demo_source)
+
+
+COMMANDS = {
+    "serve": configure_serve,
+    "run": configure_run,
+    "resume": configure_resume,
+    "demo-source": configure_demo_source,
+}
 
 
 def _api_url() -> str:
@@ -125,31 +144,66 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"demo image source on {demo.url} (synthetic streets: A green, B cherry blossoms)")
     name = f"{spec.name}-demo" if args.demo else spec.name
     params = _params(args, demo.url if demo else None, name)
-    cmd = [str(Path(sys.executable).parent / "prefect"), "deployment", "run", PIPELINE, "--params", json.dumps(params)]
-    if not args.no_watch:
-        cmd.append("--watch")
     try:
-        rc = subprocess.run(cmd, env=os.environ).returncode
+        return _start_and_watch(cfg, params, watch=not args.no_watch)
     finally:
         if demo is not None:
             demo.close()
-    if rc != 0:
-        _print_failure(cfg)
+
+
+def _start_and_watch(cfg: server.ServerConfig, params: dict, watch: bool) -> int:
+    """Start collect-and-train/default; unless told not to, print its stages, progress and pause until it ends."""
+    from prefect.deployments import run_deployment
+
+    from sakura.watch import Watcher, print_failure, run_url
+
+    run = run_deployment(PIPELINE, parameters=params, timeout=0)
+    url = run_url(cfg.url, str(run.id))
+    print(f"started {PIPELINE}: flow run {run.id}\n  {url}")
+    if not watch:
+        return 0
+    state = Watcher(str(run.id), cfg.url).until_final()
+    if state.type.value != "COMPLETED":
+        print_failure(state, url)
+        _print_locations(dataset_dir(params["dataset"]), cfg)
+        return 1
     _print_locations(dataset_dir(params["dataset"]), cfg)
-    return rc
+    return 0
 
 
-def _print_failure(cfg: server.ServerConfig) -> None:
-    """The message of the newest failed flow run (the step that failed says why)."""
-    body = {"sort": "EXPECTED_START_TIME_DESC", "limit": 1, "flow_runs": {"state": {"type": {"any_": ["FAILED"]}}}}
-    r = requests.post(f"{cfg.api_url}/flow_runs/filter", json=body, timeout=10)
-    if r.status_code == 200 and r.json():
-        run = r.json()[0]
-        print(f"\nfailed: {run['name']}: {(run.get('state') or {}).get('message')}", file=sys.stderr)
+def _cmd_resume(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PREFECT_API_URL", _api_url())
+    from prefect.flow_runs import resume_flow_run
+
+    decision = {"approve": not args.reject, "exclude": args.exclude, "exclude_groups": args.group, "note": args.note}
+    resume_flow_run(args.run_id, run_input=decision)
+    print(
+        f"resumed {args.run_id}: {'approved' if not args.reject else 'rejected'}, excluding {args.exclude + args.group}"
+    )
+    return 0
+
+
+def _cmd_demo_source(args: argparse.Namespace) -> int:
+    from sakura.demo import start_demo_source
+
+    source = start_demo_source(load_domains(args.domains), port=args.port)
+    print(f"demo image source on {source.url} (Ctrl-C stops it). Point a run at it, e.g.:")
+    print(f"  .venv/bin/prefect deployment run scrape/default -p engine_url={source.url} --watch")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        source.close()
 
 
 def _print_locations(ds: Path, cfg: server.ServerConfig) -> None:
-    print(f"\ndataset:      {ds}  (raw/, train/, test/, curation/report.json)")
+    """Where the results are: only what exists."""
+    if DatasetLayout(ds).report.is_file():
+        print(f"\ndataset:      {ds}  (raw/, train/, test/, curation/report.json)")
+    elif ds.is_dir():
+        print(f"\ndataset:      {ds}  (not curated yet)")
     if any(r.has_generators for r in RunDir.all(ds)):
         run = RunDir.newest(ds)
         print(f"checkpoints:  {run.last_checkpoint.parent}")
