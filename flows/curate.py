@@ -57,13 +57,15 @@ def _review_description(ds: Path, counts: dict[str, Any]) -> str:
     lines = [
         f"### Review the curated dataset `{ds.name}`",
         "",
-        "The images are on this flow run's **Artifacts** tab (`review-...-a`, `review-...-b`).",
+        "The images are on this flow run's **Artifacts** tab: `review-...-a` / `-b` (duplicate groups, rejections)"
+        " and `review-...-<domain>-<split>-<page>` (every kept image).",
         "",
         "| domain | kept | train | test |",
         "|---|---|---|---|",
     ]
     lines += [f"| {d} | {c.get('kept')} | {c.get('train')} | {c.get('test')} |" for d, c in counts.items()]
-    lines += ["", "Approve to train. List image ids (the captions under the images) in *exclude* to leave them out."]
+    lines += ["", "Approve to train. To leave images out, pick their ids or whole duplicate groups below, or type ids "
+              "seen on the pages under *exclude*; each excluded image's near-duplicates go with it."]  # fmt: skip
     return "\n".join(lines)
 
 

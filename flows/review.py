@@ -32,8 +32,9 @@ class ReviewSettings(Settings):
 
 
 KEPT_PAGE = 60  # kept images per artifact page
-GROUP_COLUMNS = 5  # images shown per duplicate group (the kept one first); the rest are counted
-COLUMNS, THUMB = 6, 128  # 6 x 128 px tiles fit the artifact pane of a 1280 px wide browser window
+# Sized to fit the artifact pane of a 1280 px wide browser window (about 620-700 px beside the UI's side bars).
+COLUMNS, THUMB = 4, 128  # kept and rejected images
+GROUP_COLUMNS, GROUP_THUMB = 3, 112  # images shown per duplicate group (the kept one first); the rest are counted
 
 
 def _short(row: Decision) -> str:
@@ -71,7 +72,9 @@ def groups_table(ds: Path, groups: list[list[Decision]]) -> str:
         shown = _tiles(ds, g[:GROUP_COLUMNS], _member_caption)
         more = f" +{len(g) - GROUP_COLUMNS} more" if len(g) > GROUP_COLUMNS else ""
         pad = [" "] * (GROUP_COLUMNS - len(shown))
-        lines.append(f"| `{g[0].group}` ({len(g)}{more}) | " + " | ".join([cell(t, THUMB) for t in shown] + pad) + " |")
+        lines.append(
+            f"| `{g[0].group}` ({len(g)}{more}) | " + " | ".join([cell(t, GROUP_THUMB) for t in shown] + pad) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -79,7 +82,8 @@ def kept_pages(ds: Path, rows: list[Decision], domain: str) -> dict[str, str]:
     """Every kept image of a domain, by split, KEPT_PAGE to a page: {artifact key: markdown}."""
     pages = {}
     for split in SPLITS:
-        kept = sorted((r for r in rows if r.status is Status.KEPT and r.split == split), key=lambda r: r.sha256)
+        mine = (r for r in rows if r.domain == domain and r.status is Status.KEPT and r.split == split)
+        kept = sorted(mine, key=lambda r: r.sha256)
         n = max(1, -(-len(kept) // KEPT_PAGE))
         for i in range(n):
             chunk = kept[i * KEPT_PAGE : (i + 1) * KEPT_PAGE]

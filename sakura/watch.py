@@ -33,6 +33,7 @@ class Watcher:
         self.states: dict[str, str] = {}
         self.flow_names: dict[str, str] = {}
         self.since = datetime.now(UTC)
+        self.seen: set[str] = set()  # log ids printed (the time filter includes its own bound)
         self.paused_said = False
 
     def _runs(self, client) -> list:
@@ -80,6 +81,9 @@ class Watcher:
 
         flt = LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids), timestamp=LogFilterTimestamp(after_=self.since))
         for log in client.read_logs(log_filter=flt, sort=LogSort.TIMESTAMP_ASC, limit=200):
+            if str(log.id) in self.seen:
+                continue
+            self.seen.add(str(log.id))
             self.since = max(self.since, log.timestamp)
             message = log.message.strip()
             if log.level >= 20 and message and not message.startswith(_QUIET):
