@@ -6,7 +6,7 @@ import argparse
 
 from tqdm import tqdm
 
-from core.config import load_domains
+from core.config import ConfigError, load_domains
 from core.paths import default_domains_file
 from core.settings import add_arguments, from_args
 from curation.config import CurationConfig
@@ -54,10 +54,27 @@ def summary(result: CurationResult) -> str:
         dups = ", ".join(f"{k} {v}" for k, v in c["duplicates"].items() if v) or "none"
         lines.append(f"  {d}: {c['raw']} raw -> {c['kept']} kept ({c['train']} train, {c['test']} test); "
                      f"rejected: {rejected}; duplicates: {dups}")  # fmt: skip
+    if result.problems:
+        lines.append("  files that could not be decoded, by reason (each file's detail: the manifest's detail column):")
+        lines.extend(f"    {line}" for line in problem_lines(result.problems))
     lines.append(f"  manifest: {result.manifest}")
     lines.append(f"  report:   {result.report}  (contact sheets in {result.report.parent / 'sheets'})")
     lines.extend(f"  warning: {w}" for w in result.warnings)
     return "\n".join(lines)
+
+
+def problem_lines(problems: dict[str, dict]) -> list[str]:
+    """One line per reason files could not be decoded: how many, and the most frequent kinds with one file each."""
+    width = max(map(len, problems))
+    out = []
+    for reason, p in problems.items():
+        kinds = "; ".join(f"{k['detail']} ({k['count']}, e.g. {k['raw_path']})" for k in p["kinds"])
+        line = f"{reason:<{width}} {p['count']:>5}  {kinds}"
+        out.append(line if len(line) <= _LINE else line[: _LINE - 3] + "...")
+    return out
+
+
+_LINE = 240
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
     bars = None if args.no_progress else _Bars()
     try:
         result = curate(cfg, progress=bars)
+    except OSError as e:  # the dataset folder itself (not a raw file: those are reported per file)
+        why = f"{type(e).__name__}: {e}"
+        raise ConfigError(f"dataset {cfg.dataset_dir}: {why} (is it writable? is the disk full?)") from e
     finally:
         if bars is not None:
             bars.close()

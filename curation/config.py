@@ -20,6 +20,9 @@ CrossDomain = Literal["drop", "A", "B"]
 # Pillow refuses to open anything above twice its MAX_IMAGE_PIXELS; a larger limit could never take effect.
 PIL_HARD_LIMIT = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
 DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]
+# Longer / shorter side above this is rejected while decoding whatever max_aspect says: its copy resized to load_size
+# would be huge (a 1x300 strip becomes 286x85,800).
+HARD_MAX_ASPECT = 50.0
 
 
 def default_workers() -> int:
@@ -46,7 +49,9 @@ class CurationConfig(Settings):
     )
     # validation
     min_side: Annotated[Int, _between(1, 100_000)] = Field(256, description="reject a shorter side below this")
-    max_aspect: Annotated[Float, Field(ge=1.0)] = Field(2.5, description="reject long side / short side above this")
+    max_aspect: Annotated[Float, Field(ge=1.0, le=HARD_MAX_ASPECT)] = Field(
+        2.5, description="reject long side / short side above this"
+    )
     max_pixels: Annotated[Int, _between(1, PIL_HARD_LIMIT)] = Field(
         64_000_000, description="decompression-bomb limit: width x height above it is rejected from the header"
     )
@@ -70,6 +75,9 @@ class CurationConfig(Settings):
     seed: Annotated[Int, _between(0, 2**63 - 1)] = Field(0, description="split seed")
     # execution and review
     workers: Annotated[Int, _between(0, 256)] = Field(0, description="decoding processes (0: one per CPU, max 8)")
+    decode_timeout: Annotated[Float, Field(gt=0, le=3600)] = Field(
+        120.0, description="seconds one file may take to decode; a file that takes longer is stopped and reported"
+    )
     sheet_thumb: Annotated[Int, _between(32, 512), Cli(hidden=True)] = 128
     sheet_max_images: Annotated[Int, _between(1, 100_000), Cli(hidden=True)] = 300
 
@@ -86,4 +94,4 @@ class CurationConfig(Settings):
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return f"v2:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
+        return f"v3:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"

@@ -1,30 +1,32 @@
-"""Decode one raw file: reject what cannot be decoded, normalise to sRGB RGB, measure, hash and stage it resized."""
+"""Decode one raw file: reject what cannot be decoded (saying why), normalise to sRGB RGB, measure, hash and stage it
+resized."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
-import struct
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from core.images import to_srgb
-from curation.config import CurationConfig
+from core.images import exif_orientation, optional_plugins, to_srgb, upright
+from curation.config import HARD_MAX_ASPECT, CurationConfig
+from curation.diagnose import HEAD_BYTES, classify
 from curation.hashing import phash, phash_hex, pixel_hash
 from curation.records import Analysis, Reason
 
-# What Pillow raises on broken input (its documented open/load errors plus what fuzzing finds in its plugins).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _METRIC_SIDE = 64
-_ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "FLI"}
+_ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "FLI", "AVIF"}
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
+_IN_MEMORY = 64 * 1024 * 1024  # larger raw files are hashed in blocks and decoded from disk
 
 
 @dataclass(frozen=True)
@@ -64,57 +66,106 @@ def _failed(rec: Analysis, reason: Reason, detail: str) -> Analysis:
 def analyse_file(domain: str, path: str, relpath: str, settings: DecodeSettings) -> Analysis:
     """Everything curation needs to know about one raw file.
 
-    Not `ok`, with a reason (unreadable, empty, unidentifiable, decompression_bomb, truncated, corrupt), when it
-    cannot be decoded; else `ok` with its size, frames, metrics, hashes and the path of its staged resized copy
-    (relative to the staging folder). The raw file is only read.
+    Not `ok`, with a reason (one of DECODE_REASONS, chosen by `curation.diagnose.classify` from what Pillow raised
+    and the file's first bytes) and a detail naming the exception, when it cannot be decoded; else `ok` with its
+    size, frames, metrics, hashes and the path of its staged resized copy (relative to the staging folder). The raw
+    file is only read.
     """
     rec = Analysis(domain=domain, relpath=relpath)
     try:
         st = os.stat(path)
-        data = Path(path).read_bytes()
+        data, sha256, size = _read(path, st.st_size)
     except OSError as e:
         return _failed(rec, Reason.UNREADABLE, f"{type(e).__name__}: {e}")
-    rec = replace(rec, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), mtime_ns=st.st_mtime_ns)
-    if not data:
+    rec = replace(rec, sha256=sha256, bytes=size, mtime_ns=st.st_mtime_ns)
+    if not size:
         return _failed(rec, Reason.EMPTY, "zero bytes")
+    head = data if data is not None else _head(path)  # all of it when held, for curation.diagnose
+    optional_plugins()
+    with _pillow_says(settings.max_pixels) as said:
+        try:
+            im = Image.open(io.BytesIO(data) if data is not None else path)
+        except Exception as e:  # noqa: BLE001 - every failure becomes this file's reason (curation.diagnose)
+            return _failed(rec, *classify(e, "open", head, None, said()))
+        with im:
+            return _analyse_open(rec, im, head, settings, said)
+
+
+def _read(path: str, size: int) -> tuple[bytes | None, str, int]:
+    """(the bytes, when small enough to hold, their sha256, their length)."""
+    if size <= _IN_MEMORY:
+        data = Path(path).read_bytes()
+        return data, hashlib.sha256(data).hexdigest(), len(data)
+    h, n = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+            n += len(block)
+    return None, h.hexdigest(), n
+
+
+def _head(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(HEAD_BYTES)
+
+
+@contextlib.contextmanager
+def _pillow_says(max_pixels: int) -> Iterator[Any]:
+    """Pillow's warnings, recorded rather than printed: why each format that matched failed to open (WARN_POSSIBLE_
+    FORMATS), and its decompression-bomb warning as an error when max_pixels is below the limit it warns at."""
+    saved = Image.WARN_POSSIBLE_FORMATS
+    Image.WARN_POSSIBLE_FORMATS = True
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as e:
-        return _failed(rec, Reason.DECOMPRESSION_BOMB, str(e))
-    except Image.UnidentifiedImageError:
-        return _failed(rec, Reason.UNIDENTIFIABLE, f"not an image Pillow can read (starts with {data[:16]!r})")
-    except DECODE_ERRORS as e:
-        return _failed(rec, Reason.CORRUPT, f"{type(e).__name__}: {e}")
-    with im:
-        return _analyse_open(rec, im, settings)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            bomb = "error" if max_pixels <= (Image.MAX_IMAGE_PIXELS or max_pixels) else "ignore"
+            warnings.simplefilter(bomb, Image.DecompressionBombWarning)
+            yield lambda: tuple(str(w.message) for w in caught)
+    finally:
+        Image.WARN_POSSIBLE_FORMATS = saved
 
 
-def _analyse_open(rec: Analysis, im: Image.Image, settings: DecodeSettings) -> Analysis:
-    w, h = im.size
+def _too_big(rec: Analysis, size: tuple[int, int], max_pixels: int) -> Analysis | None:
+    w, h = size
+    if w * h > max_pixels:
+        return _failed(rec, Reason.DECOMPRESSION_BOMB, f"{w}x{h} = {w * h:,} pixels > max_pixels {max_pixels:,}")
+    if min(w, h) <= 0:
+        return _failed(rec, Reason.CORRUPT, f"{w}x{h}: a side of zero pixels")
+    return None
+
+
+def _analyse_open(rec: Analysis, im: Image.Image, head: bytes, settings: DecodeSettings, said: Any) -> Analysis:
     rec = replace(rec, format=im.format, mode=im.mode)
-    if w * h > settings.max_pixels:
-        detail = f"{w}x{h} = {w * h:,} pixels > max_pixels {settings.max_pixels:,}"
-        return _failed(rec, Reason.DECOMPRESSION_BOMB, detail)
+    w, h = im.size  # the file's size (a JPEG may be decoded at a reduced scale below)
+    if (failed := _too_big(rec, (w, h), settings.max_pixels)) is not None:
+        return failed
     try:
         # frames of an animation (walks a GIF: may fail on a broken one); an MPO's or TIFF's extra pages are not
         rec = replace(rec, frames=getattr(im, "n_frames", 1) if im.format in _ANIMATION_FORMATS else 1)
-        orientation = im.getexif().get(0x0112, 1)
         if im.format in ("JPEG", "MPO"):
             im.draft(None, output_size((w, h), settings.load_size))  # decode at 1/2..1/8 scale when that is enough
+        planned = im.size
         im.load()  # the whole stream: a truncated or corrupt file fails here
-        if orientation != 1:
-            im = ImageOps.exif_transpose(im)
-        rgb, icc = to_srgb(im)
-    except DECODE_ERRORS as e:
-        reason = Reason.TRUNCATED if "truncated" in str(e) else Reason.CORRUPT
-        return _failed(rec, reason, f"{type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001 - every failure becomes this file's reason (curation.diagnose)
+        return _failed(rec, *classify(e, "decode", head, im, said()))
+    if im.size != planned:  # a plugin that picks its size while loading (ICO, ICNS, EPS)
+        w, h = im.size
+        if (failed := _too_big(rec, (w, h), settings.max_pixels)) is not None:
+            return failed
+    orientation, note = exif_orientation(im)
     if orientation in _SWAPPING_ORIENTATIONS:
         w, h = h, w
+    if max(w, h) / min(w, h) > HARD_MAX_ASPECT:  # its resized copy would be huge; no setting keeps it anyway
+        return _failed(rec, Reason.ASPECT_RATIO, f"{w}x{h}: aspect {max(w, h) / min(w, h):.1f} > {HARD_MAX_ASPECT}")
+    try:
+        rgb, icc = to_srgb(upright(im, orientation))
+    except Exception as e:  # noqa: BLE001 - every failure becomes this file's reason (curation.diagnose)
+        return _failed(rec, *classify(e, "normalise", head, im, said()))
     out = rgb.resize(output_size((w, h), settings.load_size), _RESAMPLE[settings.resample])
+    lost_icc = f"ICC profile {icc}" if icc and icc != "converted" else None
+    notes = "; ".join(n for n in (note, lost_icc) if n) or None
     return replace(
-        rec, ok=True, width=w, height=h, icc=icc, pixel_hash=pixel_hash(rgb), **_metrics(out),
+        rec, ok=True, width=w, height=h, icc=icc, detail=notes, pixel_hash=pixel_hash(rgb), **_metrics(out),
         staged=_stage(out, rec.sha256, settings),
     )  # fmt: skip
 

@@ -108,11 +108,25 @@ class DatasetLayout:
             for p in base.rglob("*"):
                 if p.name.startswith(".") or not p.is_file():
                     continue
-                st = p.stat()
-                files.append(RawFile(domain, p, p.relative_to(self.raw.root).as_posix(), st.st_size, st.st_mtime_ns))
+                try:
+                    st = p.stat()
+                    size, mtime_ns = st.st_size, st.st_mtime_ns
+                except OSError:  # gone or unreadable since it was listed: analysed (and reported) all the same
+                    size, mtime_ns = -1, -1
+                files.append(RawFile(domain, p, _printable(p.relative_to(self.raw.root).as_posix()), size, mtime_ns))
         return sorted(files, key=lambda f: (f.domain, f.relpath))
 
     def inputs(self) -> list[Path]:
         """Every file curation analyses: the raw files and, when present, the exclusions (what its cache keys on).
         Provenance is only looked up in raw/manifest.sqlite, which every scrape touches: it is not an input."""
         return [f.path for f in self.raw_files()] + ([self.excluded] if self.excluded.is_file() else [])
+
+
+def _printable(relpath: str) -> str:
+    """A path as text that can be stored and printed: bytes of a name that is not valid UTF-8 (which Python keeps as
+    lone surrogates) written as backslash escapes, e.g. `A/caf\\xe9.jpg`."""
+    try:
+        relpath.encode("utf-8")
+    except UnicodeEncodeError:
+        return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return relpath

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -10,16 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from core.config import ConfigError
+from core.items import ItemFailure, isolate
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
 from curation.groups import decide
 from curation.layout import DatasetLayout, RawFile
 from curation.outputs import write_manifest, write_outputs
-from curation.records import Analysis, Decision, Status
-from curation.report import build_report
+from curation.records import RETRIED_REASONS, Analysis, Decision, Reason, Status
+from curation.report import build_report, problems, shortfall_warnings
 from curation.sources import Provenance, read_excluded
 from curation.state import CurationState
-from curation.workers import process_map
+from curation.workers import Lost, captured_stderr, process_map
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 _STORE_EVERY = 256
@@ -38,6 +43,7 @@ class CurationResult:
     cached: int
     seconds: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    problems: dict[str, dict[str, Any]] = field(default_factory=dict)  # decode failures by reason (report.json)
 
     def kept(self, domain: str) -> int:
         """Images of `domain` in the dataset (train + test)."""
@@ -65,11 +71,14 @@ def curate(cfg: CurationConfig, progress: Progress | None = None) -> CurationRes
     rows = [replace(r, **provenance.lookup(r.domain, r.relpath, r.sha256)) for r in rows]
     rows, _ = write_outputs(ds, staging, rows, cfg, progress)
     manifest = write_manifest(layout.manifest, rows)
-    warnings = tuple(w for w in (provenance.warning, *_split_warnings(rows, cfg)) if w)
-    report, counts, sheets = build_report(layout, rows, cfg, n_new, len(files) - n_new, warnings, progress)
-    return CurationResult(
-        ds, counts, manifest, report, sheets, n_new, len(files) - n_new, round(time.perf_counter() - t0, 3), warnings
-    )
+    found = problems(rows)
+    warnings = (provenance.warning, *_split_warnings(rows, cfg), *shortfall_warnings(rows, found))
+    warnings = tuple(w for w in warnings if w)
+    for w in warnings:
+        log.warning("curate %s: %s", ds, w)
+    report, counts, sheets = build_report(layout, rows, cfg, n_new, len(files) - n_new, warnings, progress, found)
+    seconds = round(time.perf_counter() - t0, 3)
+    return CurationResult(ds, counts, manifest, report, sheets, n_new, len(files) - n_new, seconds, warnings, found)
 
 
 def _split_warnings(rows: list[Decision], cfg: CurationConfig) -> list[str]:
@@ -103,7 +112,7 @@ def _analyse(
     todo: list[tuple[int, RawFile]] = []
     for f in files:
         hit = cached.get((f.domain, f.relpath))
-        ok = hit is not None and hit[:2] == (f.size, f.mtime_ns)
+        ok = hit is not None and hit[:2] == (f.size, f.mtime_ns) and hit[2].reason not in RETRIED_REASONS
         if ok and hit[2].staged and not (staging / hit[2].staged).is_file():
             ok = False
         recs.append(hit[2] if ok else None)
@@ -111,7 +120,7 @@ def _analyse(
             todo.append((len(recs) - 1, f))
     settings = DecodeSettings.of(cfg, staging)
     batch: list[Analysis] = []
-    for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers), start=1):
+    for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers, cfg.decode_timeout), start=1):
         recs[i] = rec
         batch.append(rec)
         if len(batch) >= _STORE_EVERY:
@@ -124,13 +133,43 @@ def _analyse(
 
 
 def _decode_one(args: tuple[int, str, str, str, DecodeSettings]) -> tuple[int, Analysis]:
+    """One file's analysis, in a worker process: whatever it raises becomes its reason (decode_error when nothing
+    more precise is known); what C libraries print meanwhile is kept in the detail of a failure, not shown."""
     i, domain, path, relpath, settings = args
-    return i, analyse_file(domain, path, relpath, settings)
+    with captured_stderr() as printed:
+        rec = isolate(analyse_file, domain, path, relpath, settings)
+    if isinstance(rec, ItemFailure):
+        rec = _unanalysed(domain, path, relpath, Reason.DECODE_ERROR, f"unexpected {rec}")
+    if not rec.ok and (text := printed()):
+        rec = replace(rec, detail=f"{rec.detail} (printed: {text})"[:300])
+    return i, rec
+
+
+def _lost(args: tuple[int, str, str, str, DecodeSettings], lost: Lost) -> tuple[int, Analysis]:
+    """The analysis of a file whose worker process died or hung on it."""
+    i, domain, path, relpath, _ = args
+    return i, _unanalysed(domain, path, relpath, Reason.DECODE_TIMEOUT if lost.timed_out else Reason.DECODER_CRASHED,
+                          lost.why)  # fmt: skip
+
+
+def _unanalysed(domain: str, path: str, relpath: str, reason: Reason, detail: str) -> Analysis:
+    """A failed analysis with the file's id and size (read again here; decoding is what failed, not reading)."""
+    rec = Analysis(domain=domain, relpath=relpath, ok=False, reason=reason, detail=detail[:300])
+    try:
+        st = Path(path).stat()
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    except OSError:
+        return rec
+    return replace(rec, sha256=h.hexdigest(), bytes=st.st_size, mtime_ns=st.st_mtime_ns)
 
 
 def _decode_all(
-    todo: list[tuple[int, RawFile]], settings: DecodeSettings, workers: int
+    todo: list[tuple[int, RawFile]], settings: DecodeSettings, workers: int, timeout: float
 ) -> Iterator[tuple[int, Analysis]]:
-    """(index, analysis) for every file to decode, in order; across `workers` processes when there are enough."""
+    """(index, analysis) for every file to decode, as they finish, in `workers` processes (at least one: a file that
+    crashes or hangs its decoder costs only itself)."""
     args = [(i, f.domain, str(f.path), f.relpath, settings) for i, f in todo]
-    yield from process_map(_decode_one, args, workers)
+    yield from process_map(_decode_one, args, workers, timeout=timeout, on_lost=_lost, ordered=False)

@@ -25,6 +25,11 @@ class Reason(StrEnum):
     DECOMPRESSION_BOMB = "decompression_bomb"
     TRUNCATED = "truncated"
     CORRUPT = "corrupt"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    DECODER_UNAVAILABLE = "decoder_unavailable"
+    DECODER_CRASHED = "decoder_crashed"
+    DECODE_TIMEOUT = "decode_timeout"
+    DECODE_ERROR = "decode_error"
     ANIMATED = "animated"
     TOO_SMALL = "too_small"
     ASPECT_RATIO = "aspect_ratio"
@@ -39,8 +44,14 @@ class Reason(StrEnum):
 
 # Every reason a raw file can be left out, in the order they are checked; each is a key of the report.
 DECODE_REASONS = (
-    Reason.UNREADABLE, Reason.EMPTY, Reason.UNIDENTIFIABLE, Reason.DECOMPRESSION_BOMB, Reason.TRUNCATED, Reason.CORRUPT,
+    Reason.UNREADABLE, Reason.EMPTY, Reason.UNIDENTIFIABLE, Reason.UNSUPPORTED_FORMAT, Reason.DECODER_UNAVAILABLE,
+    Reason.DECOMPRESSION_BOMB, Reason.TRUNCATED, Reason.CORRUPT, Reason.DECODER_CRASHED, Reason.DECODE_TIMEOUT,
+    Reason.DECODE_ERROR,
 )  # fmt: skip
+# Decode failures that may not happen again (a codec installed, a permission fixed, a bug fixed, less load): their
+# files are decoded again on every run rather than taken from the cache.
+RETRIED_REASONS = frozenset({Reason.UNREADABLE, Reason.DECODER_UNAVAILABLE, Reason.DECODER_CRASHED,
+                             Reason.DECODE_TIMEOUT, Reason.DECODE_ERROR})  # fmt: skip
 RULE_REASONS = (Reason.ANIMATED, Reason.TOO_SMALL, Reason.ASPECT_RATIO, Reason.NEAR_UNIFORM, Reason.GRAYSCALE)
 REVIEW_REASONS = (Reason.EXCLUDED,)
 DUPLICATE_REASONS = (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE, Reason.CROSS_DOMAIN, Reason.SPLIT_CONFLICT)
@@ -49,10 +60,20 @@ REJECT_REASONS = DECODE_REASONS + RULE_REASONS + REVIEW_REASONS
 REASON_HELP: dict[Reason, str] = {
     Reason.UNREADABLE: "the file could not be read (permissions, I/O error)",
     Reason.EMPTY: "the file has zero bytes",
-    Reason.UNIDENTIFIABLE: "not an image format Pillow can read (e.g. an HTML error page saved as .jpg)",
-    Reason.DECOMPRESSION_BOMB: "width x height above max_pixels; rejected from the header, never decoded",
-    Reason.TRUNCATED: "the image data ends early (full decode; truncated images are never loaded)",
+    Reason.UNIDENTIFIABLE: "not an image: no format Pillow knows (an HTML error page saved as .jpg, a video, text); "
+    "the detail names what it looks like when it can",
+    Reason.UNSUPPORTED_FORMAT: "an image format or variant Pillow does not decode (SVG, PDF, JPEG XR, camera raw, a "
+    "DDS pixel format or BMP compression it does not implement)",
+    Reason.DECODER_UNAVAILABLE: "needs a codec or plugin this machine lacks, named in the detail (EPS: Ghostscript; "
+    "HEIC: pillow-heif; TIFF with WebP compression: a libtiff built with WebP); retried on every run",
+    Reason.DECOMPRESSION_BOMB: "width x height above max_pixels (or Pillow's own limit, at open or during decoding); "
+    "rejected from the header where it tells, never decoded in full",
+    Reason.TRUNCATED: "the file ends early (full decode; truncated images are never loaded)",
     Reason.CORRUPT: "the header or the data is malformed",
+    Reason.DECODER_CRASHED: "the decoding process died on this file (a crash in a C library, or killed for memory), "
+    "also when it was decoded again alone; retried on every run",
+    Reason.DECODE_TIMEOUT: "decoding took longer than decode_timeout seconds and was stopped; retried on every run",
+    Reason.DECODE_ERROR: "an unexpected error (probably a bug: please report it with the detail); retried on every run",
     Reason.ANIMATED: "more than one frame (animated GIF/PNG/WebP); set animated = 'first_frame' to keep frame 1",
     Reason.TOO_SMALL: "shorter side below min_side",
     Reason.ASPECT_RATIO: "long side / short side above max_aspect (panoramas, banners)",
@@ -77,7 +98,8 @@ class Analysis:
     """What `curation.decode.analyse_file` found out about one raw file (cached in state.sqlite as JSON).
 
     `ok` False: it cannot be decoded, `reason` (one of DECODE_REASONS) and `detail` say why, and what was not
-    measured is None. `staged` is the resized copy's path relative to the staging folder.
+    measured is None. `ok` True: `detail` says what normalisation could not do (EXIF orientation unreadable, ICC
+    profile not applied), or is None. `staged` is the resized copy's path relative to the staging folder.
     """
 
     domain: str
@@ -149,7 +171,8 @@ class Decision:
         """The first decision about an analysed file: rejected with `reason`, or (no reason) kept for now."""
         status = Status.KEPT if reason is None else Status.REJECTED
         return cls(
-            domain=a.domain, sha256=a.sha256, relpath=a.relpath, status=status, reason=reason, detail=detail,
+            domain=a.domain, sha256=a.sha256, relpath=a.relpath, status=status, reason=reason,
+            detail=a.detail if reason is None else detail,
             width=a.width, height=a.height, bytes=a.bytes, phash=a.phash, pixel_hash=a.pixel_hash, staged=a.staged,
             format=a.format,
         )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,8 +14,71 @@ from typing import Any
 from core.config import DOMAIN_KEYS, ConfigError
 from curation.config import CurationConfig
 from curation.layout import SPLITS, DatasetLayout
-from curation.records import DUPLICATE_REASONS, REASON_HELP, REJECT_REASONS, Decision, Status, duplicate_groups
+from curation.records import (
+    DECODE_REASONS,
+    DUPLICATE_REASONS,
+    REASON_HELP,
+    REJECT_REASONS,
+    Decision,
+    Reason,
+    Status,
+    duplicate_groups,
+)
 from curation.sheets import SHEET_KINDS, write_sheets
+
+FEW_IMAGES = 20  # a domain that ends with fewer kept images gets a warning: too few to train a CycleGAN on
+_EXAMPLES = 3
+
+
+def problems(rows: list[Decision]) -> dict[str, dict[str, Any]]:
+    """The files that could not be decoded, by reason (in DECODE_REASONS order, only those that occur): how many in
+    each domain, what the reason means, and up to 3 kinds of detail, most frequent first, each with a count and a
+    first file. `decode_error` lists every file (they are unexpected: each is worth a look)."""
+    found: dict[str, dict[str, Any]] = {}
+    for reason in DECODE_REASONS:
+        mine = sorted((r for r in rows if r.reason is reason), key=lambda r: (r.domain, r.relpath))
+        if not mine:
+            continue
+        kinds: dict[str, list[Decision]] = {}
+        for r in mine:
+            kinds.setdefault(_gist(r.detail or ""), []).append(r)
+        ranked = sorted(kinds.values(), key=lambda k: -len(k))
+        every = reason is Reason.DECODE_ERROR
+        found[reason.value] = {
+            "count": len(mine),
+            "domains": {d: sum(r.domain == d for r in mine) for d in DOMAIN_KEYS},
+            "help": REASON_HELP[reason],
+            "kinds": [{"count": len(k), "raw_path": f"raw/{k[0].relpath}", "detail": k[0].detail} for k in ranked][
+                : None if every else _EXAMPLES
+            ],
+            **({"files": [{"raw_path": f"raw/{r.relpath}", "detail": r.detail} for r in mine]} if every else {}),
+        }
+    return found
+
+
+def _gist(detail: str) -> str:
+    """A detail without its numbers and quoted bits: details that differ only there are one kind of problem."""
+    return re.sub(r"\d+|b'[^']*'|\"[^\"]*\"|'[^']*'", "#", detail.split(" (printed: ")[0])[:120]
+
+
+def shortfall_warnings(rows: list[Decision], found: dict[str, dict[str, Any]]) -> list[str]:
+    """Warnings for a domain left with no or few images, and for files that failed unexpectedly or crashed."""
+    out = []
+    for d in DOMAIN_KEYS:
+        raw = sum(r.domain == d for r in rows)
+        kept = sum(r.domain == d and r.status is Status.KEPT for r in rows)
+        if kept == 0:
+            out.append(f"{d}: no images kept (of {raw} raw files): nothing to train on; see the counts by reason, "
+                       "the rejected contact sheet and the manifest")  # fmt: skip
+        elif kept < FEW_IMAGES:
+            out.append(f"{d}: only {kept} images kept (of {raw} raw files), fewer than {FEW_IMAGES}: too few to "
+                       "train a CycleGAN; add images or loosen the rules")  # fmt: skip
+    for reason, what in ((Reason.DECODE_ERROR, "failed with an unexpected error (probably a bug; please report it)"),
+                         (Reason.DECODER_CRASHED, "crashed the decoder process")):  # fmt: skip
+        if reason.value in found:
+            out.append(f"{found[reason.value]['count']} file(s) {what}: see {reason.value} in report.json "
+                       "and the manifest")  # fmt: skip
+    return out
 
 
 def count_rows(rows: list[Decision]) -> dict[str, dict[str, Any]]:
@@ -42,6 +106,7 @@ def build_report(
     cached: int,
     warnings: tuple[str, ...],
     progress: Callable[[str, int, int], None] | None = None,
+    found: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[Path, dict[str, dict[str, Any]], dict[str, list[Path]]]:
     """Write the contact sheets and report.json; return (report path, counts, sheets by kind)."""
     cur = layout.curation_dir
@@ -56,6 +121,7 @@ def build_report(
         "sheets": {k: [str(p.relative_to(cur)) for p in v] for k, v in sheets.items()},
         "reasons": {k.value: v for k, v in REASON_HELP.items()},
         "warnings": list(warnings),
+        "problems": problems(rows) if found is None else found,
         "config": cfg.to_dict(),
     }
     path = layout.report
@@ -101,4 +167,7 @@ def add_excluded(dataset_dir: str | Path, ids: list[str], note: str = "") -> Pat
     return path
 
 
-__all__ = ["SHEET_KINDS", "ReviewSummary", "add_excluded", "build_report", "count_rows", "review_summary"]
+__all__ = [
+    "FEW_IMAGES", "SHEET_KINDS", "ReviewSummary", "add_excluded", "build_report", "count_rows", "problems",
+    "review_summary", "shortfall_warnings",
+]  # fmt: skip

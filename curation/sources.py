@@ -61,7 +61,7 @@ def read_excluded(path: Path) -> set[str]:
     if not path.is_file():
         return set()
     ids = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # a stray byte matches no id
         token = line.split("#", 1)[0].strip().lower().rsplit("/", 1)[-1].split(".", 1)[0]
         if token:
             ids.add(token)

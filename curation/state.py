@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.config import ConfigError
 from curation.records import Analysis
 
 _SCHEMA = """
@@ -27,8 +28,17 @@ class CurationState:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(_SCHEMA)
+            self.db.execute("SELECT domain, relpath, size, mtime_ns, decode_key, record FROM analysis LIMIT 1")
+            self.db.execute("SELECT domain, sha256, split, assigned_at FROM splits LIMIT 1")
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise ConfigError(
+                f"curation state {self.path}: not readable ({type(e).__name__}: {e}); delete it to start over "
+                "(every file is decoded again and the train/test split is drawn anew)"
+            ) from e
 
     def __enter__(self) -> CurationState:
         return self
@@ -46,7 +56,13 @@ class CurationState:
         rows = self.db.execute(
             "SELECT domain, relpath, size, mtime_ns, record FROM analysis WHERE decode_key = ?", (decode_key,)
         )
-        return {(d, p): (s, m, Analysis.from_dict(json.loads(r))) for d, p, s, m, r in rows}
+        out = {}
+        for d, p, s, m, r in rows:
+            try:
+                out[(d, p)] = (s, m, Analysis.from_dict(json.loads(r)))
+            except (ValueError, KeyError, TypeError):  # a record this version cannot read: a miss, decoded again
+                continue
+        return out
 
     def store(self, records: Iterable[Analysis], decode_key: str) -> None:
         """Save analyses (from `curation.decode.analyse_file`) and commit."""
