@@ -37,12 +37,15 @@ def test_domain_markdown_shows_each_duplicate_group_kept_first(tmp_path):
         row(7, Status.KEPT, group="g3"), row(6, Status.REJECTED, Reason.EXCLUDED, "g3"),  # no duplicate: not shown
         row(1, Status.KEPT, group="g2", domain="B"), row(10, Status.REJECTED, Reason.TRUNCATED),
     ]  # fmt: skip
-    md = domain_markdown(tmp_path, "A", rows, {"A": {"train": 4, "test": 0}}, limit=48)
+    md = domain_markdown(tmp_path, "A", rows, {"A": {"train": 4, "test": 0}}, pages=["review-x-a-train-1"])
     section = md.split("## Duplicate groups (2)")[1].split("## Rejected")[0]
-    captions = re.findall(r"`([0-9a-f]{12}) (\w+)`", section)
-    assert [(int(i[:2], 16), c) for i, c in captions] == [
-        (4, "kept"), (2, "exact_duplicate"), (5, "near_duplicate"), (3, "excluded"), (8, "kept"), (9, "near_duplicate")
+    group_rows = [line for line in section.splitlines() if line.startswith("| `g")]
+    assert [line.split("`")[1] for line in group_rows] == ["g1", "g2"]  # one group a row, largest first
+    captions = [re.findall(r"`([0-9a-f]{12}) (\w+)`", line) for line in group_rows]
+    assert [[(int(i[:2], 16), c) for i, c in row] for row in captions] == [
+        [(4, "kept"), (2, "exact_duplicate"), (5, "near_duplicate")], [(8, "kept"), (9, "near_duplicate")]
     ]  # fmt: skip
+    assert "(4 +1 more)" in group_rows[0] and "`review-x-a-train-1`" in md
     assert "Not drawable:" in md and "truncated: x" in md
 
 
@@ -74,6 +77,18 @@ def _manifest(ds) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+_OVERFLOW = "return Array.from(document.querySelectorAll('table')).filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).map(t => t.scrollWidth)"  # noqa: E501
+
+
+def _artifact_keys(prefix: str) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=prefix)))
+    return sorted({a.key for a in found if a.key})
+
+
 def _artifact_id(key: str) -> str:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -85,7 +100,8 @@ def _artifact_id(key: str) -> str:
 
 
 def _loaded_images(chrome, url: str, expect: int, timeout_s: float = 60.0) -> list[int]:
-    """naturalWidth of every <img> in the page once at least `expect` have finished loading."""
+    """naturalWidth of every <img> in the page once at least `expect` have finished loading (1280 px window)."""
+    chrome.set_window_size(1280, 1000)
     chrome.get(url)
     deadline, widths = time.monotonic() + timeout_s, []
     while time.monotonic() < deadline:
@@ -103,8 +119,11 @@ def _loaded_images(chrome, url: str, expect: int, timeout_s: float = 60.0) -> li
 @pytest.mark.browser
 @pytest.mark.slow
 def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_images, chrome):
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment as submit
     from prefect.flow_runs import resume_flow_run
+
+    from sakura.watch import Watcher
 
     params = {
         "dataset": DATASET,
@@ -113,16 +132,26 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     }
     run = submit("curate/default", parameters=params, timeout=0)
     paused = wait_for_paused(str(run.id), timeout_s=300)
-    assert paused.flow_id != run.flow_id  # the review subflow pauses, inside the curate run
+    assert paused.id == run.id  # the run the user started is the one that pauses, not a nested subflow
+    lines: list[str] = []
+    with get_client(sync_client=True) as client:
+        Watcher(str(run.id), served.cfg.url, out=lines.append).poll(client)
+    assert f"paused for review: {served.cfg.url}/runs/flow-run/{run.id}" in "\n".join(lines), lines
 
     ds = raw_images
     kept = [r for r in _manifest(ds) if r["status"] == "kept" and r["domain"] == "A"]
     assert kept
-    widths = _loaded_images(chrome, f"{served.cfg.url}/artifacts/artifact/{_artifact_id('review-review-a')}", len(kept))
-    assert len(widths) >= len(kept) and all(w > 0 for w in widths), widths
+    pages = [k for k in _artifact_keys(f"review-{DATASET}-a-") if k.split("-")[-2] in ("train", "test")]
+    shown = 0
+    for key in pages:  # every kept image is on a page, and the pages fit a 1280 px window
+        widths = _loaded_images(chrome, f"{served.cfg.url}/artifacts/artifact/{_artifact_id(key)}", 1)
+        assert widths and all(w > 0 for w in widths), widths
+        shown += len(widths)
+        assert chrome.execute_script(_OVERFLOW) == [], key
+    assert shown == len(kept)
 
     victim = kept[0]
-    resume_flow_run(paused.id, run_input={"approve": True, "exclude": [victim["id"][:12]], "note": "a test exclusion"})
+    resume_flow_run(run.id, run_input={"approve": True, "exclude_images": [victim["id"][:12]], "note": "a test"})
     assert wait_for_state(str(run.id), ("Completed",), timeout_s=300) == "Completed", serve_log_tail(served)
 
     row = next(r for r in _manifest(ds) if r["id"] == victim["id"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from prefect.exceptions import ParameterTypeError
@@ -12,6 +14,7 @@ from core.paths import PROJECT_ROOT
 from flows.runners import task_runner
 from sakura.demo import start_demo_source
 from scraper.config import ScrapeConfig
+from tests.support.flows_serve import run_deployment, serve_log_tail, task_states
 
 
 @pytest.mark.prefect
@@ -72,3 +75,74 @@ def test_task_runner_setting_is_validated(monkeypatch):
     monkeypatch.setenv("SAKURA_TASK_RUNNER", "ray")
     with pytest.raises(ConfigError, match="SAKURA_TASK_RUNNER"):
         task_runner()
+
+
+class _Gate(BaseHTTPRequestHandler):
+    """An engine address that is down for some queries (503) and otherwise redirects to the demo source."""
+
+    target = ""
+    down: set[str] = set()
+
+    def do_GET(self) -> None:  # noqa: N802
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query).get("q", [""])[0]
+        if parts.path == "/search" and ("*" in self.down or query in self.down):
+            self.send_response(503)
+            self.end_headers()
+            self.wfile.write(b"<html><body>Service unavailable</body></html>")
+            return
+        self.send_response(307)
+        self.send_header("Location", self.target + self.path)
+        self.end_headers()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+
+def _search_states(run_id: str) -> dict[str, str]:
+    return {n: s for n, s in task_states(run_id).items() if n.startswith("search-")}
+
+
+@pytest.mark.prefect
+@pytest.mark.browser
+@pytest.mark.slow
+def test_failed_searches_are_never_cached_and_all_failed_is_a_failed_run(served, http_server):
+    spec = load_domains(PROJECT_ROOT / "datasets" / "domains.toml")
+    b_queries = {q.text for q in spec.domain("B").queries}
+    demo = start_demo_source(spec)
+    gate = type("Gate", (_Gate,), {"target": demo.url, "down": set()})
+    engine = http_server(gate).base_url
+    scrape = {"per_query_limit": 4, "per_domain_limit": 40, "allow_private_networks": ["127.0.0.1/32"],
+              "max_preview_clicks": 0, "scroll_pause": 0.1}  # fmt: skip
+    params = {"dataset": "flaky", "engine_url": engine, "searches_per_minute": 600, "scrape": scrape}
+    try:
+        proc, first = run_deployment("scrape/default", params, timeout_s=300)
+        assert proc.returncode == 0, serve_log_tail(served)
+        assert set(_search_states(first).values()) == {"Completed"}
+
+        gate.down = set(b_queries)  # B's engine is down; A's searches and the images already held are fine
+        again = {**params, "scrape": {**scrape, "per_query_limit": 5}}
+        proc, second = run_deployment("scrape/default", again, timeout_s=300)
+        assert proc.returncode == 0, serve_log_tail(served)
+        states = _search_states(second)
+        assert {s for n, s in states.items() if n.startswith("search-B")} == {"Failed"}, states
+        assert {s for n, s in states.items() if n.startswith("search-A")} == {"Completed"}, states
+
+        gate.down = set()  # back up: the same run again searches exactly what failed and reuses what did not
+        proc, third = run_deployment("scrape/default", again, timeout_s=300)
+        assert proc.returncode == 0, serve_log_tail(served)
+        states = _search_states(third)
+        assert {s for n, s in states.items() if n.startswith("search-B")} == {"Completed"}, states
+        assert {s for n, s in states.items() if n.startswith("search-A")} == {"Cached"}, states
+
+        gate.down = {"*"}  # every search fails: a failed run, although the raw folder holds images
+        proc, fourth = run_deployment("scrape/default", {**params, "scrape": {**scrape, "per_query_limit": 6}})
+        assert proc.returncode != 0
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(fourth).state
+        assert state.is_failed() and "every search failed (6 of 6)" in state.message, state.message
+        assert len(state.message.splitlines()) <= 3
+    finally:
+        demo.close()
