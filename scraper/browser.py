@@ -1,16 +1,19 @@
-"""Headless Chromium through Selenium: find a browser and a driver, then start a WebDriver."""
+"""Headless Chromium through Selenium: find a browser and a driver, start a WebDriver that dies with this process."""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import urllib3
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+
+from scraper import reaper as R
 
 log = logging.getLogger(__name__)
 
@@ -116,28 +119,70 @@ def make_driver(
     lang: str | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> webdriver.Chrome:
-    """Start Chromium under Selenium with a fresh profile; log which driver was used and how it was found."""
+    """Start Chromium under Selenium with a fresh profile; log which driver was used and how it was found.
+
+    chromedriver and Chromium run in their own process group, killed with this process even on kill -9
+    (scraper.reaper); profiles left by dead runs are removed first.
+    """
     choice = resolve_driver(driver_path, browser_path)
     if choice.browser_path is None:
         raise BrowserError(f"no Chromium or Chrome browser found on PATH; {INSTALL_HINT}")
     log.info("chromedriver %s (from %s), browser %s", choice.driver_path, choice.driver_source, choice.browser_path)
-    profile = tempfile.mkdtemp(prefix="sakura-chrome-")
+    R.remove_stale_profiles()
+    profile = R.new_profile()
     opts = chrome_options(
-        headless=headless, browser_path=choice.browser_path, user_data_dir=profile, lang=lang, extra_args=extra_args
+        headless=headless,
+        browser_path=choice.browser_path,
+        user_data_dir=os.path.join(profile, "user-data"),
+        lang=lang,
+        extra_args=extra_args,
     )
-    driver = webdriver.Chrome(service=Service(choice.driver_path), options=opts)
+    scratch = os.path.join(profile, "tmp")  # Chromium's own temp files go with the profile
+    os.mkdir(scratch)
+    env = {**os.environ, "TMPDIR": scratch}
+    service = Service(choice.driver_path, env=env, popen_kw=R.reaper().popen_kw(profile))
+    try:
+        driver = webdriver.Chrome(service=service, options=opts)
+    except BaseException:
+        _end_group(service)
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
     driver.sakura_profile_dir = profile  # removed by close_driver
     return driver
 
 
+def _end_group(service: Service) -> None:
+    """Kill what is left of a driver's process group, then tell the reaper it is gone."""
+    proc = getattr(service, "process", None)
+    if proc is None:
+        return
+    if proc.poll() is None:  # the leader still runs, so the group id is still this driver's
+        R.kill_group(proc.pid)
+        proc.wait(timeout=10)
+    R.reaper().forget(proc.pid)
+
+
 def close_driver(driver: webdriver.Chrome) -> None:
-    """Quit the browser and remove its temporary profile."""
+    """Quit the browser (a crashed one too), kill anything left of its process group, remove its profile."""
     try:
         driver.quit()
+    except (WebDriverException, urllib3.exceptions.HTTPError) as e:  # a crashed browser or driver cannot answer;
+        # its processes are killed below
+        log.info("browser did not quit cleanly (%s); killing its processes", type(e).__name__)
     finally:
+        _end_group(driver.service)
         profile = getattr(driver, "sakura_profile_dir", None)
         if profile:
             shutil.rmtree(profile, ignore_errors=True)
+
+
+def alive(driver: webdriver.Chrome) -> bool:
+    """True when the browser still answers."""
+    try:
+        driver.execute_script("return 1")
+    except WebDriverException:
+        return False
+    return True
 
 
 def has_display() -> bool:
@@ -146,15 +191,14 @@ def has_display() -> bool:
 
 
 def find_all(scope, selector: str) -> list:
-    """Elements matching a selector from the selector data: XPath when it starts with '//' or '(', else CSS."""
-    from selenium.common.exceptions import WebDriverException
+    """Elements matching a selector from the selector data: XPath when it starts with '//' or '(', else CSS.
+
+    No match is an empty list; a browser failure raises (a crashed browser is an error, never "no results").
+    """
     from selenium.webdriver.common.by import By
 
     by = By.XPATH if selector.startswith(("//", "(", "./")) else By.CSS_SELECTOR
-    try:
-        return scope.find_elements(by, selector)
-    except WebDriverException:
-        return []
+    return scope.find_elements(by, selector)
 
 
 def first_match(scope, selectors: tuple[str, ...]) -> list:

@@ -7,13 +7,16 @@ import logging
 import sys
 import unicodedata
 
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from core.config import DOMAIN_KEYS, Query, load_domains, query_language
 from core.paths import default_domains_file
 from core.settings import add_arguments, from_args
-from scraper import records as R
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
 from scraper.pipeline import Counts, ScrapeResult, scrape
+from scraper.report import query_row, shortfall
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -40,7 +43,6 @@ class _Bar:
     """A tqdm bar whose total grows with the candidates found; postfix shows found / downloaded / failed."""
 
     def __init__(self, enabled: bool) -> None:
-        from tqdm import tqdm
 
         self.bar = tqdm(total=0, unit="img", desc="scrape", disable=not enabled, dynamic_ncols=True)
 
@@ -54,20 +56,27 @@ class _Bar:
         self.bar.close()
 
 
+TABLE = ("domain", "engine", "query", "search", "layer", "asked", "found", "downloaded", "held", "failed", "stop",
+         "shortfall")  # fmt: skip
+
+
 def summary_table(result: ScrapeResult) -> str:
-    """A plain-text table: one row per query with its search status and download statuses."""
-    statuses = sorted({s for q in result.queries for s in q.statuses})
-    head = ["domain", "engine", "query", "search", "found", *statuses]
-    rows = [head]
+    """A plain-text table: one row per search (every one), with asked / found / stored, why it stopped and any
+    shortfall reason (the last column, so long reasons do not push the others apart); then the download statuses."""
+    rows = [list(TABLE)]
     for q in result.queries:
-        rows.append([q.domain, q.engine, q.query[:40], q.search_status, str(q.found)] + [
-            str(q.statuses.get(s, 0)) for s in statuses
-        ])  # fmt: skip
-    total = [sum(q.statuses.get(s, 0) for q in result.queries) for s in statuses]
-    rows.append(["all", "", "", "", str(sum(q.found for q in result.queries))] + [str(t) for t in total])
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(head))]
-    lines = ("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(r, widths, strict=True)) for r in rows)
-    return "\n".join(line.rstrip() for line in lines)
+        row = query_row(q)
+        row["engine"] = f"{q.engine} (for {q.fallback_from})" if q.fallback_from else q.engine
+        row["query"] = q.query[:40]
+        rows.append([str(row[k]) for k in TABLE])
+    total = [sum(query_row(q)[k] for q in result.queries) for k in ("asked", "found", "downloaded", "held", "failed")]
+    rows.append(["all", "", "", "", "", *map(str, total), "", ""])
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(TABLE))]
+    lines = [
+        "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    statuses = ", ".join(f"{s} {n}" for s, n in sorted(result.statuses.items())) or "none"
+    return "\n".join([*lines, f"download statuses this run: {statuses}"])
 
 
 def _width(text: str) -> int:
@@ -84,16 +93,19 @@ def run(args: argparse.Namespace) -> int:
     queries = [Query(q, query_language(q)) for q in args.query] if args.query else None
     bar = _Bar(not args.no_progress)
     try:
-        result = scrape(cfg, spec, args.domain, queries, urls_file=args.urls, import_dir=args.import_dir, progress=bar)
+        with logging_redirect_tqdm():  # warnings (shortfalls, a block, per-URL errors) above the live bar
+            result = scrape(
+                cfg, spec, args.domain, queries, urls_file=args.urls, import_dir=args.import_dir, progress=bar
+            )
     except BrowserError as e:
         bar.close()
         print(f"sakura scrape: error: {e}", file=sys.stderr)
         return 2
     bar.close()
     print(summary_table(result))
-    for q in result.queries:
-        if q.search_status != R.OK:
-            print(f"{q.domain} {q.engine} {q.query!r}: {q.search_status}: {q.message}", file=sys.stderr)
+    short = sum(1 for q in result.queries if shortfall(q))
+    if short:
+        print(f"{short} of {len(result.queries)} searches fell short; the reasons are in the last column")
     held = ", ".join(f"{k}: {n}" for k, n in result.stored_per_domain.items())
     print(f"images held now ({held}) in {result.dataset_dir / 'raw'}; manifest {result.manifest}")
     if result.collected == 0:

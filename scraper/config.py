@@ -26,6 +26,8 @@ from scraper.layout import RawLayout
 
 Engine = Literal["google", "bing"]
 ENGINES: tuple[str, ...] = Engine.__args__
+NO_FALLBACK = "none"
+PREVIEW_CLICKS_PER_ASKED = 2  # default preview clicks: twice the results asked (duplicates and misses cost clicks)
 DEFAULT_USER_AGENT = "sakura-street/0.1 (image collection for CycleGAN research; honours X-Robots-Tag noai)"
 MB = 1024 * 1024
 
@@ -67,6 +69,11 @@ class ScrapeConfig(Settings):
 
     data_root: Hidden[Path] = Field(default_factory=data_root, description="data root (default: datasets/)")
     engine: Engine = Field("google", description="search engine")
+    fallback_engine: Literal["google", "bing", "none"] | None = Field(
+        None,
+        description="engine a domain continues on when the search engine blocks, or finds nothing for a query while "
+        "other queries find results (default: the other engine, bing for google; none: no fallback)",
+    )
     google_url: Annotated[HttpUrl, Cli(hidden=True)] = "https://www.google.com"
     bing_url: Annotated[HttpUrl, Cli(hidden=True)] = "https://www.bing.com"
     per_query_limit: Annotated[PositiveInt, Cli(flags=("--per-query",))] = Field(
@@ -81,10 +88,26 @@ class ScrapeConfig(Settings):
     browser_path: str | None = Field(None, description="Chromium binary (else $SAKURA_CHROMIUM, then PATH)")
     consent_cookie: Annotated[Bool, Cli(hidden=True)] = True
     page_timeout: Seconds = Field(30.0, description="seconds to wait for a results page")
-    scroll_pause: Annotated[NonNegativeSeconds, Cli(hidden=True)] = 1.0
-    max_idle_scrolls: Annotated[PositiveInt, Cli(hidden=True)] = 3
+    search_timeout: Seconds = Field(180.0, description="seconds one search may spend loading and reading results")
+    search_retries: Annotated[Int, Field(ge=0, le=5)] = Field(
+        2, description="when the browser crashes during a search: restart it and search again, this many times"
+    )
+    scroll_pause: NonNegativeSeconds = Field(
+        1.0, description="seconds to wait for new results after each way of loading more (longer while loading)"
+    )
+    load_attempts: PositiveInt = Field(
+        6,
+        description="loading attempts in a row (scroll, End key, last tile, more button, ...) that bring nothing "
+        "new before the results count as ended",
+    )
     preview_timeout: Annotated[Seconds, Cli(hidden=True)] = 5.0
-    max_preview_clicks: Annotated[NonNegativeInt, Cli(hidden=True)] = 30
+    max_preview_clicks: NonNegativeInt | None = Field(
+        None, description=f"tiles clicked per search to read originals from the preview (default: "
+        f"{PREVIEW_CLICKS_PER_ASKED} x --per-query; 0: no preview layer)",
+    )  # fmt: skip
+    max_preview_misses: PositiveInt = Field(
+        3, description="clicks in a row that show no original before the preview layer gives up on a page"
+    )
     thumbnail_fallback: Bool = Field(True, description="keep thumbnails when no original URL can be found")
     # downloads
     workers: PositiveInt = Field(16, description="download threads")
@@ -119,6 +142,18 @@ class ScrapeConfig(Settings):
         """The size cap in bytes."""
         return int(self.max_mb * MB)
 
+    def fallback_for(self, engine: str | None = None) -> str | None:
+        """The engine a search on `engine` (default: the configured one) continues on; None: no fallback."""
+        engine = engine or self.engine
+        fallback = self.fallback_engine or next(e for e in ENGINES if e != engine)
+        return None if fallback in (NO_FALLBACK, engine) else fallback
+
+    def preview_clicks(self, asked: int) -> int:
+        """The preview layer's click cap for a search asking for `asked` results."""
+        if self.max_preview_clicks is None:
+            return PREVIEW_CLICKS_PER_ASKED * asked
+        return self.max_preview_clicks
+
     def engine_url(self, engine: str | None = None) -> str:
         """The base URL of a search engine (the setting tests point at a local replica)."""
         return self.bing_url if (engine or self.engine) == "bing" else self.google_url
@@ -128,5 +163,8 @@ class ScrapeConfig(Settings):
         return RawLayout.of(dataset_dir(dataset, self.data_root)).root
 
     def with_engine_url(self, url: str | None) -> ScrapeConfig:
-        """This config with the chosen engine's base URL replaced (None: unchanged)."""
-        return self if url is None else self.replace(**{f"{self.engine}_url": url})
+        """This config with the chosen engine's base URL replaced (None: unchanged). A replaced URL is the one
+        source to search (a local replica, a demo): unless a fallback engine is set explicitly, there is none."""
+        if url is None:
+            return self
+        return self.replace(**{f"{self.engine}_url": url, "fallback_engine": self.fallback_engine or NO_FALLBACK})

@@ -1,4 +1,4 @@
-"""A search engine driven in a real browser: consent, block detection, scrolling and three extraction layers."""
+"""A search engine driven in a real browser: consent, block detection, loading, three extraction layers, retries."""
 
 from __future__ import annotations
 
@@ -10,31 +10,26 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote_plus
 
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 
 from core.config import Query
 from scraper import browser
 from scraper import records as R
 from scraper.config import ScrapeConfig
+from scraper.extract import Extracted
+from scraper.loading import POLL, Loader, watch_network
+from scraper.preview import PreviewReader, thumbnail_candidates
 from scraper.records import Candidate, SearchOutcome
 from scraper.selectors import EngineProfile
 
 log = logging.getLogger(__name__)
-EMPTY = "empty"
-ERROR = "error"
-POLL = 0.1
-MAX_PREVIEW_MISSES = 3  # clicks in a row that show no original: the preview layer does not work on this page
-Layer1 = Callable[[str, tuple[str, ...]], list[Candidate]]
-
-_PREVIEW_JS = """
-const img = arguments[0];
-const r = img.getBoundingClientRect();
-return [img.currentSrc || img.src || '', img.complete, img.naturalWidth, r.width > 0 && r.height > 0];
-"""
+EMPTY = R.EMPTY
+ERROR = R.SEARCH_ERROR
+Layer1 = Callable[[str, tuple[str, ...]], Extracted]
 
 
 class BrowserEngine:
-    """Searches one query at a time in one browser (started on first use) and returns candidates."""
+    """Searches one query at a time in one browser (started on first use, restarted when it crashes)."""
 
     def __init__(
         self,
@@ -53,6 +48,11 @@ class BrowserEngine:
     def name(self) -> str:
         return self.profile.name
 
+    @property
+    def current_driver(self):
+        """The WebDriver in use now, or None before the first search (another engine may share it)."""
+        return self._driver
+
     def close(self) -> None:
         """Quit the browser if this engine started it."""
         if self._driver is not None and self._owns_driver:
@@ -67,7 +67,7 @@ class BrowserEngine:
             self._driver = browser.make_driver(
                 headless=not self.cfg.headed, driver_path=self.cfg.driver_path, browser_path=self.cfg.browser_path
             )
-            self._owns_driver = True
+            self._owns_driver, self._cookie_set = True, False
         self._driver.set_page_load_timeout(self.cfg.page_timeout)
         return self._driver
 
@@ -75,52 +75,84 @@ class BrowserEngine:
         return self.base_url + self.profile.search_path.format(q=quote_plus(query.text), hl=quote_plus(query.hl))
 
     def search(self, query: Query, limit: int) -> SearchOutcome:
-        """Open the result page for `query`, load up to `limit` results and extract them layer by layer."""
+        """Open the result page for `query`, load up to `limit` results and extract them layer by layer.
+
+        A browser failure (crash, lost session, page-load timeout) gets a fresh browser and another try, up to
+        `search_retries` times; after that it is an `error` outcome saying so, never an empty result.
+        """
+        for attempt in range(self.cfg.search_retries + 1):
+            try:
+                return self._search_once(query, limit)
+            except WebDriverException as e:
+                first_line = (e.msg or str(e) or type(e).__name__).splitlines()[0][:300]
+                what = f"browser error: {type(e).__name__}: {first_line}"
+                if attempt == self.cfg.search_retries:
+                    stop = R.STOP_TIMEOUT if isinstance(e, TimeoutException) else R.STOP_ERROR
+                    tries = f" (after {attempt + 1} tries)" if attempt else ""
+                    return self._outcome((), ERROR, what + tries, limit, stop)
+                log.info("%s %r: %s; restarting the browser and searching again", self.name, query.text, what)
+                self._recover()
+        raise AssertionError("unreachable")
+
+    def _recover(self) -> None:
+        """After a browser failure: keep a browser that still answers, else start a fresh one on next use."""
+        if self._driver is not None and browser.alive(self._driver):
+            return
+        if self._driver is not None and self._owns_driver:
+            browser.close_driver(self._driver)
+        self._driver = None  # a dead driver handed in by the caller is replaced by one of our own
+
+    def _outcome(self, cands, status: str, message: str, asked: int, stop: str, layer: str = "", files=()):
+        return SearchOutcome(tuple(cands), status, message, layer, tuple(files), asked, stop, self.name)
+
+    def _search_once(self, query: Query, limit: int) -> SearchOutcome:
         d = self.driver()
-        try:
-            self._set_consent_cookie(d)
-            d.get(self.search_url(query))
-            if self._load_failed(d):
-                return self._give_up(d, query, ERROR, f"could not load {self.search_url(query)} (no connection?)")
-            if not self._pass_consent(d):
-                return self._give_up(d, query, ERROR, "could not get past the consent page")
-            if self._blocked(d):
-                msg = (
-                    f"{self.name} answered with its unusual-traffic page ({d.current_url[:120]}); the query was "
-                    "stopped, no CAPTCHA is attempted. Wait a while, try --headed (under Xvfb), or --engine "
-                    f"{'bing' if self.name == 'google' else 'google'}."
-                )
-                log.warning(msg)
-                return SearchOutcome((), R.BLOCKED, msg)
-            self._load_results(d, limit)
-            return self._extract(d, query, limit)
-        except WebDriverException as e:
-            first_line = (e.msg or str(e)).splitlines()[0][:300]
-            msg = f"browser error: {type(e).__name__}: {first_line}"
-            if "net::ERR_" in first_line:
-                msg = f"could not load {self.search_url(query)} ({first_line.split('net::')[1]})"
-            return self._give_up(d, query, ERROR, msg)
+        deadline = time.monotonic() + self.cfg.search_timeout
+        watch_network(d)
+        self._set_consent_cookie(d)
+        failed = self._open(d, self.search_url(query))
+        if failed:
+            return self._give_up(d, query, ERROR, f"could not load {self.search_url(query)} ({failed})", limit)
+        if not self._pass_consent(d):
+            return self._give_up(d, query, ERROR, "could not get past the consent page", limit)
+        if self._blocked(d):
+            other = "bing" if self.name == "google" else "google"
+            msg = (
+                f"{self.name} answered with its unusual-traffic page ({d.current_url[:120]}); the query was "
+                f"stopped, no CAPTCHA is attempted. Wait a while, try --headed (under Xvfb), or --engine {other}."
+            )
+            return self._outcome((), R.BLOCKED, msg, limit, R.STOP_BLOCKED)
+        watch_network(d)
+        return self._extract(d, query, limit, deadline)
 
     def _set_consent_cookie(self, d) -> None:
         if self._cookie_set or not (self.cfg.consent_cookie and self.profile.consent_cookie):
             return
-        d.get(self.base_url + "/robots.txt")  # any page of the host, so the cookie belongs to it
-        if self._load_failed(d):
+        if self._open(d, self.base_url + "/robots.txt"):  # any page of the host, so the cookie belongs to it
             return  # the search itself will report that the host cannot be reached
         name, value = self.profile.consent_cookie
         d.add_cookie({"name": name, "value": value, "path": "/"})
         self._cookie_set = True
 
     @staticmethod
-    def _load_failed(d) -> bool:
-        return str(d.execute_script("return location.href")).startswith("chrome-error://")
+    def _open(d, url: str) -> str | None:
+        """Load a page; None when it loaded, else why not (net::ERR_...). A browser failure raises."""
+        try:
+            d.get(url)
+        except WebDriverException as e:
+            if "net::ERR_" not in (e.msg or ""):
+                raise
+            return (e.msg or "").split("net::", 1)[1].split()[0]
+        if str(d.execute_script("return location.href")).startswith("chrome-error://"):
+            return "no connection?"
+        return None
 
     def _on_consent_page(self, d) -> bool:
         return any(m in d.current_url for m in self.profile.consent_url_markers)
 
     def _pass_consent(self, d) -> bool:
-        """Click the first consent button there is (id/attribute selectors, never text); False if still stuck."""
-        buttons = browser.first_match(d, self.profile.consent_buttons)
+        """Click the first visible consent button (id/attribute selectors, never text); False if still stuck."""
+        buttons = [b for b in browser.first_match(d, self.profile.consent_buttons) if b.is_displayed()]
         if not buttons:
             return not self._on_consent_page(d)
         was_consent_page = self._on_consent_page(d)
@@ -138,114 +170,62 @@ class BrowserEngine:
             return True
         return bool(browser.first_match(d, self.profile.blocked_selectors))
 
-    def _progress_signature(self, d) -> tuple[int, int]:
-        tiles = len(browser.first_match(d, self.profile.thumbnails))
-        return tiles, int(d.execute_script("return document.body ? document.body.scrollHeight : 0") or 0)
+    def _extract(self, d, query: Query, limit: int, deadline: float) -> SearchOutcome:
+        """Load and read in rounds: JSON first, preview clicks for tiles the JSON does not cover, more loading while
+        originals are missing; thumbnails only when no original was found at all."""
+        loader = Loader(d, self.profile, self.cfg, deadline)
+        preview = PreviewReader(d, self.profile, self.cfg, self.cfg.preview_clicks(limit))
+        found: dict[str, Candidate] = {}
+        layers: list[str] = []
+        target, stop = limit, R.STOP_ASKED
 
-    def _load_results(self, d, limit: int) -> None:
-        """Scroll and press "show more" until `limit` tiles or originals are there or nothing grows any more."""
-        idle = 0
-        while idle < self.cfg.max_idle_scrolls:
-            before = self._progress_signature(d)
-            if before[0] >= limit or len(self.layer1(d.page_source, self.profile.thumbnail_url_markers)) >= limit:
-                return
-            d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
-            for button in browser.first_match(d, self.profile.show_more):
-                if button.is_displayed():
-                    d.execute_script("arguments[0].click()", button)
-                    break
-            deadline = time.monotonic() + self.cfg.scroll_pause
-            grew = False
-            while time.monotonic() < deadline and not grew:
-                time.sleep(POLL)
-                grew = self._progress_signature(d) != before
-            idle = 0 if grew else idle + 1
+        def available() -> int:
+            return max(len(browser.first_match(d, self.profile.thumbnails)), len(self._layer1(d).candidates))
 
-    def _extract(self, d, query: Query, limit: int) -> SearchOutcome:
-        cands = self.layer1(d.page_source, self.profile.thumbnail_url_markers)[:limit]
-        layer = "json" if cands else ""
-        if len(cands) < limit and self.cfg.max_preview_clicks > 0:
-            more = self._preview_layer(d, limit, {c.url for c in cands})
-            if more:
-                layer = f"{layer}+preview" if layer else "preview"
-                cands += [Candidate(c.url, c.page_url, c.title, len(cands) + i) for i, c in enumerate(more)]
+        while True:
+            loaded = loader.load(target, available)
+            ext = self._layer1(d)
+            for c in ext.candidates:
+                found.setdefault(c.url, c)
+            if ext.candidates and "json" not in layers:
+                layers.append("json")
+            tiles = browser.first_match(d, self.profile.thumbnails)
+            if len(found) < limit and preview.cap > 0 and len(tiles) > ext.records and not preview.dead:
+                before = len(found)
+                preview.next = max(preview.next, ext.records)
+                preview.read(tiles, limit, found)
+                if len(found) > before and "preview" not in layers:
+                    layers.append("preview")
+            if len(found) >= limit:
+                break
+            if preview.capped:
+                stop = R.STOP_PREVIEW_CAP
+                break
+            if loaded != R.STOP_ASKED:
+                stop = loaded
+                break
+            if not found and (preview.dead or preview.cap == 0) and len(tiles) >= limit:
+                break  # no layer finds originals here; enough tiles for the thumbnail layer
+            target = max(target, available()) + (limit - len(found))
+        cands = [Candidate(c.url, c.page_url, c.title, i, False, c.width, c.height)
+                 for i, c in enumerate(list(found.values())[:limit])]  # fmt: skip
+        layer = "+".join(layers)
         if not cands and self.cfg.thumbnail_fallback:
-            cands = self._thumbnail_layer(d, limit)
+            cands = thumbnail_candidates(d, self.profile, limit)
             layer = "thumbnails" if cands else ""
         if not cands:
-            return self._give_up(d, query, EMPTY, "no results found by any extraction layer")
-        msg = f"{len(cands)} candidates ({layer})" + ("; thumbnails only, flagged" if layer == "thumbnails" else "")
-        return SearchOutcome(tuple(cands), R.OK, msg, layer)
+            return self._give_up(d, query, EMPTY, "no results found by any extraction layer", limit, R.STOP_NO_RESULTS)
+        msg = f"{len(cands)} candidates ({layer}); {loader.attempts} loading attempts"
+        if loader.worked:
+            msg += f" (more results came by: {', '.join(loader.worked)})"
+        if preview.clicks:
+            msg += f"; {preview.clicks} preview clicks"
+        return self._outcome(cands, R.OK, msg, limit, R.STOP_ASKED if len(cands) >= limit else stop, layer)
 
-    def _preview_layer(self, d, limit: int, known: set[str]) -> list[Candidate]:
-        """Layer 2: click tiles and read the preview image once the original has replaced the thumbnail."""
-        found: list[Candidate] = []
-        last, misses = "", 0
-        # Tiles are in the same order as the embedded results: start after those layer 1 already has.
-        tiles = browser.first_match(d, self.profile.thumbnails)[len(known) :][: self.cfg.max_preview_clicks]
-        for tile in tiles:
-            if len(known) + len(found) >= limit or misses >= MAX_PREVIEW_MISSES:
-                break
-            try:
-                d.execute_script("arguments[0].scrollIntoView({block: 'center'})", tile)
-                tile.click()
-            except WebDriverException:
-                try:
-                    d.execute_script("arguments[0].click()", tile)
-                except WebDriverException:
-                    continue
-            url = self._wait_original(d, last)
-            misses = 0 if url else misses + 1
-            last = url or last
-            if url and url not in known and url not in {c.url for c in found}:
-                page_url, title = self._preview_provenance(d)
-                found.append(Candidate(url=url, page_url=page_url, title=title))
-        return found
+    def _layer1(self, d) -> Extracted:
+        return self.layer1(d.page_source, self.profile.thumbnail_url_markers)
 
-    def _wait_original(self, d, previous: str) -> str | None:
-        deadline = time.monotonic() + self.cfg.preview_timeout
-        markers = self.profile.thumbnail_url_markers
-        seen = None  # an original URL whose image has not loaded in the browser (hotlink blocks): still a URL
-        while time.monotonic() < deadline:
-            for selector in self.profile.preview_imgs:
-                for img in browser.find_all(d, selector):
-                    try:
-                        src, complete, natural_w, visible = d.execute_script(_PREVIEW_JS, img)
-                    except WebDriverException:
-                        continue
-                    original = src.startswith(("http://", "https://")) and not any(m in src for m in markers)
-                    if visible and original and src != previous:
-                        if complete and natural_w > 0:
-                            return src
-                        seen = src
-            time.sleep(POLL)
-        return seen
-
-    def _preview_provenance(self, d) -> tuple[str | None, str | None]:
-        page_url = title = None
-        for link in browser.first_match(d, self.profile.preview_links):
-            href = link.get_attribute("href") or ""
-            if link.is_displayed() and href.startswith(("http://", "https://")):
-                page_url = href
-                break
-        for el in browser.first_match(d, self.profile.preview_titles):
-            if el.is_displayed() and el.text.strip():
-                title = el.text.strip()
-                break
-        return page_url, title
-
-    def _thumbnail_layer(self, d, limit: int) -> list[Candidate]:
-        """Layer 3: the tiles' own thumbnail images (http(s) only), flagged as thumbnails."""
-        urls: list[str] = []
-        for img in browser.first_match(d, self.profile.thumbnail_imgs):
-            for attr in ("src", "data-src"):
-                src = img.get_attribute(attr) or ""
-                if src.startswith(("http://", "https://")) and src not in urls:
-                    urls.append(src)
-                    break
-        return [Candidate(url=u, rank=i, is_thumbnail=True) for i, u in enumerate(urls[:limit])]
-
-    def _give_up(self, d, query: Query, status: str, message: str) -> SearchOutcome:
+    def _give_up(self, d, query: Query, status: str, message: str, asked: int, stop: str = R.STOP_ERROR):
         """End a query that found nothing: save page source and screenshot in the debug folder and say where."""
         files: tuple[str, ...] = ()
         if self.debug_dir is not None:
@@ -256,17 +236,16 @@ class BrowserEngine:
                 message += f" (could not save debug files: {e})"
         if files:
             message += f"; page source and screenshot saved to {Path(files[0]).parent}"
-        log.warning("%s %r: %s", self.name, query.text, message)
-        return SearchOutcome((), status, message, "", files)
+        return self._outcome((), status, message, asked, stop, files=files)
 
 
 def make_engine(
     cfg: ScrapeConfig, name: str | None = None, driver=None, debug_dir: Path | None = None
 ) -> BrowserEngine:
     """The Google or Bing engine (cfg.engine unless `name` is given), optionally on an existing WebDriver."""
-    from scraper.extract import bing_candidates, google_candidates
+    from scraper.extract import bing_extract, google_extract
     from scraper.selectors import BING, GOOGLE
 
     name = name or cfg.engine
-    profile, layer1 = (BING, bing_candidates) if name == "bing" else (GOOGLE, google_candidates)
+    profile, layer1 = (BING, bing_extract) if name == "bing" else (GOOGLE, google_extract)
     return BrowserEngine(cfg, profile, layer1, driver=driver, debug_dir=debug_dir)

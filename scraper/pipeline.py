@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.config import ConfigError, DatasetSpec, Query
+from core.items import ItemFailure, isolate
 from scraper import records as R
 from scraper.config import ScrapeConfig
-from scraper.engine import make_engine
 from scraper.fetch import Downloader, iter_parallel
-from scraper.records import Candidate, SearchOutcome
+from scraper.records import Candidate, Fetched, SearchOutcome
+from scraper.report import shortfall
+from scraper.search import Engines, search_query
 from scraper.sources import LOCAL_ENGINE, URL_LIST_ENGINE, LocalReader, folder_candidates, read_url_list
 from scraper.store import Store, Stored
+
+__all__ = ["Counts", "QueryResult", "ScrapeResult", "collect", "download_candidates", "scrape", "search_query"]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,7 +54,8 @@ Progress = Callable[[Counts], None]
 
 @dataclass(frozen=True)
 class QueryResult:
-    """What one query (or one URL list / folder import) gave in this run."""
+    """What one search (or one URL list / folder import) gave in this run: what was asked, found and downloaded,
+    why the search stopped, which engine answered. `scraper.report` turns it into a table row and a shortfall."""
 
     domain: str
     query: str
@@ -56,7 +63,28 @@ class QueryResult:
     search_status: str
     message: str
     found: int
-    statuses: dict[str, int]
+    statuses: dict[str, int]  # this run's download outcomes by status
+    asked: int = 0
+    layer: str = ""
+    stop: str = ""
+    fallback_from: str = ""
+    fallback_reason: str = ""
+    held: int = 0  # candidates stored by an earlier run (not fetched again)
+    settled: int = 0  # other candidates settled by an earlier run (duplicates, failures for good)
+    pending: int = 0  # candidates left unfetched because the domain reached its limit
+    domain_limit: int | None = None
+    thumbnails: int = 0  # candidates that are thumbnails (the last-resort layer)
+    errors: tuple[str, ...] = ()  # "URL: Class: message" of the first unexpected per-URL errors
+
+    @property
+    def downloaded(self) -> int:
+        """New files stored in this run."""
+        return self.statuses.get(R.OK, 0)
+
+    @property
+    def failed(self) -> int:
+        """Downloads that failed in this run (duplicates are not failures)."""
+        return sum(n for s, n in self.statuses.items() if s not in (R.OK, R.DUPLICATE))
 
 
 @dataclass(frozen=True)
@@ -78,14 +106,21 @@ class ScrapeResult:
 
     @property
     def blocked(self) -> list[QueryResult]:
-        return [q for q in self.queries if q.search_status == R.BLOCKED]
+        return [q for q in self.queries if q.search_status == R.BLOCKED or q.fallback_reason == "blocked"]
 
 
-def search_query(engine, domain: str, query: Query, limit: int) -> SearchOutcome:
-    """Search one query with an engine; the candidates come back tagged with domain, query and engine."""
-    outcome = engine.search(query, limit)
-    tagged = tuple(c.tagged(domain, query.text, engine.name) for c in outcome.candidates)
-    return SearchOutcome(tagged, outcome.status, outcome.message, outcome.layer, outcome.debug_files)
+@dataclass
+class Downloads:
+    """What one download step did: statuses of this run, and what it left alone."""
+
+    statuses: Counter = field(default_factory=Counter)
+    held: int = 0
+    settled: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+MAX_LISTED_ERRORS = 5
 
 
 def download_candidates(
@@ -101,37 +136,68 @@ def download_candidates(
 
     With `limit`, at most that many new ok files are stored; results beyond it stay pending for a later run.
     """
-    counts = counts if counts is not None else Counts()
-    statuses: Counter = Counter()
-    if not cands:
-        return statuses
-    store.add_found(list(cands))
-    settled = set()
-    for domain in {c.domain for c in cands}:
-        settled |= {(domain, u) for u in store.settled_urls(domain, cfg.retry_failed)}
-    todo = [c for c in cands if (c.domain, c.url) not in settled]
-    counts.skipped += len(cands) - len(todo)
+    return _download(cfg, store, cands, fetcher, counts, progress, limit).statuses
 
+
+def _download(cfg, store: Store, cands, fetcher, counts, progress, limit) -> Downloads:
+    """The download loop. Each URL is one item: any exception while fetching, validating or storing it becomes
+    its status `error` (class and message in the manifest); the loop goes on. ConfigError still stops it."""
+    counts = counts if counts is not None else Counts()
+    out = Downloads()
+    if not cands:
+        return out
+    store.add_found(list(cands))
+    settled: dict[tuple[str, str], str] = {}
+    for domain in {c.domain for c in cands}:
+        settled |= {(domain, u): s for u, s in store.settled(domain, cfg.retry_failed).items()}
+    todo = [c for c in cands if (c.domain, c.url) not in settled]
+    before = [settled[(c.domain, c.url)] for c in cands if (c.domain, c.url) in settled]
+    out.held, out.settled = before.count(R.OK), len(before) - before.count(R.OK)
+    counts.skipped += len(before)
     slots = _Slots(limit)
 
     def fetch_and_put(c: Candidate) -> Stored | None:
-        fetched = fetcher.fetch(c)
+        fetched = isolate(fetcher.fetch, c)
+        if isinstance(fetched, ItemFailure):
+            fetched = Fetched(c, R.ERROR, f"fetching: {fetched}", fetched_at=R.utc_now())
         if fetched.ok and not slots.take():
             return None  # over the limit: nothing stored, the row stays pending for a later run
-        stored = store.put(fetched)  # file writes (and fsyncs) run in the fetch threads, in parallel
+        stored = isolate(store.put, fetched)  # file writes (and fsyncs) run in the fetch threads, in parallel
+        if isinstance(stored, ItemFailure):
+            fetched = Fetched(c, R.ERROR, f"storing: {stored}", fetched.http_status, fetched_at=R.utc_now())
+            stored = Stored(fetched, R.ERROR, fetched.error, None)
         if fetched.ok and stored.status != R.OK:
             slots.give_back()
         return stored
 
+    attempted = 0
     feed = (c for c in todo if not slots.exhausted)
     for done in iter_parallel(fetch_and_put, feed, cfg.workers):
-        if done is not None:
-            status = store.commit(done)
-            statuses[status] += 1
-            counts.add(status)
-            if progress:
-                progress(counts)
-    return statuses
+        attempted += 1
+        if done is None:
+            continue
+        status = _commit(store, done)
+        out.statuses[status] += 1
+        if status == R.ERROR:
+            line = f"{done.fetched.candidate.url[:200]}: {done.fetched.error}"
+            log.warning("%s", line)
+            if len(out.errors) < MAX_LISTED_ERRORS:
+                out.errors.append(line)
+        counts.add(status)
+        if progress:
+            progress(counts)
+    out.pending = len(todo) - sum(out.statuses.values())
+    return out
+
+
+def _commit(store: Store, done: Stored) -> str:
+    """Commit one URL's row; a row that cannot be written becomes an error row (a manifest that takes none stops)."""
+    result = isolate(store.commit, done)
+    if not isinstance(result, ItemFailure):
+        return result
+    f = done.fetched
+    error = Fetched(f.candidate, R.ERROR, f"recording: {result}", f.http_status, fetched_at=R.utc_now())
+    return store.commit(Stored(error, R.ERROR, error.error, done.path))
 
 
 class _Slots:
@@ -177,15 +243,26 @@ def collect(
     counts: Counts | None = None,
     progress: Progress | None = None,
 ) -> QueryResult:
-    """The per-query step, for the CLI and the flow alike: record the search's outcome, then download its
-    candidates within what the domain may still take; every URL ends with a status in the manifest."""
+    """The per-query step, for the CLI and the flow alike: record the search's outcome (and an engine it fell back
+    from), then download its candidates within what the domain may still take; every URL ends with a status in the
+    manifest. A shortfall (fewer than asked, a fallback, a cap) is logged as one warning and is in the result."""
     counts = counts if counts is not None else Counts()
+    engine_name = outcome.engine or engine_name
     store.record_search(domain, label, engine_name, outcome)
     counts.found += len(outcome.candidates)
     if progress:
         progress(counts)
-    got = download_candidates(cfg, store, outcome.candidates, fetcher, counts, progress, remaining(cfg, store, domain))
-    return QueryResult(domain, label, engine_name, outcome.status, outcome.message, len(outcome.candidates), dict(got))
+    got = _download(cfg, store, outcome.candidates, fetcher, counts, progress, remaining(cfg, store, domain))
+    result = QueryResult(
+        domain, label, engine_name, outcome.status, outcome.message, len(outcome.candidates), dict(got.statuses),
+        outcome.asked, outcome.layer, outcome.stop, outcome.fallback_from, outcome.fallback_reason, got.held,
+        got.settled, got.pending, cfg.per_domain_limit, sum(c.is_thumbnail for c in outcome.candidates),
+        tuple(got.errors),
+    )  # fmt: skip
+    why = shortfall(result)
+    if why:
+        log.warning("%s %r on %s: %s", domain, label, engine_name, why)
+    return result
 
 
 def _source_candidates(urls_file: Path | None, import_dir: Path | None) -> tuple[str, str, list[Candidate]]:
@@ -220,43 +297,60 @@ def scrape(
     """Collect images for the dataset's domains (or `domains`), from the search engine, a URL list or a folder.
 
     `queries` overrides the domains file's queries; `engine` and `fetcher` let callers (tests, flows) pass
-    their own collaborators. Per-URL failures are recorded in the manifest; configuration errors raise.
+    their own collaborators (a fallback engine shares the given engine's browser). Per-URL failures are recorded
+    in the manifest; configuration errors raise.
     """
     keys = list(domains or [d.key for d in spec.domains])
     use_source = _check_choices(spec, keys, urls_file, import_dir)
     counts, results = Counts(), []
     store = Store(cfg.raw_dir(spec.name), fsync=cfg.fsync)
     run_id = store.start_run(cfg.to_dict())
-    own_engine = engine is None and not use_source
     if fetcher is None:
         fetcher = LocalReader(cfg) if import_dir is not None else Downloader(cfg)
+    if engine is not None and getattr(engine, "debug_dir", "") is None:
+        engine.debug_dir = store.debug_dir(run_id)
+    engines = Engines(cfg, store.debug_dir(run_id), engine)
     try:
-        if own_engine:
-            engine = make_engine(cfg, debug_dir=store.debug_dir(run_id))
-        elif engine is not None and getattr(engine, "debug_dir", "") is None:
-            engine.debug_dir = store.debug_dir(run_id)
         step = functools.partial(collect, cfg, store, fetcher, counts=counts, progress=progress)
         for key in keys:
             if use_source:
                 name, label, cands = _source_candidates(
                     Path(urls_file) if urls_file else None, Path(import_dir) if import_dir else None
                 )
-                outcome = SearchOutcome(tuple(c.tagged(key, label, name) for c in cands), R.OK, f"{len(cands)} items")
+                tagged = tuple(c.tagged(key, label, name) for c in cands)
+                outcome = SearchOutcome(tagged, R.OK, f"{len(cands)} items", "", (), len(cands), R.STOP_SOURCE, name)
                 results.append(step(outcome, key, label, name))
                 continue
-            for query in queries or spec.domain(key).queries:
-                if remaining(cfg, store, key) == 0:
-                    break
-                outcome = search_query(engine, key, query, cfg.per_query_limit)
-                results.append(step(outcome, key, query.text, engine.name))
+            results += _search_domain(cfg, store, engines, step, key, queries or spec.domain(key).queries)
         per_domain = {k: store.count(k) for k in keys}
     finally:
-        if own_engine and engine is not None:
-            engine.close()
+        engines.close()
         fetcher.close()
         store.close()
     return ScrapeResult(store.raw_dir.parent, store.layout.manifest, run_id, store.debug_dir(run_id),
                         tuple(results), _total(results), per_domain, counts)  # fmt: skip
+
+
+def _search_domain(cfg, store: Store, engines: Engines, step, key: str, queries) -> list[QueryResult]:
+    """Search and collect a domain's queries in order; a query that found nothing before any query found results is
+    searched once more on the fallback engine at the end, if some query found results by then."""
+    results: list[QueryResult] = []
+    retry: list[tuple[int, Query, SearchOutcome]] = []
+    for query in queries:
+        if remaining(cfg, store, key) == 0:
+            break
+        found_before = engines.found_any
+        outcome = engines.search(key, query, cfg.per_query_limit)
+        if outcome.status == R.EMPTY and not found_before and not outcome.fallback_from and engines.fallback:
+            retry.append((len(results), query, outcome))
+        results.append(step(outcome, key, query.text, outcome.engine))
+    for i, query, first in retry:
+        if not engines.found_any or remaining(cfg, store, key) == 0:
+            break
+        outcome = engines.on_fallback(key, query, cfg.per_query_limit, first)
+        # replaces the empty result, whose search row is in the manifest already
+        results[i] = step(replace(outcome, attempts=()), key, query.text, outcome.engine)
+    return results
 
 
 def _total(results: list[QueryResult]) -> dict[str, int]:

@@ -18,7 +18,22 @@ ROBOTS = "robots"
 REDIRECT_ERROR = "redirect_error"
 REFUSED_ADDRESS = "refused_address"
 BAD_URL = "bad_url"
+ERROR = "error"  # an unexpected exception while handling this URL; the error column names its class and message
 BLOCKED = "blocked"
+
+# Status of a search (besides OK and BLOCKED).
+EMPTY = "empty"
+SEARCH_ERROR = "error"
+
+# Why a search stopped loading results: the one word the manifest, the CLI table and the flow artifact show.
+STOP_ASKED = "asked_reached"  # as many results as asked for
+STOP_END = "end_of_results"  # several different ways of loading more brought nothing new
+STOP_TIMEOUT = "timeout"  # search_timeout ran out while results were still coming
+STOP_PREVIEW_CAP = "preview_cap"  # the preview layer reached max_preview_clicks
+STOP_BLOCKED = "blocked"  # the engine's unusual-traffic page (no CAPTCHA is ever attempted)
+STOP_ERROR = "error"  # the page could not be loaded or the browser failed (after retries)
+STOP_NO_RESULTS = "no_results"  # the page loaded and no extraction layer found anything
+STOP_SOURCE = "source"  # a URL list or a folder: everything in it is offered
 
 # Outcomes a rerun does not retry: they cannot change by asking again (4xx other than 408/429 too, see Store).
 SETTLED = (OK, DUPLICATE, NOT_IMAGE, TOO_LARGE, ROBOTS, REFUSED_ADDRESS, BAD_URL)
@@ -38,6 +53,8 @@ class Candidate:
     title: str | None = None
     rank: int = 0
     is_thumbnail: bool = False
+    width: int | None = None  # the size the engine declares (not checked until downloaded)
+    height: int | None = None
     domain: str = ""
     query: str = ""
     engine: str = ""
@@ -69,10 +86,34 @@ class Fetched:
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    """The result of one search: candidates, a status (ok, empty, blocked, error) and a message."""
+    """The result of one search: candidates, a status (ok, empty, blocked, error), a message, and why it stopped.
+
+    `asked` is the number of results asked for, `stop` one of the STOP_* words. When the configured engine was
+    blocked or found nothing and the fallback engine took over, `fallback_from` names the first engine,
+    `fallback_reason` says why, and `attempts` holds the first engine's own outcome (recorded in the manifest too).
+    """
 
     candidates: tuple[Candidate, ...]
     status: str = OK
     message: str = ""
-    layer: str = ""  # which extraction layer produced the candidates: json, preview, thumbnails
+    layer: str = ""  # which extraction layers produced the candidates: json, preview, json+preview, thumbnails
     debug_files: tuple[str, ...] = ()
+    asked: int = 0
+    stop: str = ""
+    engine: str = ""
+    fallback_from: str = ""
+    fallback_reason: str = ""
+    attempts: tuple[SearchOutcome, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def found(self) -> int:
+        return len(self.candidates)
+
+    @property
+    def thumbnails_only(self) -> bool:
+        return self.layer == "thumbnails"
+
+    def tagged(self, domain: str, query: str) -> SearchOutcome:
+        """The same outcome with its candidates labelled with the domain, query and this outcome's engine."""
+        return replace(self, candidates=tuple(c.tagged(domain, query, self.engine) for c in self.candidates))

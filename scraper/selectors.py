@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 
@@ -35,8 +34,16 @@ GOOGLE = EngineProfile(
     consent_cookie=("SOCS", "CAESHAgBEhIaAB"),
     blocked_url_markers=("/sorry/",),
     blocked_selectors=("form#captcha-form", "#recaptcha"),
-    thumbnails=("div[jsname='dTDiAc']", "div.YQ4gaf", "div.isv-r", ".rg_i.Q4LuWd"),
-    thumbnail_imgs=("div[jsname='dTDiAc'] img", "img.YQ4gaf", "div.isv-r img", "img.rg_i"),
+    thumbnails=("div[jsname='dTDiAc']", "div.eA0Zlc", "div.isv-r", ".rg_i.Q4LuWd", "div[data-docid]", "div[data-ri]"),
+    thumbnail_imgs=(
+        "div[jsname='dTDiAc'] img",
+        "div.eA0Zlc img",
+        "img.YQ4gaf",
+        "div.isv-r img",
+        "img.rg_i",
+        "div[data-docid] img",
+        "div[data-ri] img",
+    ),  # fmt: skip
     preview_imgs=(
         "img[jsname='kn3ccd']",
         "//div[@jsname='figiqf']//img",
@@ -45,9 +52,9 @@ GOOGLE = EngineProfile(
         "img.n3VNCb",
     ),
     preview_links=("a[jsname='YKoRaf']", "//div[@jsname='figiqf']/ancestor::a", "a.Hnk30e", "a.eHAdSb"),
-    preview_titles=("h1[jsname='tnbaSe']", "div.indIKd", "a.eHAdSb h1"),
+    preview_titles=("h1[jsname='tnbaSe']", "div.indIKd", "a.eHAdSb h1", "a.Hnk30e"),
     preview_close=("button[jsname='tqp7ud']", "a.hm60ue"),
-    show_more=("input.mye4qd", ".mye4qd", "div.GNJvt a", "a.T7sFge"),
+    show_more=("input.mye4qd", ".mye4qd", "div.GNJvt a", "a.T7sFge", "[jsname='oHxHid']"),
     thumbnail_url_markers=("encrypted-tbn", "gstatic.com/images?q=tbn", "data:image/"),
 )
 
@@ -69,13 +76,8 @@ BING = EngineProfile(
     thumbnail_url_markers=("th.bing.com/th", "tse1.mm.bing.net", "data:image/"),
 )
 
-# Layer 1 (Google): ["http...",height,width] triples in the AF_initDataCallback JSON of the page source.
-# The quotes and slashes may be escaped once more when the JSON sits inside a JS string: [\"https:\/\/...\",h,w].
-GOOGLE_TRIPLE = re.compile(r'\[\\*"(https?:[^"]+?)\\*",(\d+),(\d+)\]')
-# After an original's triple, the "2003" entry holds [null, doc id, source page URL, title, ...].
-GOOGLE_META = re.compile(r'"2003":\[null,"[^"]*","(https?://[^"]+)","((?:[^"\\]|\\.)*)"')
-# Layer 1 (Bing): a.iusc links carry an HTML-escaped JSON `m` attribute with murl (image), purl (page), t (title).
-BING_RESULT_CLASS = "iusc"
-BING_META_ATTR = "m"
-HTML_A_TAG = re.compile(r"<a\b[^>]*>", re.S)
-HTML_ATTR = re.compile(r'\b([a-zA-Z_:-]+)="([^"]*)"')
+# Layer 1 (Google): a result record is a JSON list holding the thumbnail's and the original's ["url",h,w] triples;
+# its "2003" entry holds [null, doc id, source page URL, title, ...].
+GOOGLE_META_KEY = "2003"
+# Layer 1 (Bing): result metadata objects (the `m` attribute of a.iusc links): image URL, page URL, title.
+BING_RECORD_KEYS = ("murl", "purl", "t")

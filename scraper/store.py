@@ -50,7 +50,11 @@ CREATE TABLE IF NOT EXISTS searches (
     layer TEXT,
     found INTEGER NOT NULL,
     debug_files TEXT,
-    searched_at TEXT NOT NULL
+    searched_at TEXT NOT NULL,
+    asked INTEGER,
+    stop TEXT,
+    fallback_from TEXT,
+    fallback_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -58,6 +62,8 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL
 );
 """
+# Columns added after the first manifests were written: added to older manifests on open.
+_ADDED_COLUMNS = {"searches": ("asked INTEGER", "stop TEXT", "fallback_from TEXT", "fallback_reason TEXT")}
 # Rows a rerun skips unless asked to retry failures: fixed outcomes, and 4xx answers other than 408/429.
 _SETTLED_SQL = (
     f"status IN ({','.join(repr(s) for s in R.SETTLED)}) OR (status = 'http_error' AND http_status >= 400 "
@@ -110,8 +116,16 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
+        self._add_missing_columns()
         rows = self.db.execute("SELECT sha256, path, url FROM images WHERE status = 'ok'").fetchall()
         self._owners: dict[str, tuple[str, str]] = {sha: (path, url) for sha, path, url in rows}
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            for col in columns:
+                if col.split()[0] not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col}")
 
     def close(self) -> None:
         with self._lock:
@@ -160,12 +174,17 @@ class Store:
             )
             return self.db.total_changes - before
 
-    def settled_urls(self, domain: str, retry_failed: bool = False) -> set[str]:
-        """URLs of this domain a rerun must not fetch again: ok and duplicate always, fixed failures unless retrying."""
+    def settled(self, domain: str, retry_failed: bool = False) -> dict[str, str]:
+        """URL -> status of this domain's URLs a rerun must not fetch again: ok and duplicate always, fixed failures
+        unless retrying."""
         where = "status IN ('ok', 'duplicate')" if retry_failed else f"({_SETTLED_SQL})"
         with self._lock:
-            rows = self.db.execute(f"SELECT url FROM images WHERE domain = ? AND {where}", (domain,)).fetchall()
-        return {r[0] for r in rows}
+            rows = self.db.execute(f"SELECT url, status FROM images WHERE domain = ? AND {where}", (domain,))
+            return dict(rows.fetchall())
+
+    def settled_urls(self, domain: str, retry_failed: bool = False) -> set[str]:
+        """The URLs of `settled`."""
+        return set(self.settled(domain, retry_failed))
 
     def count(self, domain: str | None = None, status: str = R.OK) -> int:
         """Rows with this status (default ok), for one domain or all."""
@@ -197,7 +216,13 @@ class Store:
                 )
         if owner is not None:
             return Stored(f, R.DUPLICATE, f"same bytes as {owner[0]} ({owner[1][:200]})", None)
-        return Stored(f, R.OK, None, self._write(f.candidate.domain, f.sha256, f.ext, f.data))
+        try:
+            path = self._write(f.candidate.domain, f.sha256, f.ext, f.data)
+        except BaseException:
+            with self._lock:  # not stored after all: the next URL with these bytes may store them
+                self._owners.pop(f.sha256, None)
+            raise
+        return Stored(f, R.OK, None, path)
 
     def commit(self, s: Stored) -> str:
         """Upsert the manifest row of a put() result (one committed transaction); returns its status."""
@@ -242,16 +267,20 @@ class Store:
         )  # fmt: skip
 
     def record_search(self, domain: str, query: str, engine: str, outcome: SearchOutcome) -> None:
-        """Log one search (status ok, empty, blocked or error) with its message and debug files."""
+        """Log one search (status ok, empty, blocked or error) with its message, what was asked, why it stopped and
+        its debug files; an engine it fell back from gets its own row first."""
         with self._lock:
-            self.db.execute(
-                "INSERT INTO searches (domain, query, engine, status, message, layer, found, debug_files, "
-                "searched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    domain, query, engine, outcome.status, outcome.message, outcome.layer,
-                    len(outcome.candidates), json.dumps(list(outcome.debug_files)), R.utc_now(),
-                ),
-            )  # fmt: skip
+            for o in (*outcome.attempts, outcome):
+                self.db.execute(
+                    "INSERT INTO searches (domain, query, engine, status, message, layer, found, debug_files, "
+                    "searched_at, asked, stop, fallback_from, fallback_reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        domain, query, o.engine or engine, o.status, o.message, o.layer, len(o.candidates),
+                        json.dumps(list(o.debug_files)), R.utc_now(), o.asked or None, o.stop or None,
+                        o.fallback_from or None, o.fallback_reason or None,
+                    ),
+                )  # fmt: skip
 
     def rows(self, where: str = "1", args: tuple = ()) -> list[dict]:
         """Manifest rows as dicts, filtered by an SQL condition (for reports and tests)."""

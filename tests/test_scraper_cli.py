@@ -55,10 +55,15 @@ def test_url_list_run_prints_summary_and_exits_0(data_root, http_server, capsys)
     code = main(["scrape", "--domain", "A", "--urls", str(urls), "--no-progress", *PRIVATE])
     out = capsys.readouterr().out
     assert code == 0
-    header = out.splitlines()[0].split()
-    assert header == ["domain", "engine", "query", "search", "found", "http_error", "not_image", "ok"]
-    assert out.splitlines()[-2].split() == ["all", "4", "1", "1", "2"]
+    lines = out.splitlines()
+    assert lines[0].split() == ["domain", "engine", "query", "search", "layer", "asked", "found", "downloaded", "held",
+                                "failed", "stop", "shortfall"]  # fmt: skip
+    assert lines[1].split()[:10] == ["A", "urls", str(urls), "ok", "4", "4", "2", "0", "2", "source"]
+    assert lines[1].endswith("stored 2 of 4: 2 failed (http_error 1, not_image 1)")  # the shortfall, with its reason
+    assert lines[2].split() == ["all", "4", "4", "2", "0", "2"]
+    assert "download statuses this run: http_error 1, not_image 1, ok 2" in out
     assert "images held now (A: 2)" in out
+    assert capsys.readouterr().err.count("stored 2 of 4") <= 1  # the warning is logged once (stderr)
 
 
 def test_nothing_collected_exits_1(data_root, http_server, capsys):

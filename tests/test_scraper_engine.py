@@ -13,7 +13,7 @@ from scraper import records as R
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
-from scraper.extract import google_candidates
+from scraper.extract import Extracted, google_extract
 from tests.support.browser import headless_chrome
 from tests.support.net import serve
 from tests.support.scraper_replica import replica_handler, result_names
@@ -48,7 +48,7 @@ def replica(driver):
 
 
 def _engine(srv, driver, tmp_path, name="google", **kw):
-    base = dict(scroll_pause=1.0, max_idle_scrolls=2, preview_timeout=1.5, max_preview_clicks=6)
+    base = dict(scroll_pause=1.0, load_attempts=3, preview_timeout=1.5, max_preview_clicks=6)
     cfg = ScrapeConfig(
         data_root=tmp_path, engine=name, google_url=srv.base_url, bing_url=srv.base_url, **{**base, **kw}
     )
@@ -124,8 +124,8 @@ def test_changed_markup_falls_back_to_preview_clicks(replica, driver, tmp_path, 
 
 def test_json_layer_topped_up_by_preview_clicks(replica, driver, tmp_path):
     srv = replica("google", "json", n_results=45)
-    eng = _engine(srv, driver, tmp_path, max_idle_scrolls=1, scroll_pause=0.2)
-    eng.layer1 = lambda source, markers: google_candidates(source, markers)[:3]  # as if JSON held only 3
+    eng = _engine(srv, driver, tmp_path, load_attempts=2, scroll_pause=0.2)
+    eng.layer1 = lambda source, markers: Extracted(google_extract(source, markers).candidates[:3], 3)  # JSON: 3
     out = eng.search(Q, 5)
     assert out.layer == "json+preview"
     assert [c.url for c in out.candidates] == _originals(srv, Q.text, 5)

@@ -29,8 +29,9 @@ SPEC = DatasetSpec(
 
 def _cfg(tmp_path, base_url="http://127.0.0.1:9", **kw) -> ScrapeConfig:
     base = dict(
-        data_root=tmp_path, google_url=base_url, allow_private_networks=("127.0.0.1/32",), scroll_pause=0.5,
-        max_idle_scrolls=1, per_query_limit=8, workers=4, backoff=0.05, read_timeout=2, total_timeout=3,
+        data_root=tmp_path, google_url=base_url, bing_url=base_url, fallback_engine="none",
+        allow_private_networks=("127.0.0.1/32",), scroll_pause=0.5,
+        load_attempts=2, per_query_limit=8, workers=4, backoff=0.05, read_timeout=2, total_timeout=3,
     )  # fmt: skip
     return ScrapeConfig(**{**base, **kw})
 

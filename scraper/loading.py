@@ -1,0 +1,199 @@
+"""Loading more results the ways a person's browser does, until enough are there or nothing new comes.
+
+One event is not enough: when the first batch fits the window, `window.scrollTo` moves nothing and no scroll event
+fires; a page may load on an IntersectionObserver sentinel, on wheel events, on the End key or behind a button.
+`Loader.load` tries these in turn, waits for the page's requests to settle after each, keeps to what worked, and
+stops when the target count is there, when `load_attempts` different attempts in a row brought nothing new, or when
+the search's time is up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from scraper import browser
+from scraper import records as R
+from scraper.config import ScrapeConfig
+from scraper.selectors import EngineProfile
+
+POLL = 0.1
+SETTLE_S = 0.5  # after the last request ends, this long without news before an attempt counts as fruitless
+NUDGES = ("scroll", "show_more", "end_key", "last_tile", "wheel", "resize")
+
+# Counts the page's fetch/XHR requests in flight, so waiting can last as long as the page is still loading.
+NETWORK_JS = """
+(() => {
+  if (window.__sakuraNet) return;
+  const n = window.__sakuraNet = {busy: 0, last: Date.now()};
+  const done = () => { n.busy = Math.max(0, n.busy - 1); n.last = Date.now(); };
+  if (window.fetch) {
+    const f = window.fetch;
+    window.fetch = function (...a) { n.busy++; n.last = Date.now(); return f.apply(this, a).finally(done); };
+  }
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...a) {
+    n.busy++; n.last = Date.now(); this.addEventListener('loadend', done); return send.apply(this, a);
+  };
+})();
+"""
+
+# Elements of the first selector that matches anything; XPath when it starts with '//' or '('.
+FIND_JS = """
+window.__sakuraFind = window.__sakuraFind || function (sels, root) {
+  root = root || document;
+  for (const s of sels) {
+    let found = [];
+    if (s.startsWith('//') || s.startsWith('(')) {
+      const r = document.evaluate(s, root, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
+      for (let i = 0; i < r.snapshotLength; i++) found.push(r.snapshotItem(i));
+    } else {
+      found = Array.from(root.querySelectorAll(s));
+    }
+    if (found.length) return found;
+  }
+  return [];
+};
+"""
+
+_SIGNATURE_JS = (
+    FIND_JS
+    + """
+const n = window.__sakuraNet || {busy: 0, last: 0};
+return [window.__sakuraFind(arguments[0]).length, document.documentElement.scrollHeight,
+        n.busy, Date.now() - n.last];
+"""
+)
+
+_SCROLL_JS = """
+window.scrollTo(0, document.documentElement.scrollHeight);
+for (const t of [window, document]) t.dispatchEvent(new Event('scroll'));
+"""
+
+
+def watch_network(d) -> None:
+    """Count the page's requests in every document this browser opens from now on (and in the current one)."""
+    if not getattr(d, "sakura_network_watched", False):
+        try:
+            d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NETWORK_JS})
+        except (AttributeError, WebDriverException):  # not Chromium's CDP: count from the current page on
+            pass
+        d.sakura_network_watched = True
+    d.execute_script(NETWORK_JS)
+
+
+@dataclass
+class _Signature:
+    tiles: int
+    height: int
+    busy: int
+    quiet_ms: int
+
+    def grew_from(self, other: _Signature) -> bool:
+        return self.tiles > other.tiles or self.height > other.height
+
+
+class Loader:
+    """Loads more results on one page; `attempts` counts the tries, `worked` names the ways that brought results."""
+
+    def __init__(self, d, profile: EngineProfile, cfg: ScrapeConfig, deadline: float) -> None:
+        self.d, self.profile, self.cfg, self.deadline = d, profile, cfg, deadline
+        self.attempts, self.worked, self._next = 0, [], 0
+
+    def load(self, target: int, available: Callable[[], int]) -> str:
+        """Load until `available()` reaches `target` (STOP_ASKED), nothing new comes (STOP_END) or time is up."""
+        idle, have = 0, available()
+        while have < target:
+            if time.monotonic() >= self.deadline:
+                return R.STOP_TIMEOUT
+            if idle >= self.cfg.load_attempts:
+                return R.STOP_END
+            before = self._signature()
+            nudge = NUDGES[self._next % len(NUDGES)]
+            if not self._nudge(nudge):  # nothing to do it with (no visible button, no tile): not an attempt
+                self._next += 1
+                continue
+            self.attempts += 1
+            grew = self._wait_for_growth(before)
+            now = available()
+            if grew or now > have:
+                idle = 0
+                if nudge not in self.worked:
+                    self.worked.append(nudge)
+            else:
+                idle += 1
+                self._next += 1  # what worked is tried first again; what did not, next time round
+            have = now
+        return R.STOP_ASKED
+
+    def _signature(self) -> _Signature:
+        return _Signature(*self.d.execute_script(_SIGNATURE_JS, list(self.profile.thumbnails)))
+
+    def _wait_for_growth(self, before: _Signature) -> bool:
+        """Wait for more tiles or a taller page: at least scroll_pause, longer while the page's requests run."""
+        start = time.monotonic()
+        limit = min(self.deadline, start + self.cfg.page_timeout)
+        while True:
+            time.sleep(POLL)
+            sig = self._signature()
+            if sig.grew_from(before):
+                self._settle()
+                return True
+            waited = time.monotonic() - start
+            settled = sig.busy == 0 and sig.quiet_ms >= 1000 * min(SETTLE_S, self.cfg.scroll_pause)
+            if (waited >= self.cfg.scroll_pause and settled) or time.monotonic() >= limit:
+                return False
+
+    def _settle(self) -> None:
+        """After growth: let the batch finish (requests done) so the next count sees all of it."""
+        limit = min(self.deadline, time.monotonic() + self.cfg.page_timeout)
+        while time.monotonic() < limit:
+            sig = self._signature()
+            if sig.busy == 0 and sig.quiet_ms >= 1000 * POLL * 2:
+                return
+            time.sleep(POLL)
+
+    def _nudge(self, how: str) -> bool:
+        """One way of asking the page for more; False when there was nothing to do it with (no tile, no button)."""
+        d = self.d
+        if how == "scroll":
+            d.execute_script(_SCROLL_JS)
+        elif how == "end_key":
+            ActionChains(d).send_keys(Keys.END).perform()
+        elif how in ("last_tile", "show_more"):
+            found = browser.first_match(d, self.profile.thumbnails if how == "last_tile" else self.profile.show_more)
+            found = found if how == "last_tile" else [b for b in found if b.is_displayed()]
+            if not found:
+                return False
+            target = found[-1] if how == "last_tile" else found[0]
+            d.execute_script("arguments[0].scrollIntoView({block: 'end'})", target)
+            if how == "last_tile":
+                ActionChains(d).scroll_to_element(target).scroll_by_amount(0, 200).perform()
+            else:
+                try:
+                    target.click()
+                except WebDriverException:
+                    d.execute_script("arguments[0].click()", target)
+        elif how == "wheel":
+            d.execute_script("window.scrollBy(0, -window.innerHeight)")
+            ActionChains(d).scroll_by_amount(0, 100_000).perform()
+        elif how == "resize":
+            self._resize()
+        return True
+
+    def _resize(self) -> None:
+        """Shrink the window and restore it: elements watched by an IntersectionObserver leave the view and come back,
+        and a page that fits the window gets a scrollable moment."""
+        d = self.d
+        size = d.get_window_size()
+        d.set_window_size(size["width"], max(200, size["height"] // 4))
+        d.execute_script("window.scrollTo(0, 0)")
+        time.sleep(POLL)
+        d.execute_script(_SCROLL_JS)
+        d.set_window_size(size["width"], size["height"])
+        d.execute_script(_SCROLL_JS)

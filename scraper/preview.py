@@ -1,0 +1,206 @@
+"""Layers 2 and 3, read from the live page: originals from the preview panel after a click, then the thumbnails.
+
+A click counts only when an image changed after it (a MutationObserver stamps every image whose src is set), so a
+result shown under several thumbnails is read each time and a stale panel is never taken for a new result. The panel
+image comes from the profile's selectors, else the largest image that changed outside the tiles; page URL and title
+from the panel's selectors, else the nearest link and heading around that image.
+"""
+
+from __future__ import annotations
+
+import time
+
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+from scraper.config import ScrapeConfig
+from scraper.loading import FIND_JS, POLL
+from scraper.records import Candidate
+from scraper.selectors import EngineProfile
+
+PROVENANCE_WAIT_S = 0.5  # after the original appears, how long page URL and title may take to follow
+MIN_FALLBACK_PX = 120 * 90  # the largest-image fallback ignores smaller images (icons, logos)
+
+_OBSERVE_JS = """
+if (!window.__sakuraObs) {
+  const stamp = e => { e.__sakuraAt = performance.now(); };
+  window.__sakuraObs = new MutationObserver(ms => {
+    for (const m of ms) {
+      if (m.type === 'attributes' && m.target.tagName === 'IMG') stamp(m.target);
+      for (const n of m.addedNodes || []) {
+        if (n.tagName === 'IMG') stamp(n);
+        else if (n.querySelectorAll) n.querySelectorAll('img').forEach(stamp);
+      }
+    }
+  });
+  window.__sakuraObs.observe(document.documentElement,
+    {subtree: true, childList: true, attributes: true, attributeFilter: ['src', 'srcset']});
+}
+return performance.now();
+"""
+
+_COMMON_JS = (
+    FIND_JS
+    + """
+const [tileSels, markers] = [arguments[0], arguments[1]];
+const visible = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+  return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+const here = location.href.split('#')[0];
+const external = h => /^https?:\\/\\//.test(h || '') && h.split('#')[0] !== here;
+const original = u => /^https?:\\/\\//.test(u) && !markers.some(m => u.includes(m));
+const cssTiles = tileSels.filter(s => !s.startsWith('//') && !s.startsWith('('));
+const inTile = e => cssTiles.some(s => e.closest(s));
+const holdsTile = e => cssTiles.some(s => e.querySelector(s));
+const text = e => (e.innerText || e.textContent || '').trim();
+"""
+)
+
+_PANEL_JS = (
+    _COMMON_JS
+    + """
+const [imgSels, linkSels, titleSels, since] = [arguments[2], arguments[3], arguments[4], arguments[5]];
+let img = window.__sakuraFind(imgSels).find(visible) || null;
+if (!img) {
+  let best = 0;
+  for (const e of document.images) {
+    if ((e.__sakuraAt || -1) <= since || !visible(e) || inTile(e)) continue;
+    const r = e.getBoundingClientRect(), area = r.width * r.height;
+    if (area > best && area >= arguments[6]) { best = area; img = e; }
+  }
+}
+if (!img) return null;
+const src = img.currentSrc || img.src || '';
+let page = (window.__sakuraFind(linkSels).find(a => visible(a) && external(a.href)) || {}).href || null;
+let title = null;
+for (const e of window.__sakuraFind(titleSels)) { if (visible(e) && text(e)) { title = text(e); break; } }
+for (let box = img, k = 0; box && k < 8 && (!page || !title) && !holdsTile(box); box = box.parentElement, k++) {
+  if (!page) {
+    const a = box.tagName === 'A' ? box : Array.from(box.querySelectorAll('a[href]')).find(
+      a => visible(a) && external(a.href) && a.href !== src);
+    if (a && external(a.href) && a.href !== src) page = a.href;
+  }
+  if (!title) {
+    const h = box.querySelector('h1, h2, h3, [role=heading]');
+    title = (h && text(h)) || null;
+  }
+}
+return [(img.__sakuraAt || -1) > since, src, img.complete, original(src), page, title || img.alt || null];
+"""
+)
+
+_THUMBS_JS = (
+    _COMMON_JS
+    + """
+const out = [];
+for (const tile of window.__sakuraFind(tileSels)) {
+  const img = tile.tagName === 'IMG' ? tile : tile.querySelector('img');
+  if (!img) continue;
+  const src = [img.currentSrc, img.src, img.dataset.src, img.dataset.iurl].find(u => /^https?:\\/\\//.test(u || ''));
+  if (!src) continue;
+  const a = tile.closest('a[href]') || tile.querySelector('a[href]');
+  const page = tile.dataset.lpage || (a && external(a.href) ? a.href : null);
+  const title = img.alt || tile.title || tile.getAttribute('aria-label') || (a && a.title) || text(tile) || null;
+  out.push([src, page, title]);
+}
+return out;
+"""
+)
+
+
+class PreviewReader:
+    """Clicks tiles one by one (in page order, from `next`), reading the original each click shows."""
+
+    def __init__(self, d, profile: EngineProfile, cfg: ScrapeConfig, cap: int) -> None:
+        self.d, self.profile, self.cfg, self.cap = d, profile, cfg, cap
+        self.clicks = self.misses = self.next = 0
+        self._last: tuple[str, str | None] = ("", None)
+
+    @property
+    def capped(self) -> bool:
+        return self.clicks >= self.cap
+
+    @property
+    def dead(self) -> bool:
+        """Clicks in a row showed no original: this page's preview does not work."""
+        return self.misses >= self.cfg.max_preview_misses
+
+    def read(self, tiles: list, want: int, found: dict[str, Candidate]) -> None:
+        """Click tiles from `self.next` until `found` holds `want` originals, the tiles end, the cap or the misses."""
+        while self.next < len(tiles) and len(found) < want and not (self.capped or self.dead):
+            tile = tiles[self.next]
+            self.next += 1
+            since = self.d.execute_script(_OBSERVE_JS)
+            if not self._click(tile):
+                continue
+            self.clicks += 1
+            got = self._wait_original(since)
+            self.misses = 0 if got else self.misses + 1
+            if got:
+                url, page, title = got
+                old = found.get(url)
+                if old is None:
+                    found[url] = Candidate(url, page, title, len(found))
+                elif not (old.page_url and old.title):
+                    found[url] = Candidate(url, old.page_url or page, old.title or title, old.rank)
+
+    def _click(self, tile) -> bool:
+        try:
+            self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", tile)
+            try:
+                tile.click()
+            except StaleElementReferenceException:
+                return False
+            except WebDriverException:  # covered by an overlay, not interactable: a script click still works
+                self.d.execute_script("arguments[0].click()", tile)
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    def _panel(self, since: float):
+        p = self.profile
+        return self.d.execute_script(
+            _PANEL_JS, list(p.thumbnails), list(p.thumbnail_url_markers), list(p.preview_imgs),
+            list(p.preview_links), list(p.preview_titles), since, MIN_FALLBACK_PX,
+        )  # fmt: skip
+
+    def _wait_original(self, since: float) -> tuple[str, str | None, str | None] | None:
+        """The original the panel shows after the click, once its image is loaded (or failed to load: a hotlink
+        block still leaves a URL worth fetching), with the panel's page URL and title."""
+        deadline = time.monotonic() + self.cfg.preview_timeout
+        seen = None
+        while time.monotonic() < deadline:
+            state = self._panel(since)
+            if state is not None:
+                changed, src, complete, original, page, title = state
+                if changed and original:
+                    seen = (src, page, title)
+                    if complete:
+                        break
+            time.sleep(POLL)
+        if seen is None:
+            return None
+        return self._with_provenance(since, *seen)
+
+    def _with_provenance(self, since: float, src: str, page: str | None, title: str | None):
+        """Give page URL and title a moment to follow the image, and to change when the result did."""
+        limit = time.monotonic() + PROVENANCE_WAIT_S
+        while (page is None or title is None or self._stale(src, page)) and time.monotonic() < limit:
+            time.sleep(POLL)
+            state = self._panel(since)
+            if state is not None and state[1] == src:
+                page, title = state[4] or page, state[5] or title
+        self._last = (src, page)
+        return src, page, title
+
+    def _stale(self, src: str, page: str | None) -> bool:
+        """A new image under the previous result's page URL: the panel's link may not have caught up yet."""
+        return src != self._last[0] and page is not None and page == self._last[1]
+
+
+def thumbnail_candidates(d, profile: EngineProfile, limit: int) -> list[Candidate]:
+    """Layer 3: the tiles' own thumbnail images (http(s) only), flagged, with the tile's link and caption."""
+    rows = d.execute_script(_THUMBS_JS, list(profile.thumbnails), list(profile.thumbnail_url_markers))
+    found: dict[str, Candidate] = {}
+    for src, page, title in rows:
+        if src not in found and len(found) < limit:
+            found[src] = Candidate(url=src, page_url=page, title=title, rank=len(found), is_thumbnail=True)
+    return list(found.values())

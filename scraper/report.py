@@ -1,0 +1,92 @@
+"""What a search's result says, in words: one table row and one shortfall reason (the CLI table and the flow's
+table artifact both use these two functions)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scraper import records as R
+
+if TYPE_CHECKING:
+    from scraper.pipeline import QueryResult
+
+STOP_TEXT = {
+    R.STOP_ASKED: "asked count reached",
+    R.STOP_END: "end of results (every way of loading more brought nothing new)",
+    R.STOP_TIMEOUT: "search timeout reached while results were still coming (--search-timeout)",
+    R.STOP_PREVIEW_CAP: "preview click cap reached (--max-preview-clicks)",
+    R.STOP_BLOCKED: "blocked: unusual-traffic page, no CAPTCHA attempted",
+    R.STOP_ERROR: "search failed",
+    R.STOP_NO_RESULTS: "no results found by any extraction layer",
+    R.STOP_SOURCE: "every item of the list or folder offered",
+}
+
+
+def _counts(statuses: dict[str, int]) -> str:
+    return ", ".join(f"{s} {n}" for s, n in sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _search_reason(r: QueryResult) -> str | None:
+    if r.search_status != R.OK:
+        words = STOP_TEXT.get(r.stop, r.search_status)
+        return f"{r.search_status}: {r.message}" if r.message and r.search_status != R.BLOCKED else words
+    if r.asked and r.found < r.asked:
+        return f"found {r.found} of {r.asked}: {STOP_TEXT.get(r.stop, r.stop or 'unknown')}"
+    return None
+
+
+def _download_reason(r: QueryResult) -> str | None:
+    stored, wanted = r.downloaded + r.held, min(r.found, r.asked) if r.asked else r.found
+    if not r.found or stored >= wanted:
+        return None
+    failed = {s: n for s, n in r.statuses.items() if s not in (R.OK, R.DUPLICATE)}
+    parts = [f"{sum(failed.values())} failed ({_counts(failed)})"] if failed else []
+    if r.statuses.get(R.DUPLICATE):
+        parts.append(f"{r.statuses[R.DUPLICATE]} same bytes as stored files")
+    if r.settled:
+        parts.append(f"{r.settled} settled by earlier runs (duplicates or failures for good)")
+    if r.pending:
+        parts.append(f"{r.pending} left pending: the domain holds its limit ({r.domain_limit}, --per-domain)")
+    if r.errors:
+        parts.append(f"unexpected errors, first: {r.errors[0]}")
+    return f"stored {stored} of {r.found}: " + "; ".join(parts)
+
+
+def shortfall(r: QueryResult) -> str | None:
+    """Why this search gave less than asked, or took another way than the usual one; None when it did not.
+
+    Counted as shortfalls: fewer results found than asked (with why the search stopped: end of results, timeout,
+    preview cap, blocked, error, nothing found), a fallback engine used, thumbnails instead of originals, and
+    fewer images stored than found (failed downloads, duplicates, the domain limit)."""
+    reasons = []
+    if r.fallback_from:
+        reasons.append(f"{r.fallback_from} {r.fallback_reason}: continued on {r.engine}")
+    reasons.append(_search_reason(r))
+    if r.thumbnails:
+        reasons.append(f"thumbnails only ({r.thumbnails}, flagged is_thumbnail): no original URL could be read")
+    reasons.append(_download_reason(r))
+    text = "; ".join(x for x in reasons if x)
+    return text or None
+
+
+def query_row(r: QueryResult) -> dict[str, Any]:
+    """One search as a table row: asked / found / stored, why it stopped, the engine (and the one it replaced),
+    and the shortfall reason ('' when none)."""
+    return {
+        "domain": r.domain,
+        "query": r.query,
+        "engine": r.engine,
+        "fallback_from": r.fallback_from,
+        "search": r.search_status,
+        "layer": r.layer,
+        "asked": r.asked,
+        "found": r.found,
+        "downloaded": r.downloaded,
+        "held": r.held,
+        "failed": r.failed,
+        "duplicate": r.statuses.get(R.DUPLICATE, 0),
+        "pending": r.pending,
+        "stop": r.stop,
+        "shortfall": shortfall(r) or "",
+        "message": r.message,
+    }
