@@ -12,6 +12,7 @@ from functools import cache
 from PIL import Image, TiffImagePlugin, features
 
 from curation.records import Reason
+from curation.structure import cut_short, tiff_compression
 
 HEAD_BYTES = 64  # what `sniff` and the magic numbers look at
 STEPS = ("open", "decode", "normalise")  # open: header; decode: frames, full load; normalise: our conversion to RGB
@@ -27,12 +28,13 @@ _UNSUPPORTED = (
 _TRUNCATED = (
     "truncated", "unexpected end", "premature end", "end of file", "incomplete", "not enough data", "expected to read",
     "requires a buffer of at least", "no more images", "buffer is not large enough", "short read",
-    "not enough image data",
+    "not enough image data", "reached eof",
 )  # fmt: skip
 # What Pillow raises on broken input: its documented errors and what fuzzing finds in its plugins. Anything else is
 # unexpected and reported as decode_error, so that it gets noticed.
 _BROKEN_INPUT = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, KeyError,
-                 ArithmeticError, NotImplementedError)  # fmt: skip
+                 ArithmeticError, RuntimeError)  # fmt: skip  # RuntimeError: the AVIF and WebP codecs' errors
+_UNEXPECTED = (RecursionError,)  # a RuntimeError, but no way to say a file is broken
 _POSSIBLE = re.compile(r"^([A-Z0-9_]+) opening failed\. (.*)$", re.S)  # Image.WARN_POSSIBLE_FORMATS' wording
 
 # Signatures of the formats people meet most, to name what a file claims to be when Pillow cannot open it.
@@ -42,6 +44,9 @@ _MAGIC = (
     (b"\x00\x00\x01\x00", "ICO"), (b"DDS ", "DDS"), (b"qoif", "QOI"), (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
     (b"\xffO\xffQ", "JPEG2000"), (b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"),
 )  # fmt: skip
+# Signatures distinctive enough to look for inside a file that does not start with one (garbage in front)
+_EMBEDDED = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF89a", "GIF"), (b"GIF87a", "GIF"),
+             (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"WEBPVP8", "WEBP"))  # fmt: skip
 _TIFF_CODECS = {"webp": "WebP", "zstd": "ZSTD", "lzma": "LZMA", "jpeg": "JPEG", "tiff_jpeg": "old-style JPEG",
                 "tiff_adobe_deflate": "Deflate", "tiff_deflate": "Deflate"}  # fmt: skip
 _TIFF_UNKNOWN = {
@@ -67,7 +72,7 @@ def classify(
         return Reason.DECOMPRESSION_BOMB, f"{type(e).__name__}: {_one_line(e)}"
     if isinstance(e, Image.UnidentifiedImageError):
         reason, detail = _unidentified(data, said)
-    elif not isinstance(e, _BROKEN_INPUT) or step == "normalise":
+    elif not isinstance(e, _BROKEN_INPUT) or isinstance(e, _UNEXPECTED) or step == "normalise":
         return Reason.DECODE_ERROR, f"unexpected {type(e).__name__}: {_one_line(e)} while {_DOING[step]}"
     else:
         reason, detail = _broken(e, step, data[:HEAD_BYTES], im)
@@ -144,6 +149,9 @@ def _unidentified(data: bytes, said: tuple[str, ...]) -> tuple[Reason, str]:
     if named is not None:
         return named
     fmt = _signature(head)
+    for magic, name in _MAGIC:
+        if len(data) < len(magic) and magic.startswith(data):
+            return Reason.TRUNCATED, f"only {len(data)} bytes: the start of a {name} signature"
     if fmt == "TIFF" and (code := tiff_compression(data)) is not None and code not in TiffImagePlugin.COMPRESSION_INFO:
         name = _TIFF_UNKNOWN.get(code, "an unknown compression")
         return Reason.UNSUPPORTED_FORMAT, f"TIFF compressed with {name} (compression {code}): Pillow does not decode it"
@@ -154,67 +162,10 @@ def _unidentified(data: bytes, said: tuple[str, ...]) -> tuple[Reason, str]:
             return Reason.CORRUPT, f"starts like a {fmt} file, but Pillow cannot read its header"
         why = _one_line(why)
         return _by_words(why.lower()), f"{fmt} file whose header cannot be read: {why}"
+    for magic, name in _EMBEDDED:
+        if (at := data.find(magic, 1, 4096)) > 0:
+            return Reason.CORRUPT, f"{at:,} bytes of something else before a {name} signature"
     return Reason.UNIDENTIFIABLE, f"not an image Pillow can read (starts with {head[:16]!r})"
-
-
-def cut_short(data: bytes) -> str | None:
-    """How a file's own structure shows that it was cut short, or None: a RIFF (WebP) header or ISO boxes (AVIF,
-    HEIF, JPEG 2000) that declare more bytes than there are, PNG chunks that run out before IEND, a TIFF directory
-    past the end, a GIF or JPEG 2000 codestream without its end marker."""
-    n = len(data)
-    if data.startswith(b"RIFF") and n >= 8:
-        want = 8 + int.from_bytes(data[4:8], "little")
-        return f"its RIFF header declares {want:,} bytes but it has {n:,}" if want > n else None
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        pos = 8
-        while pos + 8 <= n:
-            length, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
-            pos += 12 + length
-            if kind == b"IEND":
-                return None
-        return f"its chunks run out at {n:,} bytes, before IEND"
-    if data[4:8] in (b"ftyp", b"jP  "):
-        return _boxes_cut(data)
-    if data[:4] in (b"II*\x00", b"MM\x00*") and n >= 8:
-        ifd = int.from_bytes(data[4:8], "little" if data[:2] == b"II" else "big")
-        return f"its first directory is at byte {ifd:,}, past its end ({n:,} bytes)" if ifd + 2 > n else None
-    if data.startswith(b"GIF8") and not data.endswith(b";"):
-        return "it does not end with the GIF trailer"
-    if data.startswith(b"\xffO\xffQ") and not data.endswith(b"\xff\xd9"):
-        return "it does not end with the JPEG 2000 end-of-codestream marker"
-    return None
-
-
-def _boxes_cut(data: bytes) -> str | None:
-    n, pos = len(data), 0
-    while pos + 8 <= n:
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        if size == 1 and pos + 16 <= n:
-            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
-        if size == 0:  # the last box, to the end of the file
-            return None
-        if size < 8:  # malformed rather than cut
-            return None
-        pos += size
-    return f"its boxes declare {pos:,} bytes but it has {n:,}" if pos > n else None
-
-
-def tiff_compression(data: bytes) -> int | None:
-    """The compression code in a classic TIFF's first directory, or None where it cannot be read."""
-    if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
-        return None
-    order = "little" if data[:2] == b"II" else "big"
-    ifd = int.from_bytes(data[4:8], order)
-    if ifd + 2 > len(data):
-        return None
-    count = int.from_bytes(data[ifd : ifd + 2], order)
-    for k in range(min(count, 4096)):
-        entry = data[ifd + 2 + 12 * k : ifd + 14 + 12 * k]
-        if len(entry) < 12:
-            return None
-        if int.from_bytes(entry[:2], order) == 259:  # Compression, a SHORT: its value in the first 2 value bytes
-            return int.from_bytes(entry[8:10], order)
-    return None
 
 
 def _by_words(text: str, e: BaseException | None = None) -> Reason:

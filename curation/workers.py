@@ -197,21 +197,23 @@ class _Pool:
             self._stop(w)
 
 
-_CAPTURE: dict[int, Any] = {}  # process id -> its reusable temporary file for captured_stderr
+_CAPTURE: dict[int, int] = {}  # process id -> the descriptor of its reusable, already unlinked temporary file
 
 
 @contextlib.contextmanager
 def captured_stderr() -> Iterator[Callable[[], str]]:
     """Keep what this process writes to stderr meanwhile (file descriptor 2, so C libraries too) from being shown;
     the callable it yields returns that text, on one line, once the block has ended."""
-    tmp = _CAPTURE.get(os.getpid())
-    if tmp is None:
-        tmp = _CAPTURE[os.getpid()] = tempfile.TemporaryFile()
-    tmp.seek(0)
-    tmp.truncate()
+    fd = _CAPTURE.get(os.getpid())
+    if fd is None:
+        fd, name = tempfile.mkstemp(prefix="sakura-stderr-")
+        os.unlink(name)
+        _CAPTURE[os.getpid()] = fd
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
     sys.stderr.flush()
     saved = os.dup(2)
-    os.dup2(tmp.fileno(), 2)
+    os.dup2(fd, 2)
     text = ""
     try:
         yield lambda: text
@@ -219,8 +221,8 @@ def captured_stderr() -> Iterator[Callable[[], str]]:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-        tmp.seek(0)
-        text = " ".join(tmp.read(2000).decode("utf-8", "replace").split())
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = " ".join(os.read(fd, 2000).decode("utf-8", "replace").split())
 
 
 def _death(exitcode: int | None) -> str:
