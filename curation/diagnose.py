@@ -69,11 +69,11 @@ def classify(
     that would be called corrupt but whose own structure declares more bytes than it has is truncated.
     """
     if isinstance(e, Image.DecompressionBombError | Image.DecompressionBombWarning):
-        return Reason.DECOMPRESSION_BOMB, f"{type(e).__name__}: {_one_line(e)}"
+        return Reason.DECOMPRESSION_BOMB, _what(e)
     if isinstance(e, Image.UnidentifiedImageError):
         reason, detail = _unidentified(data, said)
     elif not isinstance(e, _BROKEN_INPUT) or isinstance(e, _UNEXPECTED) or step == "normalise":
-        return Reason.DECODE_ERROR, f"unexpected {type(e).__name__}: {_one_line(e)} while {_DOING[step]}"
+        return Reason.DECODE_ERROR, f"unexpected {_what(e)} while {_DOING[step]}"
     else:
         reason, detail = _broken(e, step, data[:HEAD_BYTES], im)
     if reason is Reason.CORRUPT and (cut := cut_short(data)) is not None:
@@ -83,7 +83,7 @@ def classify(
 
 def _broken(e: BaseException, step: str, head: bytes, im: Image.Image | None) -> tuple[Reason, str]:
     """What Pillow raised on input it could not decode, by its words (and a TIFF codec missing here)."""
-    what = f"{type(e).__name__}: {_one_line(e)}"
+    what = _what(e)
     missing = _missing_codec(im) if step == "decode" else None
     if missing:
         return Reason.DECODER_UNAVAILABLE, f"{missing}; {what}"
@@ -218,6 +218,14 @@ def tiff_codec_available(compression: str) -> bool:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def _what(e: BaseException) -> str:
+    """'OSError: message'; a lower-case class is named with its module ('struct.error')."""
+    name = type(e).__name__
+    if name.islower() and type(e).__module__ not in ("builtins", "__main__"):
+        name = f"{type(e).__module__}.{name}"
+    return f"{name}: {_one_line(e)}"
 
 
 def _one_line(e: BaseException | str) -> str:

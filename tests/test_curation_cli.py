@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 from sakura.cli import main
+from tests.support import curation_hostile as ch
 from tests.support import curation_images as ci
 
 
@@ -49,3 +52,31 @@ def test_console_script_shows_progress_bars(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "curate: decode" in out.stderr and "7/7" in out.stderr
     assert "B: 3 raw -> 3 kept" in out.stdout
+
+
+def _problem_block(out: str) -> list[str]:
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if "files that could not be decoded" in line)
+    return [line for line in lines[start + 1 :] if line.startswith("    ")]
+
+
+def test_curate_on_a_hostile_folder_exits_0_with_one_line_per_problem(tmp_path, capsys):
+    ch.hostile_corpus(tmp_path / "raw", 40, seed=1)
+    n_files = sum(1 for p in (tmp_path / "raw").rglob("*") if p.is_file())
+    assert main(["curate", "--root", str(tmp_path), "--no-progress", "--workers", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and err == ""
+    report = json.loads((tmp_path / "curation" / "report.json").read_text())
+    block = _problem_block(out)
+    assert [line.split()[0] for line in block] == list(report["problems"])  # one line per reason, in order
+    for line in block:
+        reason, count = line.split()[:2]
+        assert int(count) == report["problems"][reason]["count"] and "e.g. raw/" in line
+    with (tmp_path / "curation" / "manifest.csv").open() as fh:
+        assert sum(1 for _ in csv.DictReader(fh)) == n_files
+
+
+def test_missing_raw_folder_is_a_one_line_error(tmp_path, capsys):
+    assert main(["curate", "--root", str(tmp_path / "nowhere"), "--no-progress"]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("sakura curate: error: dataset: no raw images at ")

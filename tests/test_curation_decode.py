@@ -7,12 +7,14 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import EpsImagePlugin, Image, ImageCms
 
 from core.images import to_srgb
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file, output_size, staged_path
+from curation.diagnose import tiff_codec_available
 from curation.records import Analysis, Reason
+from tests.support import curation_hostile as ch
 from tests.support import curation_images as ci
 
 
@@ -156,3 +158,91 @@ def test_multi_picture_jpeg_is_a_still_not_an_animation(tmp_path, settings):
     ci.scene(13, (400, 300)).save(buf, "MPO", save_all=True, append_images=[ci.scene(14, (400, 300))])
     rec = _analyse(tmp_path, buf.getvalue(), settings)
     assert (rec.ok, rec.format, rec.frames) == (True, "MPO", 1)
+
+
+def _expected(name: str, want: str | None) -> str:
+    if name == "eps":
+        return "ok" if EpsImagePlugin.has_ghostscript() else "decoder_unavailable"
+    if name == "tiff_webp":
+        return "corrupt" if tiff_codec_available("webp") else "decoder_unavailable"  # a made-up WebP stream
+    return want
+
+
+@pytest.mark.parametrize("name", sorted(ch.CRAFTED))
+def test_crafted_files_get_the_reason_a_person_would_give(tmp_path, settings, name):
+    data, ext, want = ch.CRAFTED[name]()
+    rec = _analyse(tmp_path, data, settings, ext)
+    assert (rec.reason or "ok") == _expected(name, want), rec.detail
+    assert rec.ok or rec.detail
+
+
+def test_a_missing_codec_is_named(tmp_path, settings):
+    if tiff_codec_available("webp"):
+        pytest.skip("this libtiff has WebP")
+    rec = _analyse(tmp_path, ch.CRAFTED["tiff_webp"]()[0], settings, "tif")
+    assert "TIFF compressed with WebP" in rec.detail and "libtiff" in rec.detail
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_shown_upright(tmp_path, settings, orientation):
+    im = ci.scene(20, (480, 360))
+    stored = im if orientation == 1 else im.transpose(_INVERSE[orientation])  # what a camera would have stored
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    rec = _analyse(tmp_path, ci.jpeg_bytes(stored, quality=95, exif=exif.tobytes()), settings)
+    upright_rec = _analyse(tmp_path, ci.jpeg_bytes(im, quality=95), settings)
+    assert rec.ok and (rec.width, rec.height) == (480, 360)
+    assert bin(int(rec.phash, 16) ^ int(upright_rec.phash, 16)).count("1") <= 4
+
+
+_T = Image.Transpose
+_INVERSE = {2: _T.FLIP_LEFT_RIGHT, 3: _T.ROTATE_180, 4: _T.FLIP_TOP_BOTTOM, 5: _T.TRANSPOSE, 6: _T.ROTATE_90,
+            7: _T.TRANSVERSE, 8: _T.ROTATE_270}  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [0, 9, 300])
+def test_an_orientation_outside_1_to_8_keeps_the_picture_as_stored(tmp_path, settings, value):
+    exif = Image.Exif()
+    exif[0x0112] = value
+    rec = _analyse(tmp_path, ci.jpeg_bytes(ci.scene(21, (400, 300)), exif=exif.tobytes()), settings)
+    assert rec.ok and (rec.width, rec.height) == (400, 300) and f"orientation {value}" in rec.detail
+
+
+def test_unreadable_exif_keeps_the_picture(tmp_path, settings):
+    data = ci.jpeg_bytes(ci.scene(22, (400, 300)), exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff")
+    rec = _analyse(tmp_path, data, settings)
+    assert rec.ok and (rec.width, rec.height) == (400, 300)
+
+
+@pytest.mark.parametrize(("size", "ok"), [((1, 40), True), ((40, 1), True), ((1, 60), False), ((3000, 2), False)])
+def test_strips_are_staged_or_rejected_by_aspect_without_a_huge_copy(tmp_path, settings, size, ok):
+    rec = _analyse(tmp_path, ci.png_bytes(ci.scene(23, (64, 64)).resize(size)), settings, "png")
+    assert rec.ok is ok and (ok or rec.reason is Reason.ASPECT_RATIO)
+    if ok:
+        assert min(_staged(rec, settings).size) == 286
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"])
+def test_every_stored_mode_becomes_rgb(tmp_path, settings, mode):
+    im = ci.scene(24, (300, 300))
+    im = im.convert("L").convert(mode) if mode in ("I;16", "I", "F") else im.convert(mode)
+    rec = _analyse(tmp_path, _tiff(im), settings, "tif")
+    assert rec.ok, rec.detail
+    assert _staged(rec, settings).mode == "RGB"
+
+
+def _tiff(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "TIFF")
+    return buf.getvalue()
+
+
+def test_a_large_raw_file_is_hashed_in_blocks_and_decoded_from_disk(tmp_path, settings, monkeypatch):
+    import curation.decode as decode
+
+    monkeypatch.setattr(decode, "_IN_MEMORY", 1000)
+    data = ci.jpeg_bytes(ci.scene(25, (400, 300)))
+    rec = _analyse(tmp_path, data, settings)
+    assert rec.ok and rec.sha256 == ci.sha(data) and rec.bytes == len(data)
+    cut = _analyse(tmp_path, data[: len(data) // 2], settings)
+    assert cut.reason is Reason.TRUNCATED

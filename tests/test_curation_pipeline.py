@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ctypes
+import faulthandler
+import json
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from core.config import ConfigError
-from curation import CurationConfig, add_excluded, curate, review_summary
+from curation import CurationConfig, add_excluded, curate, pipeline, review_summary
+from curation.decode import analyse_file
 from curation.outputs import read_manifest
 from curation.records import Decision, Reason, Status
 from tests.support import curation_images as ci
@@ -257,3 +263,69 @@ def test_full_layout_and_a_warning_when_a_split_is_empty(tmp_path):
     split = "train" if result.counts["A"]["train"] else "test"
     other = "test" if split == "train" else "train"
     assert any(w.startswith(f"A: no {other} images among 1 kept") for w in result.warnings)
+
+
+def _hostile_analyse(domain: str, path: str, relpath: str, settings) -> object:
+    """analyse_file, except on files whose name asks it to crash the worker, hang, or fail with a bug."""
+    name = Path(path).name
+    if name.startswith("crash"):
+        faulthandler.disable()  # pytest's faulthandler would print the worker's stack
+        ctypes.string_at(0)
+    if name.startswith("hang"):
+        time.sleep(120)
+    if name.startswith("bug"):
+        raise AttributeError("'NoneType' object has no attribute 'size'")
+    return analyse_file(domain, path, relpath, settings)
+
+
+def test_a_file_that_crashes_hangs_or_trips_a_bug_costs_only_itself(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    for i in range(6):
+        ci.put(raw, "AB"[i % 2], ci.jpeg_bytes(ci.scene(5000 + i, (400, 300))))
+    for name in ("crash.jpg", "hang.jpg", "bug.jpg"):
+        (raw / "A" / name).write_bytes(ci.jpeg_bytes(ci.scene(len(name), (400, 300))))
+    monkeypatch.setattr(pipeline, "analyse_file", _hostile_analyse)
+    result = curate(CurationConfig(root=tmp_path, workers=2, decode_timeout=2.0, test_fraction=0.0))
+    rows = {r.relpath: r for r in read_manifest(result.manifest)}
+    assert len(rows) == 9 and result.counts["A"]["kept"] + result.counts["B"]["kept"] == 6
+    crash, hang, bug = rows["A/crash.jpg"], rows["A/hang.jpg"], rows["A/bug.jpg"]
+    assert crash.reason is Reason.DECODER_CRASHED and "SIGSEGV, also when run alone" in crash.detail
+    assert crash.sha256 == ci.sha((raw / "A" / "crash.jpg").read_bytes())  # identified though never decoded
+    assert hang.reason is Reason.DECODE_TIMEOUT and "no result after 2 s" in hang.detail
+    assert bug.reason is Reason.DECODE_ERROR and "unexpected AttributeError: 'NoneType'" in bug.detail
+    assert result.problems["decode_error"]["files"] == [{"raw_path": "raw/A/bug.jpg", "detail": bug.detail}]
+    assert any("1 file(s) failed with an unexpected error" in w for w in result.warnings)
+    assert any("1 file(s) crashed the decoder" in w for w in result.warnings)
+    report = json.loads(result.report.read_text())
+    assert report["problems"]["decoder_crashed"]["count"] == 1 and report["warnings"] == list(result.warnings)
+    monkeypatch.undo()  # fixed: the three are decoded again (never taken from the cache), the rest are not
+    again = curate(CurationConfig(root=tmp_path, workers=2, test_fraction=0.0))
+    assert (again.analysed, again.cached) == (3, 6) and again.counts["A"]["kept"] == 6
+
+
+def test_a_domain_left_with_few_or_no_images_is_warned_about(tmp_path):
+    ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(95, (400, 300))))
+    ci.put(tmp_path / "raw", "B", ci.html_as_jpg())
+    _, result = _curate(tmp_path, test_fraction=0.0)
+    assert any(w.startswith("A: only 1 images kept (of 1 raw files), fewer than 20") for w in result.warnings)
+    assert any(w.startswith("B: no images kept (of 1 raw files)") for w in result.warnings)
+    assert json.loads(result.report.read_text())["warnings"] == list(result.warnings)
+
+
+def test_a_name_that_is_not_utf8_is_one_row_with_an_escaped_path(tmp_path):
+    folder = tmp_path / "raw" / "A"
+    folder.mkdir(parents=True)
+    name = os.fsdecode(b"caf\xe9 \xff.jpg")
+    (folder / name).write_bytes(ci.jpeg_bytes(ci.scene(96, (400, 300))))
+    rows, _ = _curate(tmp_path, test_fraction=0.0)
+    (row,) = rows.values()
+    assert row.relpath == "A/caf\\xe9 \\xff.jpg" and row.status is Status.KEPT
+
+
+def test_a_damaged_state_file_is_a_config_error_saying_what_to_do(tmp_path):
+    ci.put(tmp_path / "raw", "A", ci.jpeg_bytes(ci.scene(97, (400, 300))))
+    state = tmp_path / "curation" / "state.sqlite"
+    state.parent.mkdir()
+    state.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ConfigError, match="state.sqlite: not readable .* delete it to start over"):
+        curate(CurationConfig(root=tmp_path))
