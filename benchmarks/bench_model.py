@@ -126,7 +126,7 @@ def bench_translation(device: torch.device, n: int = 8, batch: int = 4) -> dict:
     out = {}
     precisions = ["fp32", resolve(TrainConfig(dataset="bench"), device)[0].precision]
     for precision in dict.fromkeys(precisions):
-        tr = Translator(G, device, precision, tile=512, overlap=64, batch_size=batch)
+        tr = Translator(G, device, precision, batch_size=batch)
         tr.run(x[:batch])
         t0 = time.perf_counter()
         for i in range(0, n, batch):

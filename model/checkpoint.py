@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import tempfile
 from pathlib import Path
@@ -22,6 +23,11 @@ PUBLIC_NAMES = (
     (re.compile(r"netG_B2A|net_G_B\.pth$"), "B2A"),
 )
 _RESBLOCK_KEY = re.compile(r"^model\.(\d+)\.conv_block\.")
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+# What each of our formats must hold (checked before use, so a malformed file is one clear line, not a KeyError).
+CHECKPOINT_KEYS = ("config", "G_AB", "G_BA", "D_A", "D_B", "epoch", "iteration", "global_step", "ranks")
+GENERATOR_KEYS = ("direction", "net_config", "state_dict")
+NET_KEYS = ("ngf", "ndf", "n_blocks", "n_layers_d")
 
 
 def atomic_save(obj: Any, path: Path) -> Path:
@@ -42,14 +48,43 @@ def atomic_save(obj: Any, path: Path) -> Path:
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
-    """torch.load with weights_only=True: tensors and plain containers only, a file never runs code."""
+    """torch.load with weights_only=True: tensors and plain containers only, a file never runs code. A file that
+    would need more is refused with the reason (and never loaded any other way)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"checkpoint: {path} does not exist")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # pickle.UnpicklingError for anything that is not plain weights
-        raise ConfigError(f"checkpoint: {path} is not a weights-only PyTorch file ({type(e).__name__}: {e})") from e
+    except pickle.UnpicklingError as e:
+        raise ConfigError(f"checkpoint: refused {path}: {_refusal(str(e))}") from None
+    except Exception as e:  # a zip that is cut short, a text file, an empty file: not a loadable PyTorch file
+        what = "damaged or incomplete" if "zip archive" in str(e) else "not a PyTorch weights file"
+        raise ConfigError(f"checkpoint: {path} is {what} ({type(e).__name__}: {_first_line(e)})") from None
+
+
+def _refusal(message: str) -> str:
+    """Why the weights-only unpickler refused a file, without PyTorch's advice to load it unsafely."""
+    found = _GLOBAL.search(message)
+    if found:
+        return (
+            f"it refers to the Python object {found.group(1)}, and unpickling it could run code; only tensors and "
+            "plain values are loaded from a file (export the weights as a state_dict of tensors)"
+        )
+    return "it holds data other than tensors and plain values (e.g. a plain pickle); only weights-only files load"
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def require_keys(obj: Any, keys: tuple[str, ...], what: str, path: Path, prefix: str = "") -> None:
+    """ConfigError `not a sakura <what>: missing '<key>'` for the first key `obj` lacks (or if it is no dict)."""
+    if not isinstance(obj, dict):
+        raise ConfigError(f"checkpoint: {path}: not a sakura {what}: {prefix.rstrip('.') or 'the file'} is no dict")
+    missing = next((k for k in keys if k not in obj), None)
+    if missing is not None:
+        raise ConfigError(f"checkpoint: {path}: not a sakura {what}: missing '{prefix}{missing}'")
 
 
 def save_checkpoint(
@@ -82,6 +117,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     state = load(path, map_location)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ConfigError(f"checkpoint: {path} is not a sakura training checkpoint")
+    require_keys(state, CHECKPOINT_KEYS + ("opt_G", "opt_D", "sched_G", "sched_D", "scaler"), "checkpoint", path)
+    require_keys(state["config"], NET_KEYS, "checkpoint", path, "config.")
     return state
 
 
@@ -106,7 +143,9 @@ def infer_net_config(state_dict: dict[str, torch.Tensor]) -> NetConfig:
     except (KeyError, ValueError) as e:
         raise ConfigError(f"generator: not a ResNet generator state_dict (missing {e})") from None
     blocks = {int(m.group(1)) for k in state_dict if (m := _RESBLOCK_KEY.match(k))}
-    return NetConfig(in_channels=first.shape[1], out_channels=out_ch, ngf=first.shape[0], n_blocks=len(blocks))
+    resize = any(k.endswith(".conv.weight") and k.count(".") == 3 for k in state_dict)  # ResizeConv at model.<i>
+    return NetConfig(in_channels=first.shape[1], out_channels=out_ch, ngf=first.shape[0], n_blocks=len(blocks),
+                     upsample="resize" if resize else "deconv")  # fmt: skip
 
 
 def clean_public_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -137,13 +176,18 @@ def load_generator(path: str | Path, direction: str = "A2B", map_location="cpu")
         path = _generator_in_run(path, direction)
     obj = load(path, map_location)
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
+        g = "G_AB" if direction == "A2B" else "G_BA"
+        require_keys(obj, ("config", g), "checkpoint", path)
+        require_keys(obj["config"], NET_KEYS, "checkpoint", path, "config.")
         cfg = obj["config"]
-        net_cfg = NetConfig(ngf=cfg["ngf"], ndf=cfg["ndf"], n_blocks=cfg["n_blocks"], n_layers_d=cfg["n_layers_d"])
-        sd, source = obj["G_AB" if direction == "A2B" else "G_BA"], "sakura checkpoint"
+        net_cfg = NetConfig(ngf=cfg["ngf"], ndf=cfg["ndf"], n_blocks=cfg["n_blocks"], n_layers_d=cfg["n_layers_d"],
+                            upsample=cfg.get("upsample") or "deconv")  # fmt: skip
+        sd, source = obj[g], "sakura checkpoint"
     elif isinstance(obj, dict) and obj.get("format") == GENERATOR_FORMAT:
+        require_keys(obj, GENERATOR_KEYS, "generator file", path)
         if obj["direction"] != direction:
             raise ConfigError(f"generator: {path} maps {obj['direction']}, but {direction} was asked for")
-        net_cfg, sd, source = NetConfig(**obj["net_config"]), obj["state_dict"], "sakura generator"
+        net_cfg, sd, source = _net_config(obj["net_config"], path), obj["state_dict"], "sakura generator"
     elif isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         named = public_direction(path)
         if named is not None and named != direction:
@@ -155,9 +199,18 @@ def load_generator(path: str | Path, direction: str = "A2B", map_location="cpu")
     net = ResnetGenerator(net_cfg)
     try:
         net.load_state_dict(sd, strict=True)
-    except RuntimeError as e:
+    except (RuntimeError, TypeError, AttributeError) as e:  # wrong keys or shapes, or no state_dict at all
         raise ConfigError(f"generator: {path} does not fit a ResNet generator: {str(e).splitlines()[0]}") from e
     return net.eval(), {"path": str(path), "source": source, "direction": direction, "net_config": net_cfg.to_dict()}
+
+
+def _net_config(data: Any, path: Path) -> NetConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"checkpoint: {path}: not a sakura generator file: net_config is no dict")
+    try:
+        return NetConfig(**data)
+    except TypeError as e:
+        raise ConfigError(f"checkpoint: {path}: not a sakura generator file: net_config: {e}") from None
 
 
 def _generator_in_run(run_dir: Path, direction: str) -> Path:

@@ -27,20 +27,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"domain classifier: translated A called B {m['A2B_as_B']:.0%} (untranslated {m['real_A_as_B']:.0%}),"
               f" translated B called A {m['B2A_as_A']:.0%} (untranslated {m['real_B_as_A']:.0%});"
               f" classifier accuracy on real test images {m['classifier_accuracy']:.0%}")  # fmt: skip
+    if "checkerboard" in m:
+        print(f"artifacts: checkerboard energy {m['checkerboard']:.2f}x the input's (1 = none added),"
+              f" structure kept {m['structure']:.2f} (edge-map SSIM, 1 = every edge where it was)")  # fmt: skip
     for s in result.skipped_images:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
     return 0
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
+    """Exit 0 when every image was translated or at least one was (the failures are listed, one line each), 1 when
+    there were images and none could be translated; configuration errors exit 2 (sakura.cli)."""
     result = translate(from_args(TranslateConfig, args, inputs=tuple(args.inputs)))
     for d, files in result.written.items():
         print(f"{d}: {len(files)} image(s) -> {files[0].parent if files else result.out_dir}")
     if result.grids:
         print(f"side-by-side grids: {result.grids[0].parent} ({len(result.grids)} page(s))")
-    print(f"{result.images_per_s:.2f} images/s")
+    m = result.metrics
+    line = f"{result.images_per_s:.2f} images/s"
+    if "checkerboard" in m:
+        line += f"; checkerboard energy {m['checkerboard']:.2f}x the input's, structure kept {m['structure']:.2f}"
+    if m.get("tiled_images"):
+        line += f"; {m['tiled_images']} image(s) translated layer by layer in tiles"
+    print(line)
     for f in result.failed:
         print(f"failed {f.path}: {f.reason}", file=sys.stderr)
+    if result.failed:
+        n = sum(len(v) for v in result.written.values())
+        print(f"translate: {len(result.failed)} of {n + len(result.failed)} image(s) failed", file=sys.stderr)
     return 1 if result.failed and not any(result.written.values()) else 0
 
 

@@ -14,7 +14,7 @@ from core.config import DATASET_NAME_RE, ConfigError, default_dataset
 from core.paths import dataset_dir
 from core.settings import Bool, Cli, Float, Hidden, Int, NonNegativeInt, PositiveInt, Settings, invalid
 from model.layout import new_run_name
-from model.networks import NetConfig
+from model.networks import NetConfig, Upsample
 
 Profile = Literal["auto", "cpu", "paper"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -25,10 +25,20 @@ RUN_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$"
 # Settings each profile fills in where the config leaves them as None.
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     # The paper's setup (256 px crops of 286 px images, ResNet-9 at ngf 64) with the seed project's schedule.
-    "paper": dict(image_size=256, load_size=286, ngf=64, ndf=64, n_blocks=9, epochs=50, decay_epoch=25),
+    "paper": dict(
+        image_size=256, load_size=286, ngf=64, ndf=64, n_blocks=9, epochs=50, decay_epoch=25, upsample="deconv"
+    ),
     # Small enough for 2 CPU cores: 64 px crops, ResNet-6 at ngf 32, a capped number of steps per epoch.
     "cpu": dict(
-        image_size=64, load_size=72, ngf=32, ndf=32, n_blocks=6, epochs=12, decay_epoch=6, max_iters_per_epoch=150
+        image_size=64,
+        load_size=72,
+        ngf=32,
+        ndf=32,
+        n_blocks=6,
+        epochs=12,
+        decay_epoch=6,
+        max_iters_per_epoch=150,
+        upsample="deconv",
     ),
 }
 
@@ -73,6 +83,11 @@ class TrainConfig(Settings):
     ndf: PositiveInt | None = Field(None, description="discriminator filters in the first layer")
     n_blocks: PositiveInt | None = Field(None, description="ResNet blocks in each generator")
     n_layers_d: PositiveInt = Field(3, description="PatchGAN layers (3: 70x70 patches)")
+    upsample: Upsample | None = Field(
+        None,
+        description="generator upsampling: deconv (the paper's transposed convolutions, public weights) or resize "
+        "(nearest-neighbour x2 then a 3x3 convolution: no checkerboard)",
+    )
     epochs: PositiveInt | None = None
     decay_epoch: NonNegativeInt | None = Field(None, description="epoch from which the lr decays linearly to 0")
     max_iters_per_epoch: NonNegativeInt | None = Field(None, description="cap on steps per epoch (0: all of A)")
@@ -119,7 +134,10 @@ class TrainConfig(Settings):
 
     def net_config(self) -> NetConfig:
         """The architecture (call on a resolved config)."""
-        return NetConfig(ngf=self.ngf, ndf=self.ndf, n_blocks=self.n_blocks, n_layers_d=self.n_layers_d)
+        upsample = self.upsample or "deconv"  # checkpoints from before the setting existed were all deconv
+        return NetConfig(
+            ngf=self.ngf, ndf=self.ndf, n_blocks=self.n_blocks, n_layers_d=self.n_layers_d, upsample=upsample
+        )
 
 
 def cpu_has_bf16() -> bool:
@@ -177,7 +195,8 @@ def resolve(cfg: TrainConfig, device: torch.device) -> tuple[TrainConfig, str]:
     if out.max_iters_per_epoch == 0:
         out = out.replace(max_iters_per_epoch=None)
     why += (
-        f" ({out.image_size} px crops of {out.load_size} px, ResNet-{out.n_blocks} ngf {out.ngf}, {out.epochs} epochs,"
+        f" ({out.image_size} px crops of {out.load_size} px, ResNet-{out.n_blocks} ngf {out.ngf} {out.upsample} "
+        f"upsampling, {out.epochs} epochs,"
         f" {precision} on {device}, {num_workers} DataLoader workers); override with --profile or single settings"
     )
     return out, why

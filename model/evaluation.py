@@ -15,6 +15,7 @@ from model.layout import RunDir
 from model.logs import write_json
 from model.metrics import (
     DomainClassifier,
+    artifact_scores,
     domain_scores,
     fid_kid,
     load_stack,
@@ -87,11 +88,14 @@ class Evaluator:
         }
 
     def scores(self, trainer, limit: int | None) -> tuple[dict, tuple[torch.Tensor, ...]]:
-        """Domain-classifier scores on (up to `limit` of) the test images, translated at the training size."""
+        """Domain-classifier, checkerboard and structure scores on (up to `limit` of) the test images, translated at
+        the training size."""
         real_A = load_stack(self.test_A, self.cfg.image_size, limit)
         real_B = load_stack(self.test_B, self.cfg.image_size, limit)
         fake_B, fake_A = self._translate(trainer, real_A, "A2B"), self._translate(trainer, real_B, "B2A")
-        return domain_scores(self.classifier(), real_A, real_B, fake_B, fake_A), (real_A, real_B, fake_A, fake_B)
+        metrics = domain_scores(self.classifier(), real_A, real_B, fake_B, fake_A)
+        metrics.update(artifact_scores(real_A, real_B, fake_B, fake_A))
+        return metrics, (real_A, real_B, fake_A, fake_B)
 
     def epoch_metrics(self, trainer, epoch: int, st) -> dict | None:
         """Cheap per-epoch scores (eval_images per direction), appended to metrics.json."""

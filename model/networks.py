@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
 from core.config import require
 
+Upsample = Literal["deconv", "resize"]
+UPSAMPLES: tuple[str, ...] = Upsample.__args__
+
 
 @dataclass(frozen=True)
 class NetConfig:
-    """Architecture of both generators (ResNet, `n_blocks`, `ngf`) and both discriminators (PatchGAN)."""
+    """Architecture of both generators (ResNet, `n_blocks`, `ngf`, how they upsample) and both discriminators
+    (PatchGAN). `upsample`: "deconv" (the paper's stride-2 transposed convolutions) or "resize" (nearest-neighbour
+    upsampling then a 3x3 convolution: no checkerboard by construction, the same parameter count)."""
 
     in_channels: int = 3
     out_channels: int = 3
@@ -20,6 +26,7 @@ class NetConfig:
     n_blocks: int = 9
     ndf: int = 64
     n_layers_d: int = 3
+    upsample: Upsample = "deconv"
 
     def __post_init__(self) -> None:
         require(self.in_channels in (1, 3), "in_channels", self.in_channels, "1 or 3")
@@ -28,8 +35,9 @@ class NetConfig:
         require(isinstance(self.n_blocks, int) and 1 <= self.n_blocks <= 32, "n_blocks", self.n_blocks, "1..32")
         require(isinstance(self.ndf, int) and self.ndf >= 4, "ndf", self.ndf, "an integer >= 4")
         require(isinstance(self.n_layers_d, int) and 1 <= self.n_layers_d <= 6, "n_layers_d", self.n_layers_d, "1..6")
+        require(self.upsample in UPSAMPLES, "upsample", self.upsample, " or ".join(UPSAMPLES))
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | str]:
         """Plain dict (stored in checkpoints, which load with weights_only=True)."""
         return asdict(self)
 
@@ -57,15 +65,36 @@ class ResnetBlock(nn.Module):
         return x + self.conv_block(x)
 
 
+class ResizeConv(nn.Module):
+    """x2 nearest-neighbour upsampling, then a 3x3 convolution (reflect padding): every output pixel gets the same
+    number of kernel taps, so no stride-periodic checkerboard (Odena et al. 2016)."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, padding_mode="reflect", bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, C_out, 2H, 2W)
+        return self.conv(self.up(x))
+
+
+def _upsampler(cfg: NetConfig, c_in: int, c_out: int) -> nn.Module:
+    if cfg.upsample == "resize":
+        return ResizeConv(c_in, c_out)
+    return nn.ConvTranspose2d(c_in, c_out, 3, 2, padding=1, output_padding=1, bias=True)
+
+
 class ResnetGenerator(nn.Module):
     """c7s1-ngf, d(2ngf), d(4ngf), n_blocks x R(4ngf), u(2ngf), u(ngf), c7s1-out, tanh.
 
     Layer order and names (`model.<i>`, `model.<10+k>.conv_block.<j>`) match the public implementations'
-    state_dicts, so their generator files load unchanged. Input sides must be multiples of 4.
+    state_dicts, so their generator files load unchanged (upsample="deconv"; "resize" puts a ResizeConv at the
+    transposed convolutions' places, `model.<i>.conv.weight`). Input sides must be multiples of 4, at least 8.
     """
 
     def __init__(self, cfg: NetConfig = NetConfig()) -> None:
         super().__init__()
+        self.cfg = cfg
         ngf = cfg.ngf
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3),
@@ -78,8 +107,7 @@ class ResnetGenerator(nn.Module):
             layers += [_norm(ngf * mult * 2), nn.ReLU(True)]
         layers += [ResnetBlock(ngf * 4) for _ in range(cfg.n_blocks)]
         for mult in (4, 2):
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, padding=1, output_padding=1, bias=True)]
-            layers += [_norm(ngf * mult // 2), nn.ReLU(True)]
+            layers += [_upsampler(cfg, ngf * mult, ngf * mult // 2), _norm(ngf * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, cfg.out_channels, 7, bias=True), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
@@ -110,7 +138,7 @@ class PatchDiscriminator(nn.Module):
 def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
     """The paper's init: conv weights ~ N(0, gain), biases 0."""
     for m in net.modules():
-        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):  # ResizeConv's conv included
             nn.init.normal_(m.weight, 0.0, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,26 +11,33 @@ from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
-from pydantic import Field, model_validator
+from PIL import Image
+from pydantic import Field
 from tqdm import tqdm
 
 from core.config import ConfigError
 from core.images import load_rgb
-from core.settings import Bool, Cli, Hidden, NonNegativeInt, PositiveInt, Settings, invalid
+from core.items import ItemFailure, isolate
+from core.settings import Bool, Cli, Hidden, PositiveInt, Settings
 from model.checkpoint import load_generator
 from model.config import DatasetName, Device, Precision, RunName, data_dir, pick_device, pick_precision
 from model.data import IMAGE_EXTS, Skipped, domain_dirs, list_images, to_image, to_tensor
 from model.engine import AMP_DTYPES
 from model.layout import RunDir
-from model.logs import image_grid
+from model.logs import image_grid, write_json
+from model.metrics import checkerboard_energy, structure
+from model.tiling import MIN_TILE, TiledGenerator
 
 TranslateDirection = Literal["A2B", "B2A", "both"]
 GRID_ROWS, GRID_HEIGHT = 8, 192
+MIN_SIDE = 8  # the generator's smallest input side: 2 px at its quarter-resolution layers
+METRICS_SIDE = 1024  # checkerboard and structure of a translation are measured on its central crop of this side
+METRICS_FILE = "metrics.json"  # in the output folder: the measures of the images it holds, and the failures
+FLOATS_PER_NGF = {"deconv": 6, "resize": 10}  # peak floats per pixel and ngf channel of a whole-image forward pass
 
 
 class TranslateConfig(Settings):
-    """Translation settings: which run or weights, device and precision, batch, tiling. Without `inputs` the dataset's
+    """Translation settings: which run or weights, device and precision, batch, memory. Without `inputs` the dataset's
     test set is translated both ways into <run>/translations/{A2B,B2A}/ with side-by-side grids."""
 
     weights: str | None = Field(
@@ -49,24 +55,23 @@ class TranslateConfig(Settings):
     )
     device: Device = Field("auto", description="auto, cpu, cuda or cuda:N")
     precision: Precision = Field("fp32", description="fp32, bf16, fp16 (CUDA) or auto")
-    batch_size: PositiveInt = Field(4, description="same-size images translated together")
-    tile: Annotated[PositiveInt, Field(ge=32, multiple_of=4)] = Field(
-        512, description="images larger than this are translated in overlapping, blended tiles"
+    batch_size: PositiveInt = Field(4, description="same-size images translated together (as many as fit)")
+    memory_mb: PositiveInt | None = Field(
+        None,
+        description="memory one translation may use; an image that needs more is translated layer by layer in tiles, "
+        "with the same result (default: 0.8 of the free GPU memory, or half the available RAM)",
     )
-    overlap: NonNegativeInt = Field(64, description="pixels shared by neighbouring tiles")
+    tile: Annotated[PositiveInt | None, Field(ge=MIN_TILE, multiple_of=4)] = Field(
+        None, description="tile side for images translated in tiles (default: the largest that fits the memory)"
+    )
     grids: Bool = Field(True, description="write side-by-side pages of input | translation")
     progress_bar: Hidden[Bool] = Field(True, description="show a progress bar")
-
-    @model_validator(mode="after")
-    def _overlap_fits(self) -> TranslateConfig:
-        if self.overlap > self.tile // 2:
-            raise invalid("overlap", self.overlap, f"0..tile/2 = {self.tile // 2}")
-        return self
 
 
 @dataclass(frozen=True)
 class TranslateResult:
-    """Files written per direction, failures (file + reason), throughput."""
+    """Files written per direction, failures (file + reason), throughput, and the artifact measures of what was
+    written (`metrics`: checkerboard / structure per direction and overall, images translated in tiles)."""
 
     out_dir: Path
     written: dict[str, list[Path]]
@@ -75,93 +80,104 @@ class TranslateResult:
     seconds: float = 0.0
     images_per_s: float = 0.0
     generators: dict[str, dict] = field(default_factory=dict)
+    metrics: dict[str, float | int] = field(default_factory=dict)
 
 
-def pad_to_multiple(x: torch.Tensor, m: int = 4) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Pad (N, C, H, W) on the bottom/right to multiples of m (reflect, replicate for tiny sides)."""
+def network_side(n: int) -> int:
+    """The side the generator gets for an image side of n: a multiple of 4 (two stride-2 steps), at least MIN_SIDE
+    (reflection padding and instance norm need a few pixels at the smallest scale)."""
+    return max(MIN_SIDE, n + (-n) % 4)
+
+
+def pad_for_network(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad (N, C, H, W) on the bottom/right up to `network_side` (reflect; replicate where the image is too thin to
+    mirror, e.g. 1 x 300); returns it and (H, W) to crop back to."""
     h, w = x.shape[-2:]
-    ph, pw = (-h) % m, (-w) % m
+    ph, pw = network_side(h) - h, network_side(w) - w
     if ph or pw:
         mode = "reflect" if h > ph and w > pw else "replicate"
         x = F.pad(x, (0, pw, 0, ph), mode=mode)
     return x, (h, w)
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of `tile` covering [0, length) with at least `overlap` shared between neighbours."""
-    if length <= tile:
-        return [0]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride)) + [length - tile]
-    return sorted(set(starts))
+def available_ram() -> int:
+    """Bytes of memory the system can give without swapping (MemAvailable), or 4 GiB where it is not known."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
 
 
-def blend_window(h: int, w: int, overlap: int) -> torch.Tensor:
-    """(1, 1, h, w) weights ramping linearly from ~0 to 1 over `overlap` pixels at every edge."""
-
-    def ramp(n: int) -> torch.Tensor:
-        r = torch.ones(n)
-        if overlap > 0:
-            edge = torch.linspace(1 / (overlap + 1), 1, overlap)
-            k = min(overlap, n // 2)
-            r[:k], r[n - k :] = edge[:k], edge[:k].flip(0)
-        return r
-
-    return (ramp(h)[:, None] * ramp(w)[None, :])[None, None]
+def memory_budget(device: torch.device) -> int:
+    """Bytes one translation may use: 80% of the free memory of a CUDA device, half the available RAM on the CPU."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0] * 0.8)
+    return available_ram() // 2
 
 
 class Translator:
-    """Runs one generator over images of any size: whole (padded to a multiple of 4) or as blended tiles."""
+    """Runs one generator over images of any size: whole (padded to what the network needs, cropped back) when the
+    forward pass fits the memory budget, otherwise layer by layer in tiles (`model.tiling`, the same result)."""
 
-    def __init__(self, G: torch.nn.Module, device: torch.device, precision: str, tile: int, overlap: int,
-                 batch_size: int) -> None:  # fmt: skip
+    def __init__(self, G: torch.nn.Module, device: torch.device, precision: str, batch_size: int = 4,
+                 memory_bytes: int | None = None, tile: int | None = None) -> None:  # fmt: skip
         self.G = G.to(device).eval()
-        self.device, self.precision = device, precision
-        self.tile, self.overlap, self.batch_size = tile, overlap, batch_size
+        self.device, self.precision, self.batch_size = device, precision, batch_size
+        self.budget = memory_bytes or memory_budget(device)
+        cfg = getattr(G, "cfg", None)
+        self.bytes_per_pixel = FLOATS_PER_NGF[cfg.upsample if cfg else "resize"] * (cfg.ngf if cfg else 64) * 4
+        self.tiled = TiledGenerator(self.G, device, self._autocast, tile, self.budget)
+        self.tiled_images = 0
 
     def _autocast(self):
         if self.precision == "fp32":
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=AMP_DTYPES[self.precision])
 
+    def forward_bytes(self, n: int, h: int, w: int) -> int:
+        """Estimated peak memory of the whole-image forward pass of n images of h x w (measured on the CPU: 12-30
+        bytes per pixel and ngf channel; deconv counted as 6 floats, resize as 10)."""
+        return n * network_side(h) * network_side(w) * self.bytes_per_pixel
+
+    def fits(self, n: int, h: int, w: int) -> bool:
+        return self.forward_bytes(n, h, w) <= self.budget
+
     @torch.no_grad()
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) in [-1, 1] (any H, W) -> same shape, on the CPU, float32."""
-        xp, (h, w) = pad_to_multiple(x)
+        """(N, 3, H, W) in [-1, 1] (any H, W) -> same shape, on the CPU, float32: the whole images at once."""
+        xp, (h, w) = pad_for_network(x)
         with self._autocast():
             y = self.G(xp.to(self.device))
         return y[..., :h, :w].float().cpu()
 
     @torch.no_grad()
     def run_tiled(self, x: torch.Tensor) -> torch.Tensor:
-        """(1, 3, H, W) larger than the tile: overlapping tiles in batches, blended with edge-ramped weights."""
-        _, c, h, w = x.shape
-        th, tw = min(self.tile, h), min(self.tile, w)
-        boxes = [(t, lf) for t in tile_starts(h, th, self.overlap) for lf in tile_starts(w, tw, self.overlap)]
-        out = torch.zeros(1, c, h, w)
-        weight = torch.zeros(1, 1, h, w)
-        win = blend_window(th, tw, self.overlap)
-        for i in range(0, len(boxes), self.batch_size):
-            chunk = boxes[i : i + self.batch_size]
-            y = self.run(torch.cat([x[..., t : t + th, lf : lf + tw] for t, lf in chunk]))
-            for (t, lf), tile_out in zip(chunk, y, strict=True):
-                out[..., t : t + th, lf : lf + tw] += tile_out * win[0]
-                weight[..., t : t + th, lf : lf + tw] += win[0]
-        return out / weight
+        """(1, 3, H, W) that does not fit: the same result as `run`, layer by layer in tiles. MemoryError when even
+        the host cannot hold the layers' feature maps."""
+        xp, (h, w) = pad_for_network(x)
+        need = 2 * xp.shape[-2] * xp.shape[-1] * self.bytes_per_pixel // FLOATS_PER_NGF["deconv"]
+        if need > available_ram():
+            raise MemoryError(f"a {w}x{h} image needs about {need / 2**30:.1f} GiB of RAM for tiled translation; "
+                              f"{available_ram() / 2**30:.1f} GiB are available")  # fmt: skip
+        self.tiled_images += 1
+        return self.tiled(xp)[..., :h, :w]
 
     def translate_images(self, images: list[Image.Image]) -> list[Image.Image]:
-        """Translate PIL RGB images at full resolution: same-size small ones batched, large ones tiled."""
+        """Translate PIL RGB images at full resolution: same-size ones batched as far as they fit, the rest alone
+        (whole or tiled)."""
         results: list[Image.Image | None] = [None] * len(images)
-        small: dict[tuple[int, int], list[int]] = {}
+        by_size: dict[tuple[int, int], list[int]] = {}
         for i, im in enumerate(images):
-            if im.width > self.tile or im.height > self.tile:
-                results[i] = to_image(self.run_tiled(to_tensor(im)[None])[0])
-            else:
-                small.setdefault(im.size, []).append(i)
-        for idxs in small.values():
-            for k in range(0, len(idxs), self.batch_size):
-                chunk = idxs[k : k + self.batch_size]
-                y = self.run(torch.stack([to_tensor(images[j]) for j in chunk]))
+            by_size.setdefault(im.size, []).append(i)
+        for (w, h), idxs in by_size.items():
+            n = max(1, min(self.batch_size, self.budget // max(1, self.forward_bytes(1, h, w))))
+            for k in range(0, len(idxs), n):
+                chunk = idxs[k : k + n]
+                x = torch.stack([to_tensor(images[j]) for j in chunk])
+                y = self.run(x) if self.fits(len(chunk), h, w) else self.run_tiled(x)
                 for j, t in zip(chunk, y, strict=True):
                     results[j] = to_image(t)
         return results
@@ -191,78 +207,144 @@ def find_run(cfg: TranslateConfig) -> RunDir | None:
 
 
 def translate(cfg: TranslateConfig, progress: Callable[[int, int], None] | None = None) -> TranslateResult:
-    """Translate cfg.inputs (full resolution) or, without inputs, the dataset's test set in both directions."""
+    """Translate cfg.inputs (full resolution) or, without inputs, the dataset's test set in both directions. Each image
+    is read, translated and written on its own: one that fails is listed in `failed` with the reason, the others go
+    on, and every image is on disk as soon as it is translated."""
     device = pick_device(cfg.device)
     precision = pick_precision(cfg.precision, device)
     run = find_run(cfg)
     weights = Path(cfg.weights) if cfg.weights else run.path
-    if cfg.inputs:
-        jobs = {cfg.direction if cfg.direction != "both" else "A2B": collect_inputs(cfg.inputs)}
-        default_out = (run.translations / "custom") if run else Path("translations")
-    else:
-        if run is None:
-            raise ConfigError("inputs: give images/folders to translate, or a dataset whose test set to translate")
-        test_A, test_B = domain_dirs(run.dataset_dir, "test")
-        jobs = {"A2B": list_images(test_A)[0], "B2A": list_images(test_B)[0]}
-        default_out = run.translations
+    jobs, default_out = _jobs(cfg, run)
     out_dir = Path(cfg.out_dir) if cfg.out_dir else default_out
-    written: dict[str, list[Path]] = {}
-    grids: list[Path] = []
-    failed: list[Skipped] = []
-    gens: dict[str, dict] = {}
+    sink = _Sink(out_dir)
+    nets = {direction: load_generator(weights, direction) for direction in jobs}  # a bad file stops before any work
     total, done, t0 = sum(len(v) for v in jobs.values()), 0, time.perf_counter()
     bar = tqdm(total=total, desc="translate", unit="img", disable=not cfg.progress_bar, dynamic_ncols=True)
+    tiled = 0
     for direction, files in jobs.items():
-        G, info = load_generator(weights, direction)
-        gens[direction] = info
-        tr = Translator(G, device, precision, cfg.tile, cfg.overlap, cfg.batch_size)
+        G, sink.generators[direction] = nets[direction]
+        memory = cfg.memory_mb * 2**20 if cfg.memory_mb else None
+        tr = Translator(G, device, precision, cfg.batch_size, memory, cfg.tile)
         target = out_dir / direction if not cfg.inputs else out_dir
-        written[direction], pairs, used = [], [], set()
         for k in range(0, len(files), cfg.batch_size):
             chunk = files[k : k + cfg.batch_size]
-            ok, ims = [], []
-            for f in chunk:
-                try:
-                    ims.append(load_rgb(f))
-                    ok.append(f)
-                except (UnidentifiedImageError, OSError, ValueError) as e:
-                    failed.append(Skipped(str(f), f"{type(e).__name__}: {e}"))
-            for f, im, out in zip(ok, ims, tr.translate_images(ims), strict=True):
-                written[direction].append(_save(out, target, f, used))
-                pairs.append((im, out))
+            _translate_chunk(tr, chunk, direction, target, sink)
             done += len(chunk)
             bar.update(len(chunk))
             if progress is not None:
                 progress(done, total)
-        if cfg.grids and pairs:
-            grids += _grids(pairs, out_dir / "grids", direction)
+        tiled += tr.tiled_images
+        if cfg.grids and sink.thumbs.get(direction):
+            sink.grids += _grids(sink.thumbs[direction], out_dir / "grids", direction)
     bar.close()
     seconds = time.perf_counter() - t0
-    n = sum(len(v) for v in written.values())
-    if failed:
-        names = "; ".join(f.path for f in failed)
-        print(f"translate: {len(failed)} file(s) could not be read: {names}", file=sys.stderr)
-    return TranslateResult(out_dir, written, grids, failed, seconds, n / seconds if seconds else 0.0, gens)
+    n = sum(len(v) for v in sink.written.values())
+    metrics = {**sink.summary(), "tiled_images": tiled}
+    if n:
+        write_json(out_dir / METRICS_FILE, {"metrics": metrics, "failed": [vars(f) for f in sink.failed]})
+    return TranslateResult(out_dir, sink.written, sink.grids, sink.failed, seconds, n / seconds if seconds else 0.0,
+                           sink.generators, metrics)  # fmt: skip
 
 
-def _save(im: Image.Image, folder: Path, src: Path, used: set[Path]) -> Path:
-    """Save as <stem>.png; a second input with the same stem in this call gets <stem>_1.png, ..."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path, k = folder / f"{src.stem}.png", 1
-    while path in used:
-        path, k = folder / f"{src.stem}_{k}.png", k + 1
-    used.add(path)
-    im.save(path)
-    return path
+def _jobs(cfg: TranslateConfig, run: RunDir | None) -> tuple[dict[str, list[Path]], Path]:
+    """{direction: files} and the default output folder: the given inputs one way, or the test set both ways."""
+    if cfg.inputs:
+        jobs = {cfg.direction if cfg.direction != "both" else "A2B": collect_inputs(cfg.inputs)}
+        return jobs, (run.translations / "custom") if run else Path("translations")
+    if run is None:
+        raise ConfigError("inputs: give images/folders to translate, or a dataset whose test set to translate")
+    test_A, test_B = domain_dirs(run.dataset_dir, "test")
+    return {"A2B": list_images(test_A)[0], "B2A": list_images(test_B)[0]}, run.translations
+
+
+def _translate_chunk(tr: Translator, files: list[Path], direction: str, target: Path, sink: _Sink) -> None:
+    """Read, translate and write up to a batch of files, each on its own (`core.items.isolate`): a file that cannot
+    be read, translated or written is recorded and the others go on; a batch that fails is retried image by image."""
+    loaded: list[tuple[Path, Image.Image]] = []
+    for f in files:
+        im = isolate(load_rgb, f)
+        if isinstance(im, ItemFailure):
+            sink.fail(f, "cannot read", im)
+        else:
+            loaded.append((f, im))
+    if not loaded:
+        return
+    outs = isolate(tr.translate_images, [im for _, im in loaded])
+    if isinstance(outs, ItemFailure):
+        outs = [isolate(lambda im: tr.translate_images([im])[0], im) for _, im in loaded]
+    for (f, im), out in zip(loaded, outs, strict=True):
+        if isinstance(out, ItemFailure):
+            sink.fail(f, "translation failed", out)
+            continue
+        saved = isolate(sink.save, out, target, f)
+        if isinstance(saved, ItemFailure):
+            sink.fail(f, "cannot write", saved)
+        else:
+            sink.done(direction, saved, im, out)
+
+
+class _Sink:
+    """What a translation call has produced so far: files per direction, failures, grid thumbnails, measures."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.written: dict[str, list[Path]] = {}
+        self.failed: list[Skipped] = []
+        self.grids: list[Path] = []
+        self.generators: dict[str, dict] = {}
+        self.thumbs: dict[str, list[tuple[Image.Image, Image.Image]]] = {}
+        self.scores: dict[str, list[tuple[float, float]]] = {}
+        self._used: set[Path] = set()
+
+    def fail(self, path: Path, stage: str, failure: ItemFailure) -> None:
+        self.failed.append(Skipped(str(path), f"{stage}: {failure}"))
+
+    def save(self, im: Image.Image, folder: Path, src: Path) -> Path:
+        """Save as <stem>.png; a second input with the same stem in this call gets <stem>_1.png, ..."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path, k = folder / f"{src.stem}.png", 1
+        while path in self._used:
+            path, k = folder / f"{src.stem}_{k}.png", k + 1
+        im.save(path)
+        self._used.add(path)
+        return path
+
+    def done(self, direction: str, path: Path, src: Image.Image, out: Image.Image) -> None:
+        """Record a written translation: its path, a grid thumbnail pair, its checkerboard and structure."""
+        self.written.setdefault(direction, []).append(path)
+        self.thumbs.setdefault(direction, []).append((_thumb(src), _thumb(out)))
+        a, b = (to_tensor(_centre(im, METRICS_SIDE))[None] for im in (src, out))
+        self.scores.setdefault(direction, []).append((checkerboard_energy(a, b).item(), structure(a, b).item()))
+
+    def summary(self) -> dict[str, float | int]:
+        """checkerboard_<dir> (geometric mean), structure_<dir> (mean) and images_<dir> for each direction, and the
+        same over all images."""
+        out: dict[str, float | int] = {}
+        every = [s for v in self.scores.values() for s in v]
+        for name, scores in (*self.scores.items(), ("", every)):
+            if scores:
+                key = f"_{name}" if name else ""
+                cb = torch.tensor([c for c, _ in scores]).log().mean().exp().item()
+                out[f"checkerboard{key}"], out[f"structure{key}"] = cb, sum(s for _, s in scores) / len(scores)
+                out[f"images{key}"] = len(scores)
+        return out
+
+
+def _thumb(im: Image.Image) -> Image.Image:
+    w = max(1, round(im.width * GRID_HEIGHT / im.height))
+    return im.resize((w, GRID_HEIGHT), Image.BICUBIC)
+
+
+def _centre(im: Image.Image, side: int) -> Image.Image:
+    """The central side x side crop (or the whole image where it is smaller): where the measures are taken."""
+    left, top = max(0, (im.width - side) // 2), max(0, (im.height - side) // 2)
+    return im.crop((left, top, min(im.width, left + side), min(im.height, top + side)))
 
 
 def _grids(pairs: list[tuple[Image.Image, Image.Image]], folder: Path, direction: str) -> list[Path]:
-    """Pages of GRID_ROWS rows: input | translation, scaled to GRID_HEIGHT px high."""
+    """Pages of GRID_ROWS rows: input | translation (thumbnails GRID_HEIGHT px high)."""
     paths = []
     for page, k in enumerate(range(0, len(pairs), GRID_ROWS), start=1):
-        rows = []
-        for src, out in pairs[k : k + GRID_ROWS]:
-            w = max(1, round(src.width * GRID_HEIGHT / src.height))
-            rows.append([to_tensor(im.resize((w, GRID_HEIGHT), Image.BICUBIC)) for im in (src, out)])
+        rows = [[to_tensor(src), to_tensor(out)] for src, out in pairs[k : k + GRID_ROWS]]
         paths.append(image_grid(rows, folder / f"{direction}_{page:03d}.png"))
     return paths

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import pickle
 
 import pytest
 import torch
 
 from core.config import ConfigError
 from model.checkpoint import (
+    CHECKPOINT_FORMAT,
+    GENERATOR_FORMAT,
     atomic_save,
     export_generator,
     infer_net_config,
@@ -46,15 +49,60 @@ def test_a_checkpoint_never_runs_code(tmp_path):
     path, evil = tmp_path / "evil.pt", _Evil()
     evil.marker = str(tmp_path / "ran")
     torch.save({"x": evil}, path)
-    with pytest.raises(ConfigError, match="weights-only"):
+    with pytest.raises(ConfigError, match="refused .*evil.pt: it refers to the Python object posix.system") as e:
         load(path)
     assert not (tmp_path / "ran").exists()
+    assert "weights_only" not in str(e.value) and "\n" not in str(e.value)  # never the advice to load it unsafely
+
+
+class _Plain:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (lambda p: torch.save({"x": _Plain()}, p), "refused .*it refers to the Python object"),
+        (lambda p: p.write_bytes(pickle.dumps({"a": 1}, protocol=4)), "refused .*other than tensors"),
+        (lambda p: p.write_text("hello"), "is not a PyTorch weights file"),
+        (lambda p: p.write_bytes(b""), "is not a PyTorch weights file"),
+        (lambda p: (torch.save({"w": torch.ones(9)}, p), p.write_bytes(p.read_bytes()[:200])), "damaged or incomplete"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_unloadable_files_are_one_line_refusals(tmp_path, content, message):
+    path = tmp_path / "x.pt"
+    content(path)
+    with pytest.raises(ConfigError, match=message) as e:
+        load(path)
+    assert "\n" not in str(e.value) and "weights_only" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("state", "missing"),
+    [
+        ({"format": CHECKPOINT_FORMAT, "G_AB": {}}, "'config'"),
+        ({"format": CHECKPOINT_FORMAT, "config": {"ngf": 8}, "G_AB": {}}, "'config.ndf'"),
+        ({"format": CHECKPOINT_FORMAT, "config": {"ngf": 8, "ndf": 8, "n_blocks": 1, "n_layers_d": 3}}, "'G_AB'"),
+        ({"format": GENERATOR_FORMAT, "direction": "A2B"}, "'net_config'"),
+    ],
+)
+def test_malformed_but_loadable_files_name_what_is_missing(tmp_path, state, missing):
+    torch.save(state, tmp_path / "m.pt")
+    with pytest.raises(ConfigError, match=f"m.pt: not a sakura .*: missing {missing}$"):
+        load_generator(tmp_path / "m.pt", "A2B")
+    if state["format"] == CHECKPOINT_FORMAT:
+        with pytest.raises(ConfigError, match="not a sakura checkpoint: missing"):
+            load_checkpoint(tmp_path / "m.pt")
 
 
 def test_training_checkpoint_round_trip(tmp_path):
-    state = {"G_AB": {"w": torch.randn(3)}, "opt_G": {"state": {}, "param_groups": [{"lr": 1e-4, "params": [0]}]}}
+    opt = {"state": {}, "param_groups": [{"lr": 1e-4, "params": [0]}]}
+    state = {name: {"w": torch.randn(3)} for name in ("G_AB", "G_BA", "D_A", "D_B")}
+    state.update(opt_G=opt, opt_D=opt, sched_G={}, sched_D={}, scaler={})
     ranks = [{"rng": {"cpu": torch.get_rng_state()}}]
-    path = save_checkpoint(tmp_path / "last.pt", state, ranks, 2, 5, 25, {"run": "r", "lr": 2e-4, "resume": False})
+    config = {"run": "r", "lr": 2e-4, "resume": False, "ngf": 8, "ndf": 8, "n_blocks": 2, "n_layers_d": 3}
+    path = save_checkpoint(tmp_path / "last.pt", state, ranks, 2, 5, 25, config)
     back = load_checkpoint(path)
     assert (back["epoch"], back["iteration"], back["global_step"]) == (2, 5, 25)
     assert torch.equal(back["G_AB"]["w"], state["G_AB"]["w"]) and back["config"]["run"] == "r"
@@ -114,6 +162,18 @@ def test_public_file_direction_mismatch_and_non_generators_fail_clearly(tmp_path
         load_generator(tmp_path / "weird.pth", "A2B")
 
 
-def test_infer_config_from_keys():
-    sd = ResnetGenerator(NetConfig(ngf=16, n_blocks=6)).state_dict()
-    assert infer_net_config(sd) == NetConfig(ngf=16, n_blocks=6)
+@pytest.mark.parametrize("upsample", ["deconv", "resize"])
+def test_infer_config_from_keys(upsample):
+    sd = ResnetGenerator(NetConfig(ngf=16, n_blocks=6, upsample=upsample)).state_dict()
+    assert infer_net_config(sd) == NetConfig(ngf=16, n_blocks=6, upsample=upsample)
+
+
+def test_resize_generator_exports_and_loads(tmp_path):
+    cfg = NetConfig(ngf=8, n_blocks=2, upsample="resize")
+    net = ResnetGenerator(cfg).eval()
+    path = export_generator(tmp_path / "G_A2B.pt", net.state_dict(), cfg, "A2B", {})
+    loaded, info = load_generator(path, "A2B")
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x))
+    assert info["net_config"]["upsample"] == "resize"

@@ -73,3 +73,36 @@ def test_torchrun_command_passes_every_setting():
     assert args[args.index("--dataset") + 1] == "d" and args[args.index("--run-name") + 1] == "r1"
     assert "--compile" in args and "--no-channels-last" in args and "--epochs" in args
     assert "--ngf" not in args and "--resume" not in args and "--no-resume" not in args
+
+
+def test_translate_a_folder_with_bad_files_writes_the_good_ones(tmp_path, capsys):
+    """The acceptance folder of issue 10: a 1x300 image (padded, translated), a truncated JPEG and a text file named
+    .jpg (one line each on stderr), two good photos; exit 0 because images were written, 1 when none could be."""
+    from tests.test_model_translation import _export, _odd_folder
+
+    folder, weights = _odd_folder(tmp_path / "in"), _export(tmp_path)
+    assert main(["translate", str(folder), "--weights", str(weights), "--out-dir", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr()
+    assert "A2B: 3 image(s)" in out.out and "checkerboard energy" in out.out
+    lines = out.err.strip().splitlines()
+    failed = [line for line in lines if line.startswith("failed ")]
+    assert len(failed) == 2 and any("truncated.jpg: cannot read" in line for line in failed)
+    assert any("notes.jpg: cannot read: UnidentifiedImageError" in line for line in failed)
+    assert lines[-1] == "translate: 2 of 5 image(s) failed" and "Traceback" not in out.err
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["street0.png", "street1.png", "thin.png"]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "notes.jpg").write_text("not an image")
+    assert main(["translate", str(bad), "--weights", str(weights), "--out-dir", str(tmp_path / "out2")]) == 1
+
+
+def test_malformed_checkpoint_is_one_line(tmp_path, capsys):
+    import torch
+
+    from model.checkpoint import CHECKPOINT_FORMAT
+
+    torch.save({"format": CHECKPOINT_FORMAT, "G_AB": {}}, tmp_path / "last.pt")
+    (tmp_path / "x.png").write_bytes(b"")
+    assert main(["translate", str(tmp_path / "x.png"), "--weights", str(tmp_path / "last.pt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("not a sakura checkpoint: missing 'config'") and len(err.splitlines()) == 1

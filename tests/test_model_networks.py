@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
 from core.config import ConfigError
-from model.networks import CycleGAN, NetConfig, PatchDiscriminator, ResnetGenerator, count_parameters, init_weights
+from model.data import to_tensor
+from model.metrics import checkerboard_energy
+from model.networks import (
+    CycleGAN,
+    NetConfig,
+    PatchDiscriminator,
+    ResizeConv,
+    ResnetGenerator,
+    count_parameters,
+    init_weights,
+)
+from tests.support.model_data import street_image
 
 
 def test_default_parameter_counts_match_the_reference():
     assert count_parameters(ResnetGenerator()) == 11_378_179
     assert count_parameters(PatchDiscriminator()) == 2_764_737
+    assert NetConfig().upsample == "deconv"
+
+
+def test_resize_upsampling_has_the_same_parameter_count_and_layer_places():
+    deconv, resize = ResnetGenerator(NetConfig()), ResnetGenerator(NetConfig(upsample="resize"))
+    assert count_parameters(resize) == count_parameters(deconv) == 11_378_179
+    assert isinstance(resize.model[19], ResizeConv) and isinstance(deconv.model[19], torch.nn.ConvTranspose2d)
+    assert {k.replace(".conv.", ".") for k in resize.state_dict()} == set(deconv.state_dict())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_resize_upsampling_has_no_checkerboard_at_init(seed):
+    """Freshly initialised generators on street images: transposed convolutions put energy at the 2- and 4-pixel
+    periods (measured 8-25x the input's), resize-convolutions about as much as the input has (0.5-1.9x)."""
+    rng = random.Random(seed)
+    x = torch.stack([to_tensor(street_image("A", (64, 64), rng)) for _ in range(4)])
+    energy = {}
+    for kind in ("deconv", "resize"):
+        torch.manual_seed(seed)
+        net = init_weights(ResnetGenerator(NetConfig(ngf=8, n_blocks=1, upsample=kind)))
+        with torch.no_grad():
+            energy[kind] = checkerboard_energy(x, net(x)).log().mean().exp().item()
+    assert energy["deconv"] > 5 and energy["resize"] < 2.5, energy
 
 
 @pytest.mark.parametrize("n_blocks", [6, 9])
@@ -23,9 +59,10 @@ def test_generator_keys_follow_the_public_layout(n_blocks):
     assert f"model.{10 + n_blocks + 7}.weight" in keys  # the final 7x7 conv
 
 
+@pytest.mark.parametrize("upsample", ["deconv", "resize"])
 @pytest.mark.parametrize(("size", "n_layers", "patch"), [(256, 3, 30), (128, 3, 14), (64, 2, 14), (64, 3, 6)])
-def test_shapes(size, n_layers, patch):
-    cfg = NetConfig(ngf=8, ndf=8, n_blocks=2, n_layers_d=n_layers)
+def test_shapes(size, n_layers, patch, upsample):
+    cfg = NetConfig(ngf=8, ndf=8, n_blocks=2, n_layers_d=n_layers, upsample=upsample)
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
         y = ResnetGenerator(cfg)(x)
@@ -47,7 +84,9 @@ def test_instance_norm_has_no_state():
     assert not any("running" in k for k in m.state_dict())
 
 
-@pytest.mark.parametrize("bad", [{"ngf": 0}, {"n_blocks": 0}, {"in_channels": 2}, {"n_layers_d": 9}])
+@pytest.mark.parametrize(
+    "bad", [{"ngf": 0}, {"n_blocks": 0}, {"in_channels": 2}, {"n_layers_d": 9}, {"upsample": "bilinear"}]
+)
 def test_bad_config_raises(bad):
     with pytest.raises(ConfigError):
         NetConfig(**bad)

@@ -1,7 +1,10 @@
-"""Awkward test images: grayscale, RGBA, palette, 16-bit, odd sizes, EXIF-rotated, corrupt."""
+"""Awkward test images: grayscale, RGBA, palette, 16-bit, odd sizes, EXIF-rotated, corrupt, every mode and format."""
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +43,48 @@ def write_awkward(folder: Path) -> dict[str, Path]:
     out["exif"] = folder / "exif.jpg"
     im.save(out["exif"], exif=exif, quality=95)
     return out
+
+
+MODES = ("RGB", "L", "RGBA", "LA", "P", "I;16", "CMYK", "1")
+FORMATS = {"png": "PNG", "jpg": "JPEG", "gif": "GIF", "bmp": "BMP", "tif": "TIFF", "webp": "WEBP"}
+SAVABLE = {  # modes each format writes
+    "PNG": {"RGB", "L", "RGBA", "LA", "P", "I;16", "1"},
+    "JPEG": {"RGB", "L", "CMYK"},
+    "GIF": {"P", "L", "1"},
+    "BMP": {"RGB", "L", "P", "1"},
+    "TIFF": {"RGB", "L", "RGBA", "CMYK", "I;16", "1", "P"},
+    "WEBP": {"RGB", "RGBA"},
+}
+
+
+def encode(w: int, h: int, mode: str, fmt: str, orientation: int = 1, frames: int = 1, seed: int = 0) -> bytes:
+    """A w x h image in `mode` encoded as `fmt` (falls back to RGB where the format cannot hold the mode); EXIF
+    orientation for JPEG, several frames for GIF, palette transparency for PNG."""
+    rng = np.random.default_rng(seed)
+    base = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    if mode == "I;16":
+        im = Image.fromarray(rng.integers(0, 65536, (h, w), dtype=np.uint16))
+    else:
+        im = base.convert(mode)
+    if im.mode not in SAVABLE[fmt]:
+        im = base
+    buf = io.BytesIO()
+    kw: dict = {}
+    if fmt == "JPEG" and orientation != 1:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kw["exif"] = exif
+    if fmt == "GIF" and frames > 1:
+        kw.update(save_all=True, append_images=[im.rotate(90 * k) for k in range(1, frames)])
+    if fmt == "PNG" and im.mode == "P":
+        kw["transparency"] = 0
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def png_with_declared_size(width: int, height: int) -> bytes:
+    """A valid 8x8 PNG whose header claims width x height (CRC fixed), as a decompression bomb does."""
+    data = bytearray(encode(8, 8, "RGB", "PNG"))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
