@@ -176,11 +176,14 @@ def _strings_provenance(values: list[Any], url: str, markers: tuple[str, ...]) -
 def _provenance(scope: list[Any], url: str, markers: tuple[str, ...]) -> tuple[str | None, str | None]:
     """Page URL and title of a result from the values around its original: Google's "2003" entry when there is one,
     else the first list or object below that holds a page URL (and a title after it)."""
+    page, title = _strings_provenance(scope, url, markers)  # a flat record: [..., page URL, title, ...]
+    if page and title:
+        return page, title
     queue = [(v, 0) for v in scope]
     for v, _ in queue:
         if isinstance(v, dict) and isinstance(v.get(GOOGLE_META_KEY), list):
             return _strings_provenance(v[GOOGLE_META_KEY], url, markers)
-    found: tuple[str | None, str | None] = (None, None)
+    found: tuple[str | None, str | None] = (page, title)
     while queue:
         v, d = queue.pop(0)
         if isinstance(v, list) and not _is_triple(v):

@@ -179,9 +179,8 @@ class Loader:
                     target.click()
                 except WebDriverException:
                     d.execute_script("arguments[0].click()", target)
-        elif how == "wheel":
-            d.execute_script("window.scrollBy(0, -window.innerHeight)")
-            ActionChains(d).scroll_by_amount(0, 100_000).perform()
+        elif how == "wheel":  # twice: the second one turns the wheel at the very bottom
+            ActionChains(d).scroll_by_amount(0, 100_000).pause(POLL).scroll_by_amount(0, 100_000).perform()
         elif how == "resize":
             self._resize()
         return True
@@ -196,4 +195,6 @@ class Loader:
         time.sleep(POLL)
         d.execute_script(_SCROLL_JS)
         d.set_window_size(size["width"], size["height"])
+        d.execute_script("window.scrollBy(0, -window.innerHeight)")  # and back: scroll listeners that want a move
+        time.sleep(POLL)
         d.execute_script(_SCROLL_JS)

@@ -38,6 +38,14 @@ if (!window.__sakuraObs) {
 return performance.now();
 """
 
+# Scroll a tile into view; true when its centre is not covered by another element.
+_UNCOVER_JS = """
+const t = arguments[0];
+t.scrollIntoView({block: 'center'});
+const r = t.getBoundingClientRect(), hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+return !!hit && (hit === t || t.contains(hit));
+"""
+
 _COMMON_JS = (
     FIND_JS
     + """
@@ -143,14 +151,18 @@ class PreviewReader:
                     found[url] = Candidate(url, old.page_url or page, old.title or title, old.rank)
 
     def _click(self, tile) -> bool:
+        """A real click where the tile can be clicked; a script click where something covers it (the preview panel,
+        an overlay), which chromedriver would only report after retrying for a second."""
         try:
-            self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", tile)
-            try:
-                tile.click()
-            except StaleElementReferenceException:
-                return False
-            except WebDriverException:  # covered by an overlay, not interactable: a script click still works
-                self.d.execute_script("arguments[0].click()", tile)
+            if self.d.execute_script(_UNCOVER_JS, tile):
+                try:
+                    tile.click()
+                    return True
+                except StaleElementReferenceException:
+                    return False
+                except WebDriverException:  # not interactable after all: a script click still works
+                    pass
+            self.d.execute_script("arguments[0].click()", tile)
         except StaleElementReferenceException:
             return False
         return True

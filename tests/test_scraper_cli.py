@@ -58,7 +58,7 @@ def test_url_list_run_prints_summary_and_exits_0(data_root, http_server, capsys)
     lines = out.splitlines()
     assert lines[0].split() == ["domain", "engine", "query", "search", "layer", "asked", "found", "downloaded", "held",
                                 "failed", "stop", "shortfall"]  # fmt: skip
-    assert lines[1].split()[:10] == ["A", "urls", str(urls), "ok", "4", "4", "2", "0", "2", "source"]
+    assert lines[1].split()[:10] == ["A", "urls", str(urls)[:40], "ok", "4", "4", "2", "0", "2", "source"]
     assert lines[1].endswith("stored 2 of 4: 2 failed (http_error 1, not_image 1)")  # the shortfall, with its reason
     assert lines[2].split() == ["all", "4", "4", "2", "0", "2"]
     assert "download statuses this run: http_error 1, not_image 1, ok 2" in out

@@ -1,0 +1,364 @@
+"""Result pages generated from a seed, for the scraper sweep: every page a Google- or Bing-like replica that varies
+what real engines vary, served on 127.0.0.1 by one handler (the query text names the page).
+
+Varied per seed: engine, number of results, first-batch and batch size, tile size against the window (the first
+batch may fit the window, so scrolling moves nothing), how more results load (scroll event, IntersectionObserver
+sentinel, "more" button, wheel, End key, scroll then button), the server's delay, where the originals are (embedded
+JSON, JSON for the first batch only, preview panel only, thumbnails only), the JSON's escaping depth (array literal,
+JSON in a JS string, JSON in a JSON string, that again in a JS string), Google's \\u003d escapes, whitespace, where
+page URL and title sit in a record, tile and panel markup generations (one the scraper has no selector for), lazy
+`data-src` thumbnails, consent variants, originals shown under several thumbnails, and originals that are not images.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, quote, urlsplit
+
+from tests.support.scraper_images import TINY_PNG_DATA_URI, image_bytes
+
+WINDOWS = ((1366, 900), (800, 600), (1920, 1080), (412, 915))
+TILES = ((120, 90), (200, 400), (260, 200))
+LOADINGS = ("scroll", "observer", "button", "wheel", "key", "scroll+button")
+CONSENTS = ("none", "redirect", "reject_only", "aria", "overlay")
+THUMB_MARK = "encrypted-tbn0"  # in a path, so the scraper takes these local thumbnails for engine thumbnails
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One generated result page. `origins[i]` is the original shown by tile i (a repeat: the same original under
+    several thumbnails); originals whose index is in `broken` are not images."""
+
+    name: str
+    engine: str = "google"
+    n: int = 60
+    first: int = 20
+    batch: int = 20
+    tile: tuple[int, int] = (200, 400)
+    window: tuple[int, int] = (1366, 900)
+    loading: str = "scroll"
+    delay_ms: int = 150
+    data: str = "json"  # json | json_first | preview | thumbnails
+    escape: int = 0  # 0..3
+    google_escapes: bool = True
+    spacing: str = "compact"  # compact | spaced | pretty
+    meta: str = "2003"  # 2003 | list | dict: where page URL and title sit in a record
+    tile_markup: int = 0
+    preview_markup: int = 0
+    lazy: bool = False
+    consent: str = "none"
+    cookie_honoured: bool = True
+    origins: tuple[int, ...] = ()
+    broken: frozenset[int] = field(default_factory=frozenset)
+    asked: int = 60
+
+    @classmethod
+    def from_seed(cls, seed: int) -> PageSpec:
+        """A page drawn at random from the variants above, the same for the same seed."""
+        rng = random.Random(seed)
+        engine = "bing" if rng.random() < 0.2 else "google"
+        data = rng.choice(("json", "json", "json_first", "preview", "thumbnails") if engine == "google" else
+                          ("json", "json", "preview"))  # fmt: skip
+        n = rng.randint(8, 24) if data in ("preview", "json_first") else rng.randint(12, 70)
+        origins = _origins(rng, n, dup_rate=rng.choice((0, 0, 0.1, 0.25)))
+        unique = len(set(origins))
+        broken = frozenset(j for j in range(unique) if rng.random() < rng.choice((0, 0.1, 0.2)))
+        asked = rng.choice((unique, unique + rng.randint(3, 20), max(3, unique // 2)))
+        return cls(
+            name=f"seed-{seed}", engine=engine, n=n, first=min(n, rng.choice((5, 10, 20, 35, n))),
+            batch=rng.choice((10, 20, 30)), tile=rng.choice(TILES), window=rng.choice(WINDOWS),
+            loading=rng.choice(LOADINGS if engine == "google" else LOADINGS[:2] + LOADINGS[3:5]),
+            delay_ms=rng.choice((50, 150, 300)), data=data, escape=rng.randint(0, 3),
+            google_escapes=rng.random() < 0.5, spacing=rng.choice(("compact", "spaced", "pretty")),
+            meta=rng.choice(("2003", "2003", "list", "dict")), tile_markup=rng.randint(0, 3),
+            preview_markup=rng.randint(0, 3), lazy=rng.random() < 0.3,
+            consent=rng.choice(CONSENTS if engine == "google" else ("none", "overlay")),
+            cookie_honoured=rng.random() < 0.5, origins=origins, broken=broken, asked=asked,
+        )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        if not self.origins:
+            object.__setattr__(self, "origins", tuple(range(self.n)))
+
+    @property
+    def first_batch_fits(self) -> bool:
+        """True when the first batch does not fill the window: scrolling the window moves nothing."""
+        per_row = max(1, self.window[0] // (self.tile[0] + 8))
+        return -(-self.first // per_row) * (self.tile[1] + 8) + 120 < self.window[1]
+
+    @property
+    def unique(self) -> list[int]:
+        """The originals in the order a reader of the page meets them."""
+        return list(dict.fromkeys(self.origins))
+
+    def offered(self) -> list[int]:
+        """The originals a perfect scraper collects: the first `asked` distinct ones (none for thumbnails-only)."""
+        return [] if self.data == "thumbnails" else self.unique[: self.asked]
+
+    def image_path(self, j: int) -> str:
+        kind = "bad" if j in self.broken else "img"
+        return f"/{kind}/{self.name}/{j}.jpg?w=64&x=1"
+
+    def page_path(self, j: int) -> str:
+        return f"/page/{self.name}/{j}?ref=a&b=c"
+
+    def title(self, j: int) -> str:
+        return f'Street {j} of "{self.name}" & <b>벚꽃</b> \\ end'
+
+    def thumb_path(self, i: int) -> str:
+        return f"/{THUMB_MARK}/{self.name}/{i}.jpg"
+
+
+def _origins(rng: random.Random, n: int, dup_rate: float) -> tuple[int, ...]:
+    out: list[int] = []
+    for i in range(n):
+        if i and rng.random() < dup_rate:
+            out.append(rng.choice(out))
+        else:
+            out.append(len(set(out)))
+    return tuple(out)
+
+
+# --- page parts -------------------------------------------------------------------------------------------------
+
+
+def _record(spec: PageSpec, base: str, i: int) -> list:
+    j = spec.origins[i]
+    thumb = f"https://encrypted-tbn0.gstatic.com/images?q=tbn:{spec.name}-{i}&s=1"
+    orig, page, title = base + spec.image_path(j), base + spec.page_path(j), spec.title(j)
+    meta = {"2003": {"2003": [None, f"doc{i}", page, title, None, None]},
+            "list": {"2008": [None, [0, [page, title]]]},
+            "dict": {"9": {"url": page, "page_title": title, "n": 3}}}[spec.meta]  # fmt: skip
+    return [1, [0, f"id{i}", [thumb, 194, 259], [orig, 48, 64], None, 0, "rgb(1,2,3)", None, 0, meta]]
+
+
+def _json_text(spec: PageSpec, value) -> str:
+    kw = {"compact": {"separators": (",", ":")}, "spaced": {"separators": (", ", ": ")},
+          "pretty": {"indent": "\t"}}[spec.spacing]  # fmt: skip
+    text = json.dumps(value, ensure_ascii=spec.google_escapes, **kw)
+    return text.replace("=", "\\u003d").replace("&", "\\u0026") if spec.google_escapes else text
+
+
+def _js_single_quoted(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("</", "<\\/") + "'"
+
+
+def _data_script(spec: PageSpec, base: str, start: int, stop: int) -> str:
+    """The embedded result data for tiles [start, stop) at the spec's escaping depth."""
+    data = _json_text(spec, [None, [_record(spec, base, i) for i in range(start, stop)]])
+    if spec.escape == 0:
+        code = f"AF_initDataCallback({{key: 'ds:1', hash: '2', data:{data}, sideChannel: {{}}}});"
+    elif spec.escape == 1:
+        code = f"AF_initDataCallback({{key: 'ds:1', data:JSON.parse({_js_single_quoted(data)})}});"
+    else:
+        code = f"AF_initDataCallback({{key: 'ds:2', data:{json.dumps([['wrb.fr', 'HoAMBc', data, None]])}}});"
+        if spec.escape == 3:
+            code = f"window.__deferred = {json.dumps(code)};"
+    return "<script>" + code.replace("</", "<\\/") + "</script>"
+
+
+def _tile(spec: PageSpec, base: str, i: int) -> str:
+    j = spec.origins[i]
+    thumb = base + spec.thumb_path(i) if spec.data == "thumbnails" else TINY_PNG_DATA_URI
+    src = f'src="{TINY_PNG_DATA_URI}" data-src="{thumb}"' if spec.lazy else f'src="{thumb}"'
+    page, title = html.escape(base + spec.page_path(j)), html.escape(spec.title(j))
+    img = f'<a href="{page}" tabindex="-1"><img {src} alt="{title}"></a>'
+    if spec.engine == "bing":
+        m = {"murl": base + spec.image_path(j), "purl": base + spec.page_path(j), "t": spec.title(j),
+             "turl": f"https://tse1.mm.bing.net/th?id={spec.name}-{i}"}  # fmt: skip
+        sep = {"compact": (",", ":"), "spaced": (", ", ": "), "pretty": (", ", ": ")}[spec.spacing]
+        attr = f' m="{html.escape(json.dumps(m, separators=sep, ensure_ascii=False))}"' if spec.data == "json" else ""
+        return f'<div class="imgpt"><a class="iusc"{attr} href="#"><img class="mimg" {src} alt="{title}"></a></div>'
+    yq, rg = img.replace("<img", '<img class="YQ4gaf"'), img.replace("<img", '<img class="rg_i Q4LuWd"')
+    return [
+        f'<div jsname="dTDiAc" class="t" data-ri="{i}">{yq}</div>',
+        f'<div class="isv-r t" data-id="{i}">{rg}</div>',
+        f'<div class="eA0Zlc t" data-docid="d{i}" data-lpage="{page}">{img}</div>',
+        f'<div class="t q8" data-ri="{i}">{img}</div>',
+    ][spec.tile_markup]
+
+
+def chunk(spec: PageSpec, base: str, start: int) -> tuple[str, int]:
+    """HTML of the tiles from `start` (the first batch when 0) and the number of tiles in it."""
+    stop = min(spec.n, start + (spec.first if start == 0 else spec.batch))
+    tiles = "".join(_tile(spec, base, i) for i in range(start, stop))
+    with_data = spec.engine == "google" and (spec.data == "json" or (spec.data == "json_first" and start == 0))
+    return tiles + (_data_script(spec, base, start, stop) if with_data else ""), stop - start
+
+
+PANELS = (
+    '<a jsname="YKoRaf" href="#"><img jsname="kn3ccd" src=""></a><h1 jsname="tnbaSe" data-t></h1>',
+    '<div jsname="figiqf"><img class="q9yqpb" src=""></div><a class="Hnk30e" href="#"><div class="indIKd" data-t>'
+    "</div></a>",
+    '<img class="sFlh5c pT0Scc iPVvYb" src=""><a class="eHAdSb" href="#"><h1 data-t></h1></a>',
+    '<div class="v9xq"><img class="zz1" src=""></div><div class="m3"><a class="k7" href="#"><span>visit</span></a>'
+    '<h2 class="hh" data-t></h2></div>',
+)
+BING_PANEL = '<div id="mainImageWindow"><img class="nofocus" src=""><a class="ptitle" href="#" data-t></a></div>'
+
+_CONSENT_PAGE = {
+    "redirect": '<button id="W0wltc" type="submit">Reject all</button><button id="L2AGLb" type="submit">Accept all'
+    "</button>",
+    "reject_only": '<button id="W0wltc" type="submit">Reject all</button>',
+    "aria": '<button type="submit" aria-label="Accept all">Accept all</button>',
+}
+_OVERLAY = {
+    "google": '<div id="cv" style="position:fixed;left:0;top:0;width:100%;height:100%;background:rgba(0,0,0,.4);'
+    'z-index:100"><button id="L2AGLb" onclick="document.getElementById(\'cv\').remove()">Accept all</button></div>',
+    "bing": '<div id="bnp_container" style="position:fixed;left:0;top:0;width:100%;height:100%;z-index:100;'
+    'background:rgba(0,0,0,.3)"><button id="bnp_btn_accept" onclick="document.getElementById(\'bnp_container\')'
+    '.remove()">Accept</button></div>',
+}
+
+_SCRIPT = """<script>
+const Q = %(q)s, TOTAL = %(total)d, LOADING = %(loading)s, DELAY = %(delay)d, TILE = '.t, .imgpt';
+let loaded = %(first)d, loading = false, batches = 1;
+const nearBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 50;
+const moreButton = document.getElementById('more');
+function showButton() {
+  const on = loaded < TOTAL && (LOADING === 'button' || (LOADING === 'scroll+button' && batches >= 3));
+  moreButton.style.display = on ? 'inline-block' : 'none';
+}
+function more() {
+  if (loading || loaded >= TOTAL) return;
+  loading = true;
+  fetch('/more?q=' + encodeURIComponent(Q) + '&start=' + loaded).then(r => r.json()).then(d => setTimeout(() => {
+    const box = document.createElement('div'); box.innerHTML = d.html;
+    box.querySelectorAll('script').forEach(s => { const n = document.createElement('script');
+      n.textContent = s.textContent; s.replaceWith(n); });
+    document.getElementById('grid').appendChild(box);
+    loaded += d.count; batches += 1; loading = false; showButton();
+  }, DELAY));
+}
+window.addEventListener('scroll', () => {
+  if ((LOADING === 'scroll' || (LOADING === 'scroll+button' && batches < 3)) && nearBottom()) more(); });
+window.addEventListener('wheel', () => { if (LOADING === 'wheel' && nearBottom()) more(); });
+window.addEventListener('keydown', e => { if (LOADING === 'key' && e.key === 'End') more(); });
+if (LOADING === 'observer') new IntersectionObserver(es => { if (es.some(e => e.isIntersecting)) more(); })
+  .observe(document.getElementById('sentinel'));
+moreButton.addEventListener('click', () => { moreButton.style.display = 'none'; more(); });
+showButton();
+function AF_initDataCallback(x) {}
+document.addEventListener('click', ev => {
+  const tile = ev.target.closest(TILE);
+  if (!tile) return;
+  ev.preventDefault();
+  const i = Array.from(document.querySelectorAll(TILE)).indexOf(tile), pv = document.getElementById('pv');
+  pv.style.display = 'block';
+  const img = pv.querySelector('img'), thumb = tile.querySelector('img');
+  img.src = thumb.dataset.src || thumb.src;  // the thumbnail first, the original later
+  fetch('/detail?q=' + encodeURIComponent(Q) + '&i=' + i).then(r => r.json()).then(d => setTimeout(() => {
+    if (!d.url) return;  // thumbnails only: the panel keeps showing the thumbnail
+    img.src = d.url; pv.querySelector('a').href = d.page; pv.querySelector('[data-t]').textContent = d.title;
+  }, DELAY / 2));
+}, true);
+</script>"""
+
+
+def page(spec: PageSpec, base: str) -> str:
+    """The result page (its first batch, the loader script and the preview panel)."""
+    first, count = chunk(spec, base, 0)
+    tw, th = spec.tile
+    panel = BING_PANEL if spec.engine == "bing" else PANELS[spec.preview_markup]
+    script = _SCRIPT % {"q": json.dumps(spec.name), "total": spec.n, "loading": json.dumps(spec.loading),
+                        "delay": spec.delay_ms, "first": count}  # fmt: skip
+    overlay = _OVERLAY[spec.engine] if spec.consent == "overlay" else ""
+    more = '<input id="more" class="mye4qd" type="button" value="Show more" style="display:none">'
+    return (
+        f"<!DOCTYPE html><html><head><title>{html.escape(spec.name)}</title><style>"
+        f".t, .imgpt {{ display: inline-block; width: {tw}px; height: {th}px; margin: 2px; overflow: hidden; }}"
+        ".t img, .imgpt img { width: 100%; height: 70%; }"
+        "#pv { position: fixed; right: 0; top: 0; width: 420px; height: 420px; background: #fff; z-index: 10; }"
+        "#pv img { width: 320px; height: 240px; }</style></head>"
+        f'<body>{overlay}<div id="grid">{first}</div><div id="sentinel" style="height:2px"></div>'
+        f'<div class="GNJvt">{more}</div><div id="pv" style="display:none">{panel}</div>{script}</body></html>'
+    )
+
+
+class VariedHandler(BaseHTTPRequestHandler):
+    """Serves the pages of `specs` (query text -> PageSpec, set by varied_handler) and their images."""
+
+    protocol_version = "HTTP/1.1"
+    specs: dict[str, PageSpec] = {}
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _send(self, code: int, body: bytes, ctype: str = "text/html; charset=utf-8", headers=None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        parts = urlsplit(self.path)
+        args = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        path, spec = parts.path, self.specs.get(args.get("q", ""))
+        kind = path.strip("/").split("/")[0]
+        if kind in ("img", THUMB_MARK):
+            return self._send(200, image_bytes(path, (64, 48) if kind == "img" else (32, 24)), "image/jpeg")
+        if kind == "bad":
+            if int(path.rsplit("/", 1)[1].split(".")[0]) % 2:
+                return self._send(404, b"gone", "text/plain")
+            return self._send(200, b"<html><body>Access denied</body></html>", "image/jpeg")
+        if path == "/robots.txt":
+            return self._send(200, b"User-agent: *\n", "text/plain")
+        if path in ("/search", "/images/search") and spec is not None:
+            return self._search(spec)
+        if path == "/more" and spec is not None:
+            body, count = chunk(spec, self.base, int(args["start"]))
+            return self._send(200, json.dumps({"html": body, "count": count}).encode(), "application/json")
+        if path == "/detail" and spec is not None:
+            return self._detail(spec, int(args["i"]))
+        if path == "/consent/ui":
+            return self._consent_page(args)
+        return self._send(404, b"not found", "text/plain")
+
+    def _search(self, spec: PageSpec) -> None:
+        cookie = "SOCS=" in (self.headers.get("Cookie") or "")
+        if spec.consent in _CONSENT_PAGE and not (cookie and spec.cookie_honoured) and "consented" not in self.path:
+            target = "/consent/ui?kind=" + spec.consent + "&continue=" + quote(self.path + "&consented=1", safe="")
+            return self._send(302, b"", headers={"Location": target})
+        return self._send(200, page(spec, self.base).encode())
+
+    def _detail(self, spec: PageSpec, i: int) -> None:
+        j = spec.origins[i]
+        data = (
+            {}
+            if spec.data == "thumbnails"
+            else {"url": self.base + spec.image_path(j), "page": self.base + spec.page_path(j), "title": spec.title(j)}
+        )
+        self._send(200, json.dumps(data).encode(), "application/json")  # fmt: skip
+
+    def _consent_page(self, args: dict) -> None:
+        cont = html.escape(args.get("continue", "/"))
+        body = (f'<html><body><h1>Before you continue</h1><form action="/consent/save" method="post">'
+                f'<input type="hidden" name="continue" value="{cont}">{_CONSENT_PAGE[args["kind"]]}</form>'
+                "</body></html>")  # fmt: skip
+        self._send(200, body.encode())
+
+    def do_POST(self) -> None:  # noqa: N802 (the consent form)
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        headers = {"Location": form.get("continue", "/"), "Set-Cookie": "SOCS=CAESHAgBEhIaAB; Path=/"}
+        self._send(303, b"", headers=headers)
+
+
+def varied_handler(specs: dict[str, PageSpec] | None = None) -> type[VariedHandler]:
+    """A handler class with its own page registry (add PageSpecs to `.specs` by name)."""
+    return type("Varied", (VariedHandler,), {"specs": dict(specs or {})})

@@ -1,0 +1,104 @@
+"""The scraper against result pages it was not written for: seeded replicas that vary their markup, loading, data
+and consent (tests/support/scraper_varied.py), scraped end to end in real headless Chromium on 127.0.0.1.
+
+    SAKURA_SWEEP_SEEDS=200 .venv/bin/pytest -q tests/test_scraper_sweep.py -s     # a longer sweep, figures printed
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+
+from scraper import records as R
+from scraper.report import STOP_TEXT
+from tests.support.browser import headless_chrome
+from tests.support.net import serve
+from tests.support.scraper_sweep import Judged, run_page
+from tests.support.scraper_varied import PageSpec, varied_handler
+
+pytestmark = [pytest.mark.browser]
+SEEDS = range(int(os.environ.get("SAKURA_SWEEP_SEEDS", "30")))
+MIN_COLLECTED = 0.95
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with headless_chrome() as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def site():
+    handler = varied_handler()
+    srv = serve(handler)
+    srv.specs = handler.specs
+    yield srv
+    srv.close()
+
+
+def _run(driver, site, spec: PageSpec, tmp_path, **settings) -> Judged:
+    site.specs[spec.name] = spec
+    return run_page(driver, site.base_url, spec, tmp_path / spec.name, **settings)
+
+
+# The page of the report: 60 results loaded by the page's own script on scroll, 47 valid originals, a first batch
+# of 20 that fits the 1366x900 window (so window.scrollTo moves nothing and no scroll event fires).
+ISSUE_PAGE = dict(n=60, first=20, batch=20, tile=(120, 90), window=(1366, 900), asked=60, delay_ms=150,
+                  broken=frozenset(range(3, 60, 5)) | {1})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "loading"),
+    [("json", "scroll"), ("json", "observer"), ("json_first", "scroll")],  # json_first: 40 originals by preview only
+)
+def test_first_batch_that_fits_the_window_yields_all_originals(driver, site, tmp_path, data, loading):
+    spec = PageSpec(f"issue-{data}-{loading}", data=data, loading=loading, **ISSUE_PAGE)
+    assert spec.first_batch_fits and len(spec.offered()) - len(spec.broken) == 47
+    got = _run(driver, site, spec, tmp_path)
+    assert (got.collected, got.offered, got.wrong) == (47, 47, []), got.line()
+    assert (got.result.found, got.result.stop) == (60, R.STOP_ASKED)
+    assert got.shortfall == "stored 47 of 60: 13 failed (http_error 7, not_image 6)"  # the broken ones, by reason
+    if data == "json_first":
+        assert got.result.layer == "json+preview" and "40 preview clicks" in got.result.message
+
+
+def test_asking_for_more_than_there_is_says_end_of_results(driver, site, tmp_path):
+    spec = PageSpec("more-than-there-is", n=25, first=10, batch=10, tile=(120, 90), asked=40, loading="button")
+    got = _run(driver, site, spec, tmp_path)
+    assert (got.collected, got.result.found, got.result.stop) == (25, 25, R.STOP_END)
+    assert got.shortfall == f"found 25 of 40: {STOP_TEXT[R.STOP_END]}"
+
+
+def test_preview_click_cap_follows_the_asked_count_and_is_reported(driver, site, tmp_path):
+    spec = PageSpec("capped", n=12, first=12, data="preview", asked=12, delay_ms=50)
+    assert _run(driver, site, spec, tmp_path).collected == 12  # default cap: twice the asked count
+    got = _run(driver, site, PageSpec("capped-4", n=12, first=12, data="preview", asked=12, delay_ms=50),
+               tmp_path, max_preview_clicks=4)  # fmt: skip
+    assert (got.collected, got.result.stop) == (4, R.STOP_PREVIEW_CAP)
+    assert f"found 4 of 12: {STOP_TEXT[R.STOP_PREVIEW_CAP]}" in got.shortfall
+
+
+@pytest.mark.slow
+def test_seed_sweep_collects_95_percent_with_provenance_and_reports_every_shortfall(driver, site, tmp_path):
+    judged = [_run(driver, site, PageSpec.from_seed(seed), tmp_path) for seed in SEEDS]
+    offered, collected = sum(j.offered for j in judged), sum(j.collected for j in judged)
+    thumbs = sum(j.thumbs_collected for j in judged), sum(j.thumbs_offered for j in judged)
+    report = "\n".join(j.line() for j in judged)
+    print(f"\nsweep of {len(judged)} pages: {collected}/{offered} valid originals with page URL and title, "
+          f"{thumbs[0]}/{thumbs[1]} thumbnails on thumbnail-only pages\n{report}")  # fmt: skip
+    assert collected >= MIN_COLLECTED * offered, report
+    assert thumbs[0] >= MIN_COLLECTED * thumbs[1], report
+    for j in judged:
+        r, stored = j.result, j.result.downloaded + j.result.held
+        if stored < j.spec.asked or r.layer == "thumbnails":
+            assert j.shortfall, j.line()  # every shortfall is reported ...
+        if r.found < j.spec.asked:
+            assert STOP_TEXT[r.stop] in j.shortfall, j.line()  # ... with why the search stopped
+        if r.layer == "thumbnails":
+            assert "thumbnails only" in j.shortfall, j.line()
+        if r.failed:
+            assert f"{r.failed} failed" in j.shortfall, j.line()
+    covered = Counter(j.spec.data for j in judged)
+    assert set(covered) == {"json", "json_first", "preview", "thumbnails"} or len(judged) < 30, covered
