@@ -50,7 +50,8 @@ def run_page(driver, base_url: str, spec: PageSpec, data_root: Path, **settings)
         data_root=data_root, engine=spec.engine, google_url=base_url, bing_url=base_url,
         per_query_limit=spec.asked, **{**SWEEP_SETTINGS, **settings},
     )  # fmt: skip
-    ds = DatasetSpec("sweep", (DomainSpec("A", "a", (Query(spec.name, "en"),)), DomainSpec("B", "b", (Query("b", "en"),))))
+    domains = (DomainSpec("A", "a", (Query(spec.name, "en"),)), DomainSpec("B", "b", (Query("b", "en"),)))
+    ds = DatasetSpec("sweep", domains)
     result = scrape(cfg, ds, domains=["A"], engine=make_engine(cfg, driver=driver))
     (q,) = result.queries
     with sqlite3.connect(result.manifest) as db:
