@@ -42,7 +42,8 @@ _MAGIC = (
     (b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
     (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"), (b"8BPS", "PSD"), (b"icns", "ICNS"),
     (b"\x00\x00\x01\x00", "ICO"), (b"DDS ", "DDS"), (b"qoif", "QOI"), (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
-    (b"\xffO\xffQ", "JPEG2000"), (b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"),
+    (b"\xffO\xffQ", "JPEG2000"), (b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"\x01\xda", "SGI"),
+    (b"\x00\x00\x02\x00", "CUR"), (b"SIMPLE  =", "FITS"),
 )  # fmt: skip
 # Signatures distinctive enough to look for inside a file that does not start with one (garbage in front)
 _EMBEDDED = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF89a", "GIF"), (b"GIF87a", "GIF"),
@@ -162,6 +163,8 @@ def _unidentified(data: bytes, said: tuple[str, ...]) -> tuple[Reason, str]:
             return Reason.CORRUPT, f"starts like a {fmt} file, but Pillow cannot read its header"
         why = _one_line(why)
         return _by_words(why.lower()), f"{fmt} file whose header cannot be read: {why}"
+    if (cut := cut_short(data)) is not None:  # e.g. RIFF, cut before it says WEBP
+        return Reason.TRUNCATED, f"{cut}; cut before it says what it holds"
     for magic, name in _EMBEDDED:
         if (at := data.find(magic, 1, 4096)) > 0:
             return Reason.CORRUPT, f"{at:,} bytes of something else before a {name} signature"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 
 def cut_short(data: bytes) -> str | None:
-    """How a file's own structure shows that it was cut short, or None: a RIFF (WebP) header or ISO boxes (AVIF,
-    HEIF, JPEG 2000) that declare more bytes than there are, PNG chunks that run out before IEND, a TIFF directory
-    past the end, a GIF or JPEG 2000 codestream without its end marker."""
+    """How a file's own structure shows that it was cut short, or None: a RIFF (WebP), BMP or ICO header or ISO
+    boxes (AVIF, HEIF, JPEG 2000) that declare more bytes than there are, PNG chunks that run out before IEND, a JPEG
+    header that runs out before the image data, TIFF directories or strips past the end, a GIF or JPEG 2000
+    codestream without its end marker."""
     n = len(data)
     if data.startswith(b"RIFF") and n >= 8:
         want = 8 + int.from_bytes(data[4:8], "little")
@@ -25,6 +26,10 @@ def cut_short(data: bytes) -> str | None:
         return _jpeg_cut(data)
     if data[:4] in (b"II*\x00", b"MM\x00*") and n >= 8:
         return _tiff_cut(data)
+    if data[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00") and n >= 6:
+        return _ico_cut(data)
+    if data.startswith(b"BM") and n >= 6 and (want := int.from_bytes(data[2:6], "little")) > n:
+        return f"its BMP header declares {want:,} bytes but it has {n:,}"
     if data.startswith(b"GIF8") and not data.endswith(b";"):
         return "it does not end with the GIF trailer"
     if data.startswith(b"\xffO\xffQ") and not data.endswith(b"\xff\xd9"):
@@ -49,6 +54,19 @@ def _jpeg_cut(data: bytes) -> str | None:
         else:
             pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
     return f"its header runs out at {n:,} bytes, before the image data"
+
+
+def _ico_cut(data: bytes) -> str | None:
+    """An ICO or CUR directory, or an image it lists, that lies past the end."""
+    n, count = len(data), int.from_bytes(data[4:6], "little")
+    if 6 + 16 * count > n:
+        return f"its directory of {count} images runs past its end ({n:,} bytes)"
+    for k in range(count):
+        e = data[6 + 16 * k : 22 + 16 * k]
+        end = int.from_bytes(e[12:16], "little") + int.from_bytes(e[8:12], "little")
+        if end > n:
+            return f"an image it lists runs to byte {end:,}, past its end ({n:,} bytes)"
+    return None
 
 
 def _boxes_cut(data: bytes) -> str | None:
