@@ -108,7 +108,8 @@ def json_values(source: str) -> Iterator[Any]:
 
 
 def unescape_js(text: str) -> str:
-    """Decode what an extra level of escaping left in a decoded string: \\u003d, \\/ and the like."""
+    """Decode what an extra level of escaping left in a decoded URL (\\u003d, \\/ and the like; a URL has no
+    backslashes of its own). Titles are never passed through this: a backslash in a title is the title's."""
     for _ in range(3):
         if "\\" not in text:
             break
@@ -151,7 +152,7 @@ class Extracted:
         """One result record: a new original, or more provenance for one already seen."""
         self.records += 1
         url, page_url = unescape_js(url), unescape_js(page_url) if page_url else None
-        title = unescape_js(title).strip() if title else None
+        title = title.strip() if title else None
         i = self._by_url.get(url)
         if i is None:
             self._by_url[url] = len(self.candidates)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import random
 
 import pytest
 import torch
 
 from model import TrainConfig, train
 from model.checkpoint import load, load_checkpoint, load_generator
-from model.data import domain_dirs, list_images
+from model.data import NoImagesLeftError, domain_dirs, list_images
 from model.engine import NonFiniteLossError
 from model.metrics import DomainClassifier, load_stack, share
 from model.networks import CycleGAN, NetConfig
-from tests.support.model_data import make_dataset
+from tests.support.model_data import make_dataset, street_image
 
 TINY = dict(image_size=32, load_size=36, ngf=8, ndf=8, n_blocks=2, num_workers=0, progress_bar=False)
 
@@ -146,3 +148,45 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     msg = str(e.value)
     assert "non-finite" in msg and "epoch 2" in msg and str(path) in msg
     assert path.read_bytes() == good  # nothing was written after the bad step
+
+
+def _truncated_jpeg(path):
+    buf = io.BytesIO()
+    street_image("A", (40, 40), random.Random(9)).save(buf, "JPEG", quality=95)
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    return path
+
+
+@pytest.mark.slow
+def test_an_image_that_fails_in_a_worker_is_skipped_named_and_counted(tmp_path, capsys):
+    root = make_dataset(tmp_path / "ds", n_train=5, n_test=2, size=(40, 40))
+    bad = _truncated_jpeg(root / "train" / "A" / "A_bad.jpg")
+    assert bad in list_images(root / "train" / "A")[0]  # it opens; only decoding it fails, in the worker
+    cfg = TrainConfig(dataset_dir=str(root), run="r", epochs=1, decay_epoch=1, **{**TINY, "num_workers": 1})
+    result = train(cfg)
+    assert result.global_step == 6  # every index of A still trains, the bad one replaced by the next image
+    skipped = [s for s in result.skipped_images if s.path == str(bad)]
+    assert len(skipped) == 1 and "truncated" in skipped[0].reason
+    assert f"warning: skipping {bad}" in capsys.readouterr().err
+    assert json.loads((result.run_dir / "metrics.json").read_text())["final"]["skipped_train_images"] == 1
+
+
+@pytest.mark.slow
+def test_when_no_image_of_a_domain_loads_training_stops_and_keeps_the_last_checkpoint(tmp_path):
+    root = make_dataset(tmp_path / "ds", n_train=4, n_test=2, size=(40, 40))
+    cfg = TrainConfig(dataset_dir=str(root), run="r", epochs=2, decay_epoch=2, evaluate=False,
+                      **{**TINY, "num_workers": 1})  # fmt: skip
+
+    def break_every_A_image_after_epoch_1(step, total, info):
+        if step == 4:
+            for p in (root / "train" / "A").iterdir():
+                p.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+
+    with pytest.raises(NoImagesLeftError) as e:
+        train(cfg, progress=break_every_A_image_after_epoch_1)
+    last = root / "runs" / "r" / "checkpoints" / "last.pt"
+    msg = str(e.value)
+    assert "domain A" in msg and str(root / "train" / "A") in msg and f"Last checkpoint: {last}" in msg
+    assert "\n" not in msg and "Traceback" not in msg
+    state = load_checkpoint(last)
+    assert (state["epoch"], state["global_step"]) == (1, 4)  # the epoch-1 checkpoint, nothing written after

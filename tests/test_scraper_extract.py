@@ -6,8 +6,17 @@ import html
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scraper.extract import bing_candidates, google_candidates, is_thumbnail_url, unescape_js
+from scraper.extract import (
+    bing_candidates,
+    bing_extract,
+    google_candidates,
+    google_extract,
+    is_thumbnail_url,
+    unescape_js,
+)
 from scraper.selectors import BING, GOOGLE
 
 GOOGLE_SOURCE = r"""<script nonce="x">AF_initDataCallback({key: 'ds:1', hash: '2', data:[null,[
@@ -79,3 +88,81 @@ def test_google_triples_escaped_twice_inside_a_js_string():
     source = r'var d = "[1,[0,\"x\",[\"https://encrypted-tbn0.gstatic.com/images?q\\u003dtbn:X\",10,10],' \
              r'[\"https:\/\/example.org\/big.jpg?a\\u003d1\",900,1200]]]";'  # fmt: skip
     assert [c.url for c in google_candidates(source)] == ["https://example.org/big.jpg?a=1"]
+
+
+# --- property: the same records, however a page embeds them ----------------------------------------------------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+_URL = st.builds(lambda host, path, q: f"https://{host}.example/{path}?{q}",
+                 st.from_regex(r"[a-z]{1,8}", fullmatch=True), st.from_regex(r"[a-z0-9/._-]{0,20}", fullmatch=True),
+                 st.from_regex(r"[a-z]{1,4}=[a-z0-9%&=]{0,12}", fullmatch=True))  # fmt: skip
+
+
+def _embed(data: str, depth: int) -> str:
+    """`data` (JSON text) in a page, at an escaping depth: array literal, JSON.parse('...'), JSON in a JSON string,
+    and that in a JS string."""
+    if depth == 0:
+        code = f"AF_initDataCallback({{key: 'ds:1', data:{data}}});"
+    elif depth == 1:
+        code = "AF_initDataCallback({key: 'ds:1', data:JSON.parse(" + json.dumps(data) + ")});"
+    else:
+        code = f"AF_initDataCallback({{key: 'ds:2', data:{json.dumps([['wrb.fr', 'x', data]])}}});"
+        if depth == 3:
+            code = f"var w = {json.dumps(code)};"
+    return f"<html><body><div class='x'>[not, json]</div><script>var a = [1, 2]; {code}</script></body></html>"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    records=st.lists(st.tuples(_URL, _URL, _TEXT), min_size=1, max_size=6, unique_by=lambda r: r[0]),
+    depth=st.integers(0, 3),
+    indent=st.sampled_from([None, 0, 2, "\t"]),
+    separators=st.sampled_from([(",", ":"), (", ", ": "), (" ,\n", " :  ")]),
+    ascii_only=st.booleans(),
+    google_escapes=st.booleans(),
+    meta=st.sampled_from(["2003", "list", "dict", "flat"]),
+)
+def test_google_records_are_read_whatever_the_escaping_and_whitespace(
+    records, depth, indent, separators, ascii_only, google_escapes, meta
+):
+    def record(i, url, page, title):
+        m = {"2003": {"2003": [None, f"d{i}", page, title]}, "list": {"7": [None, [0, [page, title]]]},
+             "dict": {"9": {"u": page, "title_text": title}}, "flat": None}[meta]  # fmt: skip
+        core = [0, f"id{i}", [f"https://encrypted-tbn0.gstatic.com/images?q=tbn:{i}", 10, 20], [url, 600, 800]]
+        return [1, core + ([page, title] if meta == "flat" else [None, m])]
+
+    value = [None, [record(i, *r) for i, r in enumerate(records)]]
+    data = json.dumps(value, indent=indent, separators=separators, ensure_ascii=ascii_only)
+    if google_escapes:
+        data = data.replace("=", "\\u003d").replace("&", "\\u0026")
+    got = google_extract(_embed(data, depth))
+    assert [(c.url, c.page_url, c.title) for c in got.candidates] == [(u, p, t.strip() or None) for u, p, t in records]
+    assert got.records == len(records) and all((c.width, c.height) == (800, 600) for c in got.candidates)
+
+
+@settings(max_examples=60, deadline=None)
+@given(records=st.lists(st.tuples(_URL, _URL, _TEXT), min_size=1, max_size=5, unique_by=lambda r: r[0]),
+       spaced=st.booleans(), quote=st.sampled_from(['"', "'"]))  # fmt: skip
+def test_bing_metadata_is_read_from_any_attribute_quoting_and_spacing(records, spaced, quote):
+    tiles = []
+    for url, page, title in records:
+        m = json.dumps({"murl": url, "purl": page, "t": title}, separators=(", ", ": ") if spaced else (",", ":"))
+        tiles.append(f"<a class=iusc m={quote}{html.escape(m, quote=True)}{quote} href='#'>x</a>")
+    got = bing_extract("<html><body>" + "".join(tiles) + "</body></html>")
+    assert [(c.url, c.page_url, c.title) for c in got.candidates] == [(u, p, t.strip() or None) for u, p, t in records]
+
+
+def test_an_original_under_several_thumbnails_is_one_candidate_counted_in_each_record():
+    rec = lambda i, url: [1, [0, f"id{i}", ["https://encrypted-tbn0.gstatic.com/images?q=tbn:x", 1, 1],  # noqa: E731
+                              [url, 10, 10], {"2003": [None, "d", f"https://p.example/{i}", f"T{i}"]}]]  # fmt: skip
+    data = json.dumps([rec(0, "https://a.example/1.jpg"), rec(1, "https://a.example/2.jpg"),
+                       rec(2, "https://a.example/1.jpg")])  # fmt: skip
+    got = google_extract(f"<script>AF_initDataCallback({{data:{data}}});</script>")
+    assert [c.url for c in got.candidates] == ["https://a.example/1.jpg", "https://a.example/2.jpg"]
+    assert got.records == 3 and got.candidates[0].page_url == "https://p.example/0"  # the first record's provenance
+
+
+def test_js_string_literals_with_js_only_escapes():
+    source = "<script>var d = JSON.parse('[1,[0,\\x22a\\x22,[\\'https://x.example/i.jpg\\',5,6]]]');</script>"
+    assert source.count("\\x22") == 2
+    assert [c.url for c in google_extract(source.replace("\\'", '\\"')).candidates] == ["https://x.example/i.jpg"]

@@ -115,8 +115,10 @@ VALID: dict[str, Maker] = {
     "png_rgba": lambda r: (_save(_picture(r).convert("RGBA"), "PNG"), "png"),
     "png_la": lambda r: (_save(_picture(r).convert("LA"), "PNG"), "png"),
     "png_1bit": lambda r: (_save(_picture(r).convert("1"), "PNG"), "png"),
-    "png_palette_transparency": lambda r: (_save(_picture(r).convert("P"), "PNG", transparency=r.randint(0, 255)),
-                                           "png"),  # fmt: skip
+    "png_palette_transparency": lambda r: (
+        _save(_picture(r).convert("P"), "PNG", transparency=r.randint(0, 255)),
+        "png",
+    ),  # fmt: skip
     "png_16bit": lambda r: (_png16(r), "png"),
     "png_exif_orientation": lambda r: (_save(_picture(r), "PNG", exif=_exif(r.randint(1, 8))), "png"),
     "apng": lambda r: (_animated(r, "PNG"), "png"),
@@ -126,8 +128,10 @@ VALID: dict[str, Maker] = {
     "webp_animated": lambda r: (_animated(r, "WEBP"), "webp"),
     "tiff": lambda r: (_save(_picture(r), "TIFF", compression=r.choice(["raw", "tiff_lzw", "tiff_deflate"])), "tif"),
     "tiff_cmyk": lambda r: (_save(_picture(r).convert("CMYK"), "TIFF"), "tif"),
-    "tiff_16bit": lambda r: (_save(Image.fromarray(np.asarray(_picture(r).convert("L"), np.uint16) * 257), "TIFF"),
-                             "tif"),  # fmt: skip
+    "tiff_16bit": lambda r: (
+        _save(Image.fromarray(np.asarray(_picture(r).convert("L"), np.uint16) * 257), "TIFF"),
+        "tif",
+    ),  # fmt: skip
     "tiff_float": lambda r: (_float_tiff(r), "tif"),
     "tiff_pages": lambda r: (_tiff_pages(r), "tif"),
     "bmp": lambda r: (_save(_picture(r), "BMP"), "bmp"),
@@ -192,7 +196,9 @@ def _dds_unimplemented() -> bytes:
 
 def _png_header(w: int, h: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\0" * 64)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\0" * 64)) + _chunk(b"IEND", b"")
+    )
 
 
 def _ico_with_bomb() -> bytes:
@@ -225,8 +231,11 @@ CRAFTED: dict[str, Callable[[], tuple[bytes, str, str | None]]] = {
     "text": lambda: (b"just some text\n" * 20, "png", "unidentifiable"),
     "zip": lambda: (b"PK\x03\x04" + bytes(60), "jpg", "unidentifiable"),
     "mp4": lambda: (b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + bytes(200), "jpg", "unidentifiable"),
-    "svg": lambda: (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9"/>', "jpg",
-                    "unsupported_format"),  # fmt: skip
+    "svg": lambda: (
+        b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9"/>',
+        "jpg",
+        "unsupported_format",
+    ),  # fmt: skip
     "pdf_header": lambda: (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "jpg", "unsupported_format"),
     "heic": lambda: (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(300), "heic", "decoder_unavailable"),
     "jpeg_xl": lambda: (b"\xff\x0a\xfa\x7f\x01\x90\x08" + bytes(200), "jxl", "decoder_unavailable"),
@@ -234,15 +243,22 @@ CRAFTED: dict[str, Callable[[], tuple[bytes, str, str | None]]] = {
     "bmp_unknown_compression": lambda: (_bmp_compression(9), "bmp", "unsupported_format"),
     "tiff_lerc": lambda: (_tiff_compression(34887), "tif", "unsupported_format"),
     "tiff_webp": lambda: (_tiff_compression(50001), "tif", None),  # decoder_unavailable where libtiff lacks WebP
-    "eps": lambda: (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 300 300\n%%EndComments\n0 0 moveto 300 300 lineto "
-                    b"stroke\nshowpage\n%%EOF\n", "eps", None),  # fmt: skip  # decoder_unavailable without Ghostscript
+    "eps": lambda: (
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 300 300\n%%EndComments\n0 0 moveto 300 300 lineto "
+        b"stroke\nshowpage\n%%EOF\n",
+        "eps",
+        None,
+    ),  # fmt: skip  # decoder_unavailable without Ghostscript
     "png_bomb_header": lambda: (_png_header(100_000, 100_000), "png", "decompression_bomb"),
     "png_above_max_pixels": lambda: (_png_header(9_000, 8_000), "png", "decompression_bomb"),
     "ico_bomb_in_load": lambda: (_ico_with_bomb(), "ico", "decompression_bomb"),
-    "png_text_bomb": lambda: (_save(Image.new("RGB", (300, 300), (1, 2, 3)), "PNG")[:33]
-                              + _chunk(b"zTXt", b"k\0\0" + zlib.compress(b"a" * 20_000_000))
-                              + _save(Image.new("RGB", (300, 300), (1, 2, 3)), "PNG")[33:], "png",
-                              "decompression_bomb"),  # fmt: skip
+    "png_text_bomb": lambda: (
+        _save(Image.new("RGB", (300, 300), (1, 2, 3)), "PNG")[:33]
+        + _chunk(b"zTXt", b"k\0\0" + zlib.compress(b"a" * 20_000_000))
+        + _save(Image.new("RGB", (300, 300), (1, 2, 3)), "PNG")[33:],
+        "png",
+        "decompression_bomb",
+    ),  # fmt: skip
     "png_cut_in_header": lambda: (_save(Image.new("RGB", (300, 300), (1, 2, 3)), "PNG")[:30], "png", "truncated"),
     "jpeg_cut": lambda: (_save(scene(3, (400, 300)), "JPEG")[:2000], "jpg", "truncated"),
     "random_bytes": lambda: (random.Random(7).randbytes(3000), "jpg", "unidentifiable"),

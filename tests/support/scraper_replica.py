@@ -38,6 +38,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     variant = "json"  # json | changed | thumbs | empty
     n_results = 45
     consent = True
+    block = "blockme"  # a query containing this gets the engine's unusual-traffic page
     log: list[str] = []
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
@@ -85,7 +86,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     def _google(self, path: str, args: dict) -> None:
         q = args.get("q", "")
         if path == "/search":
-            if "blockme" in q:
+            if self.block and self.block in q:
                 return self._redirect("/sorry/index?continue=" + quote(self.path, safe=""))
             if self.consent and "SOCS=" not in (self.headers.get("Cookie") or ""):
                 return self._redirect("/consent/ui?continue=" + quote(self.path, safe=""))
@@ -167,7 +168,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     def _bing(self, path: str, args: dict) -> None:
         q = args.get("q", "")
         if path == "/images/search":
-            if "blockme" in q:
+            if self.block and self.block in q:
                 return self._redirect("/challenge/verify?q=" + quote(q))
             return self._send(200, self._bing_page(q, args.get("setlang", "")).encode())
         if path == "/images/async":
@@ -278,8 +279,9 @@ z-index: 10; }} #pv img {{ width: 300px; height: 220px; }}</style></head>
 
 
 def replica_handler(
-    engine: str = "google", variant: str = "json", n_results: int = 45, consent: bool = True
+    engine: str = "google", variant: str = "json", n_results: int = 45, consent: bool = True, block: str = "blockme"
 ) -> type[ReplicaHandler]:
-    """A handler class for one replica configuration, with its own request log."""
-    attrs = {"engine": engine, "variant": variant, "n_results": n_results, "consent": consent, "log": []}
+    """A handler class for one replica configuration, with its own request log ('' in `block`: never blocks)."""
+    attrs = {"engine": engine, "variant": variant, "n_results": n_results, "consent": consent, "log": [],
+             "block": block}  # fmt: skip
     return type(f"{engine.title()}Replica", (ReplicaHandler,), attrs)

@@ -1,0 +1,64 @@
+"""Tests for scraper.report: one table row and one shortfall reason per search, the same for the CLI and the flow."""
+
+from __future__ import annotations
+
+import pytest
+
+from scraper import records as R
+from scraper.pipeline import QueryResult
+from scraper.report import STOP_TEXT, query_row, shortfall
+
+
+def _result(**kw) -> QueryResult:
+    base = dict(domain="A", query="q", engine="google", search_status=R.OK, message="m", found=10,
+                statuses={R.OK: 10}, asked=10, layer="json", stop=R.STOP_ASKED)  # fmt: skip
+    return QueryResult(**{**base, **kw})
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({}, None),
+        ({"statuses": {}, "held": 10}, None),  # a rerun: everything was stored before
+        ({"found": 4, "statuses": {R.OK: 4}, "stop": R.STOP_END}, f"found 4 of 10: {STOP_TEXT[R.STOP_END]}"),
+        ({"found": 6, "statuses": {R.OK: 6}, "stop": R.STOP_TIMEOUT}, f"found 6 of 10: {STOP_TEXT[R.STOP_TIMEOUT]}"),
+        ({"found": 3, "statuses": {R.OK: 3}, "stop": R.STOP_PREVIEW_CAP, "layer": "preview"},
+         f"found 3 of 10: {STOP_TEXT[R.STOP_PREVIEW_CAP]}"),
+        ({"statuses": {R.OK: 7, R.HTTP_ERROR: 2, R.NOT_IMAGE: 1}},
+         "stored 7 of 10: 3 failed (http_error 2, not_image 1)"),
+        ({"statuses": {R.OK: 8, R.DUPLICATE: 2}}, "stored 8 of 10: 2 same bytes as stored files"),
+        ({"statuses": {R.OK: 4}, "pending": 6, "domain_limit": 300},
+         "stored 4 of 10: 6 left pending: the domain holds its limit (300, --per-domain)"),
+        ({"statuses": {R.OK: 9, R.ERROR: 1}, "errors": ("http://x/1: OSError: disk full",)},
+         "stored 9 of 10: 1 failed (error 1); unexpected errors, first: http://x/1: OSError: disk full"),
+        ({"layer": "thumbnails", "thumbnails": 10},
+         "thumbnails only (10, flagged is_thumbnail): no original URL could be read"),
+        ({"search_status": R.BLOCKED, "found": 0, "statuses": {}, "stop": R.STOP_BLOCKED, "message": "long advice"},
+         STOP_TEXT[R.STOP_BLOCKED]),
+        ({"search_status": R.EMPTY, "found": 0, "statuses": {}, "stop": R.STOP_NO_RESULTS,
+          "message": "no results found by any extraction layer; page source and screenshot saved to /d"},
+         "empty: no results found by any extraction layer; page source and screenshot saved to /d"),
+        ({"engine": "bing", "fallback_from": "google", "fallback_reason": "blocked"},
+         "google blocked: continued on bing"),
+    ],
+)  # fmt: skip
+def test_shortfall_names_every_reason(kw, expected):
+    assert shortfall(_result(**kw)) == expected
+
+
+def test_reasons_add_up():
+    r = _result(engine="bing", fallback_from="google", fallback_reason="found nothing (other queries did)", found=5,
+                statuses={R.OK: 4, R.TIMEOUT: 1}, stop=R.STOP_END)  # fmt: skip
+    assert shortfall(r) == (
+        f"google found nothing (other queries did): continued on bing; found 5 of 10: {STOP_TEXT[R.STOP_END]}; "
+        "stored 4 of 5: 1 failed (timeout 1)"
+    )
+
+
+def test_row_holds_what_the_outcome_says():
+    r = _result(found=5, statuses={R.OK: 3, R.DUPLICATE: 1, R.HTTP_ERROR: 1}, held=0, stop=R.STOP_END)
+    row = query_row(r)
+    assert {k: row[k] for k in ("asked", "found", "downloaded", "failed", "duplicate", "stop")} == {
+        "asked": 10, "found": 5, "downloaded": 3, "failed": 1, "duplicate": 1, "stop": R.STOP_END}  # fmt: skip
+    assert row["shortfall"] == shortfall(r) and row["fallback_from"] == "" and row["engine"] == "google"
+    assert query_row(_result())["shortfall"] == ""
