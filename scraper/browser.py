@@ -32,6 +32,7 @@ BASE_ARGS = (
     "--no-first-run",
     "--no-default-browser-check",
 )
+MAX_SCRATCH_PATH = 50  # + "/org.chromium.Chromium.scoped_dir.XXXXXX/SingletonSocket" < 108 bytes (AF_UNIX)
 INSTALL_HINT = (
     "install them with `apt-get install -y chromium chromium-driver` (Debian/Ubuntu), or set "
     f"{BROWSER_ENV}=/path/to/chrome and {DRIVER_ENV}=/path/to/chromedriver"
@@ -137,9 +138,8 @@ def make_driver(
         lang=lang,
         extra_args=extra_args,
     )
-    scratch = os.path.join(profile, "tmp")  # Chromium's own temp files go with the profile
-    os.mkdir(scratch)
-    env = {**os.environ, "TMPDIR": scratch}
+    # Chromium's own temp files go with the profile, where its socket path stays within the AF_UNIX limit.
+    env = {**os.environ, "TMPDIR": profile} if len(profile) <= MAX_SCRATCH_PATH else None
     service = Service(choice.driver_path, env=env, popen_kw=R.reaper().popen_kw(profile))
     try:
         driver = webdriver.Chrome(service=service, options=opts)
