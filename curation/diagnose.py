@@ -102,8 +102,9 @@ _DOING = {"open": "reading the header", "decode": "decoding", "normalise": "conv
 
 
 def sniff(head: bytes) -> tuple[Reason, str] | None:
-    """What a file Pillow cannot identify is, from its first bytes, when that can be named: a format that needs a
-    plugin or codec missing here, a format Pillow never reads, or something that is not an image at all."""
+    """What a file Pillow cannot identify is, from its first bytes (a few KB: an SVG may start with a long XML
+    prologue), when that can be named: a format that needs a plugin or codec missing here, a format Pillow never
+    reads, or something that is not an image at all."""
     box = head[4:8] == b"ftyp"
     brands = {head[i : i + 4] for i in range(8, min(len(head), 40), 4)} if box else set()
     lower = head.lower().lstrip()
@@ -123,7 +124,7 @@ def sniff(head: bytes) -> tuple[Reason, str] | None:
             return Reason.UNSUPPORTED_FORMAT, f"{name}: not a format Pillow decodes"
     if brands & {b"crx "}:
         return Reason.UNSUPPORTED_FORMAT, "a Canon CR3 camera raw file: not a format Pillow decodes"
-    if b"<svg" in lower:
+    if b"<svg" in lower or b"<!doctype svg" in lower:
         return Reason.UNSUPPORTED_FORMAT, "an SVG vector drawing: not a raster image Pillow decodes"
     for found, name in (
         (lower.startswith((b"<!doctype html", b"<html", b"<head", b"<body")), "an HTML page (often an error page)"),
@@ -146,7 +147,7 @@ def _unidentified(data: bytes, said: tuple[str, ...]) -> tuple[Reason, str]:
     for text in said:
         if "support not installed" in text.lower():
             return Reason.DECODER_UNAVAILABLE, text
-    named = sniff(head)
+    named = sniff(data[:4096])
     if named is not None:
         return named
     fmt = _signature(head)

@@ -49,9 +49,10 @@ DECODE_REASONS = (
     Reason.DECODE_ERROR,
 )  # fmt: skip
 # Decode failures that may not happen again (a codec installed, a permission fixed, a bug fixed, less load): their
-# files are decoded again on every run rather than taken from the cache.
+# files are decoded again on every run rather than taken from the cache. Not a timeout: trying again would cost the
+# whole timeout on every run (touch the file to try it again).
 RETRIED_REASONS = frozenset({Reason.UNREADABLE, Reason.DECODER_UNAVAILABLE, Reason.DECODER_CRASHED,
-                             Reason.DECODE_TIMEOUT, Reason.DECODE_ERROR})  # fmt: skip
+                             Reason.DECODE_ERROR})  # fmt: skip
 RULE_REASONS = (Reason.ANIMATED, Reason.TOO_SMALL, Reason.ASPECT_RATIO, Reason.NEAR_UNIFORM, Reason.GRAYSCALE)
 REVIEW_REASONS = (Reason.EXCLUDED,)
 DUPLICATE_REASONS = (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE, Reason.CROSS_DOMAIN, Reason.SPLIT_CONFLICT)
@@ -72,7 +73,8 @@ REASON_HELP: dict[Reason, str] = {
     Reason.CORRUPT: "the header or the data is malformed",
     Reason.DECODER_CRASHED: "the decoding process died on this file (a crash in a C library, or killed for memory), "
     "also when it was decoded again alone; retried on every run",
-    Reason.DECODE_TIMEOUT: "decoding took longer than decode_timeout seconds and was stopped; retried on every run",
+    Reason.DECODE_TIMEOUT: "decoding took longer than decode_timeout seconds and was stopped (touch the file, or "
+    "delete curation/state.sqlite, to try it again)",
     Reason.DECODE_ERROR: "an unexpected error (probably a bug: please report it with the detail); retried on every run",
     Reason.ANIMATED: "more than one frame (animated GIF/PNG/WebP); set animated = 'first_frame' to keep frame 1",
     Reason.TOO_SMALL: "shorter side below min_side",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sakura.cli import main
 from tests.support import curation_hostile as ch
 from tests.support import curation_images as ci
@@ -80,3 +82,22 @@ def test_missing_raw_folder_is_a_one_line_error(tmp_path, capsys):
     assert main(["curate", "--root", str(tmp_path / "nowhere"), "--no-progress"]) == 2
     out, err = capsys.readouterr()
     assert err.count("\n") == 1 and err.startswith("sakura curate: error: dataset: no raw images at ")
+
+
+@pytest.mark.slow
+def test_a_folder_of_1000_hostile_files_through_sakura_curate(tmp_path):
+    """The acceptance run (benchmarks/hostile_corpus.py prints its figures): exit 0, counts by reason printed, one
+    manifest row per input file, no traceback."""
+    found = ch.found_on_machine()
+    ch.hostile_corpus(tmp_path / "raw", max(800, 1000 - len(ch.CRAFTED) - len(found)), seed=0, found=found)
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "raw").rglob("*") if p.is_file())
+    assert len(files) >= 1000
+    sakura = Path(sys.executable).parent / "sakura"
+    out = subprocess.run([str(sakura), "curate", "--root", str(tmp_path), "--workers", "2", "--no-progress"],
+                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert out.returncode == 0 and "Traceback" not in out.stdout + out.stderr, out.stderr[-2000:]
+    with (tmp_path / "curation" / "manifest.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["raw_path"] for r in rows) == files
+    problems = json.loads((tmp_path / "curation" / "report.json").read_text())["problems"]
+    assert len(_problem_block(out.stdout)) == len(problems) >= 6 and "decode_error" not in problems
