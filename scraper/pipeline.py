@@ -197,7 +197,7 @@ def _commit(store: Store, done: Stored) -> str:
         return result
     f = done.fetched
     error = Fetched(f.candidate, R.ERROR, f"recording: {result}", f.http_status, fetched_at=R.utc_now())
-    return store.commit(Stored(error, R.ERROR, error.error, done.path))
+    return store.commit(Stored(error, R.ERROR, error.error, None))
 
 
 class _Slots:

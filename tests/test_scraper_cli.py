@@ -37,8 +37,9 @@ def data_root(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _sakura(args, data_root, **kw):
-    env = {**os.environ, "SAKURA_DATA_ROOT": str(data_root), "PYTHONPATH": str(Path(__file__).parent.parent)}
+def _sakura(args, data_root, env=None, **kw):
+    env = {**os.environ, "SAKURA_DATA_ROOT": str(data_root), "PYTHONPATH": str(Path(__file__).parent.parent),
+           **(env or {})}  # fmt: skip
     cmd = [sys.executable, "-m", "sakura", "scrape", "--domains", str(data_root / "domains.toml"), *args]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
@@ -143,6 +144,100 @@ def test_kill_9_mid_run_then_rerun_loses_nothing(data_root, http_server):
     assert all(handler.hits[u.split(srv.base_url)[1]] == 1 for u in ok_before)  # never refetched
     assert len(list((raw / "B").iterdir())) == n
     assert list((raw / ".partial").iterdir()) == []
+
+
+@pytest.mark.browser
+def test_every_search_is_a_row_with_its_shortfall_and_a_block_is_said_once(data_root):
+    (data_root / "domains.toml").write_text(DOMAINS.replace('"tree lined street"', '"blockme please"'))
+    srv = serve(replica_handler("google", "json", n_results=12))
+    try:
+        args = ["--google-url", srv.base_url, "--per-query", "20", "--scroll-pause", "0.2", "--load-attempts", "2",
+                "--fallback-engine", "none", "--no-progress", *PRIVATE]  # fmt: skip
+        proc = _sakura(args, data_root)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        srv.close()
+    assert proc.returncode == 0, err
+    rows = {line.split()[2]: line for line in out.splitlines()[1:4]}
+    assert set(rows) == {"가로수길", "blockme", "벚꽃길"}  # every search, not only the failed one
+    assert rows["가로수길"].split()[3:10] == ["ok", "json", "20", "12", "12", "0", "0"]
+    assert rows["가로수길"].rstrip().endswith("found 12 of 20: end of results (every way of loading more brought "
+                                              "nothing new)")  # fmt: skip
+    assert "blocked" in rows["blockme"].split() and rows["blockme"].endswith("no CAPTCHA attempted")
+    assert err.count("unusual-traffic page") == 1  # the block's message (with its advice) once
+    assert "3 of 3 searches fell short" in out
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_kill_9_during_a_browser_scrape_leaves_no_browser_no_partial_file_no_lost_row(data_root):
+    import tempfile
+    import uuid
+
+    from tests.support.browser import live_processes_with_env
+
+    base = replica_handler("google", "json", n_results=30)
+
+    class SlowImages(base):
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path.startswith("/img/"):
+                time.sleep(0.25)
+            super().do_GET()
+
+    srv = serve(SlowImages)
+    tmp, mark = Path(tempfile.mkdtemp(prefix="sk-", dir="/tmp")), uuid.uuid4().hex
+    env = {"TMPDIR": str(tmp), "SAKURA_TEST_MARK": mark}
+    args = ["--google-url", srv.base_url, "--per-query", "30", "--scroll-pause", "0.2", "--workers", "2",
+            "--per-host", "2", "--no-progress", "--fallback-engine", "none", *PRIVATE]  # fmt: skip
+    raw = data_root / "clitest" / "raw"
+    try:
+        proc = _sakura(args, data_root, env)
+        ok_rows = lambda: _ok_rows(raw)  # noqa: E731
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and len(ok_rows()) < 8:
+            time.sleep(0.1)
+        browsers = {c for _, c in live_processes_with_env("SAKURA_TEST_MARK", mark)}
+        assert {"chromium", "chromedriver"} <= browsers, browsers  # killed while the browser runs
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+        committed = dict(ok_rows())
+        assert 8 <= len(committed) < 90
+        gone = _poll(lambda: not live_processes_with_env("SAKURA_TEST_MARK", mark))
+        assert gone, live_processes_with_env("SAKURA_TEST_MARK", mark)  # no chromium, no chromedriver
+        assert _poll(lambda: not list(tmp.glob("sakura-chrome-*")))  # nor its profile
+        for f in (raw / "A").iterdir():  # only complete, content-named files are visible
+            assert f.name == f"{check_image(f.read_bytes()).sha256}.jpg"
+        rerun = _sakura(args, data_root, env)
+        out, err = rerun.communicate(timeout=180)
+        assert rerun.returncode == 0, err
+        after = dict(_ok_rows(raw))
+        assert all(after[u] == t for u, t in committed.items())  # no committed row lost or redone
+        assert len(after) == 90 and len(list((raw / "A").iterdir())) == 60  # 3 queries of 30
+        assert list((raw / ".partial").iterdir()) == []
+    finally:
+        srv.close()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _ok_rows(raw: Path) -> list[tuple[str, str]]:
+    try:
+        db = sqlite3.connect(RawLayout(raw).manifest, timeout=5)
+        try:
+            return db.execute("SELECT url, fetched_at FROM images WHERE status='ok'").fetchall()
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        return []
+
+
+def _poll(cond, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not cond():
+        time.sleep(0.05)
+    return cond()
 
 
 def test_missing_chromedriver_is_one_clear_error(data_root, monkeypatch, capsys):

@@ -10,7 +10,11 @@ from core.config import ConfigError, DatasetSpec, DomainSpec, Query
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
-from scraper.pipeline import Counts, scrape
+from scraper.fetch import Downloader
+from scraper.pipeline import Counts, collect, scrape
+from scraper.records import Candidate, SearchOutcome
+from scraper.report import shortfall
+from scraper.store import Store
 from scraper.validate import check_image
 from tests.support.browser import headless_chrome
 from tests.support.net import serve
@@ -149,3 +153,87 @@ def test_import_folder_of_own_photos(tmp_path):
 def test_bad_source_choices_raise(tmp_path, kw, match):
     with pytest.raises(ConfigError, match=match):
         scrape(_cfg(tmp_path), SPEC, **kw)
+
+
+# --- issue 10: one URL never stops the run ----------------------------------------------------------------------
+
+
+class _Store(Store):
+    """A store whose put fails for one URL (a disk error while writing that file)."""
+
+    def put(self, f):
+        if "/img/put-fails" in f.candidate.url:
+            raise OSError(28, "No space left on device")
+        return super().put(f)
+
+
+class _Fetcher(Downloader):
+    """A downloader that raises for some URLs: a bug in fetching, a configuration error."""
+
+    def fetch(self, cand):
+        if "/img/fetch-raises" in cand.url:
+            raise RuntimeError("fetch exploded")
+        if "/img/config" in cand.url:
+            raise ConfigError("max_mb: got -1; allowed: greater than 0")
+        return super().fetch(cand)
+
+
+def _outcome(srv, names, domain="A") -> SearchOutcome:
+    cands = tuple(Candidate(srv.url(f"/img/{n}.jpg"), rank=i).tagged(domain, "q", "urls") for i, n in enumerate(names))
+    return SearchOutcome(cands, R.OK, "", "", (), len(cands), R.STOP_SOURCE, "urls")
+
+
+def test_an_exception_in_fetch_validation_or_store_is_that_url_s_status(tmp_path, http_server, monkeypatch):
+    import scraper.fetch
+
+    real_check = scraper.fetch.check_image
+
+    def check(data, max_pixels):
+        if data == image_bytes("/img/validate-raises.jpg"):
+            raise MemoryError("decoder ran out of memory")
+        return real_check(data, max_pixels)
+
+    monkeypatch.setattr(scraper.fetch, "check_image", check)
+    srv = http_server(fault_handler())
+    cfg = _cfg(tmp_path)
+    names = ["ok-1", "fetch-raises", "validate-raises", "put-fails", "ok-2"]
+    with _Store(cfg.raw_dir("iso")) as store:
+        fetcher = _Fetcher(cfg)
+        result = collect(cfg, store, fetcher, _outcome(srv, names), "A", "q", "urls")
+        rows = {r["url"].rsplit("/", 1)[1]: r for r in store.rows()}
+        fetcher.close()
+    assert result.statuses == {R.OK: 2, R.ERROR: 3}
+    assert (rows["fetch-raises.jpg"]["status"], rows["fetch-raises.jpg"]["error"]) == (
+        R.ERROR, "fetching: RuntimeError: fetch exploded")  # fmt: skip
+    assert rows["validate-raises.jpg"]["error"] == "fetching: MemoryError: decoder ran out of memory"
+    assert rows["put-fails.jpg"]["error"] == "storing: OSError: [Errno 28] No space left on device"
+    assert result.errors[0].endswith("fetching: RuntimeError: fetch exploded") and len(result.errors) == 3
+    assert "3 failed (error 3)" in shortfall(result)
+    assert {rows[f"ok-{k}.jpg"]["status"] for k in (1, 2)} == {R.OK}
+    with Store(cfg.raw_dir("iso")) as store:  # not settled: the next run tries those URLs again
+        assert store.settled_urls("A") == {srv.url("/img/ok-1.jpg"), srv.url("/img/ok-2.jpg")}
+
+
+def test_a_configuration_error_still_stops_the_run(tmp_path, http_server):
+    srv = http_server(fault_handler())
+    cfg = _cfg(tmp_path, workers=1)
+    with Store(cfg.raw_dir("iso")) as store, pytest.raises(ConfigError, match="max_mb"):
+        collect(cfg, store, _Fetcher(cfg), _outcome(srv, ["ok-1", "config", "ok-2"]), "A", "q", "urls")
+
+
+def test_an_unwritable_row_becomes_an_error_row(tmp_path, http_server, monkeypatch):
+    srv = http_server(fault_handler())
+    cfg = _cfg(tmp_path)
+    with Store(cfg.raw_dir("iso")) as store:
+        real = store.commit
+
+        def commit(s):
+            if s.status == R.OK and "ok-2" in s.fetched.candidate.url:
+                raise sqlite3.InterfaceError("Error binding parameter 5")
+            return real(s)
+
+        monkeypatch.setattr(store, "commit", commit)
+        result = collect(cfg, store, Downloader(cfg), _outcome(srv, ["ok-1", "ok-2"]), "A", "q", "urls")
+        (row,) = store.rows("url LIKE ?", ("%ok-2%",))
+    assert result.statuses == {R.OK: 1, R.ERROR: 1}
+    assert row["status"] == R.ERROR and row["error"] == "recording: InterfaceError: Error binding parameter 5"

@@ -56,7 +56,10 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away (a killed scraper)
+            pass
 
     def _redirect(self, location: str, headers=None) -> None:
         self._send(302, b"", headers={"Location": location, **(headers or {})})
