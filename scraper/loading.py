@@ -163,7 +163,8 @@ class Loader:
         d = self.d
         if how == "scroll":
             d.execute_script(_SCROLL_JS)
-        elif how == "end_key":
+        elif how == "end_key":  # to the page, not to a focused search box
+            d.execute_script("document.activeElement && document.activeElement.blur && document.activeElement.blur()")
             ActionChains(d).send_keys(Keys.END).perform()
         elif how in ("last_tile", "show_more"):
             found = browser.first_match(d, self.profile.thumbnails if how == "last_tile" else self.profile.show_more)

@@ -104,7 +104,6 @@ class SearchOutcome:
     fallback_from: str = ""
     fallback_reason: str = ""
     attempts: tuple[SearchOutcome, ...] = ()
-    warnings: tuple[str, ...] = ()
 
     @property
     def found(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 
 import pytest
 import requests
@@ -47,3 +48,21 @@ def test_unknown_query_has_no_results(demo):
     page = requests.get(f"{demo.url}/search", params={"q": "nothing here"}, timeout=10).text
     assert google_candidates(page) == [] and "No results" in page
     assert requests.get(f"{demo.url}/img/C/1.jpg", timeout=10).status_code == 404
+
+
+@pytest.mark.browser
+def test_the_scraper_collects_from_the_demo_source_with_provenance(demo, tmp_path):
+    from scraper.config import ScrapeConfig
+    from scraper.pipeline import scrape
+    from scraper.report import shortfall
+
+    spec = load_domains(PROJECT_ROOT / "datasets" / "domains.toml")
+    cfg = ScrapeConfig(data_root=tmp_path, per_query_limit=20, allow_private_networks=("127.0.0.1/32",),
+                       scroll_pause=0.2, max_preview_clicks=0).with_engine_url(demo.url)  # fmt: skip
+    result = scrape(cfg, spec, domains=["B"], queries=[spec.domain("B").queries[0]])
+    (q,) = result.queries
+    assert (q.search_status, q.layer, q.found, q.stop) == ("ok", "json", 20, "asked_reached")
+    assert (q.downloaded, q.engine, q.fallback_from, shortfall(q)) == (20, "google", "", None)
+    with sqlite3.connect(result.manifest) as db:
+        rows = db.execute("SELECT page_url, title FROM images WHERE status = 'ok'").fetchall()
+    assert len(rows) == 20 and all(p.startswith(f"{demo.url}/page/B-") and t.startswith("Street B") for p, t in rows)

@@ -121,6 +121,35 @@ def test_file_left_without_row_by_a_kill_is_adopted(tmp_path):
         assert st.count("A") == 1
 
 
+def test_a_search_and_the_engine_it_fell_back_from_are_both_logged(tmp_path):
+    blocked = R.SearchOutcome((), R.BLOCKED, "sorry page", "", (), 5, R.STOP_BLOCKED, "google")
+    cands = (Candidate("http://x/1.jpg"),)
+    final = R.SearchOutcome(cands, R.OK, "1 candidate", "json", (), 5, R.STOP_END, "bing", "google", "blocked",
+                            (blocked,))  # fmt: skip
+    with Store(tmp_path) as st:
+        st.record_search("A", "q", "google", final)
+    db = sqlite3.connect(RawLayout(tmp_path).manifest)
+    rows = db.execute("SELECT engine, status, found, asked, stop, fallback_from, fallback_reason FROM searches "
+                      "ORDER BY id").fetchall()  # fmt: skip
+    assert rows == [("google", "blocked", 0, 5, "blocked", None, None), ("bing", "ok", 1, 5, "end_of_results",
+                                                                        "google", "blocked")]  # fmt: skip
+
+
+def test_an_older_manifest_gets_the_new_search_columns(tmp_path):
+    db = sqlite3.connect(tmp_path / "manifest.sqlite")
+    db.execute("CREATE TABLE searches (id INTEGER PRIMARY KEY AUTOINCREMENT, domain TEXT NOT NULL, query TEXT NOT "
+               "NULL, engine TEXT NOT NULL, status TEXT NOT NULL, message TEXT, layer TEXT, found INTEGER NOT NULL, "
+               "debug_files TEXT, searched_at TEXT NOT NULL)")  # fmt: skip
+    db.execute("INSERT INTO searches VALUES (1, 'A', 'q', 'google', 'ok', '', 'json', 3, '[]', 'then')")
+    db.commit()
+    db.close()
+    with Store(tmp_path) as st:
+        st.record_search("A", "q2", "google", R.SearchOutcome((), R.EMPTY, "none", asked=4, stop=R.STOP_NO_RESULTS))
+    db = sqlite3.connect(tmp_path / "manifest.sqlite")
+    assert db.execute("SELECT query, asked, stop FROM searches ORDER BY id").fetchall() == [
+        ("q", None, None), ("q2", 4, "no_results")]  # fmt: skip
+
+
 def test_runs_and_searches_are_logged(tmp_path):
     with Store(tmp_path) as st:
         run = st.start_run({"engine": "google"})
