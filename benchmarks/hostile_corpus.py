@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import shutil
 import subprocess
@@ -55,9 +56,12 @@ def main() -> int:
     kinds = hostile_corpus(root / "raw", args.files, args.seed, found)
     files = sorted(q for q in (root / "raw").rglob("*") if q.is_file())
     size = sum(q.stat().st_size for q in files)
+    digest = hashlib.sha256()
+    for q in files:
+        digest.update(q.relative_to(root).as_posix().encode() + b"\0" + hashlib.sha256(q.read_bytes()).digest())
     print(f"built {root}/raw in {time.perf_counter() - t:.1f} s: {len(files)} files, {size / 1e6:.1f} MB "
           f"({args.files} generated from seed {args.seed}, {kinds['crafted']} crafted, {kinds['found']} found in "
-          "the installed packages)")  # fmt: skip
+          f"the installed packages); digest {digest.hexdigest()[:16]}")  # fmt: skip
     fresh, seconds = run_curate(root, args.workers)
     again, rerun = run_curate(root, args.workers)
     print(f"\n$ sakura curate --root {root} --workers {args.workers} --no-progress   # exit {fresh.returncode}, "

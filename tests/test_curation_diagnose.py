@@ -114,6 +114,8 @@ def test_sniff_names_what_pillow_cannot_open(data, reason, words):
     [
         (b"\x89PN", Reason.TRUNCATED, "only 3 bytes: the start of a PNG signature"),
         (bytes(17) + PNG, Reason.CORRUPT, "17 bytes of something else before a PNG signature"),
+        (b"\x81" + PNG[1:], Reason.CORRUPT, "a PNG signature with 1 byte(s) wrong"),
+        (b"\x00\x00\x01\x01" + bytes(40), Reason.UNIDENTIFIABLE, "starts with"),  # 4-byte ICO signature: too short
         (b"hello world, nothing to see", Reason.UNIDENTIFIABLE, "starts with b'hello world"),
     ],
 )

@@ -143,3 +143,11 @@ def test_image_files_found_on_this_machine_are_all_classified(tmp_path):
         rows = list(csv.DictReader(fh))
     assert len(rows) == n == len(found) + len(ch.CRAFTED)
     assert not [r for r in rows if r["reason"] == Reason.DECODE_ERROR]
+
+
+def test_the_hostile_corpus_is_the_same_from_the_same_seed(tmp_path):
+    def build(where: Path) -> dict[str, bytes]:
+        ch.hostile_corpus(where / "raw", 60, seed=5)
+        return {p.relative_to(where).as_posix(): p.read_bytes() for p in (where / "raw").rglob("*") if p.is_file()}
+
+    assert build(tmp_path / "one") == build(tmp_path / "two")

@@ -13,6 +13,7 @@ import random
 import struct
 import sys
 import sysconfig
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,9 @@ IMAGE_EXTENSIONS = (
     ".im", ".fits", ".mpo", ".apng", ".qoi", ".jxl", ".wmf", ".emf", ".dib",
 )  # fmt: skip
 WRONG_EXTENSIONS = ("jpg", "png", "gif", "webp", "tif", "txt", "bin", "", "JPG", "jpeg.exe")
+
+
+_EPOCH = time.gmtime(946_684_800)  # 2000-01-01, a fixed date in a PDF: the same bytes every time
 
 
 def _save(im: Image.Image, fmt: str, **kw) -> bytes:
@@ -83,8 +87,16 @@ def _tiff_pages(rng: random.Random) -> bytes:
     return _save(im, "TIFF", save_all=True, append_images=[im.rotate(90)], compression="tiff_lzw")
 
 
+def _profile(name: str) -> bytes:
+    """An ICC profile made by LittleCMS, without its creation time and ID (so the same bytes every time)."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile(name)).tobytes())
+    data[24:36] = bytes(12)  # creation date and time
+    data[84:100] = bytes(16)  # profile ID (an MD5 that covers the date): zero means not computed
+    return bytes(data)
+
+
 def _broken_icc(rng: random.Random) -> bytes:
-    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = _profile("sRGB")
     cut = bytearray(profile[: rng.randint(0, len(profile))])
     for _ in range(rng.randint(0, 8)):
         if cut:
@@ -94,8 +106,7 @@ def _broken_icc(rng: random.Random) -> bytes:
 
 
 def _lab_icc(rng: random.Random) -> bytes:
-    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
-    return _save(_picture(rng), "JPEG", icc_profile=lab)  # an RGB picture tagged with a profile that does not fit
+    return _save(_picture(rng), "JPEG", icc_profile=_profile("LAB"))  # RGB tagged with a profile that does not fit
 
 
 def _png16(rng: random.Random) -> bytes:
@@ -150,7 +161,7 @@ VALID: dict[str, Maker] = {
     "qoi": lambda r: (_save(_picture(r), "QOI"), "qoi"),
     "dds": lambda r: (_save(_picture(r), "DDS"), "dds"),
     "eps": lambda r: (_save(_picture(r), "EPS"), "eps"),  # decoding needs Ghostscript
-    "pdf": lambda r: (_save(_picture(r), "PDF"), "pdf"),  # Pillow writes PDF but never reads it
+    "pdf": lambda r: (_save(_picture(r), "PDF", creationDate=_EPOCH, modDate=_EPOCH), "pdf"),  # written, never read
 }
 if features.check("avif"):
     VALID["avif"] = lambda r: (_save(_picture(r), "AVIF", quality=r.randint(20, 90)), "avif")
