@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
 from core.config import ConfigError
 from core.images import load_rgb
+from core.items import ItemFailure, isolate
 from curation.layout import SPLITS, DatasetLayout
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -58,18 +59,26 @@ class Skipped:
     reason: str
 
 
+class NoImagesLeftError(ConfigError):
+    """Every image of a domain failed to load: there is nothing left to train on."""
+
+
+def _verify(path: Path) -> None:
+    with Image.open(path) as im:
+        im.verify()
+
+
 def list_images(folder: Path) -> tuple[list[Path], list[Skipped]]:
     """Image files in `folder` (sorted), checked to open; unreadable ones are returned with the reason."""
     files, skipped = [], []
     for p in sorted(folder.iterdir()):
         if not p.is_file() or p.suffix.lower() not in IMAGE_EXTS:
             continue
-        try:
-            with Image.open(p) as im:
-                im.verify()
+        failure = isolate(_verify, p)
+        if isinstance(failure, ItemFailure):
+            skipped.append(Skipped(str(p), str(failure)))
+        else:
             files.append(p)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-            skipped.append(Skipped(str(p), f"{type(e).__name__}: {e}"))
     return files, skipped
 
 
@@ -93,24 +102,48 @@ def eval_transform(im: Image.Image, size: int) -> torch.Tensor:
 
 class UnalignedDataset(Dataset):
     """Pairs image i of domain A with a random image of domain B. Indexed by (epoch, i): the random crop, flip and
-    B partner are a pure function of (seed, epoch, i), so any worker count and a resumed run see the same data."""
+    B partner are a pure function of (seed, epoch, i), so any worker count and a resumed run see the same data.
+
+    An image that fails to load (in the main process or a DataLoader worker) is replaced by the next one of its domain
+    that loads, and named in the sample's "failed" field ("path<TAB>reason" lines) for the loop to report; when none
+    of a domain's images loads, NoImagesLeftError names the domain and a file."""
 
     def __init__(self, files_A: list[Path], files_B: list[Path], load_size: int, crop: int, seed: int = 0) -> None:
         if not files_A or not files_B:
             raise ConfigError(f"dataset: need images in both domains; got A={len(files_A)}, B={len(files_B)}")
         self.files_A, self.files_B = files_A, files_B
         self.load_size, self.crop, self.seed = load_size, crop, seed
+        self._bad: dict[Path, str] = {}  # files this process found unreadable (skipped without reading again)
 
     def __len__(self) -> int:
         return len(self.files_A)
 
-    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor | str]:
         epoch, i = key
         g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 10_000_019 + i)
         j = int(torch.randint(0, len(self.files_B), (1,), generator=g))
-        real_A = train_transform(load_rgb(self.files_A[i]), self.load_size, self.crop, g)  # (3, crop, crop)
-        real_B = train_transform(load_rgb(self.files_B[j]), self.load_size, self.crop, g)
-        return {"A": real_A, "B": real_B}
+        failed: list[str] = []
+        real_A = self._load(self.files_A, i, g, failed, "A")  # (3, crop, crop)
+        real_B = self._load(self.files_B, j, g, failed, "B")
+        return {"A": real_A, "B": real_B, "failed": "\n".join(failed)}
+
+    def _load(self, files: list[Path], k: int, g: torch.Generator, failed: list[str], domain: str) -> torch.Tensor:
+        """files[k] transformed, else the next file (cyclically) that loads; each failure noted in `failed`."""
+        for step in range(len(files)):
+            path = files[(k + step) % len(files)]
+            if path in self._bad:
+                continue
+            out = isolate(lambda p: train_transform(load_rgb(p), self.load_size, self.crop, g), path)
+            if not isinstance(out, ItemFailure):
+                return out
+            self._bad[path] = str(out)
+            failed.append(f"{path}\t{out}")
+        example = next(p for p in files if p in self._bad)
+        reason = self._bad[example]
+        raise NoImagesLeftError(
+            f"dataset: none of the {len(files)} training images of domain {domain} could be loaded "
+            f"(e.g. {example}: {reason})"
+        )
 
 
 class FolderDataset(Dataset):
@@ -124,6 +157,18 @@ class FolderDataset(Dataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return eval_transform(load_rgb(self.files[i]), self.size)
+
+    def load_all(self) -> tuple[torch.Tensor, list[Skipped]]:
+        """(N, 3, size, size) of every file that loads, and the ones that did not, with the reason."""
+        images, skipped = [], []
+        for i, path in enumerate(self.files):
+            out = isolate(self.__getitem__, i)
+            if isinstance(out, ItemFailure):
+                skipped.append(Skipped(str(path), str(out)))
+            else:
+                images.append(out)
+        stack = torch.stack(images) if images else torch.zeros(0, 3, self.size, self.size)
+        return stack, skipped
 
 
 class EpochSampler(Sampler):
@@ -182,10 +227,20 @@ def first_batch_or_explain(loader: DataLoader) -> tuple[Iterator, dict | None]:
     """Start iterating; if the worker processes themselves fail (not an image), raise an error that says what
     failed and how to run without workers."""
     it = iter(loader)
+    return it, next_batch(it, loader)
+
+
+def next_batch(it: Iterator, loader: DataLoader) -> dict | None:
+    """The next batch (None at the end). A NoImagesLeftError from a worker comes back as itself with its own message
+    (not the worker's traceback); worker processes that die raise an error saying how to run without them."""
     try:
-        return it, next(it)
+        return next(it)
     except StopIteration:
-        return it, None
+        return None
+    except NoImagesLeftError as e:
+        lines = [line for line in str(e).splitlines() if line.strip()]
+        message = lines[-1].removeprefix(f"{__name__}.").removeprefix("NoImagesLeftError: ") if lines else str(e)
+        raise NoImagesLeftError(message) from None
     except RuntimeError as e:
         if loader.num_workers > 0 and "worker" in str(e).lower():
             raise RuntimeError(
@@ -193,6 +248,16 @@ def first_batch_or_explain(loader: DataLoader) -> tuple[Iterator, dict | None]:
                 "Run with --num-workers 0 to load images in the main process."
             ) from e
         raise
+
+
+def batch_failures(batch: dict) -> list[Skipped]:
+    """The images a batch had to replace (the samples' "failed" fields), as Skipped records."""
+    out = []
+    for text in batch.get("failed", ()):
+        for line in filter(None, text.split("\n")):
+            path, _, reason = line.partition("\t")
+            out.append(Skipped(path, reason))
+    return out
 
 
 def iterations(n_items: int, batch_size: int) -> int:

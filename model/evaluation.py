@@ -47,10 +47,11 @@ class Evaluator:
             )
         sample_A = self.test_A or train_A
         sample_B = self.test_B or train_B
-        self.sample_A = load_stack(sample_A[:2], cfg.image_size)
-        self.sample_B = load_stack(sample_B[:2], cfg.image_size)
+        self.sample_A = load_stack(sample_A[:8], cfg.image_size)[:2]  # the first two that load
+        self.sample_B = load_stack(sample_B[:8], cfg.image_size)[:2]
         self.train_A, self.train_B = train_A, train_B
         self._classifier: DomainClassifier | None = None
+        self.skipped: list = []  # test or train images that failed to load for evaluation
 
     def classifier(self) -> DomainClassifier:
         """The run's domain classifier: loaded from domain_classifier.pt, else fitted on the train split."""
@@ -60,8 +61,8 @@ class Evaluator:
             if path.is_file():
                 clf.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
             else:
-                x_A = load_stack(self.train_A, limit=CLASSIFIER_TRAIN_LIMIT)
-                x_B = load_stack(self.train_B, limit=CLASSIFIER_TRAIN_LIMIT)
+                x_A = load_stack(self.train_A, limit=CLASSIFIER_TRAIN_LIMIT, skipped=self.skipped)
+                x_B = load_stack(self.train_B, limit=CLASSIFIER_TRAIN_LIMIT, skipped=self.skipped)
                 clf = train_domain_classifier(x_A, x_B, seed=self.cfg.seed)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 torch.save(clf.state_dict(), path)
@@ -90,8 +91,11 @@ class Evaluator:
     def scores(self, trainer, limit: int | None) -> tuple[dict, tuple[torch.Tensor, ...]]:
         """Domain-classifier, checkerboard and structure scores on (up to `limit` of) the test images, translated at
         the training size."""
-        real_A = load_stack(self.test_A, self.cfg.image_size, limit)
-        real_B = load_stack(self.test_B, self.cfg.image_size, limit)
+        n = len(self.skipped)
+        real_A = load_stack(self.test_A, self.cfg.image_size, limit, self.skipped)
+        real_B = load_stack(self.test_B, self.cfg.image_size, limit, self.skipped)
+        for s in self.skipped[n:]:
+            print(f"warning: evaluation skips {s.path}: {s.reason}", file=sys.stderr)
         fake_B, fake_A = self._translate(trainer, real_A, "A2B"), self._translate(trainer, real_B, "B2A")
         metrics = domain_scores(self.classifier(), real_A, real_B, fake_B, fake_A)
         metrics.update(artifact_scores(real_A, real_B, fake_B, fake_A))
@@ -117,6 +121,8 @@ class Evaluator:
         if "skipped" in fk:
             print(f"FID/KID skipped: {fk['skipped']}", file=sys.stderr)
         final = {"epoch": st.epoch, "global_step": st.global_step, **metrics, "fid_kid": fk}
+        final["skipped_train_images"] = len(st.skipped)
+        final["skipped_eval_images"] = len({s.path for s in self.skipped})
         self._write(st, final)
         return final
 

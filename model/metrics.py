@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.data import FolderDataset
+from model.data import FolderDataset, Skipped
 
 CLASSIFIER_SIZE = 32
 INCEPTION_ENV = "SAKURA_INCEPTION_WEIGHTS"
@@ -39,13 +39,17 @@ class DomainClassifier(nn.Module):
         return self.head(self.features(x).mean((2, 3)))
 
 
-def load_stack(files: list[Path], size: int = CLASSIFIER_SIZE, limit: int | None = None) -> torch.Tensor:
-    """(N, 3, size, size) evaluation crops of the files (at most `limit`, evenly spread)."""
+def load_stack(files: list[Path], size: int = CLASSIFIER_SIZE, limit: int | None = None,
+               skipped: list[Skipped] | None = None) -> torch.Tensor:  # fmt: skip
+    """(N, 3, size, size) evaluation crops of the files (at most `limit`, evenly spread); a file that does not load
+    is left out and appended to `skipped`."""
     if limit is not None and len(files) > limit:
         step = len(files) / limit
         files = [files[int(i * step)] for i in range(limit)]
-    ds = FolderDataset(files, size)
-    return torch.stack([ds[i] for i in range(len(ds))])
+    stack, failed = FolderDataset(files, size).load_all()
+    if skipped is not None:
+        skipped += [f for f in failed if f not in skipped]
+    return stack
 
 
 def structureless(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:

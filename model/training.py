@@ -18,13 +18,16 @@ from model import checkpoint as ckpt_io
 from model.config import TrainConfig, pick_device, resolve
 from model.data import (
     EpochSampler,
+    NoImagesLeftError,
     Skipped,
     UnalignedDataset,
+    batch_failures,
     domain_dirs,
     first_batch_or_explain,
     iterations,
     list_images,
     make_loader,
+    next_batch,
 )
 from model.engine import CycleGANTrainer, DistInfo, NonFiniteLossError
 from model.evaluation import Evaluator
@@ -77,6 +80,15 @@ class RunState:
     best_checkpoint: Path | None = None
     best_score: float = float("-inf")
     history: list[dict] = field(default_factory=list)
+    skipped: dict[str, Skipped] = field(default_factory=dict)  # training images that failed to load, by path
+
+    def note_failures(self, batch: dict, is_main: bool) -> None:
+        """Record the images this batch had to replace; warn once per file (training goes on without it)."""
+        for s in batch_failures(batch):
+            if s.path not in self.skipped:
+                self.skipped[s.path] = s
+                if is_main:
+                    print(f"warning: skipping {s.path}: {s.reason}; training goes on without it", file=sys.stderr)
 
 
 def setup_distributed() -> DistInfo:
@@ -161,29 +173,43 @@ def train_one_epoch(
         disable=not (trainer.dist.is_main and cfg.progress_bar),
         dynamic_ncols=True,
     )
-    it, batch = first_batch_or_explain(loader)
-    while batch is not None:
-        t0 = time.perf_counter()
-        try:
-            losses = trainer.train_step(batch["A"], batch["B"])
-        except NonFiniteLossError as e:
-            bar.close()
-            raise NonFiniteLossError(
-                f"{e} at epoch {epoch + 1}, iteration {st.iteration + 1}; training stopped. Last good checkpoint: "
-                f"{st.last_checkpoint or 'none written yet'} (try --precision fp32 or a lower --lr)"
-            ) from None
-        st.iteration += 1
-        st.global_step += 1
-        if logger is not None:
-            logger.log_step(st.global_step, epoch + 1, st.iteration, losses, trainer.lr(), time.perf_counter() - t0)
-        bar.update(1)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
-        if cfg.checkpoint_every and st.global_step % cfg.checkpoint_every == 0 and st.iteration < per_epoch:
-            save_checkpoint(trainer, run_dir, st, epoch, st.iteration)
-        if progress is not None and trainer.dist.is_main:
-            progress(st.global_step, total_steps, {"epoch": epoch + 1, "iteration": st.iteration, "losses": losses})
-        batch = next(it, None)
-    bar.close()
+    try:
+        it, batch = first_batch_or_explain(loader)
+        while batch is not None:
+            st.note_failures(batch, trainer.dist.is_main)
+            _step(trainer, batch, epoch, st, run_dir, logger, progress, total_steps, bar, per_epoch)
+            batch = next_batch(it, loader)
+    except NoImagesLeftError as e:
+        raise NoImagesLeftError(
+            f"{e}; training stopped at epoch {epoch + 1}, iteration {st.iteration + 1}. Last checkpoint: "
+            f"{st.last_checkpoint or 'none written yet'} (resume with --resume once the images are readable)"
+        ) from None
+    finally:
+        bar.close()
+
+
+def _step(trainer: CycleGANTrainer, batch: dict, epoch: int, st: RunState, run_dir: Path, logger: RunLogger | None,
+          progress: Progress | None, total_steps: int, bar: tqdm, per_epoch: int) -> None:  # fmt: skip
+    """One training step with its logging, progress and periodic checkpoint."""
+    cfg = trainer.cfg
+    t0 = time.perf_counter()
+    try:
+        losses = trainer.train_step(batch["A"], batch["B"])
+    except NonFiniteLossError as e:
+        raise NonFiniteLossError(
+            f"{e} at epoch {epoch + 1}, iteration {st.iteration + 1}; training stopped. Last good checkpoint: "
+            f"{st.last_checkpoint or 'none written yet'} (try --precision fp32 or a lower --lr)"
+        ) from None
+    st.iteration += 1
+    st.global_step += 1
+    if logger is not None:
+        logger.log_step(st.global_step, epoch + 1, st.iteration, losses, trainer.lr(), time.perf_counter() - t0)
+    bar.update(1)
+    bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+    if cfg.checkpoint_every and st.global_step % cfg.checkpoint_every == 0 and st.iteration < per_epoch:
+        save_checkpoint(trainer, run_dir, st, epoch, st.iteration)
+    if progress is not None and trainer.dist.is_main:
+        progress(st.global_step, total_steps, {"epoch": epoch + 1, "iteration": st.iteration, "losses": losses})
 
 
 def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict, str]:
@@ -281,7 +307,7 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
         best_checkpoint=st.best_checkpoint,
         generators=gens,
         metrics=final,
-        skipped_images=skip_A + skip_B,
+        skipped_images=skip_A + skip_B + list(st.skipped.values()),
         rank=dist.rank,
     )
 
