@@ -171,7 +171,7 @@ def _unidentified(data: bytes, said: tuple[str, ...]) -> tuple[Reason, str]:
             return Reason.CORRUPT, f"{at:,} bytes of something else before a {name} signature"
     for magic, name in _MAGIC:  # long signatures only: a short one is met by chance
         wrong = sum(a != b for a, b in zip(magic, head, strict=False))
-        if len(magic) >= 6 and len(head) >= len(magic) and 0 < wrong <= len(magic) // 6:
+        if len(magic) >= 6 and len(head) >= len(magic) and 0 < wrong <= len(magic) // 4:
             return Reason.CORRUPT, f"a {name} signature with {wrong} byte(s) wrong (starts with {head[:16]!r})"
     return Reason.UNIDENTIFIABLE, f"not an image Pillow can read (starts with {head[:16]!r})"
 

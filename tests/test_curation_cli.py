@@ -101,3 +101,17 @@ def test_a_folder_of_1000_hostile_files_through_sakura_curate(tmp_path):
     assert sorted(r["raw_path"] for r in rows) == files
     problems = json.loads((tmp_path / "curation" / "report.json").read_text())["problems"]
     assert len(_problem_block(out.stdout)) == len(problems) >= 6 and "decode_error" not in problems
+
+
+def test_a_dataset_folder_that_cannot_be_written_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    import curation.cli
+
+    _raw(tmp_path)
+
+    def full(*args, **kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(curation.cli, "curate", full)
+    assert main(["curate", "--root", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device (is it writable? is the disk full?)" in err
