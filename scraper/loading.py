@@ -24,6 +24,8 @@ from scraper.selectors import EngineProfile
 
 POLL = 0.1
 SETTLE_S = 0.5  # after the last request ends, this long without news before an attempt counts as fruitless
+BUSY_WAIT_S = 10.0  # at most this much longer than scroll_pause while requests run (pages that poll never settle)
+AFTER_GROWTH_S = 2.0  # after new results appear, at most this long for the batch's requests to finish
 NUDGES = ("scroll", "show_more", "end_key", "last_tile", "wheel", "resize")
 
 # Counts the page's fetch/XHR requests in flight, so waiting can last as long as the page is still loading.
@@ -137,7 +139,7 @@ class Loader:
     def _wait_for_growth(self, before: _Signature) -> bool:
         """Wait for more tiles or a taller page: at least scroll_pause, longer while the page's requests run."""
         start = time.monotonic()
-        limit = min(self.deadline, start + self.cfg.page_timeout)
+        limit = min(self.deadline, start + min(self.cfg.page_timeout, self.cfg.scroll_pause + BUSY_WAIT_S))
         while True:
             time.sleep(POLL)
             sig = self._signature()
@@ -151,7 +153,7 @@ class Loader:
 
     def _settle(self) -> None:
         """After growth: let the batch finish (requests done) so the next count sees all of it."""
-        limit = min(self.deadline, time.monotonic() + self.cfg.page_timeout)
+        limit = min(self.deadline, time.monotonic() + AFTER_GROWTH_S)
         while time.monotonic() < limit:
             sig = self._signature()
             if sig.busy == 0 and sig.quiet_ms >= 1000 * POLL * 2:

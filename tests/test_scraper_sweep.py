@@ -71,6 +71,12 @@ def test_asking_for_more_than_there_is_says_end_of_results(driver, site, tmp_pat
     assert got.shortfall == f"found 25 of 40: {STOP_TEXT[R.STOP_END]}"
 
 
+def test_a_slow_server_is_waited_for_while_its_answer_is_on_the_way(driver, site, tmp_path):
+    spec = PageSpec("slow-server", n=30, first=10, batch=10, tile=(120, 90), asked=30, server_delay_ms=2000)
+    got = _run(driver, site, spec, tmp_path, load_attempts=2)  # 2 attempts x 0.3 s: only waiting for the request helps
+    assert (got.collected, got.result.stop) == (30, R.STOP_ASKED), got.line()
+
+
 def test_preview_click_cap_follows_the_asked_count_and_is_reported(driver, site, tmp_path):
     spec = PageSpec("capped", n=12, first=12, data="preview", asked=12, delay_ms=50)
     assert _run(driver, site, spec, tmp_path).collected == 12  # default cap: twice the asked count

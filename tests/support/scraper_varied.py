@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlsplit
@@ -41,7 +42,8 @@ class PageSpec:
     tile: tuple[int, int] = (200, 400)
     window: tuple[int, int] = (1366, 900)
     loading: str = "scroll"
-    delay_ms: int = 150
+    delay_ms: int = 150  # the page's own delay before showing a batch it received
+    server_delay_ms: int = 0  # the server's delay before answering for more results
     data: str = "json"  # json | json_first | preview | thumbnails
     escape: int = 0  # 0..3
     google_escapes: bool = True
@@ -321,6 +323,7 @@ class VariedHandler(BaseHTTPRequestHandler):
         if path in ("/search", "/images/search") and spec is not None:
             return self._search(spec)
         if path == "/more" and spec is not None:
+            time.sleep(spec.server_delay_ms / 1000)
             body, count = chunk(spec, self.base, int(args["start"]))
             return self._send(200, json.dumps({"html": body, "count": count}).encode(), "application/json")
         if path == "/detail" and spec is not None:
