@@ -16,7 +16,12 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-class ConfigError(ValueError):
+class UserError(Exception):
+    """An error the user can fix (bad input, a missing program, a busy port): the CLI prints its message as one
+    line, without a traceback."""
+
+
+class ConfigError(ValueError, UserError):
     """A configuration value is invalid; the message names the field, the value and what is allowed."""
 
 

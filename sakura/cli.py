@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Iterable, Sequence
 
-from core.config import ConfigError, load_domains
+from core.config import UserError, load_domains
 from core.paths import default_domains_file
 from sakura import server
 
@@ -65,7 +66,11 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser with every subcommand; stage modules are imported for the commands in `load` (all)."""
-    parser = argparse.ArgumentParser(prog="sakura", description="Street photos -> cherry-blossom streets (CycleGAN).")
+    parser = argparse.ArgumentParser(
+        prog="sakura",
+        description="Street photos -> cherry-blossom streets (CycleGAN).",
+        epilog="--debug (anywhere on the line) shows the traceback of an error too.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("server", help="start, stop or check the local Prefect server (127.0.0.1)")
@@ -84,15 +89,29 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; configuration and server errors print one clear line and exit 2."""
+    """Run the CLI. An error the user can fix (UserError: bad settings or input, a missing browser, a busy port) or
+    an OS error about a file prints one line and exits 2; anything else is a bug: its traceback, exit 1. `--debug`
+    shows the traceback always."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(load=[command] if command in STAGE_COMMANDS else []).parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, server.ServerError) as e:
-        print(f"sakura {args.command}: error: {e}", file=sys.stderr)
+    except (UserError, OSError) as e:
+        if debug:
+            traceback.print_exc()
+        print(f"sakura {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"sakura {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if isinstance(e, UserError) else f"{type(e).__name__}: {text}"
 
 
 if __name__ == "__main__":

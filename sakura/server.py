@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from core.config import require
+from core.config import UserError, require
 from core.paths import PROJECT_ROOT
 
 PORT_ENV = "SAKURA_PREFECT_PORT"
@@ -23,7 +23,7 @@ HOME_ENV = "SAKURA_PREFECT_HOME"
 DEFAULT_PORT = 4200
 
 
-class ServerError(RuntimeError):
+class ServerError(RuntimeError, UserError):
     """The server could not be started or stopped; the message says why and what to do."""
 
 

@@ -64,3 +64,22 @@ def test_a_stage_command_loads_only_its_module():
     assert callable(action.choices["translate"].get_default("func"))
     assert action.choices["scrape"].get_default("func") is None  # listed, not loaded
     assert action.choices["scrape"].description == action._choices_actions[2].help  # one help text, shown twice
+
+
+def test_user_errors_are_one_line_and_debug_shows_the_traceback(tmp_path, capsys):
+    assert main(["curate", "--root", str(tmp_path / "none"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1
+        and err.startswith("sakura curate: error: dataset: no raw images")
+        and "Traceback" not in err
+    )
+    assert main(["--debug", "curate", "--root", str(tmp_path / "none"), "--no-progress"]) == 2
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_an_os_error_about_a_file_is_one_line_naming_it(tmp_path, capsys):
+    missing = tmp_path / "no-such-domains.toml"
+    assert main(["config", "--domains", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(missing) in err
