@@ -96,6 +96,8 @@ def test_seed_sweep_collects_95_percent_with_provenance_and_reports_every_shortf
           f"{thumbs[0]}/{thumbs[1]} thumbnails on thumbnail-only pages\n{report}")  # fmt: skip
     assert collected >= MIN_COLLECTED * offered, report
     assert thumbs[0] >= MIN_COLLECTED * thumbs[1], report
+    fits = [j for j in judged if j.spec.first_batch_fits and j.spec.first < j.spec.n]
+    assert all((j.collected, j.thumbs_collected) == (j.offered, j.thumbs_offered) for j in fits), report  # all of it
     for j in judged:
         r, stored = j.result, j.result.downloaded + j.result.held
         if stored < j.spec.asked or r.layer == "thumbnails":

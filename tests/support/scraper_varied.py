@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from tests.support.scraper_images import TINY_PNG_DATA_URI, image_bytes
 
 WINDOWS = ((1366, 900), (800, 600), (1920, 1080), (412, 915))
-TILES = ((120, 90), (200, 400), (260, 200))
+TILES = ((120, 90), (120, 90), (200, 400), (260, 200))
 LOADINGS = ("scroll", "observer", "button", "wheel", "key", "scroll+button")
 CONSENTS = ("none", "redirect", "reject_only", "aria", "overlay")
 THUMB_MARK = "encrypted-tbn0"  # in a path, so the scraper takes these local thumbnails for engine thumbnails
@@ -71,7 +71,7 @@ class PageSpec:
         broken = frozenset(j for j in range(unique) if rng.random() < rng.choice((0, 0.1, 0.2)))
         asked = rng.choice((unique, unique + rng.randint(3, 20), max(3, unique // 2)))
         return cls(
-            name=f"seed-{seed}", engine=engine, n=n, first=min(n, rng.choice((5, 10, 20, 35, n))),
+            name=f"seed-{seed}", engine=engine, n=n, first=min(n, rng.choice((5, 10, 10, 20, 20, 35))),
             batch=rng.choice((10, 20, 30)), tile=rng.choice(TILES), window=rng.choice(WINDOWS),
             loading=rng.choice(LOADINGS if engine == "google" else LOADINGS[:2] + LOADINGS[3:5]),
             delay_ms=rng.choice((50, 150, 300)), data=data, escape=rng.randint(0, 3),
@@ -289,6 +289,12 @@ class VariedHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionResetError:  # the browser dropped a kept-alive connection
+            pass
 
     @property
     def base(self) -> str:
