@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from core.config import ConfigError
+from core.config import ConfigError, UserError
 from core.images import load_rgb
 from core.items import ItemFailure, isolate
 from curation.layout import SPLITS, DatasetLayout
@@ -59,7 +59,7 @@ class Skipped:
     reason: str
 
 
-class NoImagesLeftError(ConfigError):
+class NoImagesLeftError(UserError):
     """Every image of a domain failed to load: there is nothing left to train on."""
 
 

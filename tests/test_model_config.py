@@ -41,11 +41,13 @@ def test_dataset_defaults_to_the_domains_files(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("profile", "size", "blocks", "ngf"), [("auto", 64, 6, 32), ("cpu", 64, 6, 32), ("paper", 256, 9, 64)]
+    ("profile", "size", "blocks", "ngf", "upsample"),
+    [("auto", 64, 6, 32, "resize"), ("cpu", 64, 6, 32, "resize"), ("paper", 256, 9, 64, "deconv")],
 )
-def test_profiles_fill_unset_values(profile, size, blocks, ngf):
+def test_profiles_fill_unset_values(profile, size, blocks, ngf, upsample):
     cfg, why = resolve(TrainConfig(dataset="d", profile=profile), CPU)
-    assert (cfg.image_size, cfg.n_blocks, cfg.ngf) == (size, blocks, ngf)
+    assert (cfg.image_size, cfg.n_blocks, cfg.ngf, cfg.upsample) == (size, blocks, ngf, upsample)
+    assert cfg.net_config().upsample == upsample and f"{upsample} upsampling" in why
     assert cfg.profile in ("cpu", "paper") and cfg.profile in why
     assert ("automatically" in why) == (profile == "auto")
 
@@ -80,3 +82,9 @@ def test_precision_and_device_choice():
         assert pick_device("auto") == CPU
         with pytest.raises(ConfigError, match="CUDA"):
             pick_device("cuda")
+
+
+def test_a_checkpoint_config_from_before_the_upsample_setting_is_deconv():
+    stored = resolve(TrainConfig(dataset="d", profile="cpu"), CPU)[0].to_dict()
+    del stored["upsample"]
+    assert TrainConfig.from_dict(stored).net_config().upsample == "deconv"

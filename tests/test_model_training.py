@@ -11,7 +11,7 @@ import random
 import pytest
 import torch
 
-from model import TrainConfig, train
+from model import TrainConfig, TranslateConfig, train, translate
 from model.checkpoint import load, load_checkpoint, load_generator
 from model.data import NoImagesLeftError, domain_dirs, list_images
 from model.engine import NonFiniteLossError
@@ -92,10 +92,18 @@ class _Interrupt(Exception):
 
 
 @pytest.mark.slow
-def test_resume_continues_exactly(tmp_path):
+@pytest.mark.parametrize("upsample", ["deconv", "resize"])
+def test_resume_continues_exactly(tmp_path, upsample):
     root = make_dataset(tmp_path / "ds", n_train=8, n_test=2, size=(40, 40))
     common = dict(
-        dataset_dir=str(root), epochs=2, decay_epoch=1, checkpoint_every=3, pool_size=4, evaluate=False, **TINY
+        dataset_dir=str(root),
+        epochs=2,
+        decay_epoch=1,
+        checkpoint_every=3,
+        pool_size=4,
+        evaluate=False,
+        **TINY,
+        upsample=upsample,
     )
     train(TrainConfig(run="straight", **common))
 
@@ -124,6 +132,11 @@ def test_resume_continues_exactly(tmp_path):
         for n in ("straight", "broken")
     ]
     assert losses[0] == losses[1] and len(losses[0]) == 16
+    assert s2["config"]["upsample"] == upsample
+    G, info = load_generator(root / "runs" / "broken", "A2B")  # the exported generator, with its upsampling
+    assert info["net_config"]["upsample"] == upsample
+    out = translate(TranslateConfig(dataset_dir=str(root), run="broken", progress_bar=False))
+    assert len(out.written["A2B"]) == 2 and out.metrics["checkerboard"] > 0
 
 
 @pytest.mark.slow
