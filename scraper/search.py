@@ -26,7 +26,7 @@ class Engines:
     """The engines of one scrape: the configured one (or `engine`) and its fallback, each started on first use.
 
     Once the configured engine has shown its unusual-traffic page, every later search of this scrape goes straight
-    to the fallback. Fallback engines share the browser of the engine given (tests hand in one on a test browser).
+    to the fallback. All engines share one browser: the first engine's (or that of the engine handed in).
     """
 
     def __init__(self, cfg: ScrapeConfig, debug_dir: Path | None = None, engine=None) -> None:
@@ -47,12 +47,12 @@ class Engines:
     def get(self, name: str):
         """The engine called `name`, made on first use."""
         if name not in self._engines:
-            shared = self._given.current_driver if self._given is not None else None
+            shared = next((e.current_driver for e in self._engines.values() if e.current_driver is not None), None)
             self._engines[name] = make_engine(self.cfg, name, driver=shared, debug_dir=self.debug_dir)
         return self._engines[name]
 
     def close(self) -> None:
-        """Quit the browsers these engines started (not one handed in)."""
+        """Quit the browsers these engines started (not one handed in); an engine closes only a browser it started."""
         for engine in self._engines.values():
             if engine is not self._given:
                 engine.close()

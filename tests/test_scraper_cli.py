@@ -168,6 +168,27 @@ def test_every_search_is_a_row_with_its_shortfall_and_a_block_is_said_once(data_
     assert "3 of 3 searches fell short" in out
 
 
+@pytest.mark.browser
+def test_a_blocked_google_continues_on_bing_for_the_rest_of_the_run(data_root):
+    (data_root / "domains.toml").write_text(DOMAINS.replace('"가로수길", "tree lined street"', '"blockme"'))
+    google, bing = serve(replica_handler("google", n_results=6)), serve(replica_handler("bing", n_results=6, block=""))
+    try:
+        args = ["--google-url", google.base_url, "--bing-url", bing.base_url, "--per-query", "4", "--scroll-pause",
+                "0.2", "--no-progress", *PRIVATE]  # fmt: skip
+        proc = _sakura(args, data_root)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        google.close()
+        bing.close()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[1].split()[:5] == ["A", "bing", "(for", "google)", "blockme"]
+    assert lines[1].endswith("google blocked: continued on bing")
+    assert lines[2].split()[:4] == ["B", "bing", "(for", "google)"]  # every later search went straight to bing
+    assert err.count("continuing on bing for the rest of this scrape") == 1
+    assert "images held now (A: 4, B: 4)" in out
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_kill_9_during_a_browser_scrape_leaves_no_browser_no_partial_file_no_lost_row(data_root):
