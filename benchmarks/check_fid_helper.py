@@ -115,6 +115,7 @@ def main() -> None:
                    "--inception-weights)")  # fmt: skip
     args = p.parse_args()
     torch.set_grad_enabled(False)
+    torch.manual_seed(0)
     net = torch.jit.load(str(args.weights), map_location="cpu").eval()
     sd, problems = convert(net)
     print(f"tensors mapped onto torch-fidelity's InceptionV3: {'all shapes match' if not problems else problems}")
@@ -152,10 +153,12 @@ def main() -> None:
         path = Path(tmp) / "inception-from-fid-helper.pth"
         torch.save(sd, path)
         torch.load(path, weights_only=True)  # a plain weights-only file
-        metric = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path))
-        metric.update(sets["A"], real=True)
-        metric.update(sets["B"], real=False)
-        print(f"torchmetrics FID A vs B with the converted weights file: {float(metric.compute()):.3f}")
+        for antialias in (False, True):  # False: torch-fidelity's TF-compatible resize, what sakura asks for
+            metric = FrechetInceptionDistance(2048, feature_extractor_weights_path=str(path), antialias=antialias)
+            metric.update(sets["A"], real=True)
+            metric.update(sets["B"], real=False)
+            print(f"torchmetrics FID A vs B with the converted weights file, antialias={antialias}: "
+                  f"{float(metric.compute()):.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":

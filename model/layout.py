@@ -14,6 +14,7 @@ RUNS = "runs"
 RUN_NAME_FORMAT = "%Y%m%d-%H%M%S"  # a new run's default name: when it started (UTC)
 Direction = Literal["A2B", "B2A"]
 DIRECTIONS: tuple[str, ...] = ("A2B", "B2A")
+TRANSLATION_METRICS = "metrics.json"  # in every translation output folder: its images' measures and failures
 
 
 def runs_dir(dataset_dir: str | Path) -> Path:
@@ -118,3 +119,8 @@ class RunDir:
     def translations(self) -> Path:
         """The test set's translations: A2B/, B2A/ and grids/ (your own images go to custom/)."""
         return self.path / "translations"
+
+    @property
+    def translation_metrics(self) -> Path:
+        """translations/metrics.json: checkerboard and structure of the translated test set, and its failures."""
+        return self.translations / TRANSLATION_METRICS

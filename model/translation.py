@@ -23,7 +23,7 @@ from model.checkpoint import load_generator
 from model.config import DatasetName, Device, Precision, RunName, data_dir, pick_device, pick_precision
 from model.data import IMAGE_EXTS, Skipped, domain_dirs, list_images, to_image, to_tensor
 from model.engine import AMP_DTYPES
-from model.layout import RunDir
+from model.layout import TRANSLATION_METRICS, RunDir
 from model.logs import image_grid, write_json
 from model.metrics import checkerboard_energy, structure
 from model.tiling import MIN_TILE, TiledGenerator
@@ -32,7 +32,6 @@ TranslateDirection = Literal["A2B", "B2A", "both"]
 GRID_ROWS, GRID_HEIGHT = 8, 192
 MIN_SIDE = 8  # the generator's smallest input side: 2 px at its quarter-resolution layers
 METRICS_SIDE = 1024  # checkerboard and structure of a translation are measured on its central crop of this side
-METRICS_FILE = "metrics.json"  # in the output folder: the measures of the images it holds, and the failures
 FLOATS_PER_NGF = {"deconv": 6, "resize": 10}  # peak floats per pixel and ngf channel of a whole-image forward pass
 
 
@@ -241,7 +240,7 @@ def translate(cfg: TranslateConfig, progress: Callable[[int, int], None] | None 
     n = sum(len(v) for v in sink.written.values())
     metrics = {**sink.summary(), "tiled_images": tiled}
     if n:
-        write_json(out_dir / METRICS_FILE, {"metrics": metrics, "failed": [vars(f) for f in sink.failed]})
+        write_json(out_dir / TRANSLATION_METRICS, {"metrics": metrics, "failed": [vars(f) for f in sink.failed]})
     return TranslateResult(out_dir, sink.written, sink.grids, sink.failed, seconds, n / seconds if seconds else 0.0,
                            sink.generators, metrics)  # fmt: skip
 

@@ -19,6 +19,7 @@ from core.images import load_rgb
 from model import TranslateConfig, translate
 from model.checkpoint import export_generator
 from model.data import to_tensor
+from model.layout import RunDir
 from model.networks import NetConfig, ResnetGenerator, init_weights
 from model.translation import Translator, network_side, pad_for_network
 from tests.support.model_data import make_dataset, street_image
@@ -249,6 +250,8 @@ def test_test_set_both_directions_with_grids(tmp_path):
     assert sorted(p.name for p in (out / "grids").iterdir()) == ["A2B_001.png", "B2A_001.png"]
     assert Image.open(out / "A2B" / "A_000.png").size == (40, 36)
     assert result.generators["B2A"]["source"] == "sakura generator"
+    stored = json.loads(RunDir.of(root, "r1").translation_metrics.read_text())["metrics"]
+    assert stored["images_A2B"] == stored["images_B2A"] == 3 and stored["images"] == 6
 
 
 def test_public_generator_file_translates(tmp_path):
