@@ -330,8 +330,9 @@ class _Sink:
 
 
 def _thumb(im: Image.Image) -> Image.Image:
-    w = max(1, round(im.width * GRID_HEIGHT / im.height))
-    return im.resize((w, GRID_HEIGHT), Image.BICUBIC)
+    """GRID_HEIGHT px high, or at most 4 x GRID_HEIGHT wide for a panorama or a 300x1 strip."""
+    scale = min(GRID_HEIGHT / im.height, 4 * GRID_HEIGHT / im.width)
+    return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.BICUBIC)
 
 
 def _centre(im: Image.Image, side: int) -> Image.Image:

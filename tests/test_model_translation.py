@@ -151,6 +151,8 @@ def test_one_bad_file_never_stops_the_folder(tmp_path):
     assert reasons["notes.jpg"].startswith("cannot read: UnidentifiedImageError")
     assert "truncated" in reasons["truncated.jpg"] and all("\n" not in r for r in reasons.values())
     assert seen[-1] == (5, ["street0.png", "street1.png", "thin.png"]) and len(seen) == 3
+    (grid,) = result.grids
+    assert max(Image.open(grid).size) < 2000  # the 300x1 strip's thumbnail is bounded, not 57,600 px wide
 
 
 def test_a_failing_translation_keeps_the_others(tmp_path, monkeypatch):
