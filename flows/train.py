@@ -121,10 +121,12 @@ def train_flow(
     return summary
 
 
-def _metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+def _metric_rows(metrics: dict[str, Any], translated: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's final scores (domain classifier, checkerboard, structure, FID/KID) and those of this translation."""
     final = metrics.get("final") or {}
-    rows = [{"metric": k, "value": v} for k, v in final.items() if isinstance(v, int | float)]
-    rows += [{"metric": f"fid_kid.{k}", "value": v} for k, v in (final.get("fid_kid") or {}).items()]
+    rows = [{"metric": k, "value": v, "of": "training"} for k, v in final.items() if isinstance(v, int | float)]
+    rows += [{"metric": f"fid_kid.{k}", "value": v, "of": "training"} for k, v in (final.get("fid_kid") or {}).items()]
+    rows += [{"metric": k, "value": v, "of": "translated test set"} for k, v in translated.items()]
     return rows
 
 
@@ -141,6 +143,7 @@ def translate_task(
         "grids": [str(p) for p in result.grids],
         "failed": [f"{s.path}: {s.reason}" for s in result.failed],
         "images_per_s": result.images_per_s,
+        "metrics": result.metrics,
     }
 
 
@@ -168,13 +171,13 @@ def translate_flow(
         description="Street -> cherry blossoms on the test set",
     )
     metrics = run.read_metrics()
-    rows = _metric_rows(metrics)
+    rows = _metric_rows(metrics, summary.get("metrics") or {})
     if rows:
         create_table_artifact(
             table=table_rows(rows),
             key=artifact_key("metrics", ds.name),
-            description="Domain-classifier scores (and FID/KID when Inception weights are given)",
+            description="Domain score, checkerboard energy and structure (and FID/KID with Inception weights)",
         )
-    summary["metrics"] = metrics
+    summary["run_metrics"] = metrics
     print(f"translations: {summary['out_dir']}")
     return summary

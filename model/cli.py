@@ -39,6 +39,8 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     """Exit 0 when every image was translated or at least one was (the failures are listed, one line each), 1 when
     there were images and none could be translated; configuration errors exit 2 (sakura.cli)."""
     result = translate(from_args(TranslateConfig, args, inputs=tuple(args.inputs)))
+    for d, info in result.generators.items():
+        print(f"weights {d}: {info['path']} ({info['source']})")
     for d, files in result.written.items():
         print(f"{d}: {len(files)} image(s) -> {files[0].parent if files else result.out_dir}")
     if result.grids:

@@ -27,6 +27,14 @@ def new_run_name() -> str:
     return time.strftime(RUN_NAME_FORMAT, time.gmtime())
 
 
+def datasets_with_runs(data_root: str | Path) -> list[str]:
+    """The datasets under a data root that have at least one trained run (exported generators)."""
+    root = Path(data_root)
+    if not root.is_dir():
+        return []
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and any(r.has_generators for r in RunDir.all(d)))
+
+
 @dataclass(frozen=True)
 class RunDir:
     """One run's folder: checkpoints, exported generators, logs, metrics and translations."""
@@ -43,7 +51,11 @@ class RunDir:
         found = [r for r in cls.all(dataset_dir) if (r.has_generators if needs == "generators" else r.has_checkpoint)]
         if not found:
             if needs == "generators":
-                raise ConfigError(f"run: no trained run under {runs_dir(dataset_dir)} (train first, or give --weights)")
+                others = [d for d in datasets_with_runs(Path(dataset_dir).parent) if d != Path(dataset_dir).name]
+                where = f"; datasets with trained runs: {', '.join(others)} (--dataset NAME)" if others else ""
+                raise ConfigError(
+                    f"run: no trained run under {runs_dir(dataset_dir)} (train first, or give --weights){where}"
+                )
             raise ConfigError(f"resume: no run with checkpoints/last.pt under {runs_dir(dataset_dir)}")
         return max(found, key=lambda r: r.mtime(needs))
 
