@@ -1,4 +1,4 @@
-"""Every selector, regex and URL marker the browser engines use, as data in one place (tried in order)."""
+"""Every selector, data key and URL marker the browser engines use, as data in one place (tried in order)."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def test_asking_for_more_than_there_is_says_end_of_results(driver, site, tmp_pat
 
 def test_a_slow_server_is_waited_for_while_its_answer_is_on_the_way(driver, site, tmp_path):
     spec = PageSpec("slow-server", n=30, first=10, batch=10, tile=(120, 90), asked=30, server_delay_ms=2000)
-    got = _run(driver, site, spec, tmp_path, load_attempts=2)  # 2 attempts x 0.3 s: only waiting for the request helps
+    got = _run(driver, site, spec, tmp_path, load_attempts=2)  # 2 attempts x 0.4 s: only waiting for the request helps
     assert (got.collected, got.result.stop) == (30, R.STOP_ASKED), got.line()
 
 

@@ -14,7 +14,7 @@ from scraper.report import shortfall
 from tests.support.scraper_varied import PageSpec
 
 SWEEP_SETTINGS = dict(
-    scroll_pause=0.3, preview_timeout=1.5, page_timeout=20.0, search_timeout=90.0, workers=8,
+    scroll_pause=0.4, preview_timeout=2.5, page_timeout=20.0, search_timeout=90.0, workers=8,
     allow_private_networks=("127.0.0.1/32",), fallback_engine="none", backoff=0.05, retries=0,
 )  # fmt: skip
 
