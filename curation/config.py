@@ -59,8 +59,19 @@ class CurationConfig(Settings):
     reject_grayscale: Bool = Field(True, description="reject images without colour")
     grayscale_max_chroma: Annotated[Float, Field(ge=0, lt=255), Cli(hidden=True)] = 8.0
     animated: Animated = Field("reject", description="animated images: reject, or keep the first frame")
-    # deduplication
-    threshold: Annotated[Int, _between(0, 32)] = Field(8, description="near-duplicate phash distance in bits")
+    # deduplication: candidate pairs, then verification
+    threshold: Annotated[Int, _between(0, 32)] = Field(
+        10, description="candidate pairs: phash distance in bits (whole frame, or one image mirrored)"
+    )
+    candidates: Annotated[Int, _between(1, 64)] = Field(
+        8, description="candidate pairs per image: its nearest by phash within threshold, and its nearest by layout"
+    )
+    layout_floor: Annotated[Float, Field(ge=-1, le=1), Cli(hidden=True)] = Field(
+        0.5, description="candidate pairs by layout: correlation of the 8x8 grey layouts at least this"
+    )
+    min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
+        0.8, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"
+    )
     cross_domain: CrossDomain = Field(
         "drop", description="an image in both A and B: drop it from both, or keep it in A or B"
     )
@@ -94,4 +105,4 @@ class CurationConfig(Settings):
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return f"v3:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
+        return f"v4:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"

@@ -1,4 +1,5 @@
-"""Near-duplicate search over packed 64-bit hashes (chunked, vectorised, threaded) and grouping by union-find."""
+"""Candidate search for near-duplicates: over packed 64-bit hashes (chunked, vectorised, threaded) and over layout
+vectors (each image's nearest), capped per image; and grouping by union-find."""
 
 from __future__ import annotations
 
@@ -16,19 +17,22 @@ def near_pairs(
     hashes: np.ndarray,
     threshold: int,
     *,
+    against: np.ndarray | None = None,
     threads: int = 1,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """All pairs (i, j), i < j, whose Hamming distance is at most `threshold`, as an (m, 2) int64 array.
+    """All pairs (i, j), i < j, whose Hamming distance `hashes[i] ^ against[j]` is at most `threshold`, as an (m, 2)
+    int64 array; `against` (the same length, e.g. the hashes of the mirror images) defaults to `hashes`.
 
     The upper triangle of the distance matrix is computed in tiles of rows x columns,
-    `np.bitwise_count(h[i:k, None] ^ h[None, j:l])`, small enough to stay in cache: scratch memory is about
+    `np.bitwise_count(h[i:k, None] ^ g[None, j:l])`, small enough to stay in cache: scratch memory is about
     `chunk_bytes` per thread however many hashes there are, and only hits are kept. numpy releases the GIL, so
     row blocks can run on `threads` threads; with cache-sized tiles one thread was fastest on 2 shared cores
     (100k hashes in 4.5 s), so that is the default. Pairs are sorted by (i, j).
     """
     h = np.ascontiguousarray(hashes, dtype=np.uint64)  # (n,)
+    g = h if against is None else np.ascontiguousarray(against, dtype=np.uint64)
     n = h.shape[0]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
@@ -51,7 +55,7 @@ def near_pairs(
                 size = (i1 - i0) * (j1 - j0)
                 xor = xor_buf[:size].reshape(i1 - i0, j1 - j0)  # (rows, cols)
                 cnt = cnt_buf[:size].reshape(xor.shape)
-                np.bitwise_xor(h[i0:i1, None], h[None, j0:j1], out=xor)
+                np.bitwise_xor(h[i0:i1, None], g[None, j0:j1], out=xor)
                 np.bitwise_count(xor, out=cnt)
                 if cnt.min() <= threshold:
                     r, c = np.nonzero(cnt <= threshold)
@@ -70,6 +74,65 @@ def near_pairs(
         return np.empty((0, 2), dtype=np.int64)
     pairs = np.concatenate(parts, axis=0)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def hamming_of(hashes: np.ndarray, against: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """(m,) uint8 Hamming distances `hashes[i] ^ against[j]` of pairs (m, 2)."""
+    return np.bitwise_count(hashes[pairs[:, 0]] ^ against[pairs[:, 1]]).astype(np.uint8)
+
+
+def nearest_hash_pairs(hashes: np.ndarray, mirrors: np.ndarray, threshold: int, k: int) -> np.ndarray:
+    """Pairs (i, j), i < j, of images within `threshold` bits, as is or one mirrored (`hashes[i]` against
+    `hashes[j]` or `mirrors[j]`), each image with at most its `k` nearest (`cap_nearest`)."""
+    h = np.ascontiguousarray(hashes, dtype=np.uint64)
+    m = np.ascontiguousarray(mirrors, dtype=np.uint64)
+    pairs = np.unique(np.concatenate([near_pairs(h, threshold), near_pairs(h, threshold, against=m)]), axis=0)
+    bits = np.minimum(hamming_of(h, h, pairs), hamming_of(h, m, pairs))
+    return cap_nearest(pairs, bits.astype(np.float64), len(h), k)
+
+
+def cap_nearest(pairs: np.ndarray, distance: np.ndarray, n: int, k: int) -> np.ndarray:
+    """The pairs (m, 2) that are among the `k` nearest (smallest `distance`, ties by the other index) of either of
+    their two images: a bound on the work per image however alike a set is. Sorted by (i, j)."""
+    if len(pairs) == 0:
+        return pairs.reshape(0, 2).astype(np.int64)
+    me = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    other = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    order = np.lexsort((other, np.concatenate([distance, distance]), me))
+    starts = np.searchsorted(me[order], np.arange(n))
+    rank = np.arange(len(order)) - starts[me[order]]
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[order[rank < k] % len(pairs)] = True
+    return pairs[keep]
+
+
+def nearest_vector_pairs(
+    vectors: np.ndarray, mirrors: np.ndarray, floor: float, k: int, block_bytes: int = 8 << 20
+) -> np.ndarray:
+    """Pairs (i, j), i < j, where j is among the `k` most similar images to i or i to j, with a similarity of at
+    least `floor`; the similarity of two images is the largest dot product of their unit vectors (n, c, d), as is
+    or one mirrored (`mirrors`, the same shape), over the c views. Matrix products in row blocks of about
+    `block_bytes` scratch memory. Sorted by (i, j)."""
+    n, c, _ = vectors.shape
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    k = min(k, n - 1)
+    rows = max(1, min(n, block_bytes // (8 * n)))
+    found = []
+    for i0 in range(0, n, rows):
+        i1 = min(i0 + rows, n)
+        sim = np.full((i1 - i0, n), -2.0, dtype=np.float32)
+        for v in range(c):
+            block = vectors[i0:i1, v]
+            np.maximum(sim, block @ vectors[:, v].T, out=sim)
+            np.maximum(sim, block @ mirrors[:, v].T, out=sim)
+        sim[np.arange(i1 - i0), np.arange(i0, i1)] = -2.0  # not itself
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]  # (rows, k)
+        r = np.repeat(np.arange(i0, i1), k)
+        j = top.ravel()
+        ok = sim[r - i0, j] >= floor
+        found.append(np.stack([np.minimum(r, j), np.maximum(r, j)], axis=1)[ok])
+    return np.unique(np.concatenate(found).astype(np.int64), axis=0)
 
 
 class UnionFind:

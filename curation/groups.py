@@ -1,18 +1,108 @@
-"""What each image becomes: rules applied, near-duplicates grouped, and per group who is kept, dropped and where."""
+"""What each image becomes: rules applied, duplicates found (candidate pairs, then verification) and grouped, and per
+group who is kept, dropped and where."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.config import DOMAIN_KEYS
+from curation import verify
 from curation.config import CurationConfig
-from curation.dedup import exact_pairs, group_duplicates, hex_to_uint64, near_pairs
+from curation.dedup import group_duplicates, hex_to_uint64, nearest_hash_pairs, nearest_vector_pairs
 from curation.records import Analysis, Decision, Reason, Status
 from curation.sources import is_excluded
 from curation.split import group_split
 from curation.validate import judge
+
+_FILL_GROUP = 64  # a group up to this size has all its pairs verified at once, a larger one as they are asked
+
+
+@dataclass(frozen=True)
+class Match:
+    """Two images that are the same picture: phash distance in bits (whole frame or mirrored), verification score,
+    and whether their decoded pixels are identical."""
+
+    bits: int
+    score: float
+    exact: bool
+
+
+class Matches:
+    """Which pairs of `rows` are the same picture: equal pixels, or a verification score of at least `min_score`.
+    Scores are computed in batches and remembered; a pair asked for that was no candidate is verified then."""
+
+    def __init__(self, rows: list[Decision], min_score: float) -> None:
+        self.rows, self.min_score = rows, min_score
+        self.hashes = hex_to_uint64(r.phash or "0" * 16 for r in rows)
+        self.mirrors = hex_to_uint64(r.phash_mirror or r.phash or "0" * 16 for r in rows)
+        self.signed = np.array([r.signature is not None for r in rows], dtype=bool)
+        self._at = np.cumsum(self.signed) - 1  # row -> index into the prepared signatures
+        self._prep: verify.Prepared | None = None
+        self._known: dict[tuple[int, int], Match | None] = {}
+
+    def bits(self, pairs: np.ndarray) -> np.ndarray:
+        """(m,) phash distances of pairs (m, 2): whole frame, or one image mirrored, whichever is nearer."""
+        a, b = pairs[:, 0], pairs[:, 1]
+        return np.minimum(np.bitwise_count(self.hashes[a] ^ self.hashes[b]),
+                          np.bitwise_count(self.hashes[a] ^ self.mirrors[b]))  # fmt: skip
+
+    def verify(self, pairs: np.ndarray) -> None:
+        """Score the pairs (m, 2) not yet known, in one vectorised pass."""
+        pairs = np.array([p for p in map(tuple, np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
+                          if _key(*p) not in self._known], dtype=np.int64).reshape(-1, 2)  # fmt: skip
+        if not len(pairs):
+            return
+        bits = self.bits(pairs)
+        exact = np.array([self.rows[a].pixel_hash == self.rows[b].pixel_hash for a, b in pairs], dtype=bool)
+        score = np.where(exact, 1.0, -1.0).astype(np.float32)
+        signed = ~exact & self.signed[pairs[:, 0]] & self.signed[pairs[:, 1]]
+        if signed.any():
+            if self._prep is None:
+                self._prep = verify.prepare([r.signature for r in self.rows if r.signature is not None])
+            score[signed] = verify.scores(self._prep, self._at[pairs[signed]], enough=self.min_score)
+        for (a, b), d, s, e in zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(), strict=True):
+            same = e or s >= self.min_score
+            self._known[_key(a, b)] = Match(int(d), round(float(s), 4), bool(e)) if same else None
+
+    def pair(self, a: int, b: int) -> Match | None:
+        """The match of rows a and b, or None when they are not the same picture."""
+        if _key(a, b) not in self._known:
+            self.verify(np.array([[a, b]]))
+        return self._known[_key(a, b)]
+
+    def verified(self) -> list[tuple[int, int]]:
+        """Every pair known to be the same picture."""
+        return [p for p, m in self._known.items() if m is not None]
+
+
+def _key(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def candidate_pairs(rows: list[Decision], matches: Matches, cfg: CurationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(exact pairs, candidate pairs) among `rows`, each (m, 2) of row indices. Exact: the same decoded pixels
+    (every copy paired with the first). Candidates, among the first copy of each picture only: each image's
+    `cfg.candidates` nearest within `cfg.threshold` phash bits (whole frame or mirrored), and its nearest by layout
+    (8x8 grey correlation of the whole frame or its centre, either mirrored) at or above `cfg.layout_floor`."""
+    first: dict[str, int] = {}
+    exact = []
+    for i, r in enumerate(rows):
+        if r.pixel_hash in first:
+            exact.append((first[r.pixel_hash], i))
+        else:
+            first[r.pixel_hash] = i
+    reps = np.array(sorted(first.values()), dtype=np.int64)
+    found = [nearest_hash_pairs(matches.hashes[reps], matches.mirrors[reps], cfg.threshold, cfg.candidates)]
+    signed = reps[matches.signed[reps]]
+    if len(signed) > 1:
+        vectors, mirrored = verify.layouts([rows[i].signature for i in signed])
+        by_layout = nearest_vector_pairs(vectors, mirrored, cfg.layout_floor, cfg.candidates)
+        found.append(np.searchsorted(reps, signed[by_layout]))
+    pairs = np.unique(np.concatenate(found).reshape(-1, 2), axis=0)
+    return np.array(exact, dtype=np.int64).reshape(-1, 2), reps[pairs]
 
 
 def decide(
@@ -21,8 +111,9 @@ def decide(
     """One decision per analysed file, in `recs` order: status kept / rejected / duplicate, reason, detail, group
     and split.
 
-    Pure given its inputs: files failing a rule are rejected; the rest are joined into groups (union-find over
-    phash pairs within `cfg.threshold` and equal pixel hashes) and each group is resolved by `resolve_group`.
+    Pure given its inputs: files failing a rule are rejected; the rest are joined into groups by union-find over the
+    pairs that are the same picture (equal pixels, or a candidate pair verified by `curation.verify`), so alike
+    pictures never chain into one group; each group is resolved by `resolve_group`.
     """
     rows: list[Decision] = []
     valid: list[int] = []
@@ -31,13 +122,22 @@ def decide(
         if reason is None:
             valid.append(len(rows))
         rows.append(Decision.judged(rec, reason, detail))
-    pairs = [tuple(p) for p in near_pairs(hex_to_uint64(rows[i].phash for i in valid), cfg.threshold)]
-    pairs += exact_pairs([rows[i].pixel_hash for i in valid])
-    for members in group_duplicates(len(valid), pairs):
-        at = [valid[k] for k in members]
-        for i, row in zip(at, resolve_group([rows[i] for i in at], cfg, excluded, history), strict=True):
-            rows[i] = row
-    return rows
+    live = [rows[i] for i in valid]
+    matches = Matches(live, cfg.min_score)
+    exact, candidates = candidate_pairs(live, matches, cfg)
+    matches.verify(candidates)
+    edges = [tuple(p) for p in exact.tolist()] + matches.verified()
+    for members in group_duplicates(len(live), edges):
+        if 2 < len(members) <= _FILL_GROUP:
+            matches.verify(np.array([(a, b) for i, a in enumerate(members) for b in members[i + 1 :]]))
+        decided = resolve_group([live[k] for k in members], cfg, excluded, history,
+                                lambda p, q, m=members: matches.pair(m[p], m[q]))  # fmt: skip
+        for k, row in zip(members, decided, strict=True):
+            rows[valid[k]] = row
+    return [replace(r, signature=None) for r in rows]  # what was compared is not needed further
+
+
+MatchOf = Callable[[int, int], Match | None]  # (member position, member position) -> their match
 
 
 def rank_key(row: Decision) -> tuple:
@@ -45,40 +145,40 @@ def rank_key(row: Decision) -> tuple:
     return (-row.width * row.height, -row.bytes, row.sha256, row.domain)
 
 
-def closest_duplicate(row: Decision, others: list[Decision], threshold: int) -> tuple[Decision, int, bool] | None:
-    """The nearest of `others` that `row` duplicates directly (same pixels, or phash within `threshold`), with
-    the distance in bits and whether the pixels are identical; None if there is none."""
-    if not others:
+def closest_duplicate(p: int, others: list[int], match: MatchOf) -> tuple[int, Match] | None:
+    """Of the members `others`, the one member `p` is the same picture as (identical pixels first, then the highest
+    score), with the match; None if there is none."""
+    hits = [(q, m) for q in others if (m := match(p, q)) is not None]
+    if not hits:
         return None
-    d = np.bitwise_count(hex_to_uint64(o.phash for o in others) ^ np.uint64(int(row.phash, 16)))  # (k,)
-    same = np.array([o.pixel_hash == row.pixel_hash for o in others])
-    hit = same | (d <= threshold)
-    if not hit.any():
-        return None
-    i = int(np.argmax(same)) if same.any() else int(np.argmin(np.where(hit, d, 65)))
-    return others[i], int(d[i]), bool(same[i])
+    return max(hits, key=lambda h: (h[1].exact, h[1].score, -h[1].bits))
 
 
 def resolve_group(
-    members: list[Decision], cfg: CurationConfig, excluded: set[str], history: dict[tuple[str, str], str]
+    members: list[Decision],
+    cfg: CurationConfig,
+    excluded: set[str],
+    history: dict[tuple[str, str], str],
+    match: MatchOf,
 ) -> list[Decision]:
-    """Decide every member of one group (a connected component of duplicate pairs); all share one split. Returns
-    the members' new decisions, in `members` order.
+    """Decide every member of one group (a connected component of same-picture pairs); all share one split. Returns
+    the members' new decisions, in `members` order; `match(p, q)` says whether members p and q are the same picture.
 
-    In rank order (`rank_key`): an image listed in excluded.txt, or a direct duplicate of one, is rejected;
-    an image that directly duplicates one in the other domain is dropped from both (cross_domain = 'drop') or
-    from the domain not named; then each remaining image is kept unless it directly duplicates an image already
-    kept in its domain. So the group's best image is always kept, and distinct images that a chain of
-    near-duplicates happens to link are not collapsed into one.
+    In rank order (`rank_key`): an image listed in excluded.txt, or the same picture as one, is rejected;
+    an image that is the same picture as one in the other domain is dropped from both (cross_domain = 'drop') or
+    from the domain not named; then each remaining image is kept unless it is the same picture as an image already
+    kept in its domain. So the group's best image is always kept, and distinct images linked through a third are not
+    collapsed into one.
     """
     order = sorted(range(len(members)), key=lambda i: rank_key(members[i]))
     gid = f"g{members[order[0]].sha256[:16]}"
     ranked = [replace(members[i], group=gid) for i in order]
-    dropped = _drop_excluded(ranked, excluded, cfg.threshold)  # new decisions by position in `ranked`
+    ranked_match: MatchOf = lambda p, q: match(order[p], order[q])  # noqa: E731 - positions in `ranked`
+    dropped = _drop_excluded(ranked, excluded, ranked_match)  # new decisions by position in `ranked`
     live = [p for p in range(len(ranked)) if p not in dropped]
-    dropped |= _drop_cross_domain(ranked, live, cfg)
+    dropped |= _drop_cross_domain(ranked, live, cfg, ranked_match)
     live = [p for p in live if p not in dropped]
-    dropped |= _drop_duplicates(ranked, live, cfg.threshold)
+    dropped |= _drop_duplicates(ranked, live, ranked_match)
     kept = [p for p in live if p not in dropped]
     ranked = [dropped.get(p, m) for p, m in enumerate(ranked)]
     if kept:
@@ -87,53 +187,61 @@ def resolve_group(
     return [by_member[i] for i in range(len(members))]
 
 
-def _drop_excluded(ranked: list[Decision], excluded: set[str], threshold: int) -> dict[int, Decision]:
-    """Members listed in excluded.txt and their direct duplicates, rejected, by position in `ranked`."""
-    listed = {p for p, m in enumerate(ranked) if is_excluded(m.sha256, excluded)}
-    listed_rows = [ranked[p] for p in sorted(listed)]
+def _same(m: Match) -> str:
+    return f"{m.bits} bits, score {m.score:.2f}"
+
+
+def _drop_excluded(ranked: list[Decision], excluded: set[str], match: MatchOf) -> dict[int, Decision]:
+    """Members listed in excluded.txt and the same pictures as them, rejected, by position in `ranked`."""
+    listed = [p for p, m in enumerate(ranked) if is_excluded(m.sha256, excluded)]
     dropped = {}
     for p, m in enumerate(ranked):
-        hit = None if p in listed else closest_duplicate(m, listed_rows, threshold)
         if p in listed:
             dropped[p] = replace(m, status=Status.REJECTED, reason=Reason.EXCLUDED, detail="listed in excluded.txt")
-        elif hit is not None:
-            detail = f"duplicate of excluded {hit[0].sha256[:16]}"
-            dropped[p] = replace(m, status=Status.REJECTED, reason=Reason.EXCLUDED, detail=detail)
+        elif listed and (hit := closest_duplicate(p, listed, match)) is not None:
+            q, same = hit
+            detail = f"duplicate of excluded {ranked[q].sha256[:16]} ({_same(same)})"
+            dropped[p] = replace(m, status=Status.REJECTED, reason=Reason.EXCLUDED, detail=detail,
+                                 distance=same.bits, score=same.score)  # fmt: skip
     return dropped
 
 
-def _drop_cross_domain(ranked: list[Decision], live: list[int], cfg: CurationConfig) -> dict[int, Decision]:
-    """Live members that directly duplicate one in the other domain and are not in the domain `cfg.cross_domain`
-    keeps, as cross-domain duplicates, by position in `ranked`."""
-    by_domain = {d: [ranked[p] for p in live if ranked[p].domain == d] for d in DOMAIN_KEYS}
+def _drop_cross_domain(
+    ranked: list[Decision], live: list[int], cfg: CurationConfig, match: MatchOf
+) -> dict[int, Decision]:
+    """Live members that are the same picture as one in the other domain and are not in the domain
+    `cfg.cross_domain` keeps, as cross-domain duplicates, by position in `ranked`."""
+    by_domain = {d: [p for p in live if ranked[p].domain == d] for d in DOMAIN_KEYS}
     if not all(by_domain.values()):
         return {}
     dropped = {}
     for p in live:
         m = ranked[p]
         other_domain = next(d for d in DOMAIN_KEYS if d != m.domain)
-        hit = closest_duplicate(m, by_domain[other_domain], cfg.threshold)
+        hit = closest_duplicate(p, by_domain[other_domain], match)
         if hit is not None and m.domain != cfg.cross_domain:
-            dropped[p] = replace(m, status=Status.DUPLICATE, reason=Reason.CROSS_DOMAIN, distance=hit[1],
-                                 detail=f"{hit[1]} bits from {hit[0].sha256[:16]} in {other_domain} "
-                                        f"(cross_domain = {cfg.cross_domain!r})")  # fmt: skip
+            q, same = hit
+            dropped[p] = replace(m, status=Status.DUPLICATE, reason=Reason.CROSS_DOMAIN, distance=same.bits,
+                                 score=same.score, detail=f"{_same(same)} from {ranked[q].sha256[:16]} in "
+                                 f"{other_domain} (cross_domain = {cfg.cross_domain!r})")  # fmt: skip
     return dropped
 
 
-def _drop_duplicates(ranked: list[Decision], live: list[int], threshold: int) -> dict[int, Decision]:
-    """In rank order, live members that directly duplicate one already kept in their domain, by position."""
-    kept: list[Decision] = []
+def _drop_duplicates(ranked: list[Decision], live: list[int], match: MatchOf) -> dict[int, Decision]:
+    """In rank order, live members that are the same picture as one already kept in their domain, by position."""
+    kept: list[int] = []
     dropped = {}
     for p in live:
         m = ranked[p]
-        hit = closest_duplicate(m, [k for k in kept if k.domain == m.domain], threshold)
+        hit = closest_duplicate(p, [q for q in kept if ranked[q].domain == m.domain], match)
         if hit is None:
-            kept.append(m)
+            kept.append(p)
             continue
-        other, d, same = hit
-        reason = Reason.EXACT_DUPLICATE if same else Reason.NEAR_DUPLICATE
-        detail = f"{d} bits from kept {other.sha256[:16]}"
-        dropped[p] = replace(m, status=Status.DUPLICATE, reason=reason, distance=d, detail=detail)
+        q, same = hit
+        reason = Reason.EXACT_DUPLICATE if same.exact else Reason.NEAR_DUPLICATE
+        detail = f"{_same(same)} from kept {ranked[q].sha256[:16]}"
+        dropped[p] = replace(m, status=Status.DUPLICATE, reason=reason, distance=same.bits, score=same.score,
+                             detail=detail)  # fmt: skip
     return dropped
 
 

@@ -19,7 +19,7 @@ from curation.records import Decision, Reason, Status
 OUTPUT_NAME_RE = re.compile(r"^[0-9a-f]{16}\.(jpg|png)$")
 _RAW_PREFIX = "raw/"  # a manifest's raw_path is relative to the dataset, a decision's relpath to raw/
 MANIFEST_COLUMNS = (
-    "domain", "id", "raw_path", "status", "reason", "detail", "group", "split", "output",
+    "domain", "id", "raw_path", "status", "reason", "detail", "group", "distance", "score", "split", "output",
     "width", "height", "bytes", "phash", "url", "page_url", "query", "engine",
 )  # fmt: skip
 
@@ -98,23 +98,25 @@ def write_manifest(path: Path, rows: list[Decision]) -> Path:
 
 
 def read_manifest(path: Path) -> list[Decision]:
-    """The decisions in a manifest (without what it does not hold: pixel hash, staged copy, distance, format)."""
+    """The decisions in a manifest (without what it does not hold: pixel hash, signature, staged copy, format)."""
     with path.open(newline="", encoding="utf-8") as fh:
         return [_decision(row) for row in csv.DictReader(fh)]
 
 
 def _manifest_row(r: Decision) -> dict[str, Any]:
     row = {c: getattr(r, c) for c in MANIFEST_COLUMNS if c not in ("id", "raw_path")}
-    return {**row, "id": r.sha256, "raw_path": _RAW_PREFIX + r.relpath}
+    score = "" if r.score is None else f"{r.score:.4f}"
+    return {**row, "id": r.sha256, "raw_path": _RAW_PREFIX + r.relpath, "score": score}
 
 
 def _decision(row: dict[str, str]) -> Decision:
     """A manifest row parsed back: '' is None for the optional columns, sizes are ints."""
-    number = {c: int(row[c]) if row[c] else None for c in ("width", "height", "bytes")}
+    number = {c: int(row[c]) if row.get(c) else None for c in ("width", "height", "bytes", "distance")}
     return Decision(
         domain=row["domain"], sha256=row["id"], relpath=row["raw_path"].removeprefix(_RAW_PREFIX),
         status=Status(row["status"]), reason=Reason(row["reason"]) if row["reason"] else None,
         detail=row["detail"] or None, group=row["group"], split=row["split"], output=row["output"],
         width=number["width"], height=number["height"], bytes=number["bytes"] or 0, phash=row["phash"] or None,
         url=row["url"], page_url=row["page_url"], query=row["query"], engine=row["engine"],
+        distance=number["distance"], score=float(row["score"]) if row.get("score") else None,
     )  # fmt: skip

@@ -1,12 +1,14 @@
-"""curate(): raw files -> analysed (in parallel, cached) -> judged -> deduplicated -> split -> written."""
+"""curate(): raw files -> analysed (in parallel, cached) -> judged -> deduplicated -> split -> written; and the same
+analysis in batches (`pending`, `batches`, `analyse_batch`, `store`), which the Prefect flow runs as tasks."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,20 +52,72 @@ class CurationResult:
         return self.counts[domain]["kept"]
 
 
-def curate(cfg: CurationConfig, progress: Progress | None = None) -> CurationResult:
+@dataclass(frozen=True)
+class Batch:
+    """Raw files to analyse together (one task of the flow): (domain, absolute path, path under raw/) each, and what
+    decoding needs."""
+
+    files: tuple[tuple[str, str, str], ...]
+    settings: DecodeSettings
+    timeout: float
+
+
+def _layout(cfg: CurationConfig) -> DatasetLayout:
+    layout = DatasetLayout(cfg.dataset_dir)
+    if not any(d.is_dir() for d in layout.raw.domain_dirs()):
+        raise ConfigError(f"dataset: no raw images at {layout.raw.root}/A or /B; scrape or import images first")
+    return layout
+
+
+def pending(cfg: CurationConfig) -> list[RawFile]:
+    """The raw files whose analysis the cache cannot give: new, changed, or their staged copy gone. (Files whose
+    cached analysis failed for a reason that may go away are not among them: `curate` decodes those again itself.)"""
+    layout = _layout(cfg)
+    files = layout.raw_files()
+    with CurationState(layout.state) as state:
+        cached = state.all_cached(cfg.decode_key)
+    return [f for f in files if _from_cache(f, cached, layout.staged, retry=False) is None]
+
+
+def batches(cfg: CurationConfig, files: list[RawFile], parallel: int) -> list[Batch]:
+    """`files` cut into batches for `parallel` workers: about two batches each, 32 to 512 files a batch."""
+    if not files:
+        return []
+    size = max(32, min(512, math.ceil(len(files) / (2 * max(1, parallel)))))
+    settings = DecodeSettings.of(cfg, _layout(cfg).staged)
+    return [
+        Batch(tuple((f.domain, str(f.path), f.relpath) for f in files[i : i + size]), settings, cfg.decode_timeout)
+        for i in range(0, len(files), size)
+    ]
+
+
+def analyse_batch(batch: Batch, workers: int = 1) -> list[Analysis]:
+    """The analyses of a batch's files, in its order, each decoded in one of `workers` processes (at least one: a file
+    that crashes or hangs its decoder costs only itself). Writes only the staged copies."""
+    found = dict(_decode_all(list(enumerate(batch.files)), batch.settings, workers, batch.timeout))
+    return [found[i] for i in range(len(batch.files))]
+
+
+def store(cfg: CurationConfig, analyses: Iterable[Analysis]) -> None:
+    """Keep analyses (from `analyse_batch`) in the dataset's state, where `curate` finds them."""
+    with CurationState(_layout(cfg).state) as state:
+        state.store(list(analyses), cfg.decode_key)
+
+
+def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int = 0) -> CurationResult:
     """Curate `cfg.dataset_dir`/raw into {train,test}/{A,B}/ plus the manifest, report and contact sheets.
 
-    Only raw files that are new or changed since the last run are decoded; an image never changes split.
+    Only raw files that are new or changed since the last run are decoded (those `store`d meanwhile count as decoded:
+    `analysed` says how many); an image never changes split.
     """
     t0 = time.perf_counter()
     ds = cfg.dataset_dir
-    layout = DatasetLayout(ds)
-    if not any(d.is_dir() for d in layout.raw.domain_dirs()):
-        raise ConfigError(f"dataset: no raw images at {layout.raw.root}/A or /B; scrape or import images first")
+    layout = _layout(cfg)
     staging = layout.staged
     files = layout.raw_files()
     with CurationState(layout.state) as state:
         recs, n_new = _analyse(files, cfg, staging, state, progress)
+        n_new = min(len(files), n_new + analysed)
         _remove_staged(staging, state.prune({(f.domain, f.relpath) for f in files}), recs)
         rows = decide(recs, cfg, read_excluded(layout.excluded), state.split_history())
         state.record_splits({(r.domain, r.sha256): r.split for r in rows if r.split})
@@ -103,21 +157,24 @@ def _remove_staged(staging: Path, gone: list[Analysis], current: list[Analysis])
         shutil.rmtree(staging / "thumbs")
 
 
+def _from_cache(f: RawFile, cached: dict, staging: Path, retry: bool = True) -> Analysis | None:
+    """The cached analysis of `f` if it still holds: same size and time, its staged copy there, and (with `retry`)
+    not a failure that may go away."""
+    hit = cached.get((f.domain, f.relpath))
+    if hit is None or hit[:2] != (f.size, f.mtime_ns) or (retry and hit[2].reason in RETRIED_REASONS):
+        return None
+    if hit[2].staged and not (staging / hit[2].staged).is_file():
+        return None
+    return hit[2]
+
+
 def _analyse(
     files: list[RawFile], cfg: CurationConfig, staging: Path, state: CurationState, progress: Progress | None
 ) -> tuple[list[Analysis], int]:
     """Analyses of every raw file, in `files` order: cached when unchanged, else decoded now."""
     cached = state.all_cached(cfg.decode_key)
-    recs: list[Analysis | None] = []
-    todo: list[tuple[int, RawFile]] = []
-    for f in files:
-        hit = cached.get((f.domain, f.relpath))
-        ok = hit is not None and hit[:2] == (f.size, f.mtime_ns) and hit[2].reason not in RETRIED_REASONS
-        if ok and hit[2].staged and not (staging / hit[2].staged).is_file():
-            ok = False
-        recs.append(hit[2] if ok else None)
-        if not ok:
-            todo.append((len(recs) - 1, f))
+    recs = [_from_cache(f, cached, staging) for f in files]
+    todo = [(i, (f.domain, str(f.path), f.relpath)) for i, f in enumerate(files) if recs[i] is None]
     settings = DecodeSettings.of(cfg, staging)
     batch: list[Analysis] = []
     for n, (i, rec) in enumerate(_decode_all(todo, settings, cfg.n_workers, cfg.decode_timeout), start=1):
@@ -167,9 +224,9 @@ def _unanalysed(domain: str, path: str, relpath: str, reason: Reason, detail: st
 
 
 def _decode_all(
-    todo: list[tuple[int, RawFile]], settings: DecodeSettings, workers: int, timeout: float
+    todo: list[tuple[int, tuple[str, str, str]]], settings: DecodeSettings, workers: int, timeout: float
 ) -> Iterator[tuple[int, Analysis]]:
-    """(index, analysis) for every file to decode, as they finish, in `workers` processes (at least one: a file that
-    crashes or hangs its decoder costs only itself)."""
-    args = [(i, f.domain, str(f.path), f.relpath, settings) for i, f in todo]
+    """(index, analysis) for every (index, (domain, path, relpath)) to decode, as they finish, in `workers` processes
+    (at least one: a file that crashes or hangs its decoder costs only itself). The one per-file loop of curation."""
+    args = [(i, domain, path, relpath, settings) for i, (domain, path, relpath) in todo]
     yield from process_map(_decode_one, args, workers, timeout=timeout, on_lost=_lost, ordered=False)

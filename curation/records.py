@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -83,8 +84,9 @@ REASON_HELP: dict[Reason, str] = {
     Reason.GRAYSCALE: "no colour: 99th percentile of per-pixel chroma at most grayscale_max_chroma",
     Reason.EXCLUDED: "listed in curation/excluded.txt by review",
     Reason.EXACT_DUPLICATE: "the same decoded pixels as an image kept in its domain (the better one)",
-    Reason.NEAR_DUPLICATE: "phash within `threshold` bits of an image kept in its domain (larger, or same size and "
-    "file)",
+    Reason.NEAR_DUPLICATE: "the same picture as an image kept in its domain (larger, or same size and file): re-saved, "
+    "recompressed, resized, brightened, mirrored or cropped; a candidate pair (phash within `threshold` bits, or "
+    "alike in layout) whose verification score is at least `min_score`",
     Reason.CROSS_DOMAIN: "a duplicate of an image in the other domain: dropped from both, or from the domain not "
     "named by cross_domain",
     Reason.SPLIT_CONFLICT: "was in the other split on an earlier run; a new image joined its group to that split, "
@@ -102,6 +104,8 @@ class Analysis:
     `ok` False: it cannot be decoded, `reason` (one of DECODE_REASONS) and `detail` say why, and what was not
     measured is None. `ok` True: `detail` says what normalisation could not do (EXIF orientation unreadable, ICC
     profile not applied), or is None. `staged` is the resized copy's path relative to the staging folder.
+    `phash` and `phash_mirror` (of the image mirrored left to right) find candidate pairs; `signature` is what
+    verification compares (`curation.verify.describe`), stored as base64 in the JSON.
     """
 
     domain: str
@@ -122,27 +126,34 @@ class Analysis:
     grey_std: float | None = None
     chroma: float | None = None
     phash: str | None = None
+    phash_mirror: str | None = None
+    signature: bytes | None = None
     staged: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (reason as its word, `ok` stored as status 'ok' or 'failed')."""
+        """A JSON-ready dict (reason as its word, `ok` stored as status 'ok' or 'failed', the signature as base64)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "ok"}
         d.update(status=_DECODED if self.ok else _FAILED, reason=None if self.reason is None else self.reason.value)
+        if self.signature is not None:
+            d["signature"] = base64.b64encode(self.signature).decode("ascii")
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Analysis:
         """The analysis `to_dict` wrote (keys it lacks take their defaults; unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)} - {"ok", "reason"}
+        names = {f.name for f in fields(cls)} - {"ok", "reason", "signature"}
         reason = Reason(d["reason"]) if d.get("reason") else None
-        return cls(ok=d["status"] == _DECODED, reason=reason, **{k: v for k, v in d.items() if k in names})
+        signature = base64.b64decode(d["signature"]) if d.get("signature") else None
+        return cls(ok=d["status"] == _DECODED, reason=reason, signature=signature,
+                   **{k: v for k, v in d.items() if k in names})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What became of one raw file: a row of the manifest (`id` there is `sha256`, `raw_path` is `raw/<relpath>`).
 
-    `pixel_hash`, `staged`, `distance` (bits to the image it duplicates) and `format` serve grouping and the contact
+    A duplicate's `distance` (phash bits, whole frame or mirrored) and `score` (verification, 0-1) are to the image
+    it duplicates. `pixel_hash`, `phash_mirror`, `signature`, `staged` and `format` serve grouping and the contact
     sheets; the manifest does not hold them, so a decision read back from it has them None.
     """
 
@@ -163,9 +174,12 @@ class Decision:
     page_url: str = ""
     query: str = ""
     engine: str = ""
-    pixel_hash: str | None = None
-    staged: str | None = None
     distance: int | None = None
+    score: float | None = None
+    pixel_hash: str | None = None
+    phash_mirror: str | None = None
+    signature: bytes | None = None
+    staged: str | None = None
     format: str | None = None
 
     @classmethod
@@ -176,7 +190,7 @@ class Decision:
             domain=a.domain, sha256=a.sha256, relpath=a.relpath, status=status, reason=reason,
             detail=a.detail if reason is None else detail,
             width=a.width, height=a.height, bytes=a.bytes, phash=a.phash, pixel_hash=a.pixel_hash, staged=a.staged,
-            format=a.format,
+            phash_mirror=a.phash_mirror, signature=a.signature, format=a.format,
         )  # fmt: skip
 
 

@@ -49,7 +49,8 @@ def _caption(row: Decision) -> tuple[str, str]:
         return first, f"{row.status} {row.split}"
     if row.status is Status.DUPLICATE and row.reason is not Reason.CROSS_DOMAIN:
         kind = "exact" if row.reason is Reason.EXACT_DUPLICATE else "near"
-        return first, f"{kind} {'?' if row.distance is None else row.distance} bits"
+        score = "" if row.score is None else f" {row.score:.2f}"
+        return first, f"{kind} {'?' if row.distance is None else row.distance} bits{score}"
     return first, str(row.reason)
 
 

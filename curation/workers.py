@@ -4,6 +4,7 @@ only the item it held."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import pickle
@@ -147,7 +148,8 @@ class _Pool:
     def _start(self) -> None:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(target=_serve, args=(self.fn, child), daemon=True)
-        proc.start()
+        with _children_allowed():
+            proc.start()
         child.close()
         self.workers.append(_Worker(proc, parent))
 
@@ -197,6 +199,21 @@ class _Pool:
             self._stop(w)
 
 
+@contextlib.contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Let this process start worker processes even when it is itself a daemonic one (a Dask worker, whose tasks
+    may not otherwise have children). The workers are daemonic and end with their pipe, so none outlives it."""
+    me = multiprocessing.current_process()
+    daemonic = me.daemon
+    if daemonic:
+        me.daemon = False
+    try:
+        yield
+    finally:
+        if daemonic:
+            me.daemon = True
+
+
 _CAPTURE: dict[int, int] = {}  # process id -> the descriptor of its reusable, already unlinked temporary file
 
 
@@ -236,9 +253,17 @@ def _death(exitcode: int | None) -> str:
 
 
 def _serve(fn: Callable[[Any], Any], conn: Connection) -> None:
-    """A worker's loop: (index, arg) in, (index, True, result) or (index, False, exception) out; None ends it."""
+    """A worker's loop: (index, arg) in, (index, True, result) or (index, False, exception) out; None, or the parent
+    gone, ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which then stops its workers
-    while (item := conn.recv()) is not None:
+    _die_with_parent()
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):  # the parent closed the pipe or died
+            return
+        if item is None:
+            return
         i, arg = item
         try:
             out = (i, True, fn(arg))
@@ -248,6 +273,21 @@ def _serve(fn: Callable[[Any], Any], conn: Connection) -> None:
             conn.send(out)
         except (pickle.PicklingError, TypeError, AttributeError) as e:  # the result cannot cross the pipe
             conn.send((i, False, WorkerError(f"the result of item {i} cannot be sent back: {type(e).__name__}: {e}")))
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when the thread that started it ends (the parent killed, even with
+    SIGKILL), also while it is stuck in a C decoder; elsewhere the closed pipe ends it after its current item."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no libc with prctl: the pipe still ends it
+        return
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _sendable(e: Exception) -> Exception:

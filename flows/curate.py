@@ -1,15 +1,21 @@
-"""The `curate` flow: curate the raw images (skipped when they did not change), publish the review, pause for it."""
+"""The `curate` flow: analyse new raw files in batches on the task runner, curate (skipped when nothing it reads
+changed), publish the review, pause for it."""
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, pause_flow_run, task
+from prefect.cache_policies import NONE, TASK_SOURCE, Inputs
+from prefect.context import FlowRunContext
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from curation.config import CurationConfig
 from curation.layout import DatasetLayout
-from curation.pipeline import curate
+from curation.pipeline import Batch, analyse_batch, batches, curate, pending, store
+from curation.records import Analysis
 from curation.report import review_summary
 from flows.fingerprint import raw_digest, settings_digest
 from flows.review import (
@@ -21,19 +27,40 @@ from flows.review import (
     review_form,
 )
 from flows.runners import task_runner
-from flows.steps import CONTENT_CACHE, dataset_name
+from flows.steps import dataset_name
 
 
 class ReviewRejected(RuntimeError):
     """The reviewer did not approve the dataset."""
 
 
-@task(name="curate-dataset", task_run_name="curate-dataset", cache_policy=CONTENT_CACHE)
-def curate_task(cfg: CurationConfig, dataset_dir: str, raw_fingerprint: str) -> dict[str, Any]:
-    """Curate with these settings; `raw_fingerprint` (what curation reads) makes the cache follow the content.
+@task(name="curate-plan", task_run_name="curate-plan", cache_policy=NONE)
+def plan_task(cfg: CurationConfig, parallel: int) -> list[Batch]:
+    """The raw files the cache cannot answer for (new or changed), in batches for `parallel` workers."""
+    todo = batches(cfg, pending(cfg), parallel)
+    get_run_logger().info("%s files to analyse in %s batches", sum(len(b.files) for b in todo), len(todo))
+    return todo
+
+
+@task(name="curate-analyse", task_run_name="curate-analyse-{index}", cache_policy=NONE)
+def analyse_task(batch: Batch, index: int) -> list[Analysis]:
+    """Analyse one batch wherever the task runner puts it (a thread here, a Dask worker): each file in a child
+    process, so one that crashes or hangs its decoder costs only itself. The dataset folder must be reachable there."""
+    return analyse_batch(batch)
+
+
+# CONTENT_CACHE less one input: what curation reads is in the key (the raw fingerprint), how many files the batches
+# decoded before it is not.
+CURATE_CACHE = Inputs(exclude=["analysed"]) + TASK_SOURCE
+
+
+@task(name="curate-dataset", task_run_name="curate-dataset", cache_policy=CURATE_CACHE)
+def curate_task(cfg: CurationConfig, dataset_dir: str, raw_fingerprint: str, analysed: int = 0) -> dict[str, Any]:
+    """Decide (duplicates, groups, split) and write the dataset, from the analyses the batches stored; `raw_fingerprint`
+    (what curation reads) makes the cache follow the content.
 
     `dataset_dir` is named for the cache key: the config's location fields are not part of its JSON form."""
-    result = curate(cfg)
+    result = curate(cfg, analysed=analysed)
     get_run_logger().info(
         "curated %s: %s new, %s cached, %.1f s", result.dataset_dir, result.analysed, result.cached, result.seconds
     )
@@ -47,10 +74,34 @@ def curate_task(cfg: CurationConfig, dataset_dir: str, raw_fingerprint: str) -> 
     }
 
 
+def _analyse_in_batches(cfg: CurationConfig) -> int:
+    """Analyse the files the cache cannot answer for as batches of tasks on this flow's task runner, storing each
+    batch's analyses as it finishes; returns how many files were analysed. On the thread runner at most
+    `cfg.n_workers` batches run at once (one decoding process each); on Dask, one per Dask worker thread."""
+    runner = FlowRunContext.get().task_runner
+    window = cfg.n_workers if isinstance(runner, ThreadPoolTaskRunner) else None
+    todo = plan_task(cfg, cfg.n_workers)
+    running: deque = deque()
+    done = 0
+    for i, batch in enumerate(todo):
+        if window is not None and len(running) >= window:
+            done += _stored(cfg, running.popleft().result())
+        running.append(analyse_task.submit(batch, i))
+    while running:
+        done += _stored(cfg, running.popleft().result())
+    return done
+
+
+def _stored(cfg: CurationConfig, analyses: list[Analysis]) -> int:
+    store(cfg, analyses)
+    return len(analyses)
+
+
 def _curate(cfg: CurationConfig, refresh: bool) -> dict[str, Any]:
     ds = cfg.dataset_dir
     refresh = refresh or not DatasetLayout(ds).report.is_file()  # outputs gone: the cache would lie
-    return curate_task.with_options(refresh_cache=refresh)(cfg, str(ds), raw_digest(ds))
+    analysed = _analyse_in_batches(cfg)
+    return curate_task.with_options(refresh_cache=refresh)(cfg, str(ds), raw_digest(ds), analysed)
 
 
 def _review_description(ds: Path, counts: dict[str, Any]) -> str:

@@ -56,8 +56,12 @@ def _tiles(ds: Path, rows: list[Decision], caption: Callable[[Decision], str]) -
 
 
 def _member_caption(r: Decision) -> str:
+    """`<id> kept`, or `<id> <bits> bits, <score>` (phash distance and verification score to the image it is the same
+    picture as), or `<id> <reason>` when the manifest holds neither."""
     if r.status is Status.KEPT:
         return f"{_short(r)} kept"
+    if r.distance is not None and r.score is not None:
+        return f"{_short(r)} {r.distance} bits, {r.score:.2f}"
     if r.distance is not None:
         return f"{_short(r)} {r.distance} bits"
     return f"{_short(r)} {r.reason}"
