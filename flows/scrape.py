@@ -20,10 +20,11 @@ from flows.runners import task_runner
 from flows.steps import CONTENT_CACHE, SEARCHES_PER_MINUTE
 from scraper import records as R
 from scraper.config import ScrapeConfig
-from scraper.engine import make_engine
 from scraper.fetch import Downloader
-from scraper.pipeline import QueryResult, collect, search_query
+from scraper.pipeline import QueryResult, collect
 from scraper.records import SearchOutcome
+from scraper.report import query_row, shortfall
+from scraper.search import Engines
 from scraper.store import Store
 
 Domain = Literal["A", "B"]
@@ -73,11 +74,8 @@ def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> S
     rate_limit(SEARCH_LIMIT, strict=False)
     with Store(cfg.raw_dir(dataset), fsync=cfg.fsync) as store:
         debug_dir = store.debug_dir("flow")
-    engine = make_engine(cfg, debug_dir=debug_dir)
-    try:
-        outcome = search_query(engine, domain, query, cfg.per_query_limit)
-    finally:
-        engine.close()
+    with Engines(cfg, debug_dir) as engines:  # the fallback engine takes over a blocked or empty search
+        outcome = engines.search(domain, query, cfg.per_query_limit, retry_empty=True)
     get_run_logger().info("%s %r: %s, %d candidates", domain, query.text, outcome.status, len(outcome.candidates))
     if outcome.status != R.OK or not outcome.candidates:
         raise SearchFailed(outcome)
@@ -159,7 +157,7 @@ def scrape_flow(
         previous[key] = fut
         downloads.append(fut)
     results: list[QueryResult] = [fut.result() for fut in downloads]
-    rows = [_row(r) for r in results]
+    rows = [query_row(r) for r in results]
     with Store(cfg.raw_dir(spec.name), fsync=cfg.fsync) as store:
         per_domain = {k: store.count(k) for k in keys}
     create_table_artifact(key="scrape-queries", table=table_rows(rows), description=f"Scrape of {spec.name}: per query")
@@ -175,8 +173,9 @@ def scrape_flow(
     }
     failed = [r for r in results if r.search_status != R.OK]
     logger = get_run_logger()
-    for r in failed:
-        logger.warning("search %s %r on %s: %s: %s", r.domain, r.query, r.engine, r.search_status, r.message)
+    for r in results:
+        if (why := shortfall(r)) is not None:
+            logger.warning("%s %r on %s: %s", r.domain, r.query, r.engine, why)
     empty = [k for k in keys if per_domain[k] == 0]
     if len(failed) == len(results) or empty:
         raise ScrapeFailed(_failure_message(spec.name, results, failed, empty))
@@ -196,16 +195,3 @@ def _failure_message(dataset: str, results: list[QueryResult], failed: list[Quer
         f"scrape of {dataset}: {what}\n{cause}\n"
         "every search in the table artifact 'scrape-queries' and the log; offline? `make demo` uses a local source"
     )
-
-
-def _row(r: QueryResult) -> dict[str, Any]:
-    failed = sum(v for s, v in r.statuses.items() if s not in (R.OK, R.DUPLICATE))
-    return {
-        "domain": r.domain,
-        "query": r.query,
-        "search": r.search_status,
-        "found": r.found,
-        "stored": r.statuses.get(R.OK, 0),
-        "failed": failed,
-        "message": r.message,
-    }

@@ -167,4 +167,13 @@ class ScrapeConfig(Settings):
         source to search (a local replica, a demo): unless a fallback engine is set explicitly, there is none."""
         if url is None:
             return self
-        return self.replace(**{f"{self.engine}_url": url, "fallback_engine": self.fallback_engine or NO_FALLBACK})
+        allow = self.allow_private_networks
+        host = urlsplit(url).hostname or ""
+        try:  # a replica on a loopback or private address serves its images from there too
+            address = ipaddress.ip_address(host)
+            if address.is_private or address.is_loopback:
+                allow = tuple(dict.fromkeys([*allow, f"{address}/{address.max_prefixlen}"]))
+        except ValueError:
+            pass
+        fallback = self.fallback_engine or NO_FALLBACK
+        return self.replace(**{f"{self.engine}_url": url, "fallback_engine": fallback, "allow_private_networks": allow})

@@ -69,6 +69,8 @@ def test_engine_url_points_the_chosen_engine_at_the_url():
     cfg = ScrapeConfig(engine="bing", workers=3).with_engine_url("http://127.0.0.1:9")
     assert (cfg.bing_url, cfg.google_url != cfg.bing_url, cfg.workers) == ("http://127.0.0.1:9", True, 3)
     assert ScrapeConfig().with_engine_url(None) == ScrapeConfig()
+    assert cfg.allow_private_networks == ("127.0.0.1/32",)  # the replica's images come from that address too
+    assert ScrapeConfig().with_engine_url("https://images.example.org").allow_private_networks == ()
 
 
 def test_task_runner_setting_is_validated(monkeypatch):
