@@ -12,7 +12,8 @@ from curation.config import CurationConfig
 
 def test_defaults_are_valid_and_documented_values():
     cfg = CurationConfig()
-    assert (cfg.min_side, cfg.load_size, cfg.threshold, cfg.output_format) == (256, 286, 8, "jpg")
+    assert (cfg.min_side, cfg.load_size, cfg.threshold, cfg.output_format) == (256, 286, 10, "jpg")
+    assert (cfg.candidates, cfg.min_score) == (8, 0.8)
     assert cfg.n_workers >= 1 and cfg.to_dict()["root"] is None
 
 
@@ -28,6 +29,8 @@ def test_defaults_are_valid_and_documented_values():
         ("reject_grayscale", "yes"),
         ("animated", "loop"),
         ("threshold", 33),
+        ("candidates", 0),
+        ("min_score", 1.5),
         ("threshold", True),
         ("cross_domain", "both"),
         ("load_size", 8),

@@ -1,106 +1,165 @@
-"""Tests for curation.groups: grouping, who is kept in a group, cross-domain and excluded rules, group splits."""
+"""Tests for curation.groups: candidate pairs, verified grouping, who is kept in a group, cross-domain and excluded
+rules, group splits; on analyses of real generated pictures."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from curation.config import CurationConfig
-from curation.groups import closest_duplicate, decide, rank_key
+from curation.decode import DecodeSettings, analyse_file
+from curation.groups import Match, Matches, candidate_pairs, closest_duplicate, decide, rank_key
 from curation.records import Analysis, Decision, Reason, Status
-
-BASE = 0x0123_4567_89AB_CDEF
-
-
-def _rec(n: int, phash: int, domain: str = "A", size: tuple[int, int] = (400, 300), nbytes: int = 1000, px=None):
-    return Analysis(ok=True, domain=domain, relpath=f"{domain}/{n}.jpg", sha256=_sha(n), bytes=nbytes,
-                    width=size[0], height=size[1], frames=1, grey_std=50.0, chroma=80.0, phash=f"{phash:016x}",
-                    pixel_hash=px or f"px{n}")  # fmt: skip
+from sakura.synthetic import street_scene
+from tests.support import curation_streets as cs
 
 
-def _row(n: int, phash: int, **kw) -> Decision:
-    return Decision.judged(_rec(n, phash, **kw), None, None)
+class Pictures:
+    """Analyses of generated files, made as the decode stage makes them, by name."""
+
+    def __init__(self, tmp) -> None:
+        self.tmp, self.settings = tmp, DecodeSettings.of(CurationConfig(), tmp / "staged")
+
+    def add(self, name: str, data: bytes, domain: str = "A") -> Analysis:
+        path = self.tmp / f"{domain}-{name}.jpg"
+        path.write_bytes(data)
+        rec = analyse_file(domain, str(path), f"{domain}/{name}.jpg", self.settings)
+        assert rec.ok, rec.detail
+        return rec
 
 
-def _sha(n: int) -> str:
-    return f"{n:02x}" + "ab" * 31
+@pytest.fixture(scope="module")
+def pics(tmp_path_factory):
+    return Pictures(tmp_path_factory.mktemp("pictures"))
 
 
-def _flip(h: int, bits: int, offset: int = 0) -> int:
-    return h ^ (((1 << bits) - 1) << offset)
+def _by_name(rows: list[Decision]) -> dict[str, Decision]:
+    return {r.relpath.split("/")[1].removesuffix(".jpg"): r for r in rows}
 
 
-def _by_id(rows):
-    return {int(r.relpath.split("/")[1].split(".")[0]): r for r in rows}
+def _copy(pics, name: str, im, kind: str, domain: str = "A", seed: int = 0) -> Analysis:
+    return pics.add(name, cs.transformed(im, kind, random.Random(seed)), domain)
 
 
 def test_rank_prefers_resolution_then_file_size():
-    small_big_file = _row(1, BASE, size=(400, 300), nbytes=9000)
-    big = _row(2, BASE, size=(800, 600), nbytes=10)
-    same_size_bigger_file = _row(3, BASE, size=(800, 600), nbytes=20)
-    assert sorted([small_big_file, big, same_size_bigger_file], key=rank_key)[0].bytes == 20
+    def row(w: int, h: int, nbytes: int) -> Decision:
+        return Decision("A", f"{w}{nbytes}".ljust(64, "0"), "A/x.jpg", Status.KEPT, width=w, height=h, bytes=nbytes)
+
+    assert sorted([row(400, 300, 9000), row(800, 600, 10), row(800, 600, 20)], key=rank_key)[0].bytes == 20
 
 
-def test_group_keeps_best_and_labels_exact_and_near():
-    recs = [_rec(1, BASE, nbytes=10), _rec(2, BASE, size=(800, 600), px="same"), _rec(3, BASE, px="same"),
-            _rec(4, _flip(BASE, 6)), _rec(5, ~BASE & (2**64 - 1))]  # fmt: skip
-    rows = _by_id(decide(recs, CurationConfig(), set(), {}))
-    assert rows[2].status == Status.KEPT and rows[5].status == Status.KEPT
-    assert rows[3].reason == Reason.EXACT_DUPLICATE
-    assert rows[1].reason == rows[4].reason == Reason.NEAR_DUPLICATE and rows[4].distance == 6
-    assert len({rows[i].group for i in (1, 2, 3, 4)}) == 1 and rows[5].group != rows[1].group
-    assert len({rows[i].split for i in (1, 2, 3, 4)}) == 1
+def test_group_keeps_best_and_labels_exact_and_near_with_bits_and_score(pics):
+    im = cs.street("A", 100)
+    recs = [pics.add("orig", cs.jpeg(im)), _copy(pics, "exact", im, "exact"), _copy(pics, "q30", im, "q30"),
+            _copy(pics, "crop10", im, "crop10"), _copy(pics, "hflip", im, "hflip"),
+            pics.add("other", cs.jpeg(cs.street("A", 101)))]  # fmt: skip
+    rows = _by_name(decide(recs, CurationConfig(), set(), {}))
+    kept, same = sorted((rows["orig"], rows["exact"]), key=lambda r: r.status is not Status.KEPT)
+    assert kept.status is Status.KEPT and kept.bytes > same.bytes and rows["other"].status is Status.KEPT
+    assert same.reason is Reason.EXACT_DUPLICATE and same.score == 1.0 and same.distance == 0
+    for name in ("q30", "crop10", "hflip"):
+        r = rows[name]
+        assert r.reason is Reason.NEAR_DUPLICATE and r.score >= CurationConfig().min_score, r
+        assert r.distance is not None and f"{r.distance} bits, score {r.score:.2f}" in r.detail
+    assert len({rows[n].group for n in ("orig", "exact", "q30", "crop10", "hflip")}) == 1
+    assert rows["other"].group != rows["orig"].group
+    assert len({rows[n].split for n in ("orig", "exact", "q30", "crop10", "hflip")}) == 1
 
 
-def test_chain_of_distinct_images_is_not_collapsed():
-    """a ~ b ~ c with a and c 12 bits apart: one group, one split, but a and c are both kept."""
-    a, b, c = BASE, _flip(BASE, 6), _flip(BASE, 12)
-    recs = [_rec(1, b, size=(800, 600)), _rec(2, a), _rec(3, c)]
-    rows = _by_id(decide(recs, CurationConfig(threshold=8), set(), {}))
-    assert [rows[i].status for i in (1, 2, 3)] == [Status.KEPT, Status.DUPLICATE, Status.DUPLICATE]
-    recs = [_rec(1, b), _rec(2, a, size=(800, 600)), _rec(3, c, size=(700, 600))]
-    rows = _by_id(decide(recs, CurationConfig(threshold=8), set(), {}))
-    assert [rows[i].status for i in (1, 2, 3)] == [Status.DUPLICATE, Status.KEPT, Status.KEPT]
+@pytest.mark.parametrize("make", [cs.street, street_scene], ids=["varied streets", "sakura.synthetic streets"])
+def test_distinct_alike_scenes_are_all_kept_even_at_a_loose_threshold(pics, make):
+    recs = [pics.add(f"{make.__name__}-{d}{i}", cs.jpeg(make(d, 200 + i)), d) for d in "AB" for i in range(40)]
+    for threshold in (CurationConfig().threshold, 20):
+        rows = decide(recs, CurationConfig(threshold=threshold), set(), {})
+        assert [r for r in rows if r.status is not Status.KEPT] == []
+
+
+def test_two_crops_that_do_not_contain_each_other_stay_apart_but_join_their_original(pics):
+    """a ~ b ~ c, a and c not the same picture: one group, one split, a and c both kept when b ranks below them."""
+    im = cs.street("B", 300)
+    w, h = im.size
+    left, right = im.crop((0, 0, int(w * 0.8), h)), im.crop((int(w * 0.2), 0, w, h))
+    recs = [pics.add("whole", cs.jpeg(im.resize((w // 2, h // 2))), "B"),
+            pics.add("left", cs.jpeg(left), "B"), pics.add("right", cs.jpeg(right), "B")]  # fmt: skip
+    rows = _by_name(decide(recs, CurationConfig(), set(), {}))
+    assert rows["left"].status is Status.KEPT and rows["right"].status is Status.KEPT, rows
+    assert rows["whole"].reason is Reason.NEAR_DUPLICATE
     assert len({r.group for r in rows.values()}) == 1 and len({r.split for r in rows.values()}) == 1
 
 
 @pytest.mark.parametrize("policy, kept", [("drop", set()), ("A", {"A"}), ("B", {"B"})])
-def test_cross_domain_direct_duplicates(policy, kept):
-    recs = [_rec(1, BASE, "A"), _rec(2, _flip(BASE, 2), "B"), _rec(3, _flip(BASE, 20), "B")]
-    rows = _by_id(decide(recs, CurationConfig(threshold=8, cross_domain=policy), set(), {}))
-    assert {rows[i].domain for i in (1, 2) if rows[i].status == Status.KEPT} == kept
-    assert rows[3].status == Status.KEPT  # not a direct duplicate of anything in A
-    assert all(rows[i].reason == Reason.CROSS_DOMAIN for i in (1, 2) if rows[i].status != Status.KEPT)
+def test_cross_domain_same_picture(pics, policy, kept):
+    im = cs.street("A", 400)
+    recs = [pics.add("x", cs.jpeg(im), "A"), _copy(pics, "x-copy", im, "crop5", "B"),
+            pics.add("y", cs.jpeg(cs.street("B", 401)), "B")]  # fmt: skip
+    rows = _by_name(decide(recs, CurationConfig(cross_domain=policy), set(), {}))
+    assert {rows[n].domain for n in ("x", "x-copy") if rows[n].status is Status.KEPT} == kept
+    assert rows["y"].status is Status.KEPT
+    assert all(rows[n].reason is Reason.CROSS_DOMAIN for n in ("x", "x-copy") if rows[n].status is not Status.KEPT)
 
 
-def test_excluded_and_its_direct_duplicates_rejected():
-    recs = [_rec(1, BASE, size=(800, 600)), _rec(2, _flip(BASE, 4)), _rec(3, _flip(BASE, 12), size=(500, 400))]
-    rows = _by_id(decide(recs, CurationConfig(threshold=8), {_sha(1)[:12]}, {}))
-    assert rows[1].reason == Reason.EXCLUDED and rows[1].detail == "listed in excluded.txt"
-    assert rows[2].reason == Reason.EXCLUDED and "duplicate of excluded" in rows[2].detail
-    assert rows[3].status == Status.KEPT
+def test_excluded_and_its_copies_rejected(pics):
+    im = cs.street("A", 500)
+    recs = [pics.add("listed", cs.jpeg(im, 95)), _copy(pics, "listed-q30", im, "q30"),
+            pics.add("alike", cs.jpeg(cs.street("A", 501)))]  # fmt: skip
+    rows = _by_name(decide(recs, CurationConfig(), {recs[0].sha256[:12]}, {}))
+    assert rows["listed"].reason is Reason.EXCLUDED and rows["listed"].detail == "listed in excluded.txt"
+    assert rows["listed-q30"].reason is Reason.EXCLUDED and "duplicate of excluded" in rows["listed-q30"].detail
+    assert rows["alike"].status is Status.KEPT
 
 
-def test_split_history_wins_and_conflicts_are_dropped_not_moved():
-    a, b, c = BASE, _flip(BASE, 6), _flip(BASE, 12)
-    recs = [_rec(1, a, size=(800, 600)), _rec(2, c, size=(700, 600)), _rec(3, b)]
-    history = {("A", _sha(1)): "test", ("A", _sha(2)): "train"}
-    rows = _by_id(decide(recs, CurationConfig(threshold=8), set(), history))
-    assert rows[1].status == Status.KEPT and rows[1].split == "test"
-    assert rows[2].reason == Reason.SPLIT_CONFLICT and rows[2].split == ""
-    assert rows[3].split == "test"
+def test_split_history_wins_and_conflicts_are_dropped_not_moved(pics):
+    im = cs.street("B", 600)
+    w, h = im.size
+    recs = [pics.add("big", cs.jpeg(im), "B"),
+            pics.add("left", cs.jpeg(im.crop((0, 0, int(w * 0.8), h))), "B"),
+            pics.add("right", cs.jpeg(im.crop((int(w * 0.2), 0, w, h)).resize((w // 2, h // 2))), "B")]  # fmt: skip
+    history = {("B", recs[0].sha256): "test", ("B", recs[1].sha256): "train"}
+    rows = _by_name(decide(recs, CurationConfig(), set(), history))
+    assert rows["big"].status is Status.KEPT and rows["big"].split == "test"
+    assert rows["left"].status is Status.DUPLICATE and rows["left"].split in ("", "test")
+    assert rows["right"].split == "test"
 
 
-def test_rejected_by_rules_are_not_grouped():
-    recs = [_rec(1, BASE), replace(_rec(2, BASE), width=100, height=80)]
-    rows = _by_id(decide(recs, CurationConfig(), set(), {}))
-    assert rows[1].status == Status.KEPT and rows[2].reason == Reason.TOO_SMALL and rows[2].group == ""
+def test_rejected_by_rules_are_not_grouped(pics):
+    im = cs.street("A", 700)
+    rec = pics.add("ok", cs.jpeg(im))
+    rows = decide([rec, replace(rec, relpath="A/small.jpg", sha256="f" * 64, width=100, height=80)],
+                  CurationConfig(), set(), {})  # fmt: skip
+    assert rows[0].status is Status.KEPT and rows[1].reason is Reason.TOO_SMALL and rows[1].group == ""
 
 
-def test_closest_duplicate():
-    me = _row(1, BASE)
-    others = [_row(2, _flip(BASE, 8)), _row(3, _flip(BASE, 2)), _row(4, _flip(BASE, 30))]
-    other, d, same = closest_duplicate(me, others, 8)
-    assert (other.sha256, d, same) == (_sha(3), 2, False)
-    assert closest_duplicate(me, [others[2]], 8) is None and closest_duplicate(me, [], 8) is None
+def test_a_group_member_that_was_no_candidate_is_verified_when_asked(pics):
+    """The candidate search caps pairs per image; resolving a group still knows every pair it asks about."""
+    im = cs.street("A", 800)
+    recs = [_copy(pics, f"q30-{i}", im, "q30", seed=i) for i in range(3)] + [pics.add("o", cs.jpeg(im, 95))]
+    rows = [Decision.judged(r, None, None) for r in recs]
+    matches = Matches(rows, CurationConfig().min_score)
+    _, candidates = candidate_pairs(rows, matches, CurationConfig(candidates=1))
+    asked = next((a, b) for a in range(4) for b in range(a + 1, 4) if [a, b] not in candidates.tolist())
+    assert matches.pair(*asked) is not None and matches.pair(*asked).score >= CurationConfig().min_score
+
+
+def test_candidate_pairs_are_bounded_in_a_set_of_near_identical_pictures(pics):
+    """Each image brings at most its nearest few, by hash and by layout: the work is linear, however alike a set."""
+    base = np.asarray(street_scene("B", 900), dtype=np.int16)
+    recs = []
+    for i in range(30):  # 30 pictures a few grey levels apart: every phash within the threshold of every other
+        shifted = np.clip(base + (i % 7) - 3, 0, 255).astype(np.uint8)
+        recs.append(pics.add(f"near-{i}", cs.jpeg(Image.fromarray(shifted), 70 + i), "B"))
+    rows = [Decision.judged(r, None, None) for r in recs]
+    cfg = CurationConfig(candidates=4)
+    _, candidates = candidate_pairs(rows, Matches(rows, cfg.min_score), cfg)
+    assert len(candidates) <= 2 * cfg.candidates * len(rows) < 30 * 29 / 2
+
+
+def test_closest_duplicate_prefers_identical_pixels_then_the_highest_score():
+    found = {(0, 1): Match(6, 0.91, False), (0, 2): Match(2, 0.97, False), (0, 3): Match(0, 1.0, True)}
+    match = found.get
+    assert closest_duplicate(0, [1, 2, 3], lambda p, q: match((p, q))) == (3, found[(0, 3)])
+    assert closest_duplicate(0, [1, 2], lambda p, q: match((p, q))) == (2, found[(0, 2)])
+    assert closest_duplicate(0, [4], lambda p, q: match((p, q))) is None

@@ -48,7 +48,7 @@ def test_decision_round_trip_through_the_manifest(tmp_path):
                   phash="00ff00ff00ff00ff", url="http://127.0.0.1/x.jpg", page_url="http://127.0.0.1/p",
                   query="가로수길, 벚꽃", engine="bing"),
         _decision(1, Status.DUPLICATE, "g3", split="train", detail='4 bits from kept "x"\nnext line', width=320,
-                  height=240, bytes=7, phash="00ff00ff00ff00f0"),
+                  height=240, bytes=7, phash="00ff00ff00ff00f0", distance=4, score=0.9731),
         Decision("B", "e" * 64, "B/deep/bad.jpg", Status.REJECTED, Reason.UNIDENTIFIABLE, "not an image", bytes=3),
     ]  # fmt: skip
     back = read_manifest(write_manifest(tmp_path / "manifest.csv", rows))
@@ -57,9 +57,17 @@ def test_decision_round_trip_through_the_manifest(tmp_path):
 
 
 def test_decision_manifest_leaves_out_what_only_grouping_needs(tmp_path):
-    row = _decision(2, Status.DUPLICATE, "g2", pixel_hash="px", staged="00/x.jpg", distance=4, format="JPEG")
+    row = _decision(2, Status.DUPLICATE, "g2", pixel_hash="px", staged="00/x.jpg", distance=4, score=0.91234,
+                    phash_mirror="0" * 16, signature=b"\x01\x02", format="JPEG")  # fmt: skip
     (back,) = read_manifest(write_manifest(tmp_path / "manifest.csv", [row]))
-    assert back == replace(row, pixel_hash=None, staged=None, distance=None, format=None)
+    assert back == replace(row, pixel_hash=None, staged=None, phash_mirror=None, signature=None, format=None,
+                           score=0.9123)  # fmt: skip
+
+
+def test_analysis_round_trip_keeps_the_signature():
+    rec = Analysis(domain="A", relpath="A/x.jpg", ok=True, phash="0" * 16, phash_mirror="f" * 16,
+                   signature=bytes(range(256)) * 17)  # fmt: skip
+    assert Analysis.from_dict(json.loads(json.dumps(rec.to_dict()))) == rec
 
 
 def test_duplicate_groups_order():

@@ -1,0 +1,112 @@
+"""Tests for curation.verify: the same picture scores high whatever was done to it, distinct alike scenes score low."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from curation.config import CurationConfig
+from curation.decode import DecodeSettings, analyse_file
+from curation.verify import SIGNATURE_BYTES, describe, layouts, prepare, scores
+from sakura.synthetic import street_scene
+from tests.support import curation_streets as cs
+
+MIN_SCORE = CurationConfig().min_score
+
+
+def _signature(tmp_path, name: str, data: bytes) -> bytes:
+    """The signature the decode stage stores for a file with these bytes."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    rec = analyse_file("A", str(path), name, DecodeSettings.of(CurationConfig(), tmp_path / "staged"))
+    assert rec.ok, rec.detail
+    return rec.signature
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    """Signatures of 8 street photos per domain and of one copy of each of every kind: {(domain, seed): {kind: sig}}."""
+    tmp = tmp_path_factory.mktemp("copies")
+    out = {}
+    for domain in "AB":
+        for seed in range(8):
+            im = cs.street(domain, seed)
+            rng = random.Random(seed)
+            sigs = {"orig": _signature(tmp, f"{domain}{seed}.jpg", cs.jpeg(im))}
+            for kind in cs.KINDS:
+                sigs[kind] = _signature(tmp, f"{domain}{seed}_{kind}.jpg", cs.transformed(im, kind, rng))
+            out[(domain, seed)] = sigs
+    return out
+
+
+def _score(a: bytes, b: bytes) -> float:
+    return float(scores(prepare([a, b]), np.array([[0, 1]]))[0])
+
+
+@pytest.mark.parametrize("kind", cs.TARGET_KINDS)
+def test_every_copy_of_a_target_kind_scores_as_the_same_picture(copies, kind):
+    got = {key: _score(sigs["orig"], sigs[kind]) for key, sigs in copies.items()}
+    assert min(got.values()) >= MIN_SCORE, got
+
+
+def test_scores_are_symmetric_and_one_for_itself(copies):
+    sigs = copies[("B", 3)]
+    prep = prepare([sigs["orig"], sigs["crop10"], sigs["hflip"]])
+    forward = scores(prep, np.array([[0, 1], [0, 2], [0, 0]]))
+    backward = scores(prep, np.array([[1, 0], [2, 0], [0, 0]]))
+    assert np.allclose(forward, backward, atol=1e-5) and forward[2] == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("domain", ["A", "B"])
+@pytest.mark.parametrize("make", [cs.street, street_scene], ids=["varied streets", "sakura.synthetic streets"])
+def test_distinct_alike_scenes_score_below_the_threshold(tmp_path, domain, make):
+    """60 distinct pictures of one composition: no pair of them verifies, however close their hashes."""
+    sigs = [_signature(tmp_path, f"{i}.jpg", cs.jpeg(make(domain, i))) for i in range(60)]
+    i, j = np.triu_indices(len(sigs), 1)
+    got = scores(prepare(sigs), np.stack([i, j], axis=1))
+    assert got.max() < MIN_SCORE, (got.max(), np.sort(got)[-5:])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    domain=st.sampled_from("AB"),
+    cut=st.floats(0.0, 0.10),
+    at=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    bright=st.floats(0.8, 1.25),
+    quality=st.integers(30, 95),
+    scale=st.floats(0.4, 1.0),
+    mirror=st.booleans(),
+)
+def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_verifies(
+    tmp_path, seed, domain, cut, at, bright, quality, scale, mirror
+):
+    im = cs.street(domain, seed)
+    w, h = im.size
+    cw, ch = round(w * (1 - cut)), round(h * (1 - cut))
+    x0, y0 = round((w - cw) * at[0]), round((h - ch) * at[1])
+    copy = im.crop((x0, y0, x0 + cw, y0 + ch))
+    copy = copy.resize((max(300, round(cw * scale)), max(300, round(ch * scale))), Image.Resampling.LANCZOS)
+    copy = Image.fromarray(np.clip(np.asarray(copy, np.float32) * bright, 0, 255).astype(np.uint8))
+    if mirror:
+        copy = copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    got = _score(_signature(tmp_path, "a.jpg", cs.jpeg(im)), _signature(tmp_path, "b.jpg", cs.jpeg(copy, quality)))
+    assert got >= MIN_SCORE
+
+
+def test_describe_is_deterministic_and_sized():
+    grey = cs.street("A", 1).resize((64, 64), Image.Resampling.BOX).convert("L")
+    one, two = describe(grey), describe(grey.copy())
+    assert one == two and len(one) == SIGNATURE_BYTES
+
+
+def test_layouts_are_unit_vectors_and_mirror_swaps_them(copies):
+    sigs = copies[("A", 2)]
+    vec, mirrored = layouts([sigs["orig"], sigs["hflip"]])
+    assert vec.shape == (2, 2, 64) and np.allclose(np.linalg.norm(vec, axis=-1), 1, atol=1e-5)
+    assert float(vec[0, 0] @ mirrored[1, 0]) > 0.98  # the mirrored copy's mirror layout is the original's
