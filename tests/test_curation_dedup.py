@@ -1,11 +1,21 @@
-"""Tests for curation.dedup: chunked vectorised near-duplicate search, union-find grouping, exact pairs."""
+"""Tests for curation.dedup: chunked vectorised hash search, each image's nearest by hash and by vector, the cap per
+image, union-find grouping, exact pairs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from curation.dedup import UnionFind, exact_pairs, group_duplicates, hex_to_uint64, near_pairs
+from curation.dedup import (
+    UnionFind,
+    cap_nearest,
+    exact_pairs,
+    group_duplicates,
+    hex_to_uint64,
+    near_pairs,
+    nearest_hash_pairs,
+    nearest_vector_pairs,
+)
 
 
 def _brute(h: np.ndarray, t: int) -> np.ndarray:
@@ -78,3 +88,47 @@ def test_exact_pairs():
 
 def test_hex_to_uint64():
     assert hex_to_uint64(["ffffffffffffffff", "0000000000000001"]).tolist() == [2**64 - 1, 1]
+
+
+def test_near_pairs_against_other_hashes_equals_brute_force():
+    h, g = _planted(300, seed=5), _planted(300, seed=6)
+    g[::5] = h[::5] ^ np.uint64(0b111)  # every fifth one 3 bits from its partner in h
+    d = np.bitwise_count(h[:, None] ^ g[None, :])
+    i, j = np.nonzero(np.triu(d <= 6, 1))
+    assert np.array_equal(near_pairs(h, 6, against=g, chunk_bytes=4096), np.stack([i, j], axis=1))
+
+
+def test_nearest_hash_pairs_finds_mirrors_and_caps():
+    h = _planted(200, seed=7)
+    m = h[::-1].copy()  # image i's mirror hash is image (199 - i)'s hash
+    pairs = nearest_hash_pairs(h, m, 0, k=8)
+    assert {(i, 199 - i) for i in range(100)} <= {tuple(p) for p in pairs.tolist()}
+    same = np.zeros(50, dtype=np.uint64)  # 50 identical hashes: every pair within 0 bits
+    capped = nearest_hash_pairs(same, same, 0, k=3)
+    assert 0 < len(capped) <= 3 * 50
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_cap_nearest_keeps_each_images_k_nearest(k):
+    rng = np.random.default_rng(k)
+    n = 40
+    i, j = np.triu_indices(n, 1)
+    pairs, dist = np.stack([i, j], axis=1), rng.random(len(i))
+    kept = {tuple(p) for p in cap_nearest(pairs, dist, n, k).tolist()}
+    want = set()
+    for a in range(n):
+        mine = [(dist[x], tuple(pairs[x])) for x in range(len(pairs)) if a in pairs[x]]
+        want |= {p for _, p in sorted(mine)[:k]}
+    assert kept == want
+
+
+def test_nearest_vector_pairs_equals_brute_force():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(120, 2, 16)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=-1, keepdims=True)
+    m = v[:, :, ::-1].copy()
+    got = {tuple(p) for p in nearest_vector_pairs(v, m, 0.1, 5, block_bytes=4096).tolist()}
+    sim = np.max([v[:, c] @ v[:, c].T for c in range(2)] + [v[:, c] @ m[:, c].T for c in range(2)], axis=0)
+    np.fill_diagonal(sim, -2)
+    want = {tuple(sorted((a, int(b)))) for a in range(120) for b in np.argsort(-sim[a])[:5] if sim[a, b] >= 0.1}
+    assert got == want

@@ -1,4 +1,5 @@
-"""Tests for curation.hashing: phash equals imagehash's, pixel hashes, Hamming distance."""
+"""Tests for curation.hashing: phash equals imagehash's, the mirror image's phash from the same DCT, pixel hashes,
+Hamming distance."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from curation.hashing import hamming, phash, phash_hex, pixel_hash
+from curation.hashing import hamming, phash, phash_and_mirror, phash_hex, pixel_hash
 from tests.support import curation_images as ci
 
 
@@ -39,3 +40,13 @@ def test_pixel_hash_same_pixels_other_bytes():
 @pytest.mark.parametrize("a, b, d", [(0, 0, 0), (0, 1, 1), (0, 2**64 - 1, 64), (0xF0F0, 0x0F0F, 16)])
 def test_hamming(a, b, d):
     assert hamming(a, b) == d
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mirror_phash_is_the_phash_of_the_mirror_image(seed):
+    im = ci.scene(seed, (480, 360))
+    h, mirror = phash_and_mirror(im)
+    flipped, flipped_mirror = phash_and_mirror(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    assert h == phash(im)
+    assert hamming(mirror, flipped) <= 2 and hamming(h, flipped_mirror) <= 2
+    assert hamming(h, flipped) > 12  # phash itself is not mirror-invariant

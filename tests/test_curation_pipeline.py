@@ -6,6 +6,7 @@ import ctypes
 import faulthandler
 import json
 import os
+import random
 import sqlite3
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from curation.decode import analyse_file
 from curation.outputs import read_manifest
 from curation.records import Decision, Reason, Status
 from tests.support import curation_images as ci
+from tests.support import curation_streets as cs
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +222,41 @@ def test_parallel_and_serial_decoding_agree(tmp_path):
     serial = read_manifest(curate(CurationConfig(root=tmp_path / "one", workers=1)).manifest)
     parallel = read_manifest(curate(CurationConfig(root=tmp_path / "two", workers=2)).manifest)
     assert serial == parallel
+
+
+def _street_folder(raw: Path) -> None:
+    """Distinct street photos, copies of some of them, and a file that cannot be decoded."""
+    for domain in "AB":
+        for seed in range(10):
+            im = cs.street(domain, seed, (480, 360))
+            ci.put(raw, domain, cs.jpeg(im))
+            if seed < 4:
+                ci.put(raw, domain, cs.transformed(im, cs.TARGET_KINDS[seed], random.Random(seed)))
+    ci.put(raw, "A", ci.truncated_jpeg())
+
+
+def test_the_batch_path_writes_the_same_dataset_byte_for_byte(tmp_path):
+    """What the flow runs as tasks (pending files in batches, each analysed and stored, then curate) and curate alone
+    make the same dataset."""
+    for root in (tmp_path / "alone", tmp_path / "batches"):
+        _street_folder(root / "raw")
+    alone = curate(CurationConfig(root=tmp_path / "alone", workers=2))
+    cfg = CurationConfig(root=tmp_path / "batches", workers=2, official_layout=False)
+    todo = pipeline.pending(cfg)
+    parts = pipeline.batches(cfg, todo, parallel=4)
+    assert len(todo) == 29 and len(parts) == 1 and len(pipeline.batches(cfg, todo * 40, parallel=4)) == 8
+    n = 0
+    for batch in parts:
+        analyses = pipeline.analyse_batch(batch, workers=2)
+        assert [(a.domain, a.relpath) for a in analyses] == [(d, r) for d, _, r in batch.files]
+        pipeline.store(cfg, analyses)
+        n += len(analyses)
+    assert pipeline.pending(cfg) == []
+    batched = curate(cfg, analysed=n)
+    assert (batched.analysed, batched.cached, batched.counts) == (alone.analysed, alone.cached, alone.counts)
+    assert ci.dataset_files(tmp_path / "batches") == ci.dataset_files(tmp_path / "alone")
+    dups = [r for r in read_manifest(batched.manifest) if r.status is Status.DUPLICATE]
+    assert len(dups) == 8 and all(r.distance is not None and r.score >= cfg.min_score for r in dups)
 
 
 def test_animated_first_frame_policy_keeps_frame_one(tmp_path):

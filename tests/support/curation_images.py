@@ -195,3 +195,15 @@ def planted_dataset(raw: Path, n_distinct: int = 12) -> dict[str, object]:
         domain, data, ext = make()
         expect["rejected"][reason] = sha(put(raw, domain, data, ext).read_bytes())
     return expect
+
+
+def dataset_files(root: Path) -> dict[str, str]:
+    """The sha256 of every file that makes a curated dataset, by path under `root`: the split folders of both layouts
+    and curation/manifest.csv (what must be byte for byte the same however the analysis was run)."""
+    out = {}
+    for d in ("train", "test", "trainA", "trainB", "testA", "testB"):
+        for p in sorted((root / d).rglob("*")) if (root / d).is_dir() else []:
+            if p.is_file():
+                out[p.relative_to(root).as_posix()] = sha(p.read_bytes())
+    out["curation/manifest.csv"] = sha((root / "curation" / "manifest.csv").read_bytes())
+    return out
