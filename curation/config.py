@@ -67,7 +67,7 @@ class CurationConfig(Settings):
         8, description="candidate pairs per image: its nearest by phash within threshold, and its nearest by layout"
     )
     layout_floor: Annotated[Float, Field(ge=-1, le=1), Cli(hidden=True)] = Field(
-        0.5, description="candidate pairs by layout: correlation of the 8x8 grey layouts at least this"
+        0.7, description="candidate pairs by layout: correlation of the 8x8 grey layouts at least this"
     )
     min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
         0.8, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"

@@ -19,7 +19,7 @@ from PIL import Image
 from core.images import exif_orientation, optional_plugins, to_srgb, upright
 from curation.config import HARD_MAX_ASPECT, CurationConfig
 from curation.diagnose import HEAD_BYTES, classify
-from curation.hashing import phash_and_mirror, phash_hex, pixel_hash
+from curation.hashing import phash_and_mirror, phash_hex
 from curation.records import Analysis, Reason
 from curation.verify import THUMB, describe
 
@@ -166,11 +166,12 @@ def _analyse_open(rec: Analysis, im: Image.Image, head: bytes, settings: DecodeS
     except Exception as e:  # noqa: BLE001 - every failure becomes this file's reason (curation.diagnose)
         return _failed(rec, *classify(e, "normalise", head, im, said()))
     out = rgb.resize(output_size((w, h), settings.load_size), _RESAMPLE[settings.resample], reducing_gap=_REDUCING_GAP)
+    out.info = {}  # sRGB pixels and nothing else: no comment, density or profile of the raw file is carried over
     lost_icc = f"ICC profile {icc}" if icc and icc != "converted" else None
     notes = "; ".join(n for n in (note, lost_icc) if n) or None
+    staged, pixels = _stage(out, rec.sha256, settings)
     return replace(
-        rec, ok=True, width=w, height=h, icc=icc, detail=notes, pixel_hash=pixel_hash(rgb), **_metrics(out),
-        staged=_stage(out, rec.sha256, settings),
+        rec, ok=True, width=w, height=h, icc=icc, detail=notes, pixel_hash=pixels, **_metrics(out), staged=staged,
     )  # fmt: skip
 
 
@@ -193,19 +194,34 @@ def _metrics(out: Image.Image) -> dict[str, Any]:
     }
 
 
-def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> str:
-    """Write the resized copy (atomically: a temporary file renamed into place); return its path under staging."""
+def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> tuple[str, str]:
+    """Write the resized copy; return its path under staging and a hash of its bytes (the dataset's file: equal for
+    the same picture in different files, which the encoder, given the same pixels, writes byte for byte alike).
+
+    A new file is written in place (created exclusively: never a partial file over a complete one; a partial one left
+    by a crash has no analysis stored, so it is written again); one already there is replaced atomically."""
     buf = io.BytesIO()
     if settings.output_format == "jpg":
         out.save(buf, "JPEG", quality=settings.jpeg_quality, subsampling=0)
     else:
         out.save(buf, "PNG", compress_level=3)
+    data = buf.getbuffer()
     path = staged_path(settings.staging, sha256, settings.output_format)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(buf.getbuffer())
+        _write_new(path, data)
+    except FileExistsError:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return str(path.relative_to(settings.staging)), hashlib.sha256(data).hexdigest()[:32]
+
+
+def _write_new(path: Path, data: memoryview) -> None:
+    """Create `path` (not there yet) with these bytes; its folder too if it is the folder's first file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileNotFoundError:  # the first file of its folder: create the folder only then, not for every file
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(buf.getbuffer())
-    os.replace(tmp, path)
-    return str(path.relative_to(settings.staging))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)

@@ -107,32 +107,44 @@ def cap_nearest(pairs: np.ndarray, distance: np.ndarray, n: int, k: int) -> np.n
 
 
 def nearest_vector_pairs(
-    vectors: np.ndarray, mirrors: np.ndarray, floor: float, k: int, block_bytes: int = 8 << 20
+    symmetric: np.ndarray, antisymmetric: np.ndarray, floor: float, k: int, block_bytes: int = 8 << 20
 ) -> np.ndarray:
     """Pairs (i, j), i < j, where j is among the `k` most similar images to i or i to j, with a similarity of at
-    least `floor`; the similarity of two images is the largest dot product of their unit vectors (n, c, d), as is
-    or one mirrored (`mirrors`, the same shape), over the c views. Matrix products in row blocks of about
+    least `floor`. Each image has c views, each a unit vector split into its mirror-symmetric and antisymmetric
+    parts (n, c, d) each; the similarity of two images is, over the views, the largest dot product of their vectors
+    as they are or with one mirrored: s.s' + |t.t'| (mirroring negates t). Matrix products in row blocks of about
     `block_bytes` scratch memory. Sorted by (i, j)."""
-    n, c, _ = vectors.shape
+    n, c, _ = symmetric.shape
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
     k = min(k, n - 1)
-    rows = max(1, min(n, block_bytes // (8 * n)))
+    rows = max(1, min(n, block_bytes // (12 * n)))
     found = []
     for i0 in range(0, n, rows):
         i1 = min(i0 + rows, n)
         sim = np.full((i1 - i0, n), -2.0, dtype=np.float32)
         for v in range(c):
-            block = vectors[i0:i1, v]
-            np.maximum(sim, block @ vectors[:, v].T, out=sim)
-            np.maximum(sim, block @ mirrors[:, v].T, out=sim)
+            alike = symmetric[i0:i1, v] @ symmetric[:, v].T
+            alike += np.abs(antisymmetric[i0:i1, v] @ antisymmetric[:, v].T)
+            np.maximum(sim, alike, out=sim)
         sim[np.arange(i1 - i0), np.arange(i0, i1)] = -2.0  # not itself
-        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]  # (rows, k)
-        r = np.repeat(np.arange(i0, i1), k)
-        j = top.ravel()
-        ok = sim[r - i0, j] >= floor
-        found.append(np.stack([np.minimum(r, j), np.maximum(r, j)], axis=1)[ok])
-    return np.unique(np.concatenate(found).astype(np.int64), axis=0)
+        found.append(_top(sim, i0, floor, k))
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def _top(sim: np.ndarray, i0: int, floor: float, k: int) -> np.ndarray:
+    """(m, 2) pairs (min, max) of each row's at most `k` most similar columns at `floor` or above; rows of `sim` are
+    images i0, i0 + 1, ..."""
+    hit = sim >= floor
+    many = np.flatnonzero(hit.sum(axis=1) > k)
+    hit[many] = False  # rows with more than k hits: their k best below
+    r, j = np.nonzero(hit)
+    if len(many):
+        best = np.argpartition(-sim[many], k - 1, axis=1)[:, :k]  # (len(many), k)
+        r = np.concatenate([r, np.repeat(many, k)])
+        j = np.concatenate([j, best.ravel()])
+    r = r + i0
+    return np.stack([np.minimum(r, j), np.maximum(r, j)], axis=1).astype(np.int64)
 
 
 class UnionFind:

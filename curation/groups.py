@@ -31,15 +31,16 @@ class Match:
 
 
 class Matches:
-    """Which pairs of `rows` are the same picture: equal pixels, or a verification score of at least `min_score`.
-    Scores are computed in batches and remembered; a pair asked for that was no candidate is verified then."""
+    """Which pairs of analysed images are the same picture: equal pixels, or a verification score of at least
+    `min_score`. Scores are computed in batches and remembered; a pair asked for that was no candidate is verified
+    then."""
 
-    def __init__(self, rows: list[Decision], min_score: float) -> None:
-        self.rows, self.min_score = rows, min_score
-        self.hashes = hex_to_uint64(r.phash or "0" * 16 for r in rows)
-        self.mirrors = hex_to_uint64(r.phash_mirror or r.phash or "0" * 16 for r in rows)
-        self.signed = np.array([r.signature is not None for r in rows], dtype=bool)
-        self._at = np.cumsum(self.signed) - 1  # row -> index into the prepared signatures
+    def __init__(self, recs: list[Analysis], min_score: float) -> None:
+        self.recs, self.min_score = recs, min_score
+        self.hashes = hex_to_uint64(r.phash or "0" * 16 for r in recs)
+        self.mirrors = hex_to_uint64(r.phash_mirror or r.phash or "0" * 16 for r in recs)
+        self.signed = np.array([r.signature is not None for r in recs], dtype=bool)
+        self._at = np.full(len(recs), -1, dtype=np.int64)  # image -> index into the prepared signatures
         self._prep: verify.Prepared | None = None
         self._known: dict[tuple[int, int], Match | None] = {}
 
@@ -56,19 +57,28 @@ class Matches:
         if not len(pairs):
             return
         bits = self.bits(pairs)
-        exact = np.array([self.rows[a].pixel_hash == self.rows[b].pixel_hash for a, b in pairs], dtype=bool)
+        exact = np.array([self.recs[a].pixel_hash == self.recs[b].pixel_hash for a, b in pairs], dtype=bool)
         score = np.where(exact, 1.0, -1.0).astype(np.float32)
         signed = ~exact & self.signed[pairs[:, 0]] & self.signed[pairs[:, 1]]
         if signed.any():
-            if self._prep is None:
-                self._prep = verify.prepare([r.signature for r in self.rows if r.signature is not None])
+            self._prepare(np.unique(pairs[signed]))
             score[signed] = verify.scores(self._prep, self._at[pairs[signed]], enough=self.min_score)
         for (a, b), d, s, e in zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(), strict=True):
             same = e or s >= self.min_score
             self._known[_key(a, b)] = Match(int(d), round(float(s), 4), bool(e)) if same else None
 
+    def _prepare(self, images: np.ndarray) -> None:
+        """Prepare the signatures of these images for verification, those not prepared yet (only images in pairs)."""
+        new = images[self._at[images] < 0]
+        if not len(new):
+            return
+        more = verify.prepare([self.recs[i].signature for i in new])
+        start = 0 if self._prep is None else len(self._prep.full)
+        self._at[new] = start + np.arange(len(new))
+        self._prep = more if self._prep is None else verify.concatenate(self._prep, more)
+
     def pair(self, a: int, b: int) -> Match | None:
-        """The match of rows a and b, or None when they are not the same picture."""
+        """The match of images a and b, or None when they are not the same picture."""
         if _key(a, b) not in self._known:
             self.verify(np.array([[a, b]]))
         return self._known[_key(a, b)]
@@ -82,14 +92,14 @@ def _key(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
-def candidate_pairs(rows: list[Decision], matches: Matches, cfg: CurationConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(exact pairs, candidate pairs) among `rows`, each (m, 2) of row indices. Exact: the same decoded pixels
+def candidate_pairs(recs: list[Analysis], matches: Matches, cfg: CurationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(exact pairs, candidate pairs) among `recs`, each (m, 2) of indices. Exact: the same decoded pixels
     (every copy paired with the first). Candidates, among the first copy of each picture only: each image's
     `cfg.candidates` nearest within `cfg.threshold` phash bits (whole frame or mirrored), and its nearest by layout
     (8x8 grey correlation of the whole frame or its centre, either mirrored) at or above `cfg.layout_floor`."""
     first: dict[str, int] = {}
     exact = []
-    for i, r in enumerate(rows):
+    for i, r in enumerate(recs):
         if r.pixel_hash in first:
             exact.append((first[r.pixel_hash], i))
         else:
@@ -98,8 +108,8 @@ def candidate_pairs(rows: list[Decision], matches: Matches, cfg: CurationConfig)
     found = [nearest_hash_pairs(matches.hashes[reps], matches.mirrors[reps], cfg.threshold, cfg.candidates)]
     signed = reps[matches.signed[reps]]
     if len(signed) > 1:
-        vectors, mirrored = verify.layouts([rows[i].signature for i in signed])
-        by_layout = nearest_vector_pairs(vectors, mirrored, cfg.layout_floor, cfg.candidates)
+        sym, anti = verify.layouts([recs[i].signature for i in signed])
+        by_layout = nearest_vector_pairs(sym, anti, cfg.layout_floor, cfg.candidates)
         found.append(np.searchsorted(reps, signed[by_layout]))
     pairs = np.unique(np.concatenate(found).reshape(-1, 2), axis=0)
     return np.array(exact, dtype=np.int64).reshape(-1, 2), reps[pairs]
@@ -123,8 +133,8 @@ def decide(
             valid.append(len(rows))
         rows.append(Decision.judged(rec, reason, detail))
     live = [rows[i] for i in valid]
-    matches = Matches(live, cfg.min_score)
-    exact, candidates = candidate_pairs(live, matches, cfg)
+    matches = Matches([recs[i] for i in valid], cfg.min_score)
+    exact, candidates = candidate_pairs(matches.recs, matches, cfg)
     matches.verify(candidates)
     edges = [tuple(p) for p in exact.tolist()] + matches.verified()
     for members in group_duplicates(len(live), edges):
@@ -134,7 +144,7 @@ def decide(
                                 lambda p, q, m=members: matches.pair(m[p], m[q]))  # fmt: skip
         for k, row in zip(members, decided, strict=True):
             rows[valid[k]] = row
-    return [replace(r, signature=None) for r in rows]  # what was compared is not needed further
+    return rows
 
 
 MatchOf = Callable[[int, int], Match | None]  # (member position, member position) -> their match

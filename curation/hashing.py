@@ -1,9 +1,7 @@
-"""Image hashes: the 64-bit perceptual hash (phash) of an image and of its mirror image, a hash of decoded pixels, and
-Hamming distance."""
+"""Image hashes: the 64-bit perceptual hash (phash) of an image and of its mirror image, and Hamming distance."""
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 
 import numpy as np
@@ -56,13 +54,6 @@ def phash_and_mirror(image: Image.Image) -> tuple[int, int]:
 def phash_hex(value: int) -> str:
     """The 16-digit hex form of a 64-bit hash (the same text as `str(imagehash.phash(...))`)."""
     return f"{value:016x}"
-
-
-def pixel_hash(image: Image.Image) -> str:
-    """A hash of the decoded pixels (mode, size and bytes): equal for the same picture in different files."""
-    h = hashlib.sha256(f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode())
-    h.update(image.tobytes())
-    return h.hexdigest()[:32]
 
 
 def hamming(a: int, b: int) -> int:

@@ -83,7 +83,8 @@ REASON_HELP: dict[Reason, str] = {
     Reason.NEAR_UNIFORM: "almost no variance: grey-level standard deviation below min_std (blank or flat images)",
     Reason.GRAYSCALE: "no colour: 99th percentile of per-pixel chroma at most grayscale_max_chroma",
     Reason.EXCLUDED: "listed in curation/excluded.txt by review",
-    Reason.EXACT_DUPLICATE: "the same decoded pixels as an image kept in its domain (the better one)",
+    Reason.EXACT_DUPLICATE: "the same pixels as an image kept in its domain (the better one): their resized copies "
+    "are byte for byte the same",
     Reason.NEAR_DUPLICATE: "the same picture as an image kept in its domain (larger, or same size and file): re-saved, "
     "recompressed, resized, brightened, mirrored or cropped; a candidate pair (phash within `threshold` bits, or "
     "alike in layout) whose verification score is at least `min_score`",
@@ -105,7 +106,8 @@ class Analysis:
     measured is None. `ok` True: `detail` says what normalisation could not do (EXIF orientation unreadable, ICC
     profile not applied), or is None. `staged` is the resized copy's path relative to the staging folder.
     `phash` and `phash_mirror` (of the image mirrored left to right) find candidate pairs; `signature` is what
-    verification compares (`curation.verify.describe`), stored as base64 in the JSON.
+    verification compares (`curation.verify.describe`), stored as base64 in the JSON; `pixel_hash` is a hash of the
+    staged copy's bytes, equal for the same picture saved in other files (exact duplicates).
     """
 
     domain: str
@@ -153,8 +155,8 @@ class Decision:
     """What became of one raw file: a row of the manifest (`id` there is `sha256`, `raw_path` is `raw/<relpath>`).
 
     A duplicate's `distance` (phash bits, whole frame or mirrored) and `score` (verification, 0-1) are to the image
-    it duplicates. `pixel_hash`, `phash_mirror`, `signature`, `staged` and `format` serve grouping and the contact
-    sheets; the manifest does not hold them, so a decision read back from it has them None.
+    it duplicates. `pixel_hash`, `staged` and `format` serve grouping and the contact sheets; the manifest does not
+    hold them, so a decision read back from it has them None.
     """
 
     domain: str
@@ -177,8 +179,6 @@ class Decision:
     distance: int | None = None
     score: float | None = None
     pixel_hash: str | None = None
-    phash_mirror: str | None = None
-    signature: bytes | None = None
     staged: str | None = None
     format: str | None = None
 
@@ -190,7 +190,7 @@ class Decision:
             domain=a.domain, sha256=a.sha256, relpath=a.relpath, status=status, reason=reason,
             detail=a.detail if reason is None else detail,
             width=a.width, height=a.height, bytes=a.bytes, phash=a.phash, pixel_hash=a.pixel_hash, staged=a.staged,
-            phash_mirror=a.phash_mirror, signature=a.signature, format=a.format,
+            format=a.format,
         )  # fmt: skip
 
 

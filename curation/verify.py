@@ -4,7 +4,7 @@ column profiles. Also the signature each image keeps for it, and its layout (wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
@@ -14,6 +14,7 @@ THUMB = 64  # side of the grey thumbnail a signature is made from (the whole fra
 VIEW = 32  # side of the views compared
 LAYOUT = 8  # side of the layout grids
 LAYOUT_CENTRE = 0.8  # the second layout grid covers the central 80% of each side (robust to a letterbox)
+MIN_FIT = 1.7  # pairs whose best profile fit (x plus y correlation, at most 2) is lower are not the same picture
 MIN_KEPT = 0.75  # alignment tries windows down to this fraction of a side (crops and letterboxes of up to 25%)
 SCALE_STEP = 0.025  # between the window sizes alignment tries
 OFFSET_STEP = 2.0  # thumbnail pixels between the window offsets alignment tries
@@ -61,11 +62,18 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def layouts(signatures: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 2, LAYOUT**2) float32 unit layout vectors (whole frame, centre) of each image, and of its mirror image:
-    the dot product of two is the correlation of the two images' coarse layout."""
+    """The layout of each image (whole frame, centre) as a unit vector v (zero mean: a dot product of two is the
+    correlation of two layouts) split into its mirror-symmetric and antisymmetric parts, each kept as its left half
+    times sqrt(2) so that dot products are unchanged: (symmetric, antisymmetric), each (n, 2, LAYOUT**2 / 2) float32.
+    v.w = s.s' + t.t', and v against w mirrored = s.s' - t.t'."""
     grid = _split(signatures)[2].astype(np.float32)  # (n, 2, LAYOUT, LAYOUT)
     n = len(grid)
-    return _unit(grid.reshape(n, 2, -1)), _unit(grid[..., ::-1].reshape(n, 2, -1))
+    v = _unit(grid.reshape(n, 2, -1)).reshape(grid.shape)
+    mirrored = v[..., ::-1]
+    half = LAYOUT // 2
+    sym = ((v + mirrored) / 2)[..., :half] * np.float32(np.sqrt(2))
+    anti = ((v - mirrored) / 2)[..., :half] * np.float32(np.sqrt(2))
+    return sym.reshape(n, 2, -1), anti.reshape(n, 2, -1)
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +146,12 @@ def prepare(signatures: list[bytes]) -> Prepared:
     )
 
 
+def concatenate(first: Prepared, second: Prepared) -> Prepared:
+    """The images of `first`, then those of `second`."""
+    both = {f.name: np.concatenate([getattr(first, f.name), getattr(second, f.name)]) for f in fields(first)}
+    return Prepared(**both)
+
+
 def _window_views(detail: np.ndarray, which: np.ndarray, kx, ox, ky, oy) -> np.ndarray:
     """(P, VIEW * VIEW) the detail images `detail[which]` sampled on windows (kx, ox) x (ky, oy), unit."""
     p = len(which)
@@ -153,9 +167,26 @@ def _window_views(detail: np.ndarray, which: np.ndarray, kx, ox, ky, oy) -> np.n
     return _unit(views.reshape(p, -1))
 
 
+@lru_cache(maxsize=1)
+def _scales() -> list[tuple[int, int]]:
+    """The hypotheses of each window size: (first, last + 1) ranges into `hypotheses()`, largest size first."""
+    k = hypotheses()[:, 0]
+    cuts = [0, *(np.flatnonzero(np.diff(k)) + 1).tolist(), len(k)]
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _best_by_scale(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair and window size, the best offset's score and hypothesis: (P, S) each."""
+    ranges = _scales()
+    best = np.stack([score[:, a:b].max(axis=1) for a, b in ranges], axis=1)
+    at = np.stack([score[:, a:b].argmax(axis=1) + a for a, b in ranges], axis=1)
+    return best, at
+
+
 def _coarse(prep: Prepared, big: np.ndarray, small: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per pair, the window of `big` that `small` fits best by profile correlation: (x, y) hypothesis indices,
-    whether `small` is mirrored, and the fit (sum of the two profile correlations)."""
+    """Per pair, the windows of `big` that `small` fits best by profile correlation, as hypothesis indices: each
+    axis on its own (x, y), and both of one size (x, y, the size that fits best on both); whether `small` is
+    mirrored; and the fit (sum of the two axes' best correlations, at most 2)."""
     bx, qx = prep.bank_x[big], prep.qx[small]  # (P, H, PROFILE), (P, PROFILE)
     sx = np.einsum("phs,ps->ph", bx, qx)  # (P, H)
     sxm = np.einsum("phs,ps->ph", bx, qx[:, ::-1])
@@ -164,7 +195,9 @@ def _coarse(prep: Prepared, big: np.ndarray, small: np.ndarray) -> tuple[np.ndar
     sx = np.where(mirror[:, None], sxm, sx)
     hx, hy = sx.argmax(axis=1), sy.argmax(axis=1)
     at = np.arange(len(big))
-    return hx, hy, mirror, sx[at, hx] + sy[at, hy]
+    (bx_s, hx_s), (by_s, hy_s) = _best_by_scale(sx), _best_by_scale(sy)
+    size = (bx_s + by_s).argmax(axis=1)
+    return hx, hy, hx_s[at, size], hy_s[at, size], mirror, sx[at, hx] + sy[at, hy]
 
 
 _LOCAL = np.array([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=np.float32)  # refinement steps around the coarse window
@@ -188,18 +221,29 @@ def _refine(big: np.ndarray, small: np.ndarray, k: np.ndarray, o: np.ndarray) ->
 
 def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Scores of pairs with one image taken as a window of the other: which one, whether mirrored and the coarse
-    window chosen by profile correlation, the window refined on the full profiles, then the detail correlated."""
+    windows chosen by profile correlation (each axis on its own, and both of one size), each refined on the full
+    profiles, then the detail correlated there; the better of the two."""
     hyp = hypotheses()
+    out = np.full(len(a), -1.0, dtype=np.float32)
     in_a, in_b = _coarse(prep, a, b), _coarse(prep, b, a)  # b as a window of a; a as a window of b
-    a_big = in_a[3] >= in_b[3]
+    fits = np.flatnonzero(np.maximum(in_a[-1], in_b[-1]) >= MIN_FIT)  # the rest cannot be one picture
+    if not len(fits):
+        return out
+    a, b = a[fits], b[fits]
+    in_a, in_b = (tuple(x[fits] for x in t) for t in (in_a, in_b))
+    a_big = in_a[-1] >= in_b[-1]
     big, small = np.where(a_big, a, b), np.where(a_big, b, a)
-    hx, hy, mirror = (np.where(a_big, x, y) for x, y in zip(in_a[:3], in_b[:3], strict=True))
+    hx, hy, hx_s, hy_s, mirror = (np.where(a_big, x, y) for x, y in zip(in_a[:-1], in_b[:-1], strict=True))
     px_small = np.where(mirror[:, None], prep.px[small][:, ::-1], prep.px[small])
-    kx, ox = _refine(prep.px[big], px_small, hyp[hx, 0], hyp[hx, 1])
-    ky, oy = _refine(prep.py[big], prep.py[small], hyp[hy, 0], hyp[hy, 1])
-    views = _window_views(prep.detail, big, kx, ox, ky, oy)
     target = np.where(mirror[:, None], prep.full_mirror[small], prep.full[small])
-    return np.einsum("pv,pv->p", views, target)
+    best = np.full(len(a), -1.0, dtype=np.float32)
+    for x, y in ((hx, hy), (hx_s, hy_s)):
+        kx, ox = _refine(prep.px[big], px_small, hyp[x, 0], hyp[x, 1])
+        ky, oy = _refine(prep.py[big], prep.py[small], hyp[y, 0], hyp[y, 1])
+        views = _window_views(prep.detail, big, kx, ox, ky, oy)
+        best = np.maximum(best, np.einsum("pv,pv->p", views, target))
+    out[fits] = best
+    return out
 
 
 def scores(prep: Prepared, pairs: np.ndarray, enough: float | None = None) -> np.ndarray:

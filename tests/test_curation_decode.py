@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,6 +67,19 @@ def test_truncated_jpeg_is_never_loaded_partially(tmp_path, settings):
 
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
     assert _analyse(tmp_path, ci.truncated_jpeg(5), settings).reason is Reason.TRUNCATED
+
+
+def test_the_same_pixels_in_other_bytes_have_one_pixel_hash_and_staged_copy(tmp_path, settings):
+    im = ci.scene(7, (480, 360))
+    one = _analyse(tmp_path, ci.jpeg_bytes(im), settings)
+    other = _analyse(tmp_path, ci.jpeg_bytes(im, comment=b"other bytes", dpi=(300, 300)), settings)
+    recompressed = _analyse(tmp_path, ci.recompressed(im), settings)
+    assert one.sha256 != other.sha256 and one.pixel_hash == other.pixel_hash != recompressed.pixel_hash
+    assert _staged_bytes(one, settings) == _staged_bytes(other, settings)  # no metadata of the raw file carried over
+
+
+def _staged_bytes(rec, settings) -> bytes:
+    return (Path(settings.staging) / rec.staged).read_bytes()
 
 
 def test_good_jpeg_measured_hashed_and_staged(tmp_path, settings):

@@ -124,11 +124,15 @@ def test_cap_nearest_keeps_each_images_k_nearest(k):
 
 def test_nearest_vector_pairs_equals_brute_force():
     rng = np.random.default_rng(0)
-    v = rng.normal(size=(120, 2, 16)).astype(np.float32)
-    v /= np.linalg.norm(v, axis=-1, keepdims=True)
-    m = v[:, :, ::-1].copy()
-    got = {tuple(p) for p in nearest_vector_pairs(v, m, 0.1, 5, block_bytes=4096).tolist()}
-    sim = np.max([v[:, c] @ v[:, c].T for c in range(2)] + [v[:, c] @ m[:, c].T for c in range(2)], axis=0)
+    v = rng.normal(size=(120, 2, 4, 4)).astype(np.float32)
+    v -= v.mean(axis=(2, 3), keepdims=True)
+    v /= np.linalg.norm(v, axis=(2, 3), keepdims=True)
+    m = v[..., ::-1]
+    sym, anti = ((v + m) / 2)[..., :2] * np.sqrt(2), ((v - m) / 2)[..., :2] * np.sqrt(2)
+    flat = lambda x: x.reshape(120, 2, -1).astype(np.float32)  # noqa: E731
+    got = {tuple(p) for p in nearest_vector_pairs(flat(sym), flat(anti), 0.1, 5, block_bytes=4096).tolist()}
+    vf, mf = v.reshape(120, 2, -1), m.reshape(120, 2, -1)
+    sim = np.max([vf[:, c] @ vf[:, c].T for c in range(2)] + [vf[:, c] @ mf[:, c].T for c in range(2)], axis=0)
     np.fill_diagonal(sim, -2)
     want = {tuple(sorted((a, int(b)))) for a in range(120) for b in np.argsort(-sim[a])[:5] if sim[a, b] >= 0.1}
     assert got == want

@@ -137,9 +137,8 @@ def test_a_group_member_that_was_no_candidate_is_verified_when_asked(pics):
     """The candidate search caps pairs per image; resolving a group still knows every pair it asks about."""
     im = cs.street("A", 800)
     recs = [_copy(pics, f"q30-{i}", im, "q30", seed=i) for i in range(3)] + [pics.add("o", cs.jpeg(im, 95))]
-    rows = [Decision.judged(r, None, None) for r in recs]
-    matches = Matches(rows, CurationConfig().min_score)
-    _, candidates = candidate_pairs(rows, matches, CurationConfig(candidates=1))
+    matches = Matches(recs, CurationConfig().min_score)
+    _, candidates = candidate_pairs(recs, matches, CurationConfig(candidates=1))
     asked = next((a, b) for a in range(4) for b in range(a + 1, 4) if [a, b] not in candidates.tolist())
     assert matches.pair(*asked) is not None and matches.pair(*asked).score >= CurationConfig().min_score
 
@@ -151,10 +150,9 @@ def test_candidate_pairs_are_bounded_in_a_set_of_near_identical_pictures(pics):
     for i in range(30):  # 30 pictures a few grey levels apart: every phash within the threshold of every other
         shifted = np.clip(base + (i % 7) - 3, 0, 255).astype(np.uint8)
         recs.append(pics.add(f"near-{i}", cs.jpeg(Image.fromarray(shifted), 70 + i), "B"))
-    rows = [Decision.judged(r, None, None) for r in recs]
     cfg = CurationConfig(candidates=4)
-    _, candidates = candidate_pairs(rows, Matches(rows, cfg.min_score), cfg)
-    assert len(candidates) <= 2 * cfg.candidates * len(rows) < 30 * 29 / 2
+    _, candidates = candidate_pairs(recs, Matches(recs, cfg.min_score), cfg)
+    assert len(candidates) <= 2 * cfg.candidates * len(recs) < 30 * 29 / 2
 
 
 def test_closest_duplicate_prefers_identical_pixels_then_the_highest_score():
