@@ -61,13 +61,10 @@ class CurationConfig(Settings):
     animated: Animated = Field("reject", description="animated images: reject, or keep the first frame")
     # deduplication: candidate pairs, then verification
     threshold: Annotated[Int, _between(0, 32)] = Field(
-        10, description="candidate pairs: phash distance in bits (whole frame, or one image mirrored)"
+        12, description="candidate pairs: hash distance in bits (whole frame, mirrored, or a 90% window)"
     )
     candidates: Annotated[Int, _between(1, 64)] = Field(
-        8, description="candidate pairs per image: its nearest by phash within threshold, and its nearest by layout"
-    )
-    layout_floor: Annotated[Float, Field(ge=-1, le=1), Cli(hidden=True)] = Field(
-        0.7, description="candidate pairs by layout: correlation of the 8x8 grey layouts at least this"
+        8, description="candidate pairs per image: at most its this many nearest within threshold"
     )
     min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
         0.8, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"
@@ -105,4 +102,4 @@ class CurationConfig(Settings):
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return f"v4:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
+        return f"v5:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"

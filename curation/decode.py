@@ -19,9 +19,9 @@ from PIL import Image
 from core.images import exif_orientation, optional_plugins, to_srgb, upright
 from curation.config import HARD_MAX_ASPECT, CurationConfig
 from curation.diagnose import HEAD_BYTES, classify
-from curation.hashing import phash_and_mirror, phash_hex
+from curation.hashing import phash, phash_hex
 from curation.records import Analysis, Reason
-from curation.verify import THUMB, describe
+from curation.verify import THUMB, content_box, describe
 
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _METRIC_SIDE = THUMB
@@ -176,21 +176,22 @@ def _analyse_open(rec: Analysis, im: Image.Image, head: bytes, settings: DecodeS
 
 
 def _metrics(out: Image.Image) -> dict[str, Any]:
-    """Variance, chroma, phash (of the image and of its mirror image) and the verification signature, all from one
-    64x64 box-filtered thumbnail of the resized image."""
+    """Variance and chroma from a 64x64 box-filtered thumbnail of the resized image; phash and the signature
+    (`curation.verify.describe`) from the same thumbnail of its content, without a plain border (a letterbox:
+    distinct pictures in one frame must not look alike by it, nor a copy differ by it)."""
     thumb = out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX)
     grey = thumb.convert("L")  # ITU-R 601 luma, as phash uses
+    box = content_box(grey, out.size)
+    content = grey if box is None else out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX, box).convert("L")
     rgb = np.asarray(thumb)  # (64, 64, 3) uint8
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     chroma = (np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).ravel()  # (4096,)
     k = int(0.99 * (chroma.size - 1))
-    h, mirror = phash_and_mirror(grey)
     return {
         "grey_std": round(float(np.asarray(grey, dtype=np.float32).std()), 3),
         "chroma": float(np.partition(chroma, k)[k]),
-        "phash": phash_hex(h),
-        "phash_mirror": phash_hex(mirror),
-        "signature": describe(grey),
+        "phash": phash_hex(phash(content)),
+        "signature": describe(content),
     }
 
 

@@ -1,5 +1,5 @@
-"""Candidate search for near-duplicates: over packed 64-bit hashes (chunked, vectorised, threaded) and over layout
-vectors (each image's nearest), capped per image; and grouping by union-find."""
+"""Candidate search for near-duplicates over packed 64-bit hashes (chunked, vectorised): pairs within a distance, and
+each image's nearest by its whole-frame, mirrored and window hashes; and grouping by union-find."""
 
 from __future__ import annotations
 
@@ -17,22 +17,19 @@ def near_pairs(
     hashes: np.ndarray,
     threshold: int,
     *,
-    against: np.ndarray | None = None,
     threads: int = 1,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """All pairs (i, j), i < j, whose Hamming distance `hashes[i] ^ against[j]` is at most `threshold`, as an (m, 2)
-    int64 array; `against` (the same length, e.g. the hashes of the mirror images) defaults to `hashes`.
+    """All pairs (i, j), i < j, whose Hamming distance is at most `threshold`, as an (m, 2) int64 array.
 
     The upper triangle of the distance matrix is computed in tiles of rows x columns,
-    `np.bitwise_count(h[i:k, None] ^ g[None, j:l])`, small enough to stay in cache: scratch memory is about
+    `np.bitwise_count(h[i:k, None] ^ h[None, j:l])`, small enough to stay in cache: scratch memory is about
     `chunk_bytes` per thread however many hashes there are, and only hits are kept. numpy releases the GIL, so
     row blocks can run on `threads` threads; with cache-sized tiles one thread was fastest on 2 shared cores
     (100k hashes in 4.5 s), so that is the default. Pairs are sorted by (i, j).
     """
     h = np.ascontiguousarray(hashes, dtype=np.uint64)  # (n,)
-    g = h if against is None else np.ascontiguousarray(against, dtype=np.uint64)
     n = h.shape[0]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
@@ -55,7 +52,7 @@ def near_pairs(
                 size = (i1 - i0) * (j1 - j0)
                 xor = xor_buf[:size].reshape(i1 - i0, j1 - j0)  # (rows, cols)
                 cnt = cnt_buf[:size].reshape(xor.shape)
-                np.bitwise_xor(h[i0:i1, None], g[None, j0:j1], out=xor)
+                np.bitwise_xor(h[i0:i1, None], h[None, j0:j1], out=xor)
                 np.bitwise_count(xor, out=cnt)
                 if cnt.min() <= threshold:
                     r, c = np.nonzero(cnt <= threshold)
@@ -76,75 +73,73 @@ def near_pairs(
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
-def hamming_of(hashes: np.ndarray, against: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """(m,) uint8 Hamming distances `hashes[i] ^ against[j]` of pairs (m, 2)."""
-    return np.bitwise_count(hashes[pairs[:, 0]] ^ against[pairs[:, 1]]).astype(np.uint8)
+def window_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(m,) uint8 distances of image pairs given their window hashes (m, 11) each (`curation.hashing.window_hashes`):
+    the fewest differing bits between one image's whole frame, as is or mirrored, and the other's whole frame or one
+    of its windows, either way round."""
+    probes, targets = [0, 1], [0, *range(2, a.shape[1])]
+    d = np.full(len(a), 255, dtype=np.uint8)
+    for p in probes:
+        for t in targets:
+            np.minimum(d, np.bitwise_count(a[:, p] ^ b[:, t]), out=d)
+            np.minimum(d, np.bitwise_count(b[:, p] ^ a[:, t]), out=d)
+    return d
 
 
-def nearest_hash_pairs(hashes: np.ndarray, mirrors: np.ndarray, threshold: int, k: int) -> np.ndarray:
-    """Pairs (i, j), i < j, of images within `threshold` bits, as is or one mirrored (`hashes[i]` against
-    `hashes[j]` or `mirrors[j]`), each image with at most its `k` nearest (`cap_nearest`)."""
+def nearest_window_pairs(hashes: np.ndarray, threshold: int, k: int, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j), i < j, within `threshold` bits by `window_distance` where j is among the `k` nearest of i or i
+    among those of j (ties by index): the candidate pairs of near-duplicates, crops of up to 10% and mirror images
+    included, at most k per image however alike a set is; and each pair's rank (0: the nearest of one of the two).
+    `hashes` (n, 11) uint64. Each pair of `block`-sized blocks of images is compared once (both ways round), each
+    image keeping its k nearest so far: scratch memory is a few blocks whatever n. Sorted by (i, j)."""
     h = np.ascontiguousarray(hashes, dtype=np.uint64)
-    m = np.ascontiguousarray(mirrors, dtype=np.uint64)
-    pairs = np.unique(np.concatenate([near_pairs(h, threshold), near_pairs(h, threshold, against=m)]), axis=0)
-    bits = np.minimum(hamming_of(h, h, pairs), hamming_of(h, m, pairs))
-    return cap_nearest(pairs, bits.astype(np.float64), len(h), k)
-
-
-def cap_nearest(pairs: np.ndarray, distance: np.ndarray, n: int, k: int) -> np.ndarray:
-    """The pairs (m, 2) that are among the `k` nearest (smallest `distance`, ties by the other index) of either of
-    their two images: a bound on the work per image however alike a set is. Sorted by (i, j)."""
-    if len(pairs) == 0:
-        return pairs.reshape(0, 2).astype(np.int64)
-    me = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    other = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    order = np.lexsort((other, np.concatenate([distance, distance]), me))
-    starts = np.searchsorted(me[order], np.arange(n))
-    rank = np.arange(len(order)) - starts[me[order]]
-    keep = np.zeros(len(pairs), dtype=bool)
-    keep[order[rank < k] % len(pairs)] = True
-    return pairs[keep]
-
-
-def nearest_vector_pairs(
-    symmetric: np.ndarray, antisymmetric: np.ndarray, floor: float, k: int, block_bytes: int = 8 << 20
-) -> np.ndarray:
-    """Pairs (i, j), i < j, where j is among the `k` most similar images to i or i to j, with a similarity of at
-    least `floor`. Each image has c views, each a unit vector split into its mirror-symmetric and antisymmetric
-    parts (n, c, d) each; the similarity of two images is, over the views, the largest dot product of their vectors
-    as they are or with one mirrored: s.s' + |t.t'| (mirroring negates t). Matrix products in row blocks of about
-    `block_bytes` scratch memory. Sorted by (i, j)."""
-    n, c, _ = symmetric.shape
+    n = len(h)
     if n < 2:
-        return np.empty((0, 2), dtype=np.int64)
+        return np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.int64)
     k = min(k, n - 1)
-    rows = max(1, min(n, block_bytes // (12 * n)))
-    found = []
-    for i0 in range(0, n, rows):
-        i1 = min(i0 + rows, n)
-        sim = np.full((i1 - i0, n), -2.0, dtype=np.float32)
-        for v in range(c):
-            alike = symmetric[i0:i1, v] @ symmetric[:, v].T
-            alike += np.abs(antisymmetric[i0:i1, v] @ antisymmetric[:, v].T)
-            np.maximum(sim, alike, out=sim)
-        sim[np.arange(i1 - i0), np.arange(i0, i1)] = -2.0  # not itself
-        found.append(_top(sim, i0, floor, k))
-    return np.unique(np.concatenate(found), axis=0)
+    probes, targets = h[:, [0, 1]].T.copy(), h[:, [0, *range(2, h.shape[1])]].T.copy()  # (2, n), (10, n)
+    far = np.int64(256 * n)  # keys: distance * n + index, unique per row; `far` for none
+    best = np.full((n, k), far, dtype=np.int64)
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        for j0 in range(i0, n, block):
+            j1 = min(j0 + block, n)
+            d = _block_distance(probes, targets, i0, i1, j0, j1)
+            if i0 == j0:
+                np.fill_diagonal(d, 255)  # not itself
+            near = d <= threshold
+            keys = np.where(near, d.astype(np.int64) * n + np.arange(j0, j1), far)  # (rows, cols)
+            best[i0:i1] = _keep(best[i0:i1], keys, k)
+            if j0 != i0:
+                best[j0:j1] = _keep(best[j0:j1], np.where(near.T, d.T.astype(np.int64) * n + np.arange(i0, i1), far), k)
+    i, slot = np.nonzero(best < far)  # slot: the rank in i's list
+    j = best[i, slot] % n
+    pairs = np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1)
+    order = np.lexsort((slot, pairs[:, 1], pairs[:, 0]))
+    pairs, slot = pairs[order], slot[order]
+    first = np.ones(len(pairs), dtype=bool)
+    first[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)  # each pair once, with its better rank
+    return pairs[first], slot[first]
 
 
-def _top(sim: np.ndarray, i0: int, floor: float, k: int) -> np.ndarray:
-    """(m, 2) pairs (min, max) of each row's at most `k` most similar columns at `floor` or above; rows of `sim` are
-    images i0, i0 + 1, ..."""
-    hit = sim >= floor
-    many = np.flatnonzero(hit.sum(axis=1) > k)
-    hit[many] = False  # rows with more than k hits: their k best below
-    r, j = np.nonzero(hit)
-    if len(many):
-        best = np.argpartition(-sim[many], k - 1, axis=1)[:, :k]  # (len(many), k)
-        r = np.concatenate([r, np.repeat(many, k)])
-        j = np.concatenate([j, best.ravel()])
-    r = r + i0
-    return np.stack([np.minimum(r, j), np.maximum(r, j)], axis=1).astype(np.int64)
+def _block_distance(probes: np.ndarray, targets: np.ndarray, i0: int, i1: int, j0: int, j1: int) -> np.ndarray:
+    """(i1 - i0, j1 - j0) uint8 `window_distance` between images i0..i1 and j0..j1."""
+    d = np.full((i1 - i0, j1 - j0), 255, dtype=np.uint8)
+    xor = np.empty(d.shape, dtype=np.uint64)
+    cnt = np.empty(d.shape, dtype=np.uint8)
+    for p in probes:
+        for t in targets:
+            for mine, theirs in ((p[i0:i1], t[j0:j1]), (t[i0:i1], p[j0:j1])):  # my whole frame, your window; and back
+                np.bitwise_xor(mine[:, None], theirs[None, :], out=xor)
+                np.bitwise_count(xor, out=cnt)
+                np.minimum(d, cnt, out=d)
+    return d
+
+
+def _keep(best: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the k smallest of the row's `best` and `keys` (all distinct)."""
+    both = np.concatenate([best, keys], axis=1)
+    return np.sort(np.partition(both, k - 1, axis=1)[:, :k], axis=1)
 
 
 class UnionFind:

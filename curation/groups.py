@@ -11,13 +11,17 @@ import numpy as np
 from core.config import DOMAIN_KEYS
 from curation import verify
 from curation.config import CurationConfig
-from curation.dedup import group_duplicates, hex_to_uint64, nearest_hash_pairs, nearest_vector_pairs
+from curation.dedup import group_duplicates, hex_to_uint64, nearest_window_pairs, window_distance
+from curation.hashing import N_WINDOW_HASHES
 from curation.records import Analysis, Decision, Reason, Status
 from curation.sources import is_excluded
 from curation.split import group_split
 from curation.validate import judge
 
 _FILL_GROUP = 64  # a group up to this size has all its pairs verified at once, a larger one as they are asked
+# Beyond its `candidates` nearest, an image's next ones (up to this many times as many) are checked whole frame to
+# whole frame only (copies re-saved, recompressed, resized, brightened or mirrored among very alike pictures).
+WHOLE_FRAME_REACH = 4
 
 
 @dataclass(frozen=True)
@@ -37,23 +41,26 @@ class Matches:
 
     def __init__(self, recs: list[Analysis], min_score: float) -> None:
         self.recs, self.min_score = recs, min_score
-        self.hashes = hex_to_uint64(r.phash or "0" * 16 for r in recs)
-        self.mirrors = hex_to_uint64(r.phash_mirror or r.phash or "0" * 16 for r in recs)
         self.signed = np.array([r.signature is not None for r in recs], dtype=bool)
+        full = hex_to_uint64(r.phash or "0" * 16 for r in recs)  # an image without a signature: its phash only
+        self.hashes = np.repeat(full[:, None], N_WINDOW_HASHES, axis=1)
+        if self.signed.any():
+            self.hashes[self.signed] = verify.hashes([r.signature for r in recs if r.signature is not None])
         self._at = np.full(len(recs), -1, dtype=np.int64)  # image -> index into the prepared signatures
         self._prep: verify.Prepared | None = None
         self._known: dict[tuple[int, int], Match | None] = {}
 
     def bits(self, pairs: np.ndarray) -> np.ndarray:
-        """(m,) phash distances of pairs (m, 2): whole frame, or one image mirrored, whichever is nearer."""
-        a, b = pairs[:, 0], pairs[:, 1]
-        return np.minimum(np.bitwise_count(self.hashes[a] ^ self.hashes[b]),
-                          np.bitwise_count(self.hashes[a] ^ self.mirrors[b]))  # fmt: skip
+        """(m,) distances in bits of pairs (m, 2): whole frame, mirrored or window, whichever is nearest."""
+        return window_distance(self.hashes[pairs[:, 0]], self.hashes[pairs[:, 1]])
 
-    def verify(self, pairs: np.ndarray) -> None:
-        """Score the pairs (m, 2) not yet known, in one vectorised pass."""
-        pairs = np.array([p for p in map(tuple, np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
-                          if _key(*p) not in self._known], dtype=np.int64).reshape(-1, 2)  # fmt: skip
+    def verify(self, pairs: np.ndarray, align: np.ndarray | None = None) -> None:
+        """Score the pairs (m, 2) not yet known, in one vectorised pass; those whose `align` is False whole frame to
+        whole frame only (`curation.verify.scores`)."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        align = np.ones(len(pairs), dtype=bool) if align is None else np.asarray(align, dtype=bool)
+        new = np.array([_key(*p) not in self._known for p in pairs.tolist()], dtype=bool)
+        pairs, align = pairs[new], align[new]
         if not len(pairs):
             return
         bits = self.bits(pairs)
@@ -62,10 +69,14 @@ class Matches:
         signed = ~exact & self.signed[pairs[:, 0]] & self.signed[pairs[:, 1]]
         if signed.any():
             self._prepare(np.unique(pairs[signed]))
-            score[signed] = verify.scores(self._prep, self._at[pairs[signed]], enough=self.min_score)
-        for (a, b), d, s, e in zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(), strict=True):
-            same = e or s >= self.min_score
-            self._known[_key(a, b)] = Match(int(d), round(float(s), 4), bool(e)) if same else None
+            at = self._at[pairs[signed]]
+            score[signed] = verify.scores(self._prep, at, enough=self.min_score, align=align[signed])
+        for (a, b), d, s, e, full in zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(),
+                                         align.tolist(), strict=True):  # fmt: skip
+            if e or s >= self.min_score:
+                self._known[_key(a, b)] = Match(int(d), round(float(s), 4), bool(e))
+            elif full:  # compared whole frames only: still unknown as a window, asked again if need be
+                self._known[_key(a, b)] = None
 
     def _prepare(self, images: np.ndarray) -> None:
         """Prepare the signatures of these images for verification, those not prepared yet (only images in pairs)."""
@@ -92,11 +103,14 @@ def _key(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
-def candidate_pairs(recs: list[Analysis], matches: Matches, cfg: CurationConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(exact pairs, candidate pairs) among `recs`, each (m, 2) of indices. Exact: the same decoded pixels
-    (every copy paired with the first). Candidates, among the first copy of each picture only: each image's
-    `cfg.candidates` nearest within `cfg.threshold` phash bits (whole frame or mirrored), and its nearest by layout
-    (8x8 grey correlation of the whole frame or its centre, either mirrored) at or above `cfg.layout_floor`."""
+def candidate_pairs(
+    recs: list[Analysis], matches: Matches, cfg: CurationConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(exact pairs, candidate pairs, which candidates to align) among `recs`, pairs (m, 2) of indices. Exact:
+    byte-equal staged copies (every copy paired with the first). Candidates, among the first copy of each picture
+    only: each image's nearest within `cfg.threshold` bits, whole frame as is or mirrored against whole frame or a
+    90% window (`curation.dedup.nearest_window_pairs`); its `cfg.candidates` nearest are aligned in verification,
+    the next ones (up to WHOLE_FRAME_REACH times as many) compared whole frame to whole frame only."""
     first: dict[str, int] = {}
     exact = []
     for i, r in enumerate(recs):
@@ -105,14 +119,8 @@ def candidate_pairs(recs: list[Analysis], matches: Matches, cfg: CurationConfig)
         else:
             first[r.pixel_hash] = i
     reps = np.array(sorted(first.values()), dtype=np.int64)
-    found = [nearest_hash_pairs(matches.hashes[reps], matches.mirrors[reps], cfg.threshold, cfg.candidates)]
-    signed = reps[matches.signed[reps]]
-    if len(signed) > 1:
-        sym, anti = verify.layouts([recs[i].signature for i in signed])
-        by_layout = nearest_vector_pairs(sym, anti, cfg.layout_floor, cfg.candidates)
-        found.append(np.searchsorted(reps, signed[by_layout]))
-    pairs = np.unique(np.concatenate(found).reshape(-1, 2), axis=0)
-    return np.array(exact, dtype=np.int64).reshape(-1, 2), reps[pairs]
+    pairs, rank = nearest_window_pairs(matches.hashes[reps], cfg.threshold, WHOLE_FRAME_REACH * cfg.candidates)
+    return np.array(exact, dtype=np.int64).reshape(-1, 2), reps[pairs], rank < cfg.candidates
 
 
 def decide(
@@ -134,8 +142,8 @@ def decide(
         rows.append(Decision.judged(rec, reason, detail))
     live = [rows[i] for i in valid]
     matches = Matches([recs[i] for i in valid], cfg.min_score)
-    exact, candidates = candidate_pairs(matches.recs, matches, cfg)
-    matches.verify(candidates)
+    exact, candidates, align = candidate_pairs(matches.recs, matches, cfg)
+    matches.verify(candidates, align)
     edges = [tuple(p) for p in exact.tolist()] + matches.verified()
     for members in group_duplicates(len(live), edges):
         if 2 < len(members) <= _FILL_GROUP:
@@ -180,6 +188,13 @@ def resolve_group(
     kept in its domain. So the group's best image is always kept, and distinct images linked through a third are not
     collapsed into one.
     """
+    if len(members) == 1:  # most images: the rules below reduce to these two
+        m, gid = members[0], f"g{members[0].sha256[:16]}"
+        if is_excluded(m.sha256, excluded):
+            listed = "listed in excluded.txt"
+            return [replace(m, group=gid, status=Status.REJECTED, reason=Reason.EXCLUDED, detail=listed)]
+        split = group_split([(m.domain, m.sha256)], history, cfg.seed, cfg.test_fraction)
+        return [replace(m, group=gid, split=split)]
     order = sorted(range(len(members)), key=lambda i: rank_key(members[i]))
     gid = f"g{members[order[0]].sha256[:16]}"
     ranked = [replace(members[i], group=gid) for i in order]

@@ -86,8 +86,8 @@ REASON_HELP: dict[Reason, str] = {
     Reason.EXACT_DUPLICATE: "the same pixels as an image kept in its domain (the better one): their resized copies "
     "are byte for byte the same",
     Reason.NEAR_DUPLICATE: "the same picture as an image kept in its domain (larger, or same size and file): re-saved, "
-    "recompressed, resized, brightened, mirrored or cropped; a candidate pair (phash within `threshold` bits, or "
-    "alike in layout) whose verification score is at least `min_score`",
+    "recompressed, resized, brightened, mirrored or cropped: a candidate pair (within `threshold` bits, whole frame, "
+    "mirrored or a window) whose verification score is at least `min_score`",
     Reason.CROSS_DOMAIN: "a duplicate of an image in the other domain: dropped from both, or from the domain not "
     "named by cross_domain",
     Reason.SPLIT_CONFLICT: "was in the other split on an earlier run; a new image joined its group to that split, "
@@ -105,9 +105,9 @@ class Analysis:
     `ok` False: it cannot be decoded, `reason` (one of DECODE_REASONS) and `detail` say why, and what was not
     measured is None. `ok` True: `detail` says what normalisation could not do (EXIF orientation unreadable, ICC
     profile not applied), or is None. `staged` is the resized copy's path relative to the staging folder.
-    `phash` and `phash_mirror` (of the image mirrored left to right) find candidate pairs; `signature` is what
-    verification compares (`curation.verify.describe`), stored as base64 in the JSON; `pixel_hash` is a hash of the
-    staged copy's bytes, equal for the same picture saved in other files (exact duplicates).
+    `signature` (`curation.verify.describe`: window hashes that find candidate pairs, detail and profiles that
+    verify them) is stored as base64 in the JSON; `pixel_hash` is a hash of the staged copy's bytes, equal for the
+    same picture saved in other files (exact duplicates).
     """
 
     domain: str
@@ -128,7 +128,6 @@ class Analysis:
     grey_std: float | None = None
     chroma: float | None = None
     phash: str | None = None
-    phash_mirror: str | None = None
     signature: bytes | None = None
     staged: str | None = None
 

@@ -1,6 +1,6 @@
 """Verification of candidate pairs: the same picture, or only an alike one? The correlation of the fine detail of two
 grey thumbnails, once one is aligned as a window of the other (a crop, a letterbox) or mirrored, by their row and
-column profiles. Also the signature each image keeps for it, and its layout (what candidates are found by)."""
+column profiles. Also the signature each image keeps for it, with the hashes candidate pairs are found by."""
 
 from __future__ import annotations
 
@@ -10,70 +10,77 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFilter
 
+from curation.hashing import N_WINDOW_HASHES, window_hashes
+
 THUMB = 64  # side of the grey thumbnail a signature is made from (the whole frame, squashed to a square)
 VIEW = 32  # side of the views compared
-LAYOUT = 8  # side of the layout grids
-LAYOUT_CENTRE = 0.8  # the second layout grid covers the central 80% of each side (robust to a letterbox)
 MIN_FIT = 1.7  # pairs whose best profile fit (x plus y correlation, at most 2) is lower are not the same picture
 MIN_KEPT = 0.75  # alignment tries windows down to this fraction of a side (crops and letterboxes of up to 25%)
 SCALE_STEP = 0.025  # between the window sizes alignment tries
 OFFSET_STEP = 2.0  # thumbnail pixels between the window offsets alignment tries
 PROFILE = 32  # samples of a row or column profile in the coarse alignment
 DETAIL_SIGMAS = (1, 4)  # the detail compared: Gaussian blur at 1 px minus at 4 px, on the thumbnail
-SIGNATURE_BYTES = THUMB * THUMB + 2 * THUMB + 2 * LAYOUT * LAYOUT
+SIGNATURE_BYTES = THUMB * THUMB + 2 * THUMB + 8 * N_WINDOW_HASHES
 _CHUNK = 2048  # pairs per vectorised step: bounded scratch memory whatever the number of pairs
+
+
+_BORDER_TOLERANCE = 12  # grey levels a border pixel may differ from the border's colour (JPEG noise)
+MAX_BORDER = 0.25  # a border covers at most this fraction of a side
+
+
+def content_box(grey: Image.Image, size: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """The box (left, top, right, bottom), in an image of `size`, inside a plain border (rows or columns from an edge
+    all of one grey level, at least 2 rows of the thumbnail and at most MAX_BORDER of the side), judged on `grey`, a
+    small square grey thumbnail of the image; None when it has none."""
+    t = np.asarray(grey, dtype=np.int16)  # (side, side)
+    side, n = len(t), int(MAX_BORDER * len(t))
+    strips = np.stack([t[:n], t[::-1][:n], t.T[:n], t.T[::-1][:n]])  # (4, n, side): top, bottom, left, right
+    level = np.median(strips[:, 0], axis=1).astype(np.int16)  # each edge's first row
+    plain = (np.abs(strips - level[:, None, None]) <= _BORDER_TOLERANCE).sum(axis=2) >= 0.98 * side  # (4, n)
+    rows = np.where(plain.all(axis=1), n, plain.argmin(axis=1))
+    top, bottom, left, right = np.where(rows >= 2, rows, 0).tolist()
+    if not (top or bottom or left or right):
+        return None
+    w, h = size
+    return (left * w / side, top * h / side, (side - right) * w / side, (side - bottom) * h / side)
 
 
 def describe(grey: Image.Image) -> bytes:
     """The signature of one image, from its THUMB x THUMB grey thumbnail (SIGNATURE_BYTES bytes).
 
     In order: the fine detail, THUMB * THUMB int8 (Gaussian blur at 1 px minus at 4 px, clipped to -128..127); the
-    x profile (column means) and the y profile (row means), THUMB uint8 each; the layout, 8x8 uint8 means of the
-    whole frame then of its central 80%. Pillow's filters and integer arithmetic only: the same bytes on every
-    machine.
+    x profile (column means) and the y profile (row means), THUMB uint8 each; the `curation.hashing.window_hashes`
+    (whole frame, mirrored, 9 windows of 90%), big-endian uint64. Pillow's filters and integer arithmetic for the
+    detail and profiles: the same bytes on every machine.
     """
     fine, coarse = (np.asarray(grey.filter(ImageFilter.GaussianBlur(s)), dtype=np.int16) for s in DETAIL_SIGMAS)
     detail = np.clip(fine - coarse, -128, 127).astype(np.int8)
     g = np.asarray(grey, dtype=np.int32)  # (THUMB, THUMB)
     profiles = np.concatenate([(g.sum(axis=0) + THUMB // 2) // THUMB, (g.sum(axis=1) + THUMB // 2) // THUMB])
-    margin = THUMB * (1 - LAYOUT_CENTRE) / 2
-    layout = [
-        grey.resize((LAYOUT, LAYOUT), Image.Resampling.BOX),
-        grey.resize((LAYOUT, LAYOUT), Image.Resampling.BOX, box=(margin, margin, THUMB - margin, THUMB - margin)),
-    ]
-    return b"".join([detail.tobytes(), profiles.astype(np.uint8).tobytes(), *(g.tobytes() for g in layout)])
+    hashes = window_hashes(grey).astype(">u8")
+    return b"".join([detail.tobytes(), profiles.astype(np.uint8).tobytes(), hashes.tobytes()])
 
 
 def _split(signatures: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(detail (n, THUMB, THUMB) int8, profiles (n, 2, THUMB) uint8, layout (n, 2, LAYOUT, LAYOUT) uint8)."""
+    """(detail (n, THUMB, THUMB) int8, profiles (n, 2, THUMB) uint8, hashes (n, N_WINDOW_HASHES) uint64)."""
     raw = np.frombuffer(b"".join(signatures), dtype=np.uint8).reshape(len(signatures), SIGNATURE_BYTES)
     d, p = THUMB * THUMB, 2 * THUMB
     return (
         raw[:, :d].view(np.int8).reshape(-1, THUMB, THUMB),
         raw[:, d : d + p].reshape(-1, 2, THUMB),
-        raw[:, d + p :].reshape(-1, 2, LAYOUT, LAYOUT),
+        np.ascontiguousarray(raw[:, d + p :]).view(">u8").astype(np.uint64),
     )
+
+
+def hashes(signatures: list[bytes]) -> np.ndarray:
+    """(n, N_WINDOW_HASHES) uint64: the window hashes in each signature (whole frame, mirrored, the 9 windows)."""
+    return _split(signatures)[2]
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     """Zero mean, unit length along the last axis (a flat vector stays zero)."""
     x = x - x.mean(axis=-1, keepdims=True)
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-6)
-
-
-def layouts(signatures: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """The layout of each image (whole frame, centre) as a unit vector v (zero mean: a dot product of two is the
-    correlation of two layouts) split into its mirror-symmetric and antisymmetric parts, each kept as its left half
-    times sqrt(2) so that dot products are unchanged: (symmetric, antisymmetric), each (n, 2, LAYOUT**2 / 2) float32.
-    v.w = s.s' + t.t', and v against w mirrored = s.s' - t.t'."""
-    grid = _split(signatures)[2].astype(np.float32)  # (n, 2, LAYOUT, LAYOUT)
-    n = len(grid)
-    v = _unit(grid.reshape(n, 2, -1)).reshape(grid.shape)
-    mirrored = v[..., ::-1]
-    half = LAYOUT // 2
-    sym = ((v + mirrored) / 2)[..., :half] * np.float32(np.sqrt(2))
-    anti = ((v - mirrored) / 2)[..., :half] * np.float32(np.sqrt(2))
-    return sym.reshape(n, 2, -1), anti.reshape(n, 2, -1)
 
 
 @lru_cache(maxsize=1)
@@ -246,22 +253,27 @@ def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def scores(prep: Prepared, pairs: np.ndarray, enough: float | None = None) -> np.ndarray:
+def scores(
+    prep: Prepared, pairs: np.ndarray, enough: float | None = None, align: np.ndarray | None = None
+) -> np.ndarray:
     """(P,) float32 verification scores of pairs (P, 2) of indices into `prep`: the highest correlation, -1..1, of
     the two images' detail found, whole frame to whole frame (as is and mirrored) or one image as a window of the
-    other. Pairs whose whole frames already correlate at `enough` or more are not aligned further.
+    other. Pairs whose whole frames already correlate at `enough` or more are not aligned further, nor those whose
+    `align` (P,) bool is False (whole frames only: 30 times quicker).
 
     About 1 for the same picture re-saved, recompressed, resized, brightened, mirrored or cropped by up to a quarter;
     well below for distinct pictures however alike their composition.
     """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    align = np.ones(len(pairs), dtype=bool) if align is None else np.asarray(align, dtype=bool)
     out = np.empty(len(pairs), dtype=np.float32)
     for s in range(0, len(pairs), _CHUNK):
         a, b = pairs[s : s + _CHUNK, 0], pairs[s : s + _CHUNK, 1]
         best = np.maximum(
             np.einsum("pv,pv->p", prep.full[a], prep.full[b]), np.einsum("pv,pv->p", prep.full[a], prep.full_mirror[b])
         )
-        todo = np.flatnonzero(best < enough) if enough is not None else np.arange(len(a))
+        wanted = align[s : s + _CHUNK] & (best < enough if enough is not None else True)
+        todo = np.flatnonzero(wanted)
         if len(todo):
             best[todo] = np.maximum(best[todo], _aligned(prep, a[todo], b[todo]))
         out[s : s + _CHUNK] = best

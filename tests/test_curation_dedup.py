@@ -1,5 +1,5 @@
-"""Tests for curation.dedup: chunked vectorised hash search, each image's nearest by hash and by vector, the cap per
-image, union-find grouping, exact pairs."""
+"""Tests for curation.dedup: chunked vectorised hash search, the window distance and each image's nearest by it,
+union-find grouping, exact pairs."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import pytest
 
 from curation.dedup import (
     UnionFind,
-    cap_nearest,
     exact_pairs,
     group_duplicates,
     hex_to_uint64,
     near_pairs,
-    nearest_hash_pairs,
-    nearest_vector_pairs,
+    nearest_window_pairs,
+    window_distance,
 )
 
 
@@ -90,49 +89,53 @@ def test_hex_to_uint64():
     assert hex_to_uint64(["ffffffffffffffff", "0000000000000001"]).tolist() == [2**64 - 1, 1]
 
 
-def test_near_pairs_against_other_hashes_equals_brute_force():
-    h, g = _planted(300, seed=5), _planted(300, seed=6)
-    g[::5] = h[::5] ^ np.uint64(0b111)  # every fifth one 3 bits from its partner in h
-    d = np.bitwise_count(h[:, None] ^ g[None, :])
-    i, j = np.nonzero(np.triu(d <= 6, 1))
-    assert np.array_equal(near_pairs(h, 6, against=g, chunk_bytes=4096), np.stack([i, j], axis=1))
+def _window_sets(n: int, seed: int) -> np.ndarray:
+    """(n, 11) random window hashes, with planted relations: image 2i+1 is a mirror image of 2i, or a crop (its whole
+    frame near one of 2i's windows), or a near copy; at 0-6 bits."""
+    rng = np.random.default_rng(seed)
+    h = rng.integers(0, 2**63, (n, 11), dtype=np.uint64) * np.uint64(2)
+    for i in range(0, n - 1, 2):
+        noise = np.uint64((1 << int(rng.integers(0, 7))) - 1)
+        kind = i % 3
+        if kind == 0:  # mirrored: my whole frame is your mirror
+            h[i + 1, 0] = h[i, 1] ^ noise
+        elif kind == 1:  # a crop: my whole frame is one of your windows
+            h[i + 1, 0] = h[i, 2 + int(rng.integers(0, 9))] ^ noise
+        else:
+            h[i + 1, 0] = h[i, 0] ^ noise
+    return h
 
 
-def test_nearest_hash_pairs_finds_mirrors_and_caps():
-    h = _planted(200, seed=7)
-    m = h[::-1].copy()  # image i's mirror hash is image (199 - i)'s hash
-    pairs = nearest_hash_pairs(h, m, 0, k=8)
-    assert {(i, 199 - i) for i in range(100)} <= {tuple(p) for p in pairs.tolist()}
-    same = np.zeros(50, dtype=np.uint64)  # 50 identical hashes: every pair within 0 bits
-    capped = nearest_hash_pairs(same, same, 0, k=3)
-    assert 0 < len(capped) <= 3 * 50
+def _brute_window(h: np.ndarray) -> np.ndarray:
+    n = len(h)
+    d = np.full((n, n), 255)
+    for p in (0, 1):
+        for t in (0, *range(2, 11)):
+            d = np.minimum(d, np.bitwise_count(h[:, None, p] ^ h[None, :, t]))
+    return np.minimum(d, d.T)
 
 
-@pytest.mark.parametrize("k", [1, 3])
-def test_cap_nearest_keeps_each_images_k_nearest(k):
-    rng = np.random.default_rng(k)
-    n = 40
-    i, j = np.triu_indices(n, 1)
-    pairs, dist = np.stack([i, j], axis=1), rng.random(len(i))
-    kept = {tuple(p) for p in cap_nearest(pairs, dist, n, k).tolist()}
+def test_window_distance_sees_mirrors_crops_and_near_copies():
+    h = _window_sets(60, seed=1)
+    a, b = np.arange(0, 60, 2), np.arange(1, 60, 2)
+    assert (window_distance(h[a], h[b]) <= 6).all() and np.array_equal(window_distance(h[a], h[b]),
+                                                                        window_distance(h[b], h[a]))  # fmt: skip
+    assert np.array_equal(window_distance(h[a], h[b]), _brute_window(h)[a, b])
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+@pytest.mark.parametrize("block", [7, 256])
+def test_nearest_window_pairs_keeps_each_images_k_nearest_within_threshold(k, block):
+    h = _window_sets(80, seed=k)
+    h[70:] = h[70]  # ten identical images: each within 0 bits of nine others, so at most k of them each
+    d = _brute_window(h)
+    np.fill_diagonal(d, 255)
     want = set()
-    for a in range(n):
-        mine = [(dist[x], tuple(pairs[x])) for x in range(len(pairs)) if a in pairs[x]]
-        want |= {p for _, p in sorted(mine)[:k]}
-    assert kept == want
-
-
-def test_nearest_vector_pairs_equals_brute_force():
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=(120, 2, 4, 4)).astype(np.float32)
-    v -= v.mean(axis=(2, 3), keepdims=True)
-    v /= np.linalg.norm(v, axis=(2, 3), keepdims=True)
-    m = v[..., ::-1]
-    sym, anti = ((v + m) / 2)[..., :2] * np.sqrt(2), ((v - m) / 2)[..., :2] * np.sqrt(2)
-    flat = lambda x: x.reshape(120, 2, -1).astype(np.float32)  # noqa: E731
-    got = {tuple(p) for p in nearest_vector_pairs(flat(sym), flat(anti), 0.1, 5, block_bytes=4096).tolist()}
-    vf, mf = v.reshape(120, 2, -1), m.reshape(120, 2, -1)
-    sim = np.max([vf[:, c] @ vf[:, c].T for c in range(2)] + [vf[:, c] @ mf[:, c].T for c in range(2)], axis=0)
-    np.fill_diagonal(sim, -2)
-    want = {tuple(sorted((a, int(b)))) for a in range(120) for b in np.argsort(-sim[a])[:5] if sim[a, b] >= 0.1}
-    assert got == want
+    for i in range(80):
+        near = [j for j in np.argsort(d[i], kind="stable") if d[i, j] <= 10][:k]
+        want |= {(min(i, int(j)), max(i, int(j))) for j in near}
+    pairs, rank = nearest_window_pairs(h, 10, k, block=block)
+    got = {tuple(p) for p in pairs.tolist()}
+    assert got == want and {(2 * i, 2 * i + 1) for i in range(35)} <= got
+    planted = np.array([tuple(p) in {(2 * i, 2 * i + 1) for i in range(35)} for p in pairs.tolist()])
+    assert rank.max() < k and (rank[planted] == 0).all()

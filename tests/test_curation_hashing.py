@@ -1,5 +1,4 @@
-"""Tests for curation.hashing: phash equals imagehash's, the mirror image's phash from the same DCT, Hamming
-distance."""
+"""Tests for curation.hashing: phash equals imagehash's, window hashes (mirror image, crops), Hamming distance."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from curation.hashing import hamming, phash, phash_and_mirror, phash_hex
+from curation.hashing import hamming, phash, phash_hex, window_hashes
 from tests.support import curation_images as ci
 
 
@@ -34,10 +33,13 @@ def test_hamming(a, b, d):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_mirror_phash_is_the_phash_of_the_mirror_image(seed):
+def test_window_hashes_of_a_mirror_image_and_of_a_crop(seed):
     im = ci.scene(seed, (480, 360))
-    h, mirror = phash_and_mirror(im)
-    flipped, flipped_mirror = phash_and_mirror(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
-    assert h == phash(im)
-    assert hamming(mirror, flipped) <= 2 and hamming(h, flipped_mirror) <= 2
-    assert hamming(h, flipped) > 12  # phash itself is not mirror-invariant
+    thumb = lambda x: x.resize((64, 64), Image.Resampling.BOX).convert("L")  # noqa: E731
+    h = window_hashes(thumb(im))
+    assert len(h) == 11 and hamming(int(h[0]), phash(thumb(im))) <= 4  # the whole frame, near imagehash's phash
+    mirrored = window_hashes(thumb(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    assert hamming(int(mirrored[0]), int(h[1])) <= 2 and hamming(int(h[0]), int(mirrored[0])) > 12
+    w, hh = im.size
+    crop = window_hashes(thumb(im.crop((int(0.1 * w), 0, w, int(0.9 * hh)))))  # the window at (0.1, 0)
+    assert min(hamming(int(crop[0]), int(x)) for x in h[2:]) == hamming(int(crop[0]), int(h[2 + 2])) <= 6

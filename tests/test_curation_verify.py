@@ -12,7 +12,8 @@ from PIL import Image
 
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
-from curation.verify import SIGNATURE_BYTES, describe, layouts, prepare, scores
+from curation.dedup import window_distance
+from curation.verify import SIGNATURE_BYTES, describe, hashes, prepare, scores
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
 
@@ -107,11 +108,20 @@ def test_describe_is_deterministic_and_sized():
     assert one == two and len(one) == SIGNATURE_BYTES
 
 
-def test_layouts_split_unit_vectors_and_a_mirrored_copy_matches(copies):
-    sigs = copies[("A", 2)]
-    sym, anti = layouts([sigs["orig"], sigs["hflip"], sigs["crop20"]])
-    norm = np.sqrt(np.linalg.norm(sym, axis=-1) ** 2 + np.linalg.norm(anti, axis=-1) ** 2)
-    assert sym.shape == anti.shape == (3, 2, 32) and np.allclose(norm, 1, atol=1e-5)
-    as_is = float(sym[0, 0] @ sym[1, 0] + anti[0, 0] @ anti[1, 0])
-    mirrored = float(sym[0, 0] @ sym[1, 0] - anti[0, 0] @ anti[1, 0])
-    assert mirrored > 0.98 > as_is  # the mirrored copy's layout is the original's, mirrored
+@pytest.mark.parametrize("kind", [*cs.TARGET_KINDS, "pad"])
+def test_every_copy_is_within_the_candidate_threshold(copies, kind):
+    """The candidate search's distance (whole frame, mirrored or a window) of each copy to its original."""
+    got = {key: int(window_distance(hashes([sigs["orig"]]), hashes([sigs[kind]]))[0]) for key, sigs in copies.items()}
+    assert max(got.values()) <= CurationConfig().threshold, got
+
+
+def test_a_letterbox_does_not_make_distinct_pictures_alike(tmp_path):
+    """Signatures describe the content inside a plain border: two letterboxed streets share only their borders."""
+    sigs = []
+    for seed in range(12):
+        im = cs.street("B", seed, (560, 420))
+        framed = Image.new("RGB", (560, 520), (0, 0, 0))
+        framed.paste(im, (0, 50))
+        sigs.append(_signature(tmp_path, f"{seed}.jpg", cs.jpeg(framed)))
+    i, j = np.triu_indices(len(sigs), 1)
+    assert scores(prepare(sigs), np.stack([i, j], axis=1)).max() < MIN_SCORE
