@@ -39,7 +39,7 @@ from curation.outputs import read_manifest  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1]
 _DRIVER = """
-import json, shutil, sys, time
+import json, resource, shutil, sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from curation import CurationConfig, curate
@@ -47,10 +47,12 @@ root, workers, fresh = Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "fres
 if fresh:
     for d in ("curation", "train", "test"):
         shutil.rmtree(root / d, ignore_errors=True)
-t = time.perf_counter()
+cpu = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                  for f in ("ru_utime", "ru_stime"))
+t, c = time.perf_counter(), cpu()
 r = curate(CurationConfig(root=root, workers=workers))
-print(json.dumps({"seconds": time.perf_counter() - t, "analysed": r.analysed, "kept": {d: r.counts[d]["kept"]
-      for d in "AB"}}))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu() - c, "analysed": r.analysed,
+                  "kept": {d: r.counts[d]["kept"] for d in "AB"}}))
 """
 
 
@@ -121,20 +123,27 @@ def _kinds(recall: dict[str, float]) -> str:
 def end_to_end(root: Path, planted: sets.Planted, args: argparse.Namespace) -> None:
     """Fresh runs of this code, the code before and imagededup, alternating; then recall by kind and reruns."""
     times: dict[str, list[float]] = {"after": [], "before": [], "imagededup": []}
+    cpus: dict[str, list[float]] = {"after": [], "before": []}
     sides = ["after", "imagededup"] + (["before"] if args.before else [])
     for r in range(args.rounds):
         for side in sides if r % 2 == 0 else sides[::-1]:
+            cpu = ""
             if side == "imagededup":
                 theirs, s = imagededup_pairs(root / "raw", 10, args.workers)
             else:
-                s = run_curate(HERE if side == "after" else args.before, root, args.workers)["seconds"]
+                out = run_curate(HERE if side == "after" else args.before, root, args.workers)
+                s = out["seconds"]
+                cpus[side].append(out["cpu"])
+                cpu = f", CPU {out['cpu']:.2f} s in all processes"
             times[side].append(s)
-            print(f"round {r + 1}: {side:<10} {s:6.2f} s (load average {os.getloadavg()[0]:.1f})")
+            print(f"round {r + 1}: {side:<10} {s:6.2f} s{cpu} (load average {os.getloadavg()[0]:.1f})")
     med = {k: statistics.median(v) for k, v in times.items() if v}
     print(f"fresh, {args.workers} processes, medians of {args.rounds}: "
           + ", ".join(f"{k} {v:.2f} s" for k, v in med.items()))  # fmt: skip
     if args.before:
-        print(f"  after / before: {med['after'] / med['before']:.2f} (below 1: faster)")
+        cpu = {k: statistics.median(v) for k, v in cpus.items()}
+        print(f"  after / before: {med['after'] / med['before']:.2f} wall, {cpu['after'] / cpu['before']:.2f} CPU "
+              f"({cpu['after']:.2f} s vs {cpu['before']:.2f} s; below 1: faster)")  # fmt: skip
     run_curate(HERE, root, args.workers)
     ours, false = grouped_pairs(root)
     for label, found in (("curate (after)", ours), ("imagededup, threshold 10", theirs)):
@@ -142,6 +151,7 @@ def end_to_end(root: Path, planted: sets.Planted, args: argparse.Namespace) -> N
         print(f"{label:<26} recall {recall:6.1%} (target kinds {sets.target_recall(found, planted):6.1%}), "
               f"false pairs {extra}; by kind: {_kinds(sets.by_kind(found, planted))}")  # fmt: skip
     print(f"curate (after): {len(false)} false drops")
+    decide_cost(root)
     rerun = [run_curate(HERE, root, args.workers, fresh=False) for _ in range(3)]
     print(f"rerun, nothing new (after): {statistics.median(r['seconds'] for r in rerun):.2f} s "
           f"({rerun[-1]['analysed']} decoded)")  # fmt: skip
@@ -163,7 +173,7 @@ def alike(base: Path, args: argparse.Namespace) -> None:
         root = base / maker
         planted = sets.generate(root / "raw", sets.alike_jobs(maker, args.alike, args.alike_copies), args.workers)
         n = sum(1 for _ in (root / "raw").rglob("*.jpg"))
-        for side, code in (("after", HERE), ("before", args.before)):
+        for side, code in (("before", args.before), ("after", HERE)):  # after last: its records for decide_cost
             if code is None:
                 continue
             r = run_curate(code, root, args.workers)
@@ -174,6 +184,7 @@ def alike(base: Path, args: argparse.Namespace) -> None:
                   f"A {per_domain['A']} B {per_domain['B']}, false pairs {extra}; recall {recall:.0%} (target "
                   f"{sets.target_recall(found, planted):.0%}): {_kinds(sets.by_kind(found, planted))}; "
                   f"{r['seconds']:.1f} s")  # fmt: skip
+        decide_cost(root)
         theirs, _ = imagededup_pairs(root / "raw", 10, args.workers)
         recall, extra = sets.score(theirs, planted)
         print(f"alike '{maker}', imagededup threshold 10: false pairs {extra}, recall {recall:.0%}: "
@@ -194,18 +205,14 @@ def decide_cost(root: Path) -> None:
 
 
 def search(n: int) -> None:
-    """The candidate search alone over n random hashes and layout vectors (each image's nearest, capped)."""
-    from curation.dedup import near_pairs, nearest_hash_pairs, nearest_vector_pairs
+    """The candidate search alone over n images' random window hashes (each image's nearest), and the search before."""
+    from curation.dedup import near_pairs, nearest_window_pairs
 
     rng = np.random.default_rng(0)
-    h = rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, n, dtype=np.uint64)
-    m = h[rng.permutation(n)]
-    v = rng.normal(size=(n, 2, 64)).astype(np.float32)
-    v /= np.linalg.norm(v, axis=-1, keepdims=True)
+    h = rng.integers(0, 2**63, (n, 11), dtype=np.uint64) * np.uint64(2)
     for label, fn in (
-        ("phash within 10 bits, as is or mirrored, capped", lambda: nearest_hash_pairs(h, m, 10, 8)),
-        ("layout, each image's 8 nearest", lambda: nearest_vector_pairs(v, v[..., ::-1].copy(), 0.5, 8)),
-        ("phash within 10 bits alone (the search before)", lambda: near_pairs(h, 10)),
+        ("each image's 32 nearest within 12 bits (frame, mirror, windows)", lambda: nearest_window_pairs(h, 12, 32)[0]),
+        ("whole-frame hashes within 10 bits alone (the search before)", lambda: near_pairs(h[:, 0], 10)),
     ):
         t = time.perf_counter()
         pairs = fn()
@@ -216,8 +223,8 @@ def search(n: int) -> None:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # "num_enc_workers has no effect": no encoding here
-        PHash(verbose=False).find_duplicates(encoding_map={f"{i}.jpg": f"{int(x):016x}" for i, x in enumerate(h[:k])},
-                                             max_distance_threshold=10)  # fmt: skip
+        encodings = {f"{i}.jpg": f"{int(x):016x}" for i, x in enumerate(h[:k, 0])}
+        PHash(verbose=False).find_duplicates(encoding_map=encodings, max_distance_threshold=10)
     print(f"search {k:,} hashes: imagededup {time.perf_counter() - t:.2f} s")
 
 
@@ -229,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", type=Path, help="a checkout of the curation code to compare with")
     ap.add_argument("--workers", type=int, default=2, help="processes for curate and for imagededup alike")
     ap.add_argument("--rounds", type=int, default=2, help="fresh runs of each side, alternating which goes first")
-    ap.add_argument("--search", type=int, default=100_000, help="random hashes for the search-only figure")
+    ap.add_argument("--search", type=int, default=20_000, help="images (random hashes) for the search-only figure")
     ap.add_argument("--skip", nargs="*", default=[], choices=["end-to-end", "alike", "search"])
     ap.add_argument("--keep", action="store_true", help="keep the generated folders")
     args = ap.parse_args(argv)
@@ -244,7 +251,6 @@ def main(argv: list[str] | None = None) -> int:
                 p.read_bytes()  # every side starts from a warm page cache
             print(f"generated {len(files)} JPEGs ({len(planted)} planted pairs) in {time.perf_counter() - t:.0f} s")
             end_to_end(base / "varied", planted, args)
-            decide_cost(base / "varied")
             sample = files[:: max(1, len(files) // 100)]
             for r in range(2):
                 for side, code in (("after", HERE), ("before", args.before))[:: 1 if r % 2 == 0 else -1]:
@@ -253,7 +259,6 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"analyse_file, one image, CPU ({side}): {ms:.2f} ms (mean of {len(sample)} files)")
         if "alike" not in args.skip:
             alike(base, args)
-            decide_cost(base / "synthetic")
         if "search" not in args.skip:
             search(args.search)
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -106,8 +105,8 @@ class Analysis:
     measured is None. `ok` True: `detail` says what normalisation could not do (EXIF orientation unreadable, ICC
     profile not applied), or is None. `staged` is the resized copy's path relative to the staging folder.
     `signature` (`curation.verify.describe`: window hashes that find candidate pairs, detail and profiles that
-    verify them) is stored as base64 in the JSON; `pixel_hash` is a hash of the staged copy's bytes, equal for the
-    same picture saved in other files (exact duplicates).
+    verify them); `pixel_hash` is a hash of the staged copy's bytes, equal for the same picture saved in other files
+    (exact duplicates).
     """
 
     domain: str
@@ -132,19 +131,18 @@ class Analysis:
     staged: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (reason as its word, `ok` stored as status 'ok' or 'failed', the signature as base64)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "ok"}
+        """A JSON-ready dict (reason as its word, `ok` stored as status 'ok' or 'failed'), without the signature,
+        which is binary (curation.state keeps it beside the JSON)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("ok", "signature")}
         d.update(status=_DECODED if self.ok else _FAILED, reason=None if self.reason is None else self.reason.value)
-        if self.signature is not None:
-            d["signature"] = base64.b64encode(self.signature).decode("ascii")
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Analysis:
-        """The analysis `to_dict` wrote (keys it lacks take their defaults; unknown keys are ignored)."""
+    def from_dict(cls, d: dict[str, Any], signature: bytes | None = None) -> Analysis:
+        """The analysis `to_dict` wrote, with its signature (keys it lacks take their defaults; unknown keys are
+        ignored)."""
         names = {f.name for f in fields(cls)} - {"ok", "reason", "signature"}
         reason = Reason(d["reason"]) if d.get("reason") else None
-        signature = base64.b64decode(d["signature"]) if d.get("signature") else None
         return cls(ok=d["status"] == _DECODED, reason=reason, signature=signature,
                    **{k: v for k, v in d.items() if k in names})  # fmt: skip
 

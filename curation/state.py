@@ -14,7 +14,7 @@ from curation.records import Analysis
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS analysis (
     domain TEXT NOT NULL, relpath TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    decode_key TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (domain, relpath));
+    decode_key TEXT NOT NULL, record TEXT NOT NULL, signature BLOB, PRIMARY KEY (domain, relpath));
 CREATE TABLE IF NOT EXISTS splits (
     domain TEXT NOT NULL, sha256 TEXT NOT NULL, split TEXT NOT NULL CHECK (split IN ('train', 'test')),
     assigned_at REAL NOT NULL, PRIMARY KEY (domain, sha256));
@@ -31,7 +31,12 @@ class CurationState:
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(_SCHEMA)
-            self.db.execute("SELECT domain, relpath, size, mtime_ns, decode_key, record FROM analysis LIMIT 1")
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(analysis)")}
+            if "signature" not in columns:  # a state file from before signatures: its analyses are redone anyway
+                self.db.execute("ALTER TABLE analysis ADD COLUMN signature BLOB")
+            self.db.execute(
+                "SELECT domain, relpath, size, mtime_ns, decode_key, record, signature FROM analysis LIMIT 1"
+            )
             self.db.execute("SELECT domain, sha256, split, assigned_at FROM splits LIMIT 1")
         except sqlite3.DatabaseError as e:
             self.db.close()
@@ -54,12 +59,13 @@ class CurationState:
     def all_cached(self, decode_key: str) -> dict[tuple[str, str], tuple[int, int, Analysis]]:
         """Every stored analysis made with these decode settings, by (domain, relpath): (size, mtime_ns, analysis)."""
         rows = self.db.execute(
-            "SELECT domain, relpath, size, mtime_ns, record FROM analysis WHERE decode_key = ?", (decode_key,)
+            "SELECT domain, relpath, size, mtime_ns, record, signature FROM analysis WHERE decode_key = ?",
+            (decode_key,),
         )
         out = {}
-        for d, p, s, m, r in rows:
+        for d, p, s, m, r, sig in rows:
             try:
-                out[(d, p)] = (s, m, Analysis.from_dict(json.loads(r)))
+                out[(d, p)] = (s, m, Analysis.from_dict(json.loads(r), sig))
             except (ValueError, KeyError, TypeError):  # a record this version cannot read: a miss, decoded again
                 continue
         return out
@@ -67,19 +73,22 @@ class CurationState:
     def store(self, records: Iterable[Analysis], decode_key: str) -> None:
         """Save analyses (from `curation.decode.analyse_file`) and commit."""
         self.db.executemany(
-            "INSERT OR REPLACE INTO analysis (domain, relpath, size, mtime_ns, decode_key, record)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(r.domain, r.relpath, r.bytes, r.mtime_ns, decode_key, json.dumps(r.to_dict())) for r in records],
-        )
+            "INSERT OR REPLACE INTO analysis (domain, relpath, size, mtime_ns, decode_key, record, signature)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(r.domain, r.relpath, r.bytes, r.mtime_ns, decode_key, json.dumps(r.to_dict()), r.signature)
+             for r in records],
+        )  # fmt: skip
         self.db.commit()
 
     def prune(self, present: set[tuple[str, str]]) -> list[Analysis]:
-        """Forget analyses of raw files that are gone; return them."""
-        rows = self.db.execute("SELECT domain, relpath, record FROM analysis").fetchall()
-        gone = [(d, p, r) for d, p, r in rows if (d, p) not in present]
-        self.db.executemany("DELETE FROM analysis WHERE domain = ? AND relpath = ?", [(d, p) for d, p, _ in gone])
+        """Forget analyses of raw files that are gone; return them (without their signatures)."""
+        keys = self.db.execute("SELECT domain, relpath FROM analysis").fetchall()
+        gone = [(d, p) for d, p in keys if (d, p) not in present]
+        records = [self.db.execute("SELECT record FROM analysis WHERE domain = ? AND relpath = ?", k).fetchone()[0]
+                   for k in gone]  # fmt: skip
+        self.db.executemany("DELETE FROM analysis WHERE domain = ? AND relpath = ?", gone)
         self.db.commit()
-        return [Analysis.from_dict(json.loads(r)) for _, _, r in gone]
+        return [Analysis.from_dict(json.loads(r)) for r in records]
 
     def split_history(self) -> dict[tuple[str, str], str]:
         """Every split ever assigned, by (domain, sha256): an image never changes split once it has one."""
