@@ -64,13 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="decoding processes, threads in flight, Dask workers")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args(argv)
+    base = Path(tempfile.mkdtemp(prefix="bench-scaleout-"))
+    os.environ["PREFECT_HOME"] = str(base / "prefect-home")  # a throwaway Prefect home, never ~/.prefect
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.pop("PREFECT_API_URL", None)
     from distributed import LocalCluster
     from prefect.testing.utilities import prefect_test_harness
 
-    base = Path(tempfile.mkdtemp(prefix="bench-scaleout-"))
     try:
         t = time.perf_counter()
-        sets.generate(base / "raw", sets.varied_jobs(args.images), args.workers)
+        sets.generate(base / "data" / "raw", sets.varied_jobs(args.images), args.workers)
         print(f"generated {args.images} JPEGs in {time.perf_counter() - t:.0f} s")
         with (
             prefect_test_harness(server_startup_timeout=120),
@@ -82,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             digests = {}
             for r in range(args.rounds):
                 for side in sides if r % 2 == 0 else sides[::-1]:
-                    times[side].append(run(side, base, args.workers, cluster.scheduler_address))
-                    digests[side] = dataset_files(base)
+                    times[side].append(run(side, base / "data", args.workers, cluster.scheduler_address))
+                    digests[side] = dataset_files(base / "data")
                     print(f"round {r + 1}: {side:<22} {times[side][-1]:6.2f} s (load average {os.getloadavg()[0]:.1f})")
             for side in sides:
                 print(f"{side:<22} median {statistics.median(times[side]):6.2f} s of {args.rounds}")
