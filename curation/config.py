@@ -61,10 +61,10 @@ class CurationConfig(Settings):
     animated: Animated = Field("reject", description="animated images: reject, or keep the first frame")
     # deduplication: candidate pairs, then verification
     threshold: Annotated[Int, _between(0, 32)] = Field(
-        12, description="candidate pairs: hash distance in bits (whole frame, mirrored, or a 90% window)"
+        12, description="candidate pairs: hash distance in bits (whole frame, mirrored, or a window of 9 tenths)"
     )
     candidates: Annotated[Int, _between(1, 64)] = Field(
-        8, description="candidate pairs per image: at most its this many nearest within threshold"
+        8, description="candidate pairs: each image's nearest this many within threshold are verified in full"
     )
     min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
         0.8, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"

@@ -115,3 +115,19 @@ def test_a_dataset_folder_that_cannot_be_written_is_a_one_line_error(tmp_path, c
     assert main(["curate", "--root", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device (is it writable? is the disk full?)" in err
+
+
+def test_help_lists_every_setting_with_its_default(capsys):
+    """Every setting's description goes through argparse's formatting (a bare % in one would break --help)."""
+    import argparse
+
+    from curation.cli import configure
+
+    parser = argparse.ArgumentParser(prog="sakura curate")
+    configure(parser)
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0
+    for flag in ("--threshold N", "--candidates N", "--min-score X", "(default: 12)", "(default: 0.8)"):
+        assert flag in out, flag
