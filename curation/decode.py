@@ -181,14 +181,15 @@ def _metrics(out: Image.Image) -> dict[str, Any]:
     distinct pictures in one frame must not look alike by it, nor a copy differ by it)."""
     thumb = out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX)
     grey = thumb.convert("L")  # ITU-R 601 luma, as phash uses
-    box = content_box(grey, out.size)
-    content = grey if box is None else out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX, box).convert("L")
     rgb = np.asarray(thumb)  # (64, 64, 3) uint8
+    grey_values = np.asarray(grey)  # (64, 64) uint8
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     chroma = (np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).ravel()  # (4096,)
     k = int(0.99 * (chroma.size - 1))
+    box = content_box(rgb, grey_values, out.size)
+    content = grey if box is None else out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX, box).convert("L")
     return {
-        "grey_std": round(float(np.asarray(grey, dtype=np.float32).std()), 3),
+        "grey_std": round(float(grey_values.astype(np.float32).std()), 3),
         "chroma": float(np.partition(chroma, k)[k]),
         "phash": phash_hex(phash(content)),
         "signature": describe(content),

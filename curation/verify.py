@@ -21,24 +21,26 @@ OFFSET_STEP = 2.0  # thumbnail pixels between the window offsets alignment tries
 PROFILE = 32  # samples of a row or column profile in the coarse alignment
 DETAIL_SIGMAS = (1, 4)  # the detail compared: Gaussian blur at 1 px minus at 4 px, on the thumbnail
 SIGNATURE_BYTES = THUMB * THUMB + 2 * THUMB + 8 * N_WINDOW_HASHES
+MAX_BORDER = 0.25  # a plain border left out of the signature covers at most this fraction of a side
+_BORDER_TOLERANCE = 6  # grey levels a border pixel may differ from the border's colour (JPEG noise)
+_NEUTRAL = 16  # a border's colour: its channels at most this far apart
 _CHUNK = 2048  # pairs per vectorised step: bounded scratch memory whatever the number of pairs
 
 
-_BORDER_TOLERANCE = 12  # grey levels a border pixel may differ from the border's colour (JPEG noise)
-MAX_BORDER = 0.25  # a border covers at most this fraction of a side
-
-
-def content_box(grey: Image.Image, size: tuple[int, int]) -> tuple[float, float, float, float] | None:
-    """The box (left, top, right, bottom), in an image of `size`, inside a plain border (rows or columns from an edge
-    all of one grey level, at least 2 rows of the thumbnail and at most MAX_BORDER of the side), judged on `grey`, a
-    small square grey thumbnail of the image; None when it has none."""
-    t = np.asarray(grey, dtype=np.int16)  # (side, side)
+def content_box(rgb: np.ndarray, grey: np.ndarray, size: tuple[int, int]) -> tuple[float, ...] | None:
+    """The box (left, top, right, bottom), in an image of `size`, inside a plain border: rows or columns from an edge
+    all of one neutral colour (black, white or grey, as letterboxes are; a blue sky is not one), at least 2 rows of
+    the thumbnail and at most MAX_BORDER of the side. Judged on a small square thumbnail of the image, `rgb` (side,
+    side, 3) and `grey` (side, side) uint8; None when it has none."""
+    t = grey.astype(np.int16)
     side, n = len(t), int(MAX_BORDER * len(t))
     strips = np.stack([t[:n], t[::-1][:n], t.T[:n], t.T[::-1][:n]])  # (4, n, side): top, bottom, left, right
     level = np.median(strips[:, 0], axis=1).astype(np.int16)  # each edge's first row
     plain = (np.abs(strips - level[:, None, None]) <= _BORDER_TOLERANCE).sum(axis=2) >= 0.98 * side  # (4, n)
     rows = np.where(plain.all(axis=1), n, plain.argmin(axis=1))
-    top, bottom, left, right = np.where(rows >= 2, rows, 0).tolist()
+    edges = np.stack([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.int16)  # (4, side, 3)
+    neutral = np.median(edges.max(axis=2) - edges.min(axis=2), axis=1) <= _NEUTRAL  # (4,)
+    top, bottom, left, right = np.where((rows >= 2) & neutral, rows, 0).tolist()
     if not (top or bottom or left or right):
         return None
     w, h = size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 
 import numpy as np
@@ -13,7 +14,7 @@ from PIL import Image
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
 from curation.dedup import window_distance
-from curation.verify import SIGNATURE_BYTES, describe, hashes, prepare, scores
+from curation.verify import SIGNATURE_BYTES, content_box, describe, hashes, prepare, scores
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
 
@@ -125,3 +126,23 @@ def test_a_letterbox_does_not_make_distinct_pictures_alike(tmp_path):
         sigs.append(_signature(tmp_path, f"{seed}.jpg", cs.jpeg(framed)))
     i, j = np.triu_indices(len(sigs), 1)
     assert scores(prepare(sigs), np.stack([i, j], axis=1)).max() < MIN_SCORE
+
+
+@pytest.mark.parametrize(
+    "pad, colour",
+    [((0, 40, 0, 40), (0, 0, 0)), ((60, 0, 0, 0), (255, 255, 255)), ((30, 30, 30, 30), (28, 30, 29)), (None, None)],
+)
+def test_content_box_finds_a_plain_border_on_any_side(pad, colour):
+    im = cs.street("A", 5, (500, 400))
+    if pad is not None:
+        left, top, right, bottom = pad
+        framed = Image.new("RGB", (500 + left + right, 400 + top + bottom), colour)
+        framed.paste(im, (left, top))
+        im = Image.open(io.BytesIO(cs.jpeg(framed)))
+    thumb = im.resize((64, 64), Image.Resampling.BOX)
+    box = content_box(np.asarray(thumb), np.asarray(thumb.convert("L")), im.size)
+    if pad is None:
+        assert box is None
+    else:
+        want = (pad[0], pad[1], im.width - pad[2], im.height - pad[3])
+        assert np.allclose(box, want, atol=0.04 * max(im.size)), (box, want)
