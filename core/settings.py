@@ -143,7 +143,8 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[Settings], skip: 
             continue
         tp, optional = _unwrap(hints[name])
         flags = list(dict.fromkeys([*cli.flags, "--" + name.replace("_", "-")]))
-        help_ = argparse.SUPPRESS if cli.hidden else (info.description or "") + _default_text(info)
+        text = ((info.description or "") + _default_text(info)).replace("%", "%%")  # argparse formats help with %
+        help_ = argparse.SUPPRESS if cli.hidden else text
         kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_}
         origin = typing.get_origin(tp)
         if origin is not Literal and tp is not bool:
