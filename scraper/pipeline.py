@@ -170,22 +170,23 @@ def _download(cfg, store: Store, cands, fetcher, counts, progress, limit) -> Dow
             slots.give_back()
         return stored
 
-    attempted = 0
+    order = {(c.domain, c.url): i for i, c in enumerate(todo)}
+    errors: list[tuple[int, str]] = []
     feed = (c for c in todo if not slots.exhausted)
     for done in iter_parallel(fetch_and_put, feed, cfg.workers):
-        attempted += 1
         if done is None:
             continue
         status = _commit(store, done)
         out.statuses[status] += 1
         if status == R.ERROR:
-            line = f"{done.fetched.candidate.url[:200]}: {done.fetched.error}"
+            c = done.fetched.candidate
+            line = f"{c.url[:200]}: {done.fetched.error}"
             log.warning("%s", line)
-            if len(out.errors) < MAX_LISTED_ERRORS:
-                out.errors.append(line)
+            errors.append((order[(c.domain, c.url)], line))
         counts.add(status)
         if progress:
             progress(counts)
+    out.errors = [line for _, line in sorted(errors)[:MAX_LISTED_ERRORS]]  # the first in the candidates' order
     out.pending = len(todo) - sum(out.statuses.values())
     return out
 

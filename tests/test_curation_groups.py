@@ -162,3 +162,21 @@ def test_closest_duplicate_prefers_identical_pixels_then_the_highest_score():
     assert closest_duplicate(0, [1, 2, 3], lambda p, q: match((p, q))) == (3, found[(0, 3)])
     assert closest_duplicate(0, [1, 2], lambda p, q: match((p, q))) == (2, found[(0, 2)])
     assert closest_duplicate(0, [4], lambda p, q: match((p, q))) is None
+
+
+@pytest.mark.parametrize("kind", cs.TARGET_KINDS)
+def test_every_copy_of_a_target_kind_joins_its_original_among_alike_scenes(pics, kind):
+    # 6 distinct scenes per domain, each with a copy of this kind: every copy in its original's group and not kept,
+    # every original kept; the alike scenes around them make the candidate ranking matter.
+    recs, pairs = [], []
+    for d in "AB":
+        for seed in range(300, 306):
+            im = cs.street(d, seed)
+            name = f"{kind}-{d}{seed}"
+            recs += [pics.add(name, cs.jpeg(im), d), _copy(pics, f"{name}-copy", im, kind, d, seed)]
+            pairs.append((name, f"{name}-copy"))
+    rows = _by_name(decide(recs, CurationConfig(), set(), {}))
+    for orig, copy in pairs:
+        kept, dup = sorted((rows[orig], rows[copy]), key=lambda r: r.status is not Status.KEPT)
+        assert kept.status is Status.KEPT and dup.status is not Status.KEPT, (kept, dup)
+        assert dup.reason in (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE) and dup.group == kept.group, dup

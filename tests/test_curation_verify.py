@@ -130,9 +130,10 @@ def test_a_letterbox_does_not_make_distinct_pictures_alike(tmp_path):
 
 @pytest.mark.parametrize(
     "pad, colour",
-    [((0, 40, 0, 40), (0, 0, 0)), ((60, 0, 0, 0), (255, 255, 255)), ((30, 30, 30, 30), (28, 30, 29)), (None, None)],
+    [((0, 40, 0, 40), (0, 0, 0)), ((60, 0, 60, 0), (255, 255, 255)), ((30, 30, 30, 30), (28, 30, 29)),
+     ((30, 0, 34, 0), (0, 0, 0)), (None, None)],  # fmt: skip
 )
-def test_content_box_finds_a_plain_border_on_any_side(pad, colour):
+def test_content_box_finds_a_plain_border_on_two_opposite_sides(pad, colour):
     im = cs.street("A", 5, (500, 400))
     if pad is not None:
         left, top, right, bottom = pad
@@ -146,3 +147,16 @@ def test_content_box_finds_a_plain_border_on_any_side(pad, colour):
     else:
         want = (pad[0], pad[1], im.width - pad[2], im.height - pad[3])
         assert np.allclose(box, want, atol=0.04 * max(im.size)), (box, want)
+
+
+@pytest.mark.parametrize("sides", [(0, 60, 0, 0), (60, 0, 0, 0), (0, 40, 0, 90), (0, 40, 0, 40)])
+def test_a_plain_strip_on_one_side_or_two_unlike_ones_is_part_of_the_picture(sides):
+    """A sky clipped to white at the top (a brightened copy), or unlike strips, is no letterbox."""
+    im = cs.street("B", 6, (500, 400))
+    left, top, right, bottom = sides
+    framed = Image.new("RGB", (500 + left + right, 400 + top + bottom), (255, 255, 255))
+    framed.paste(im, (left, top))
+    if sides == (0, 40, 0, 40):  # one white, one black: not one letterbox
+        framed.paste((0, 0, 0), (0, 440, 500, 480))
+    thumb = framed.resize((64, 64), Image.Resampling.BOX)
+    assert content_box(np.asarray(thumb), np.asarray(thumb.convert("L")), framed.size) is None
