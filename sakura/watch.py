@@ -24,6 +24,20 @@ def _stamp() -> str:
     return datetime.now().strftime("%H:%M:%S")
 
 
+def run_tree(client, run_id: str) -> list:
+    """The flow run and all its subflow runs, at any depth, the run first (a sync Prefect client)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    found, frontier = [client.read_flow_run(run_id)], [run_id]
+    while frontier:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier))
+        )
+        found += children
+        frontier = [str(c.id) for c in children]
+    return found
+
+
 class Watcher:
     """Polls a flow run and its subflow runs; prints state changes and the runs' log lines as they come."""
 
@@ -36,18 +50,6 @@ class Watcher:
         self.seen: set[str] = set()  # log ids printed (the time filter includes its own bound)
         self.paused_said = False
 
-    def _runs(self, client) -> list:
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
-
-        found, frontier = [client.read_flow_run(self.run_id)], [self.run_id]
-        while frontier:
-            children = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier))
-            )
-            found += children
-            frontier = [str(c.id) for c in children]
-        return found
-
     def _name(self, client, run) -> str:
         key = str(run.flow_id)
         if key not in self.flow_names:
@@ -56,7 +58,7 @@ class Watcher:
 
     def poll(self, client) -> Any:
         """One look: print what changed; return the top-level run."""
-        runs = self._runs(client)
+        runs = run_tree(client, self.run_id)
         for run in runs:
             state = run.state.name if run.state else "Pending"
             if self.states.get(str(run.id)) != state:

@@ -130,8 +130,13 @@ def test_a_letterbox_does_not_make_distinct_pictures_alike(tmp_path):
 
 @pytest.mark.parametrize(
     "pad, colour",
-    [((0, 40, 0, 40), (0, 0, 0)), ((60, 0, 60, 0), (255, 255, 255)), ((30, 30, 30, 30), (28, 30, 29)),
-     ((30, 0, 34, 0), (0, 0, 0)), (None, None)],  # fmt: skip
+    [
+        ((0, 40, 0, 40), (0, 0, 0)),
+        ((60, 0, 60, 0), (255, 255, 255)),
+        ((30, 30, 30, 30), (28, 30, 29)),
+        ((30, 0, 34, 0), (0, 0, 0)),
+        (None, None),
+    ],  # fmt: skip
 )
 def test_content_box_finds_a_plain_border_on_two_opposite_sides(pad, colour):
     im = cs.street("A", 5, (500, 400))

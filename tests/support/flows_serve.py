@@ -120,18 +120,11 @@ def wait_for_state(flow_run_id: str, names: tuple[str, ...], timeout_s: float = 
 def descendants(flow_run_id: str) -> list:
     """The flow run and all its subflow runs, at any depth."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 
-    found, frontier = [], [flow_run_id]
+    from sakura.watch import run_tree
+
     with get_client(sync_client=True) as client:
-        found.append(client.read_flow_run(flow_run_id))
-        while frontier:
-            children = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier))
-            )
-            found += children
-            frontier = [str(c.id) for c in children]
-    return found
+        return run_tree(client, flow_run_id)
 
 
 def wait_for_paused(flow_run_id: str, timeout_s: float = 300.0):

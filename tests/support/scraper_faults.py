@@ -8,8 +8,8 @@ import struct
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
 
+from tests.support.handlers import QuietHandler
 from tests.support.scraper_images import image_bytes
 
 SAME_BYTES = image_bytes("same-image")
@@ -17,25 +17,14 @@ SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" 
 HTML = b"<!DOCTYPE html><html><body>Hotlinking not allowed</body></html>"
 
 
-class FaultHandler(BaseHTTPRequestHandler):
+class FaultHandler(QuietHandler):
     """GET routes: /img/<name>.jpg is a good image; the other paths are faults (see `routes`)."""
 
     protocol_version = "HTTP/1.1"
     hits: Counter = Counter()  # replaced per server by fault_handler()
     lock = threading.Lock()
     delay = 0.0  # seconds before answering /img/ (kill -9 test)
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
-        pass
-
-    def _send(self, code: int, body: bytes = b"", ctype: str = "image/jpeg", headers: dict | None = None) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+    content_type = "image/jpeg"
 
     def do_GET(self) -> None:  # noqa: N802
         path = self.path.split("?")[0]

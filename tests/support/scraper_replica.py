@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlsplit
 
+from tests.support.handlers import QuietHandler
 from tests.support.scraper_images import TINY_PNG_DATA_URI, image_bytes
 
 PAGE = 20  # results per page load
@@ -30,7 +30,7 @@ def _esc(s: str) -> str:
     return s.replace("=", "\\u003d").replace("&", "\\u0026")
 
 
-class ReplicaHandler(BaseHTTPRequestHandler):
+class ReplicaHandler(QuietHandler):
     """Class attributes set by replica_handler(): engine, variant, n_results, consent, requests log."""
 
     protocol_version = "HTTP/1.1"
@@ -40,26 +40,6 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     consent = True
     block = "blockme"  # a query containing this gets the engine's unusual-traffic page
     log: list[str] = []
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
-        pass
-
-    @property
-    def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def _send(self, code: int, body: bytes, ctype: str = "text/html; charset=utf-8", headers=None) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client went away (a killed scraper)
-            pass
 
     def _redirect(self, location: str, headers=None) -> None:
         self._send(302, b"", headers={"Location": location, **(headers or {})})

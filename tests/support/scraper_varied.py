@@ -17,9 +17,9 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlsplit
 
+from tests.support.handlers import QuietHandler
 from tests.support.scraper_images import TINY_PNG_DATA_URI, image_bytes
 
 WINDOWS = ((1366, 900), (800, 600), (1920, 1080), (412, 915))
@@ -281,37 +281,11 @@ def page(spec: PageSpec, base: str) -> str:
     )
 
 
-class VariedHandler(BaseHTTPRequestHandler):
+class VariedHandler(QuietHandler):
     """Serves the pages of `specs` (query text -> PageSpec, set by varied_handler) and their images."""
 
     protocol_version = "HTTP/1.1"
     specs: dict[str, PageSpec] = {}
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
-        pass
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except ConnectionResetError:  # the browser dropped a kept-alive connection
-            pass
-
-    @property
-    def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def _send(self, code: int, body: bytes, ctype: str = "text/html; charset=utf-8", headers=None) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def do_GET(self) -> None:  # noqa: N802
         parts = urlsplit(self.path)
