@@ -29,11 +29,10 @@ _CHUNK = 2048  # pairs per vectorised step: bounded scratch memory whatever the 
 
 def content_box(rgb: np.ndarray, grey: np.ndarray, size: tuple[int, int]) -> tuple[float, ...] | None:
     """The box (left, top, right, bottom), in an image of `size`, inside a plain border: rows or columns from an edge
-    all of one neutral colour (black, white or grey, as letterboxes are; a blue sky is not one), at least 2 rows of
-    the thumbnail and at most MAX_BORDER of the side, on two opposite sides of about one width and colour (a
-    letterbox, a pillarbox, or both: a sky clipped to white at the top only is part of the picture, and a brightened
-    copy must not lose it). Judged on a small square thumbnail of the image, `rgb` (side, side, 3) and `grey` (side,
-    side) uint8; None when it has none."""
+    all of one neutral colour (black, white or grey, as letterboxes are; a blue sky is not one), at most MAX_BORDER
+    of the side, on two opposite sides of one colour (a letterbox, a pillarbox, or both: a sky clipped to white at
+    the top only is part of the picture, and a brightened copy must not lose it). Judged on a small square thumbnail
+    of the image, `rgb` (side, side, 3) and `grey` (side, side) uint8; None when it has none."""
     t = grey.astype(np.int16)
     side, n = len(t), int(MAX_BORDER * len(t))
     strips = np.stack([t[:n], t[::-1][:n], t.T[:n], t.T[::-1][:n]])  # (4, n, side): top, bottom, left, right
@@ -42,7 +41,7 @@ def content_box(rgb: np.ndarray, grey: np.ndarray, size: tuple[int, int]) -> tup
     rows = np.where(plain.all(axis=1), n, plain.argmin(axis=1))
     edges = np.stack([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.int16)  # (4, side, 3)
     neutral = np.median(edges.max(axis=2) - edges.min(axis=2), axis=1) <= _NEUTRAL  # (4,)
-    found = np.where((rows >= 2) & neutral, rows, 0).tolist()
+    found = np.where(neutral, rows, 0).tolist()
     top, bottom = _opposite(found[0], found[1], level[0], level[1])
     left, right = _opposite(found[2], found[3], level[2], level[3])
     if not (top or bottom or left or right):
@@ -52,9 +51,10 @@ def content_box(rgb: np.ndarray, grey: np.ndarray, size: tuple[int, int]) -> tup
 
 
 def _opposite(a: int, b: int, colour_a: int, colour_b: int) -> tuple[int, int]:
-    """The widths of plain borders on two opposite sides when they are one letterbox (both there, about one width and
-    one colour), else (0, 0)."""
-    if a and b and abs(a - b) <= max(2, max(a, b) // 4) and abs(colour_a - colour_b) <= 2 * _BORDER_TOLERANCE:
+    """The widths of plain borders on two opposite sides when they are one letterbox (both there, of one colour, one
+    at least 2 thumbnail rows: a thin one may be blurred into the picture, a wide one where the picture's own edge is
+    of that colour too), else (0, 0)."""
+    if min(a, b) >= 1 and max(a, b) >= 2 and abs(colour_a - colour_b) <= 2 * _BORDER_TOLERANCE:
         return a, b
     return 0, 0
 

@@ -154,9 +154,10 @@ def test_content_box_finds_a_plain_border_on_two_opposite_sides(pad, colour):
         assert np.allclose(box, want, atol=0.04 * max(im.size)), (box, want)
 
 
-@pytest.mark.parametrize("sides", [(0, 60, 0, 0), (60, 0, 0, 0), (0, 40, 0, 90), (0, 40, 0, 40)])
+@pytest.mark.parametrize("sides", [(0, 60, 0, 0), (60, 0, 0, 0), (0, 0, 0, 70), (0, 40, 0, 40)])
 def test_a_plain_strip_on_one_side_or_two_unlike_ones_is_part_of_the_picture(sides):
-    """A sky clipped to white at the top (a brightened copy), or unlike strips, is no letterbox."""
+    """A sky clipped to white at the top (a brightened copy), a strip on one side, or strips of two colours, is no
+    letterbox."""
     im = cs.street("B", 6, (500, 400))
     left, top, right, bottom = sides
     framed = Image.new("RGB", (500 + left + right, 400 + top + bottom), (255, 255, 255))
