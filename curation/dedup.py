@@ -73,14 +73,21 @@ def near_pairs(
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
+PROBES = (0, 1)  # columns of the window hashes compared as one image's frame: the whole frame, as is and mirrored
+
+
+def _targets(width: int) -> tuple[int, ...]:
+    """Columns of the window hashes a frame is compared with: the whole frame and each window."""
+    return (0, *range(2, width))
+
+
 def window_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(m,) uint8 distances of image pairs given their window hashes (m, 11) each (`curation.hashing.window_hashes`):
     the fewest differing bits between one image's whole frame, as is or mirrored, and the other's whole frame or one
     of its windows, either way round."""
-    probes, targets = [0, 1], [0, *range(2, a.shape[1])]
     d = np.full(len(a), 255, dtype=np.uint8)
-    for p in probes:
-        for t in targets:
+    for p in PROBES:
+        for t in _targets(a.shape[1]):
             np.minimum(d, np.bitwise_count(a[:, p] ^ b[:, t]), out=d)
             np.minimum(d, np.bitwise_count(b[:, p] ^ a[:, t]), out=d)
     return d
@@ -97,7 +104,7 @@ def nearest_window_pairs(hashes: np.ndarray, threshold: int, k: int, block: int 
     if n < 2:
         return np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.int64)
     k = min(k, n - 1)
-    probes, targets = h[:, [0, 1]].T.copy(), h[:, [0, *range(2, h.shape[1])]].T.copy()  # (2, n), (10, n)
+    probes, targets = h[:, PROBES].T.copy(), h[:, _targets(h.shape[1])].T.copy()  # (2, n), (10, n)
     far = np.int64(256 * n)  # keys: distance * n + index, unique per row; `far` for none
     best = np.full((n, k), far, dtype=np.int64)
     for i0 in range(0, n, block):

@@ -191,8 +191,7 @@ def resolve_group(
     if len(members) == 1:  # most images: the rules below reduce to these two
         m, gid = members[0], f"g{members[0].sha256[:16]}"
         if is_excluded(m.sha256, excluded):
-            listed = "listed in excluded.txt"
-            return [replace(m, group=gid, status=Status.REJECTED, reason=Reason.EXCLUDED, detail=listed)]
+            return [_listed(replace(m, group=gid))]
         split = group_split([(m.domain, m.sha256)], history, cfg.seed, cfg.test_fraction)
         return [replace(m, group=gid, split=split)]
     order = sorted(range(len(members)), key=lambda i: rank_key(members[i]))
@@ -216,13 +215,17 @@ def _same(m: Match) -> str:
     return f"{m.bits} bits, score {m.score:.2f}"
 
 
+def _listed(m: Decision) -> Decision:
+    return replace(m, status=Status.REJECTED, reason=Reason.EXCLUDED, detail="listed in excluded.txt")
+
+
 def _drop_excluded(ranked: list[Decision], excluded: set[str], match: MatchOf) -> dict[int, Decision]:
     """Members listed in excluded.txt and the same pictures as them, rejected, by position in `ranked`."""
     listed = [p for p, m in enumerate(ranked) if is_excluded(m.sha256, excluded)]
     dropped = {}
     for p, m in enumerate(ranked):
         if p in listed:
-            dropped[p] = replace(m, status=Status.REJECTED, reason=Reason.EXCLUDED, detail="listed in excluded.txt")
+            dropped[p] = _listed(m)
         elif listed and (hit := closest_duplicate(p, listed, match)) is not None:
             q, same = hit
             detail = f"duplicate of excluded {ranked[q].sha256[:16]} ({_same(same)})"
