@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scraper.config import ScrapeConfig  # noqa: E402
 from scraper.fetch import Downloader  # noqa: E402
-from scraper.pipeline import Counts, download_candidates  # noqa: E402
-from scraper.records import Candidate  # noqa: E402
+from scraper.pipeline import download_candidates  # noqa: E402
+from scraper.records import Candidate, Counts  # noqa: E402
 from scraper.store import Store  # noqa: E402
 from scraper.validate import check_image  # noqa: E402
 

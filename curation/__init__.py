@@ -9,10 +9,13 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())  # warnings are in
 __getattr__, __all__ = lazy_exports(
     __name__,
     {
+        "Batch": "pipeline",
         "CurationConfig": "config",
         "CurationResult": "pipeline",
         "ReviewSummary": "report",
         "add_excluded": "report",
+        "analyse": "pipeline",
+        "analyse_batch": "pipeline",
         "curate": "pipeline",
         "review_summary": "report",
     },

@@ -1,5 +1,5 @@
 """curate(): raw files -> analysed (in parallel, cached) -> judged -> deduplicated -> split -> written; and the same
-analysis in batches (`pending`, `batches`, `analyse_batch`, `store`), which the Prefect flow runs as tasks."""
+analysis as batches run by a caller's executor (`analyse` with `analyse_batch`: the Prefect flow's tasks)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,21 @@ def analyse_batch(batch: Batch, workers: int = 1) -> list[Analysis]:
     that crashes or hangs its decoder costs only itself). Writes only the staged copies."""
     found = dict(_decode_all(list(enumerate(batch.files)), batch.settings, workers, batch.timeout))
     return [found[i] for i in range(len(batch.files))]
+
+
+BatchMap = Callable[[list[Batch]], Iterable[list[Analysis]]]  # runs batches somewhere; yields each one's analyses
+
+
+def analyse(cfg: CurationConfig, map_batches: BatchMap, parallel: int | None = None) -> int:
+    """Analyse the raw files the cache cannot answer for (new or changed) as batches for `parallel` workers (default
+    `cfg.n_workers`), which `map_batches` runs wherever it runs them (threads, Dask workers: each calls
+    `analyse_batch`) and hands back as they finish; each batch is stored as it comes, where `curate` finds it.
+    Returns how many files were analysed (`curate`'s `analysed`)."""
+    done = 0
+    for analyses in map_batches(batches(cfg, pending(cfg), parallel or cfg.n_workers)):
+        store(cfg, analyses)
+        done += len(analyses)
+    return done
 
 
 def store(cfg: CurationConfig, analyses: Iterable[Analysis]) -> None:

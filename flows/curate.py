@@ -3,22 +3,25 @@ changed), publish the review, pause for it."""
 
 from __future__ import annotations
 
-from collections import deque
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, pause_flow_run, task
 from prefect.cache_policies import NONE, TASK_SOURCE, Inputs
 from prefect.context import FlowRunContext
+from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from curation import Batch, CurationResult, analyse, analyse_batch, curate, review_summary
 from curation.config import CurationConfig
 from curation.layout import DatasetLayout
-from curation.pipeline import Batch, analyse_batch, batches, curate, pending, store
 from curation.records import Analysis
-from curation.report import review_summary
 from flows.fingerprint import raw_digest, settings_digest
 from flows.review import (
+    Curated,
     ReviewSettings,
     apply_review,
     approved_fingerprint,
@@ -34,12 +37,14 @@ class ReviewRejected(RuntimeError):
     """The reviewer did not approve the dataset."""
 
 
-@task(name="curate-plan", task_run_name="curate-plan", cache_policy=NONE)
-def plan_task(cfg: CurationConfig, parallel: int) -> list[Batch]:
-    """The raw files the cache cannot answer for (new or changed), in batches for `parallel` workers."""
-    todo = batches(cfg, pending(cfg), parallel)
-    get_run_logger().info("%s files to analyse in %s batches", sum(len(b.files) for b in todo), len(todo))
-    return todo
+@dataclass(frozen=True)
+class Reviewed:
+    """What the review decided: the ids it excluded, the counts it leaves, and the curation it ran again when it
+    excluded images (None when it did not)."""
+
+    counts: dict[str, dict[str, Any]]
+    excluded: tuple[str, ...] = ()
+    recurated: CurationResult | None = None
 
 
 @task(name="curate-analyse", task_run_name="curate-analyse-{index}", cache_policy=NONE)
@@ -55,7 +60,7 @@ CURATE_CACHE = Inputs(exclude=["analysed"]) + TASK_SOURCE
 
 
 @task(name="curate-dataset", task_run_name="curate-dataset", cache_policy=CURATE_CACHE)
-def curate_task(cfg: CurationConfig, dataset_dir: str, raw_fingerprint: str, analysed: int = 0) -> dict[str, Any]:
+def curate_task(cfg: CurationConfig, dataset_dir: str, raw_fingerprint: str, analysed: int = 0) -> CurationResult:
     """Decide (duplicates, groups, split) and write the dataset, from the analyses the batches stored; `raw_fingerprint`
     (what curation reads) makes the cache follow the content.
 
@@ -64,43 +69,26 @@ def curate_task(cfg: CurationConfig, dataset_dir: str, raw_fingerprint: str, ana
     get_run_logger().info(
         "curated %s: %s new, %s cached, %.1f s", result.dataset_dir, result.analysed, result.cached, result.seconds
     )
-    return {
-        "dataset_dir": str(result.dataset_dir),
-        "counts": result.counts,
-        "report": str(result.report),
-        "manifest": str(result.manifest),
-        "analysed": result.analysed,
-        "warnings": list(result.warnings),
-    }
+    return result
 
 
-def _analyse_in_batches(cfg: CurationConfig) -> int:
-    """Analyse the files the cache cannot answer for as batches of tasks on this flow's task runner, storing each
-    batch's analyses as it finishes; returns how many files were analysed. On the thread runner at most
-    `cfg.n_workers` batches run at once (one decoding process each); on Dask, one per Dask worker thread."""
-    runner = FlowRunContext.get().task_runner
-    window = cfg.n_workers if isinstance(runner, ThreadPoolTaskRunner) else None
-    todo = plan_task(cfg, cfg.n_workers)
-    running: deque = deque()
-    done = 0
+def _on_task_runner(todo: list[Batch], window: int) -> Iterator[list[Analysis]]:
+    """Run the batches as tasks on this flow's task runner; their analyses as each finishes. On the thread runner at
+    most `window` batches (one decoding process each) run at once: batch i waits for batch i - window."""
+    if not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):
+        window = len(todo)  # Dask: one batch per worker thread, as the cluster schedules them
+    get_run_logger().info("%s files to analyse in %s batches", sum(len(b.files) for b in todo), len(todo))
+    futures: list = []
     for i, batch in enumerate(todo):
-        if window is not None and len(running) >= window:
-            done += _stored(cfg, running.popleft().result())
-        running.append(analyse_task.submit(batch, i))
-    while running:
-        done += _stored(cfg, running.popleft().result())
-    return done
+        futures.append(analyse_task.submit(batch, i, wait_for=[futures[i - window]] if i >= window else []))
+    for future in as_completed(futures):
+        yield future.result()
 
 
-def _stored(cfg: CurationConfig, analyses: list[Analysis]) -> int:
-    store(cfg, analyses)
-    return len(analyses)
-
-
-def _curate(cfg: CurationConfig, refresh: bool) -> dict[str, Any]:
+def _curate(cfg: CurationConfig, refresh: bool) -> CurationResult:
     ds = cfg.dataset_dir
     refresh = refresh or not DatasetLayout(ds).report.is_file()  # outputs gone: the cache would lie
-    analysed = _analyse_in_batches(cfg)
+    analysed = analyse(cfg, functools.partial(_on_task_runner, window=cfg.n_workers))
     return curate_task.with_options(refresh_cache=refresh)(cfg, str(ds), raw_digest(ds), analysed)
 
 
@@ -125,7 +113,7 @@ def _named(curation: CurationConfig, dataset: str | None, domains_file: str | No
     return curation.replace(dataset=dataset_name(dataset, domains_file))
 
 
-def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> dict[str, Any]:
+def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
     """Publish the curated dataset's review artifacts in the current flow run; in mode `ui`, pause this run (the one
     the user started and watches) for a reviewer, then apply the exclusions.
 
@@ -133,28 +121,30 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> dict[str, Any
     every later run. A dataset approved once is not asked about again until it changes.
     """
     ds = cfg.dataset_dir
+    cur = Curated.read(ds)
     counts = review_summary(ds).counts
-    publish_review(ds, counts)
+    publish_review(cur, counts)
     if review.mode == "auto":
-        return {"approved": True, "excluded": [], "counts": counts}
-    if approved_fingerprint(ds) == settings_digest([raw_digest(ds), cfg.to_dict()]):
+        return Reviewed(counts)
+    if approved_fingerprint(cur.layout) == settings_digest([raw_digest(ds), cfg.to_dict()]):
         print("this dataset was already approved in an earlier review; not pausing")
-        return {"approved": True, "excluded": [], "counts": counts}
-    form = review_form(ds)
+        return Reviewed(counts)
     print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form")
     decision = pause_flow_run(
-        wait_for_input=form.with_initial_data(description=_review_description(ds, counts)),
+        wait_for_input=review_form(cur).with_initial_data(description=_review_description(ds, counts)),
         timeout=review.timeout_s,
     )
     if not decision.approve:
         raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
-    excluded = apply_review(ds, decision)
+    excluded = apply_review(cur, decision)
+    recurated = None
     if excluded:
         print(f"excluding {len(excluded)} image(s) from {ds.name}: {excluded}; curating again")
-        counts = _curate(cfg, refresh=False)["counts"]
-        publish_review(ds, counts)
-    record_approval(ds, settings_digest([raw_digest(ds), cfg.to_dict()]), excluded)
-    return {"approved": True, "excluded": excluded, "counts": counts}
+        recurated = _curate(cfg, refresh=False)
+        counts = recurated.counts
+        publish_review(Curated.read(ds), counts)  # the manifest curation just wrote
+    record_approval(cur.layout, settings_digest([raw_digest(ds), cfg.to_dict()]), excluded)
+    return Reviewed(counts, tuple(excluded), recurated)
 
 
 @flow(name="review", log_prints=True)
@@ -163,7 +153,7 @@ def review_flow(
     domains_file: str | None = None,
     curation: CurationConfig = CurationConfig(),
     review: ReviewSettings = ReviewSettings(mode="ui"),
-) -> dict[str, Any]:
+) -> Reviewed:
     """Publish the last curation's review artifacts; in mode `ui` (this deployment's default), pause for a reviewer."""
     return review_dataset(_named(curation, dataset, domains_file), review)
 
@@ -175,15 +165,14 @@ def curate_flow(
     curation: CurationConfig = CurationConfig(),
     review: ReviewSettings | None = ReviewSettings(),
     refresh: bool = False,
-) -> dict[str, Any]:
+) -> CurationResult:
     """Curate raw/ into {train,test}/{A,B}, then the review (artifacts; in mode `ui` this run pauses for a reviewer).
 
     The curation step is skipped (Cached) when neither the raw images, the exclusions nor the settings changed.
     `review` None leaves the review to the caller (collect-and-train reviews in its own run, where the user looks).
     """
     cfg = _named(curation, dataset, domains_file)
-    summary = _curate(cfg, refresh)
+    curated = _curate(cfg, refresh)
     if review is None:
-        return summary
-    reviewed = review_dataset(cfg, review)
-    return {**summary, "counts": reviewed["counts"], "excluded": reviewed["excluded"]}
+        return curated
+    return review_dataset(cfg, review).recurated or curated

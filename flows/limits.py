@@ -6,14 +6,11 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
 from prefect.exceptions import ObjectNotFound
 
-from core.config import require
-
 SEARCH_LIMIT = "sakura-search"
 
 
 def ensure_rate_limit(name: str, per_minute: int) -> None:
     """Create or update a rate limit of `per_minute` slots that decay over a minute (occupy one per use)."""
-    require(isinstance(per_minute, int) and per_minute > 0, "searches_per_minute", per_minute, "a positive integer")
     decay = per_minute / 60.0
     with get_client(sync_client=True) as client:
         try:

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
 from prefect import flow
 
+from core.settings import PositiveInt
 from curation.config import CurationConfig
-from flows.curate import curate_flow, review_dataset
+from flows.curate import Reviewed, curate_flow, review_dataset
 from flows.review import ReviewSettings
 from flows.scrape import scrape_flow
 from flows.steps import GPUS, SEARCHES_PER_MINUTE, Step, dataset_name
 from flows.train import train_flow, translate_flow
 from model.config import TrainConfig
-from model.translation import TranslateConfig
+from model.layout import RunDir
+from model.translation import TranslateConfig, TranslateResult
 from scraper.config import ScrapeConfig
+from scraper.records import ScrapeResult
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """What collect-and-train made: each stage's own result."""
+
+    scraped: ScrapeResult
+    reviewed: Reviewed
+    run: RunDir
+    translated: TranslateResult
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.run.dataset_dir
 
 
 @flow(name="collect-and-train", log_prints=True)
@@ -24,15 +42,15 @@ def collect_and_train(
     queries_a: list[str] | None = None,
     queries_b: list[str] | None = None,
     engine_url: str | None = None,
-    searches_per_minute: int = SEARCHES_PER_MINUTE,
+    searches_per_minute: PositiveInt = SEARCHES_PER_MINUTE,
     scrape: ScrapeConfig = ScrapeConfig(),
     curation: CurationConfig = CurationConfig(),
     review: ReviewSettings = ReviewSettings(),
     training: TrainConfig = TrainConfig(),
     translation: TranslateConfig = TranslateConfig(),
-    gpus: int = GPUS,
+    gpus: PositiveInt = GPUS,
     force: list[Step] | None = None,
-) -> dict[str, Any]:
+) -> PipelineResult:
     """The whole pipeline. Steps whose inputs did not change are skipped (Cached); `force` names steps to redo.
 
     Each stage's settings are one section (scrape, curation, review, training, translation). Review `ui` pauses
@@ -51,23 +69,11 @@ def collect_and_train(
         scrape=scrape,
         refresh="scrape" in forced,
     )
-    curated = curate_flow(dataset=name, curation=curation, review=None, refresh="curate" in forced)
+    curate_flow(dataset=name, curation=curation, review=None, refresh="curate" in forced)
     reviewed = review_dataset(curation.replace(dataset=name), review)  # in this run: the one the user watches
-    trained = train_flow(dataset=name, training=training, gpus=gpus, refresh="train" in forced)
+    run = train_flow(dataset=name, training=training, gpus=gpus, refresh="train" in forced)
     translated = translate_flow(
-        dataset=name, translation=translation.replace(run=trained["run"]), refresh="translate" in forced
+        dataset=name, translation=translation.replace(run=run.name), refresh="translate" in forced
     )
-    summary = {
-        "dataset_dir": curated["dataset_dir"],
-        "images": scraped["images"],
-        "curated": reviewed["counts"],
-        "run_dir": trained["run_dir"],
-        "generators": trained["generators"],
-        "translations": translated["out_dir"],
-        "metrics": (trained.get("metrics") or {}).get("final"),
-    }
-    print(
-        f"dataset: {summary['dataset_dir']}\ncheckpoints: {summary['run_dir']}/checkpoints\n"
-        f"translations: {summary['translations']}"
-    )
-    return summary
+    print(f"dataset: {run.dataset_dir}\ncheckpoints: {run.last_checkpoint.parent}\ntranslations: {translated.out_dir}")
+    return PipelineResult(scraped, reviewed, run, translated)

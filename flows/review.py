@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,18 +42,35 @@ def _short(row: Decision) -> str:
     return row.sha256[:ID_CHARS]
 
 
+@dataclass(frozen=True)
+class Curated:
+    """A curated dataset as its review sees it: the layout and the manifest's rows, read once per review."""
+
+    layout: DatasetLayout
+    rows: tuple[Decision, ...]
+
+    @classmethod
+    def read(cls, ds: str | Path) -> Curated:
+        layout = DatasetLayout(Path(ds))
+        return cls(layout, tuple(read_manifest(layout.manifest)))
+
+    @property
+    def name(self) -> str:
+        return self.layout.root.name
+
+
 # Raw files that cannot be decoded (or must not be: a bomb) are listed, not drawn.
 UNSHOWABLE = frozenset(DECODE_REASONS)
 
 
-def _image(ds: Path, r: Decision) -> Path | None:
+def _image(cur: Curated, r: Decision) -> Path | None:
     """The file to show for a row (its output if kept, else the raw file), or None if it cannot be drawn."""
-    path = ds / r.output if r.output else DatasetLayout(ds).raw.root / r.relpath
+    path = cur.layout.root / r.output if r.output else cur.layout.raw.root / r.relpath
     return path if path.is_file() and r.reason not in UNSHOWABLE else None
 
 
-def _tiles(ds: Path, rows: list[Decision], caption: Callable[[Decision], str]) -> list[Tile]:
-    return [Tile(p, caption(r)) for r in rows if (p := _image(ds, r)) is not None]
+def _tiles(cur: Curated, rows: list[Decision], caption: Callable[[Decision], str]) -> list[Tile]:
+    return [Tile(p, caption(r)) for r in rows if (p := _image(cur, r)) is not None]
 
 
 def _member_caption(r: Decision) -> str:
@@ -67,13 +85,13 @@ def _member_caption(r: Decision) -> str:
     return f"{_short(r)} {r.reason}"
 
 
-def groups_table(ds: Path, groups: list[list[Decision]]) -> str:
+def groups_table(cur: Curated, groups: list[list[Decision]]) -> str:
     """One duplicate group per row: its id, then its images (the kept one first) with the distance under each."""
     if not groups:
         return "_none_\n"
     lines = ["| group | " + " | ".join(["kept"] + [" "] * (GROUP_COLUMNS - 1)) + " |", "|---|" + "---|" * GROUP_COLUMNS]
     for g in groups:
-        shown = _tiles(ds, g[:GROUP_COLUMNS], _member_caption)
+        shown = _tiles(cur, g[:GROUP_COLUMNS], _member_caption)
         more = f" +{len(g) - GROUP_COLUMNS} more" if len(g) > GROUP_COLUMNS else ""
         pad = [" "] * (GROUP_COLUMNS - len(shown))
         lines.append(
@@ -82,24 +100,24 @@ def groups_table(ds: Path, groups: list[list[Decision]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def kept_pages(ds: Path, rows: list[Decision], domain: str) -> dict[str, str]:
+def kept_pages(cur: Curated, domain: str) -> dict[str, str]:
     """Every kept image of a domain, by split, KEPT_PAGE to a page: {artifact key: markdown}."""
     pages = {}
     for split in SPLITS:
-        mine = (r for r in rows if r.domain == domain and r.status is Status.KEPT and r.split == split)
+        mine = (r for r in cur.rows if r.domain == domain and r.status is Status.KEPT and r.split == split)
         kept = sorted(mine, key=lambda r: r.sha256)
         n = max(1, -(-len(kept) // KEPT_PAGE))
         for i in range(n):
             chunk = kept[i * KEPT_PAGE : (i + 1) * KEPT_PAGE]
             head = f"# Kept, domain {domain}, {split}: page {i + 1} of {n} ({len(kept)} images)\n"
-            body = gallery(_tiles(ds, chunk, _short), columns=COLUMNS, limit=KEPT_PAGE, max_side=THUMB)
-            pages[artifact_key("review", ds.name, domain, split, str(i + 1))] = head + body
+            body = gallery(_tiles(cur, chunk, _short), columns=COLUMNS, limit=KEPT_PAGE, max_side=THUMB)
+            pages[artifact_key("review", cur.name, domain, split, str(i + 1))] = head + body
     return pages
 
 
-def domain_markdown(ds: Path, domain: str, rows: list[Decision], counts: dict[str, Any], pages: list[str]) -> str:
+def domain_markdown(cur: Curated, domain: str, counts: dict[str, Any], pages: list[str]) -> str:
     """The review page of one domain: counts, where the kept images are, duplicate groups, rejections."""
-    mine = [r for r in rows if r.domain == domain]
+    mine = [r for r in cur.rows if r.domain == domain]
     rejected = [r for r in mine if r.status is Status.REJECTED]
     dup_groups = [g for g in duplicate_groups(mine) if any(r.status is Status.DUPLICATE for r in g)]
     c = counts.get(domain, {})
@@ -113,9 +131,9 @@ def domain_markdown(ds: Path, domain: str, rows: list[Decision], counts: dict[st
         f"## Duplicate groups ({len(dup_groups)})\n",
         "One group a row: the image kept first, then the ones dropped as its duplicates, with their distance to "
         "it in bits.\n",
-        groups_table(ds, dup_groups),
+        groups_table(cur, dup_groups),
         f"## Rejected ({len(rejected)})\n",
-        gallery(_tiles(ds, rejected, lambda r: f"{_short(r)} {r.reason}"), columns=COLUMNS, limit=120, max_side=THUMB),
+        gallery(_tiles(cur, rejected, lambda r: f"{_short(r)} {r.reason}"), columns=COLUMNS, limit=120, max_side=THUMB),
     ]
     unshown = [r for r in rejected if r.reason in UNSHOWABLE]
     if unshown:
@@ -127,23 +145,22 @@ def domain_markdown(ds: Path, domain: str, rows: list[Decision], counts: dict[st
     return "\n".join(parts)
 
 
-def publish_review(ds: Path, counts: dict[str, Any]) -> dict[str, str]:
+def publish_review(cur: Curated, counts: dict[str, Any]) -> dict[str, str]:
     """Markdown artifacts per domain (duplicate groups, rejections) and per split page (every kept image), plus a
     table of counts, all in the current flow run; returns artifact ids by key."""
-    rows = read_manifest(DatasetLayout(ds).manifest)
     ids = {}
     for domain in DOMAIN_KEYS:
-        pages = kept_pages(ds, rows, domain)
+        pages = kept_pages(cur, domain)
         for key, md in pages.items():
             ids[key] = str(create_markdown_artifact(markdown=md, key=key, description=f"Kept images, {domain}"))
-        md = domain_markdown(ds, domain, rows, counts, list(pages))
-        key = artifact_key("review", ds.name, domain)
+        md = domain_markdown(cur, domain, counts, list(pages))
+        key = artifact_key("review", cur.name, domain)
         ids[key] = str(create_markdown_artifact(markdown=md, key=key, description=f"Curated domain {domain}"))
     table = [
         {"domain": d, **{k: (v if not isinstance(v, dict) else json.dumps(v)) for k, v in c.items()}}
         for d, c in counts.items()
     ]
-    key = artifact_key("curation", ds.name)
+    key = artifact_key("curation", cur.name)
     ids[key] = str(create_table_artifact(table=table_rows(table), key=key, description="Curation counts per domain"))
     return ids
 
@@ -153,12 +170,11 @@ def _choices(values: list[str]) -> Any:
     return list[Literal[tuple(values)]] if values else list[str]
 
 
-def review_form(ds: Path) -> type[RunInput]:
+def review_form(cur: Curated) -> type[RunInput]:
     """The Resume form of a paused review: approve, choose kept images or whole duplicate groups to leave out, or
     type ids seen on the pages; and a note."""
-    rows = read_manifest(DatasetLayout(ds).manifest)
-    kept = sorted(_short(r) for r in rows if r.status is Status.KEPT)
-    groups = sorted({g[0].group for g in duplicate_groups(rows)})
+    kept = sorted(_short(r) for r in cur.rows if r.status is Status.KEPT)
+    groups = sorted({g[0].group for g in duplicate_groups(list(cur.rows))})
     return create_model(
         "ReviewInput",
         __base__=RunInput,
@@ -173,32 +189,31 @@ def review_form(ds: Path) -> type[RunInput]:
     )
 
 
-def apply_review(ds: Path, decision: RunInput) -> list[str]:
+def apply_review(cur: Curated, decision: RunInput) -> list[str]:
     """Record the reviewer's exclusions (honoured by every later curation run); return the ids excluded."""
-    rows = read_manifest(DatasetLayout(ds).manifest)
     chosen_groups = set(getattr(decision, "exclude_groups", []))
     ids = [*getattr(decision, "exclude_images", []), *decision.exclude]
-    ids += [_short(r) for r in rows if r.group and r.group in chosen_groups]
+    ids += [_short(r) for r in cur.rows if r.group and r.group in chosen_groups]
     ids = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
     if ids:
-        add_excluded(ds, ids, note=decision.note or "excluded in review")
+        add_excluded(cur.layout.root, ids, note=decision.note or "excluded in review")
     return ids
 
 
-def approved_fingerprint(ds: Path) -> str | None:
+def approved_fingerprint(layout: DatasetLayout) -> str | None:
     """The curation fingerprint a reviewer last approved (None: never)."""
     try:
-        return json.loads(DatasetLayout(ds).review_record.read_text())["fingerprint"]
+        return json.loads(layout.review_record.read_text())["fingerprint"]
     except (FileNotFoundError, KeyError, ValueError):
         return None
 
 
-def record_approval(ds: Path, fingerprint: str, excluded: list[str]) -> None:
+def record_approval(layout: DatasetLayout, fingerprint: str, excluded: list[str]) -> None:
     """Remember that the dataset with this fingerprint was approved, so a rerun does not ask again."""
-    path = DatasetLayout(ds).review_record
+    path = layout.review_record
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": fingerprint, "excluded": excluded}))
     tmp.replace(path)
 
 
-__all__ = ["ReviewSettings", "apply_review", "publish_review", "review_form"]
+__all__ = ["Curated", "ReviewSettings", "apply_review", "publish_review", "review_form"]

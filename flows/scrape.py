@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -14,6 +13,7 @@ from prefect.tasks import exponential_backoff
 
 from core.config import DOMAIN_KEYS, DatasetSpec, Query, load_domains, query_language
 from core.paths import default_domains_file
+from core.settings import PositiveInt
 from flows.artifacts import table_rows
 from flows.limits import SEARCH_LIMIT, ensure_rate_limit
 from flows.runners import task_runner
@@ -21,14 +21,15 @@ from flows.steps import CONTENT_CACHE, SEARCHES_PER_MINUTE
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.fetch import Downloader
-from scraper.pipeline import QueryResult, collect
-from scraper.records import SearchOutcome
-from scraper.report import query_row, shortfall
+from scraper.pipeline import collect, plan, summarize
+from scraper.records import QueryResult, ScrapeResult, SearchOutcome
+from scraper.report import query_row
 from scraper.search import Engines
 from scraper.store import Store
 
-Domain = Literal["A", "B"]
+Domain = Literal[DOMAIN_KEYS]
 SEARCH_CACHE = timedelta(hours=24)
+FLOW_RUN = "flow"  # the scrape flow's searches keep their debug files under raw/debug/flow/
 
 
 class ScrapeFailed(RuntimeError):
@@ -73,7 +74,7 @@ def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> S
     blocked, empty or failed one raises SearchFailed, and a browser failure is retried."""
     rate_limit(SEARCH_LIMIT, strict=False)
     with Store(cfg.raw_dir(dataset), fsync=cfg.fsync) as store:
-        debug_dir = store.debug_dir("flow")
+        debug_dir = store.debug_dir(FLOW_RUN)
     with Engines(cfg, debug_dir) as engines:  # the fallback engine takes over a blocked or empty search
         outcome = engines.search(domain, query, cfg.per_query_limit, retry_empty=True)
     get_run_logger().info("%s %r: %s, %d candidates", domain, query.text, outcome.status, len(outcome.candidates))
@@ -112,10 +113,8 @@ def download_task(cfg: ScrapeConfig, raw_dir: str, domain: str, query: str, outc
     return result
 
 
-def _queries(spec: DatasetSpec, key: str, override: list[str] | None) -> list[Query]:
-    if override:
-        return [Query(text=q, hl=query_language(q)) for q in override]
-    return list(spec.domain(key).queries)
+def _queries(texts: list[str] | None) -> list[Query] | None:
+    return [Query(text=q, hl=query_language(q)) for q in texts] if texts else None
 
 
 @flow(name="scrape", log_prints=True, task_runner=task_runner())
@@ -126,10 +125,10 @@ def scrape_flow(
     queries_a: list[str] | None = None,
     queries_b: list[str] | None = None,
     engine_url: str | None = None,
-    searches_per_minute: int = SEARCHES_PER_MINUTE,
+    searches_per_minute: PositiveInt = SEARCHES_PER_MINUTE,
     scrape: ScrapeConfig = ScrapeConfig(),
     refresh: bool = False,
-) -> dict[str, Any]:
+) -> ScrapeResult:
     """Collect images for each domain: one search task per query (rate-limited, retried), then downloads.
 
     `scrape` holds the scraper's settings; `engine_url` points the chosen engine at another base URL (a local
@@ -140,9 +139,8 @@ def scrape_flow(
     spec = dataset_spec(domains_file, dataset)
     cfg = scrape.with_engine_url(engine_url)
     keys = list(domains or DOMAIN_KEYS)
-    overrides = {"A": queries_a, "B": queries_b}
     ensure_rate_limit(SEARCH_LIMIT, per_minute=searches_per_minute)
-    jobs = [(k, q) for k in keys for q in _queries(spec, k, overrides[k])]
+    jobs = plan(spec, keys, dict(zip(DOMAIN_KEYS, (_queries(queries_a), _queries(queries_b)), strict=True)))
     raw_dir = cfg.raw_dir(spec.name)
     search, download = (t.with_options(refresh_cache=refresh) for t in (search_task, download_task))
     searches = [search.submit(cfg, spec.name, k, q) for k, q in jobs]
@@ -156,38 +154,26 @@ def scrape_flow(
         )
         previous[key] = fut
         downloads.append(fut)
-    results: list[QueryResult] = [fut.result() for fut in downloads]
+    results = [fut.result() for fut in downloads]
+    with Store(raw_dir, fsync=cfg.fsync) as store:
+        result = summarize(store, results, keys, run_id=FLOW_RUN)
     rows = [query_row(r) for r in results]
-    with Store(cfg.raw_dir(spec.name), fsync=cfg.fsync) as store:
-        per_domain = {k: store.count(k) for k in keys}
     create_table_artifact(key="scrape-queries", table=table_rows(rows), description=f"Scrape of {spec.name}: per query")
-    statuses: Counter = Counter()
-    for r in results:
-        statuses.update(r.statuses)
-    summary = {
-        "dataset": spec.name,
-        "raw_dir": str(cfg.raw_dir(spec.name)),
-        "images": per_domain,
-        "statuses": dict(statuses),
-        "queries": rows,
-    }
-    failed = [r for r in results if r.search_status != R.OK]
-    logger = get_run_logger()
-    for r in results:
-        if (why := shortfall(r)) is not None:
-            logger.warning("%s %r on %s: %s", r.domain, r.query, r.engine, why)
-    empty = [k for k in keys if per_domain[k] == 0]
-    if len(failed) == len(results) or empty:
-        raise ScrapeFailed(_failure_message(spec.name, results, failed, empty))
-    print(f"collected: {per_domain} in {raw_dir}; {len(failed)} of {len(results)} searches failed (retried next run)")
-    return summary
+    if result.failed_outright:
+        raise ScrapeFailed(_failure_message(spec.name, result))
+    print(
+        f"collected: {result.stored_per_domain} in {raw_dir}; "
+        f"{len(result.failed)} of {len(results)} searches failed (retried next run)"
+    )
+    return result
 
 
-def _failure_message(dataset: str, results: list[QueryResult], failed: list[QueryResult], empty: list[str]) -> str:
+def _failure_message(dataset: str, result: ScrapeResult) -> str:
     """At most three short lines: what failed, the first cause, where the details are."""
-    what = f"every search failed ({len(failed)} of {len(results)})" if len(failed) == len(results) else ""
-    if empty:
-        what = ", ".join(filter(None, [what, f"no images for domain(s) {', '.join(empty)}"]))
+    failed, n = result.failed, len(result.queries)
+    what = f"every search failed ({len(failed)} of {n})" if len(failed) == n else ""
+    if result.empty_domains:
+        what = ", ".join(filter(None, [what, f"no images for domain(s) {', '.join(result.empty_domains)}"]))
     first = failed[0] if failed else None
     cause = f"first: {first.domain} {first.query!r} on {first.engine}: {first.search_status}: " if first else ""
     cause += (first.message if first else "")[:160]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -14,8 +14,8 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from pydantic import Field
 
+from core.settings import PositiveInt
 from flows.artifacts import Tile, artifact_key, data_uri, gallery, table_rows
 from flows.fingerprint import file_digest, split_digest
 from flows.steps import CONTENT_CACHE, GPUS, dataset_name
@@ -23,7 +23,7 @@ from model.cli import torchrun_command
 from model.config import TrainConfig
 from model.layout import DIRECTIONS, RunDir, new_run_name
 from model.training import train
-from model.translation import TranslateConfig, find_run, translate
+from model.translation import TranslateConfig, TranslateResult, find_run, translate
 
 
 class TrainingReporter:
@@ -85,7 +85,7 @@ def _duration(seconds: float) -> str:
 
 
 @task(name="train-model", task_run_name="train-model", cache_policy=CONTENT_CACHE)
-def train_task(cfg: TrainConfig, dataset_dir: str, split_fingerprint: str, gpus: int = GPUS) -> dict[str, Any]:
+def train_task(cfg: TrainConfig, dataset_dir: str, split_fingerprint: str, gpus: int = GPUS) -> RunDir:
     """Train on the split with this fingerprint; a new run folder per trained model (`dataset_dir` keys the cache:
     the config's location fields are not part of its JSON form)."""
     cfg = cfg.replace(run=cfg.run or new_run_name())
@@ -98,8 +98,7 @@ def train_task(cfg: TrainConfig, dataset_dir: str, split_fingerprint: str, gpus:
         reporter = TrainingReporter(run.path, artifact_key("training", cfg.data_dir().name))
         train(cfg, progress=reporter)
         reporter.publish_epoch(reporter.epoch)
-    generators = {d: str(run.generator(d)) for d in DIRECTIONS}
-    return {"run_dir": str(run.path), "run": run.name, "generators": generators, "metrics": run.read_metrics()}
+    return run
 
 
 @flow(name="train", log_prints=True)
@@ -107,18 +106,18 @@ def train_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
     training: TrainConfig = TrainConfig(),
-    gpus: Annotated[int, Field(ge=1)] = GPUS,
+    gpus: PositiveInt = GPUS,
     refresh: bool = False,
-) -> dict[str, Any]:
+) -> RunDir:
     """Train CycleGAN on the dataset's train split (skipped, Cached, when neither the split nor the settings changed).
 
     `gpus` > 1 launches `torchrun` with one process per GPU (DistributedDataParallel).
     """
     cfg = training.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)  # progress: artifact
     ds = cfg.data_dir()
-    summary = train_task.with_options(refresh_cache=refresh)(cfg, str(ds), split_digest(ds), gpus)
-    print(f"run: {summary['run_dir']}")
-    return summary
+    run = train_task.with_options(refresh_cache=refresh)(cfg, str(ds), split_digest(ds), gpus)
+    print(f"run: {run.path}")
+    return run
 
 
 def _metric_rows(metrics: dict[str, Any], translated: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,18 +132,9 @@ def _metric_rows(metrics: dict[str, Any], translated: dict[str, Any]) -> list[di
 @task(name="translate-test-set", task_run_name="translate-test-set", cache_policy=CONTENT_CACHE)
 def translate_task(
     cfg: TranslateConfig, run_dir: str, weights_fingerprint: str, split_fingerprint: str
-) -> dict[str, Any]:
+) -> TranslateResult:
     """Translate the test set both ways with the run's generators (`run_dir` keys the cache)."""
-    result = translate(cfg)
-    written = {d: [str(p) for p in ps] for d, ps in result.written.items()}
-    return {
-        "out_dir": str(result.out_dir),
-        "written": written,
-        "grids": [str(p) for p in result.grids],
-        "failed": [f"{s.path}: {s.reason}" for s in result.failed],
-        "images_per_s": result.images_per_s,
-        "metrics": result.metrics,
-    }
+    return translate(cfg)
 
 
 @flow(name="translate", log_prints=True)
@@ -153,7 +143,7 @@ def translate_flow(
     domains_file: str | None = None,
     translation: TranslateConfig = TranslateConfig(),
     refresh: bool = False,
-) -> dict[str, Any]:
+) -> TranslateResult:
     """Translate the test set A->B and B->A with a run's generators (default: the newest run); publish a gallery
     and the metrics."""
     cfg = translation.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)
@@ -161,23 +151,21 @@ def translate_flow(
     cfg = cfg.replace(run=run.name)
     weights = "".join(file_digest(run.generator(d)) for d in DIRECTIONS)
     translate_step = translate_task.with_options(refresh_cache=refresh)
-    summary = translate_step(cfg, str(run.path), weights, split_digest(run.dataset_dir))
+    result = translate_step(cfg, str(run.path), weights, split_digest(run.dataset_dir))
     ds = run.dataset_dir
-    grids = summary["grids"] or summary["written"].get("A2B", [])
+    grids = result.grids or result.written.get("A2B", [])
     create_markdown_artifact(
         markdown=f"# {ds.name} / {run.name}: test set A -> B\n\n"
         + gallery([Tile(Path(p), Path(p).stem[:24]) for p in grids], columns=3, limit=24, max_side=320),
         key=artifact_key("translations", ds.name),
         description="Street -> cherry blossoms on the test set",
     )
-    metrics = run.read_metrics()
-    rows = _metric_rows(metrics, summary.get("metrics") or {})
+    rows = _metric_rows(run.read_metrics(), result.metrics)
     if rows:
         create_table_artifact(
             table=table_rows(rows),
             key=artifact_key("metrics", ds.name),
             description="Domain score, checkerboard energy and structure (and FID/KID with Inception weights)",
         )
-    summary["run_metrics"] = metrics
-    print(f"translations: {summary['out_dir']}")
-    return summary
+    print(f"translations: {result.out_dir}")
+    return result

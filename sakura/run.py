@@ -6,10 +6,7 @@ import argparse
 import json
 import os
 import time
-from datetime import datetime
 from pathlib import Path
-
-import requests
 
 from core.config import ConfigError, load_domains
 from core.paths import dataset_dir, default_domains_file
@@ -75,16 +72,17 @@ COMMANDS = {
 }
 
 
-def _api_url() -> str:
-    """PREFECT_API_URL, else sakura's local server (which must be running)."""
-    url = os.environ.get("PREFECT_API_URL") or server.ServerConfig.from_env().api_url
+def _use_api() -> str:
+    """Point this process's Prefect client at PREFECT_API_URL, else sakura's local server (which must be running).
+    Set before anything imports prefect: its settings are read once."""
+    url = os.environ.setdefault("PREFECT_API_URL", server.ServerConfig.from_env().api_url)
     if not server.is_healthy(url):
         raise ConfigError(f"PREFECT_API_URL: no Prefect server answers at {url}; start one with `make server`")
     return url
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    os.environ["PREFECT_API_URL"] = _api_url()  # before prefect is imported
+    _use_api()
     from flows.deploy import serve_deployments
 
     serve_deployments(args.name)
@@ -93,15 +91,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _wait_for_deployment(cfg: server.ServerConfig, name: str, since: float, timeout_s: float = 180.0) -> None:
     """Wait until the deployment was (re)registered at or after `since` (an older record may be stale)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        r = requests.get(f"{cfg.api_url}/deployments/name/{name}", timeout=5)
-        if r.status_code == 200 and datetime.fromisoformat(r.json()["updated"]).timestamp() >= since - 1:
-            return
-        why = server.serve_failed(cfg)
-        if why:
-            raise server.ServerError(why)
-        time.sleep(1.0)
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.read_deployment_by_name(name).updated.timestamp() >= since - 1:
+                    return
+            except ObjectNotFound:
+                pass
+            why = server.serve_failed(cfg)
+            if why:
+                raise server.ServerError(why)
+            time.sleep(1.0)
     raise server.ServerError(f"deployment {name} did not appear within {timeout_s:.0f} s; see {cfg.log_file('serve')}")
 
 
@@ -130,9 +134,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--no-watch: not with --demo (the demo image source lives only while the run is watched)")
     cfg = server.ServerConfig.from_env()
     spec = load_domains(args.domains)
+    os.environ.update(cfg.env())  # this process is a client of that server (before anything imports prefect)
     rec, reused = server.start(cfg)
     print(f"Prefect server {'reused' if reused else 'started'} (pid {rec.pid}): UI {cfg.url}")
-    os.environ.update(cfg.env())
     served, reused = server.start_serve(cfg)
     print(f"deployments {'already served' if reused else 'served'} by pid {served.pid} (log {cfg.log_file('serve')})")
     _wait_for_deployment(cfg, PIPELINE, since=served.started_at)
@@ -172,7 +176,7 @@ def _start_and_watch(cfg: server.ServerConfig, params: dict, watch: bool) -> int
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    os.environ.setdefault("PREFECT_API_URL", _api_url())
+    _use_api()
     from prefect.flow_runs import resume_flow_run
 
     decision = {"approve": not args.reject, "exclude": args.exclude, "exclude_groups": args.group, "note": args.note}

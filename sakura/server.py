@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from core.config import UserError, require
 from core.paths import PROJECT_ROOT
 
@@ -89,12 +87,14 @@ class ServerRecord:
 
 
 def is_healthy(api_url: str, timeout_s: float = 2.0) -> bool:
-    """True when a Prefect API answers `true` on /health at this URL."""
-    try:
-        r = requests.get(f"{api_url}/health", timeout=timeout_s)
-    except requests.RequestException:
-        return False
-    return r.status_code == 200 and r.text.strip() == "true"
+    """True when a Prefect API at this URL passes Prefect's own health check (`api_healthcheck`), within `timeout_s`:
+    no client retries (a port held by a program that never answers would take Prefect's client 80 s of them)."""
+    from prefect.client.orchestration import SyncPrefectClient  # explicit URL: the settings' API URL plays no part
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}):
+        with SyncPrefectClient(api_url, httpx_settings={"timeout": timeout_s}) as client:
+            return client.api_healthcheck() is None
 
 
 def port_in_use(host: str, port: int) -> bool:

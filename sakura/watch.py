@@ -12,7 +12,6 @@ from typing import Any
 _QUIET = ("Created task run", "Created subflow run", "Executing ", "Beginning ", "Finished in state", "Submitting",
           "Running on worker", "Opening process", "Process for flow run", "Downloading flow code", "Worker ",
           "Heartbeat")  # fmt: skip
-FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 
 def run_url(ui_url: str, run_id: str) -> str:
@@ -98,7 +97,7 @@ class Watcher:
         with get_client(sync_client=True) as client:
             while True:
                 top = self.poll(client)
-                if top.state is not None and top.state.type.value in FINAL:
+                if top.state is not None and top.state.is_final():
                     return top.state
                 time.sleep(every_s)
 

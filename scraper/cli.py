@@ -15,7 +15,8 @@ from core.paths import default_domains_file
 from core.settings import add_arguments, from_args
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
-from scraper.pipeline import Counts, ScrapeResult, scrape
+from scraper.pipeline import scrape
+from scraper.records import Counts, ScrapeResult
 from scraper.report import query_row, shortfall
 
 

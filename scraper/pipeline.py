@@ -6,7 +6,7 @@ import functools
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,98 +15,14 @@ from core.items import ItemFailure, isolate
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.fetch import Downloader, iter_parallel
-from scraper.records import Candidate, Fetched, SearchOutcome
+from scraper.records import Candidate, Counts, Fetched, Progress, QueryResult, ScrapeResult, SearchOutcome
 from scraper.report import shortfall
 from scraper.search import Engines, search_query
 from scraper.sources import LOCAL_ENGINE, URL_LIST_ENGINE, LocalReader, folder_candidates, read_url_list
 from scraper.store import Store, Stored
 
-__all__ = ["Counts", "QueryResult", "ScrapeResult", "collect", "download_candidates", "scrape", "search_query"]
+__all__ = ["collect", "download_candidates", "plan", "scrape", "search_query", "summarize"]
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Counts:
-    """Live counters for progress display: found candidates and what became of them in this run."""
-
-    found: int = 0
-    downloaded: int = 0
-    failed: int = 0
-    duplicate: int = 0
-    skipped: int = 0  # already settled by an earlier run, not fetched again
-
-    @property
-    def done(self) -> int:
-        return self.downloaded + self.failed + self.duplicate
-
-    def add(self, status: str) -> None:
-        """Count one final status."""
-        if status == R.OK:
-            self.downloaded += 1
-        elif status == R.DUPLICATE:
-            self.duplicate += 1
-        else:
-            self.failed += 1
-
-
-Progress = Callable[[Counts], None]
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """What one search (or one URL list / folder import) gave in this run: what was asked, found and downloaded,
-    why the search stopped, which engine answered. `scraper.report` turns it into a table row and a shortfall."""
-
-    domain: str
-    query: str
-    engine: str
-    search_status: str
-    message: str
-    found: int
-    statuses: dict[str, int]  # this run's download outcomes by status
-    asked: int = 0
-    layer: str = ""
-    stop: str = ""
-    fallback_from: str = ""
-    fallback_reason: str = ""
-    held: int = 0  # candidates stored by an earlier run (not fetched again)
-    settled: int = 0  # other candidates settled by an earlier run (duplicates, failures for good)
-    pending: int = 0  # candidates left unfetched because the domain reached its limit
-    domain_limit: int | None = None
-    thumbnails: int = 0  # candidates that are thumbnails (the last-resort layer)
-    errors: tuple[str, ...] = ()  # "URL: Class: message" of the first unexpected per-URL errors
-
-    @property
-    def downloaded(self) -> int:
-        """New files stored in this run."""
-        return self.statuses.get(R.OK, 0)
-
-    @property
-    def failed(self) -> int:
-        """Downloads that failed in this run (duplicates are not failures)."""
-        return sum(n for s, n in self.statuses.items() if s not in (R.OK, R.DUPLICATE))
-
-
-@dataclass(frozen=True)
-class ScrapeResult:
-    """Counts and paths of one scrape run; `collected` is what the domains hold now (stored earlier or now)."""
-
-    dataset_dir: Path
-    manifest: Path
-    run_id: str
-    debug_dir: Path
-    queries: tuple[QueryResult, ...]
-    statuses: dict[str, int]  # this run's outcomes
-    stored_per_domain: dict[str, int]  # ok rows per domain in the manifest after the run
-    counts: Counts = field(default_factory=Counts)
-
-    @property
-    def collected(self) -> int:
-        return sum(self.stored_per_domain.values())
-
-    @property
-    def blocked(self) -> list[QueryResult]:
-        return [q for q in self.queries if q.search_status == R.BLOCKED or q.fallback_reason == "blocked"]
 
 
 @dataclass
@@ -313,23 +229,46 @@ def scrape(
     engines = Engines(cfg, store.debug_dir(run_id), engine)
     try:
         step = functools.partial(collect, cfg, store, fetcher, counts=counts, progress=progress)
-        for key in keys:
-            if use_source:
-                name, label, cands = _source_candidates(
-                    Path(urls_file) if urls_file else None, Path(import_dir) if import_dir else None
-                )
-                tagged = tuple(c.tagged(key, label, name) for c in cands)
-                outcome = SearchOutcome(tagged, R.OK, f"{len(cands)} items", "", (), len(cands), R.STOP_SOURCE, name)
-                results.append(step(outcome, key, label, name))
-                continue
-            results += _search_domain(cfg, store, engines, step, key, queries or spec.domain(key).queries)
-        per_domain = {k: store.count(k) for k in keys}
+        if use_source:
+            name, label, cands = _source_candidates(
+                Path(urls_file) if urls_file else None, Path(import_dir) if import_dir else None
+            )
+            tagged = tuple(c.tagged(keys[0], label, name) for c in cands)
+            outcome = SearchOutcome(tagged, R.OK, f"{len(cands)} items", "", (), len(cands), R.STOP_SOURCE, name)
+            results.append(step(outcome, keys[0], label, name))
+        else:
+            for key, domain_queries in _by_domain(plan(spec, keys, {k: queries for k in keys} if queries else None)):
+                results += _search_domain(cfg, store, engines, step, key, domain_queries)
+        return summarize(store, results, keys, run_id, counts)
     finally:
         engines.close()
         fetcher.close()
         store.close()
+
+
+def plan(
+    spec: DatasetSpec, domains: Sequence[str] | None = None, queries: Mapping[str, Sequence[Query] | None] | None = None
+) -> list[tuple[str, Query]]:
+    """Every search of a scrape, in order: (domain, query) for each domain's queries (the domains file's, or those
+    `queries` gives for a domain), A before B. The CLI and the scrape flow search exactly this list."""
+    keys = list(domains or [d.key for d in spec.domains])
+    override = queries or {}
+    return [(k, q) for k in keys for q in (override.get(k) or spec.domain(k).queries)]
+
+
+def _by_domain(jobs: list[tuple[str, Query]]) -> list[tuple[str, list[Query]]]:
+    grouped: dict[str, list[Query]] = {}
+    for key, query in jobs:
+        grouped.setdefault(key, []).append(query)
+    return list(grouped.items())
+
+
+def summarize(store: Store, results: Sequence[QueryResult], domains: Sequence[str], run_id: str,
+              counts: Counts | None = None) -> ScrapeResult:  # fmt: skip
+    """The scrape's result from its per-query results: what each domain holds now in `store`, where things are."""
+    per_domain = {k: store.count(k) for k in domains}
     return ScrapeResult(store.raw_dir.parent, store.layout.manifest, run_id, store.debug_dir(run_id),
-                        tuple(results), _total(results), per_domain, counts)  # fmt: skip
+                        tuple(results), per_domain, counts or Counts())  # fmt: skip
 
 
 def _search_domain(cfg, store: Store, engines: Engines, step, key: str, queries) -> list[QueryResult]:
@@ -352,10 +291,3 @@ def _search_domain(cfg, store: Store, engines: Engines, step, key: str, queries)
         # replaces the empty result, whose search row is in the manifest already
         results[i] = step(replace(outcome, attempts=()), key, query.text, outcome.engine)
     return results
-
-
-def _total(results: list[QueryResult]) -> dict[str, int]:
-    total: Counter = Counter()
-    for r in results:
-        total.update(r.statuses)
-    return dict(total)

@@ -1,9 +1,12 @@
-"""The records that flow through the scraper: search candidates, fetch outcomes and statuses."""
+"""The records that flow through the scraper: search candidates, fetch outcomes, statuses, per-query and per-run
+results (what `scraper.report` puts in words)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 # Status of one (domain, URL) in the manifest. Only OK means a stored file.
 OK = "ok"
@@ -116,3 +119,110 @@ class SearchOutcome:
     def tagged(self, domain: str, query: str) -> SearchOutcome:
         """The same outcome with its candidates labelled with the domain, query and this outcome's engine."""
         return replace(self, candidates=tuple(c.tagged(domain, query, self.engine) for c in self.candidates))
+
+
+@dataclass
+class Counts:
+    """Live counters for progress display: found candidates and what became of them in this run."""
+
+    found: int = 0
+    downloaded: int = 0
+    failed: int = 0
+    duplicate: int = 0
+    skipped: int = 0  # already settled by an earlier run, not fetched again
+
+    @property
+    def done(self) -> int:
+        return self.downloaded + self.failed + self.duplicate
+
+    def add(self, status: str) -> None:
+        """Count one final status."""
+        if status == OK:
+            self.downloaded += 1
+        elif status == DUPLICATE:
+            self.duplicate += 1
+        else:
+            self.failed += 1
+
+
+Progress = Callable[[Counts], None]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one search (or one URL list / folder import) gave in this run: what was asked, found and downloaded,
+    why the search stopped, which engine answered. `scraper.report` turns it into a table row and a shortfall."""
+
+    domain: str
+    query: str
+    engine: str
+    search_status: str
+    message: str
+    found: int
+    statuses: dict[str, int]  # this run's download outcomes by status
+    asked: int = 0
+    layer: str = ""
+    stop: str = ""
+    fallback_from: str = ""
+    fallback_reason: str = ""
+    held: int = 0  # candidates stored by an earlier run (not fetched again)
+    settled: int = 0  # other candidates settled by an earlier run (duplicates, failures for good)
+    pending: int = 0  # candidates left unfetched because the domain reached its limit
+    domain_limit: int | None = None
+    thumbnails: int = 0  # candidates that are thumbnails (the last-resort layer)
+    errors: tuple[str, ...] = ()  # "URL: Class: message" of the first unexpected per-URL errors
+
+    @property
+    def downloaded(self) -> int:
+        """New files stored in this run."""
+        return self.statuses.get(OK, 0)
+
+    @property
+    def failed(self) -> int:
+        """Downloads that failed in this run (duplicates are not failures)."""
+        return sum(n for s, n in self.statuses.items() if s not in (OK, DUPLICATE))
+
+
+@dataclass(frozen=True)
+class ScrapeResult:
+    """Counts and paths of one scrape run; `collected` is what the domains hold now (stored earlier or now)."""
+
+    dataset_dir: Path
+    manifest: Path
+    run_id: str
+    debug_dir: Path
+    queries: tuple[QueryResult, ...]
+    stored_per_domain: dict[str, int]  # ok rows per domain in the manifest after the run
+    counts: Counts = field(default_factory=Counts)
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        """This run's download outcomes by status, over every query."""
+        total: dict[str, int] = {}
+        for q in self.queries:
+            for s, n in q.statuses.items():
+                total[s] = total.get(s, 0) + n
+        return total
+
+    @property
+    def collected(self) -> int:
+        return sum(self.stored_per_domain.values())
+
+    @property
+    def blocked(self) -> list[QueryResult]:
+        return [q for q in self.queries if q.search_status == BLOCKED or q.fallback_reason == "blocked"]
+
+    @property
+    def failed(self) -> list[QueryResult]:
+        """The searches that did not succeed (blocked, empty, error): retried by the next run."""
+        return [q for q in self.queries if q.search_status != OK]
+
+    @property
+    def empty_domains(self) -> list[str]:
+        """Domains that hold no image at all after the run."""
+        return [k for k, n in self.stored_per_domain.items() if n == 0]
+
+    @property
+    def failed_outright(self) -> bool:
+        """Every search failed, or a domain holds nothing: the scrape did not do its job."""
+        return (bool(self.queries) and len(self.failed) == len(self.queries)) or bool(self.empty_domains)

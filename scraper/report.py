@@ -3,12 +3,10 @@ table artifact both use these two functions)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scraper import records as R
-
-if TYPE_CHECKING:
-    from scraper.pipeline import QueryResult
+from scraper.records import QueryResult
 
 STOP_TEXT = {
     R.STOP_ASKED: "asked count reached",

@@ -53,7 +53,7 @@ def test_the_flow_on_each_task_runner_makes_the_dataset_curate_makes(prefect_ser
     states = task_states(str(state.state_details.flow_run_id))
     analysed = sorted(name for name in states if name.startswith("curate-analyse-"))
     assert analysed == ["curate-analyse-0", "curate-analyse-1", "curate-analyse-2"], states
-    assert states["curate-dataset"] == "Completed" and summary["analysed"] == 71
+    assert states["curate-dataset"] == "Completed" and summary.analysed == 71
     assert ci.dataset_files(folders / kind) == ci.dataset_files(folders / "local")
     again = flow(dataset="scaleout", curation=cfg, review=None, return_state=True)
     states = task_states(str(again.state_details.flow_run_id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import ConfigError
 from flows.limits import ensure_rate_limit
 
 
@@ -21,8 +20,3 @@ def test_rate_limit_is_created_then_updated(prefect_server):
     with get_client(sync_client=True) as client:
         second = client.read_global_concurrency_limit_by_name("sakura-test-limit")
     assert (second.id, second.limit, second.slot_decay_per_second) == (first.id, 30, pytest.approx(0.5))
-
-
-def test_rate_limit_must_be_positive():
-    with pytest.raises(ConfigError, match="searches_per_minute: got 0"):
-        ensure_rate_limit("x", per_minute=0)

@@ -20,7 +20,8 @@ DATASET = "review"
 
 
 def test_domain_markdown_shows_each_duplicate_group_kept_first(tmp_path):
-    from flows.review import domain_markdown
+    from curation.layout import DatasetLayout
+    from flows.review import Curated, domain_markdown
 
     def row(n: int, status: Status, reason: Reason | None = None, group: str = "", domain: str = "A") -> Decision:
         sha = f"{n:02x}" * 32
@@ -37,7 +38,8 @@ def test_domain_markdown_shows_each_duplicate_group_kept_first(tmp_path):
         row(7, Status.KEPT, group="g3"), row(6, Status.REJECTED, Reason.EXCLUDED, "g3"),  # no duplicate: not shown
         row(1, Status.KEPT, group="g2", domain="B"), row(10, Status.REJECTED, Reason.TRUNCATED),
     ]  # fmt: skip
-    md = domain_markdown(tmp_path, "A", rows, {"A": {"train": 4, "test": 0}}, pages=["review-x-a-train-1"])
+    cur = Curated(DatasetLayout(tmp_path), tuple(rows))
+    md = domain_markdown(cur, "A", {"A": {"train": 4, "test": 0}}, pages=["review-x-a-train-1"])
     section = md.split("## Duplicate groups (2)")[1].split("## Rejected")[0]
     group_rows = [line for line in section.splitlines() if line.startswith("| `g")]
     assert [line.split("`")[1] for line in group_rows] == ["g1", "g2"]  # one group a row, largest first

@@ -14,7 +14,7 @@ from core.paths import PROJECT_ROOT
 from flows.runners import task_runner
 from sakura.demo import start_demo_source
 from scraper.config import ScrapeConfig
-from tests.support.flows_serve import run_deployment, serve_log_tail, task_states
+from tests.support.flows_serve import run_deployment, run_logs, serve_log_tail, task_states
 
 
 @pytest.mark.prefect
@@ -43,7 +43,7 @@ def test_scrape_flow_runs_unchanged_on_dask_with_two_workers(served):
         )
     finally:
         demo.close()
-    assert summary["images"] == {"A": 8, "B": 8}, summary["queries"]
+    assert summary.stored_per_domain == {"A": 8, "B": 8}, summary.queries
     with sqlite3.connect(served.data_root / "dask" / "raw" / "manifest.sqlite") as db:
         searches = db.execute("SELECT domain, status FROM searches").fetchall()
     assert len(searches) == 6 and {s for _, s in searches} == {"ok"}
@@ -63,6 +63,16 @@ def test_the_flow_validates_its_scrape_section(value, field):
 
     with pytest.raises(ParameterTypeError, match=field):
         scrape_flow.validate_parameters({"scrape": value})
+
+
+@pytest.mark.parametrize("value", [0, -3, "6", 1.5])
+def test_searches_per_minute_is_a_positive_integer(value):
+    from flows.pipeline import collect_and_train
+    from flows.scrape import scrape_flow
+
+    for flow in (scrape_flow, collect_and_train):
+        with pytest.raises(ParameterTypeError, match="searches_per_minute"):
+            flow.validate_parameters({"searches_per_minute": value})
 
 
 def test_engine_url_points_the_chosen_engine_at_the_url():
@@ -129,6 +139,9 @@ def test_failed_searches_are_never_cached_and_all_failed_is_a_failed_run(served,
         states = _search_states(second)
         assert {s for n, s in states.items() if n.startswith("search-B")} == {"Failed"}, states
         assert {s for n, s in states.items() if n.startswith("search-A")} == {"Completed"}, states
+        # each failed search's shortfall is logged once, by the scraper's own logger (an extra logger of Prefect's)
+        warned = [(r.name, r.message) for r in run_logs(second) if r.level == 30 and r.message.startswith("B ")]
+        assert len(warned) == len(b_queries) and {n for n, _ in warned} == {"scraper.pipeline"}, warned
 
         gate.down = set()  # back up: the same run again searches exactly what failed and reuses what did not
         proc, third = run_deployment("scrape/default", again, timeout_s=300)

@@ -11,8 +11,8 @@ from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
 from scraper.fetch import Downloader
-from scraper.pipeline import Counts, collect, scrape
-from scraper.records import Candidate, SearchOutcome
+from scraper.pipeline import collect, scrape
+from scraper.records import Candidate, Counts, SearchOutcome
 from scraper.report import shortfall
 from scraper.store import Store
 from scraper.validate import check_image

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scraper import records as R
-from scraper.pipeline import QueryResult
+from scraper.records import QueryResult
 from scraper.report import STOP_TEXT, query_row, shortfall
 
 

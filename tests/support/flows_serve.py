@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from core.paths import PROJECT_ROOT
 from sakura import server
 
@@ -42,11 +40,7 @@ def serving(cfg: server.ServerConfig, data_root: Path, timeout_s: float = 180.0)
         deadline = time.monotonic() + timeout_s
         missing = list(DEPLOYMENTS)
         while missing and time.monotonic() < deadline:
-            missing = [
-                d
-                for d in missing
-                if requests.get(f"{cfg.api_url}/deployments/name/{d}/default", timeout=5).status_code != 200
-            ]  # noqa: E501
+            missing = [d for d in missing if not _deployed(f"{d}/default")]
             why = server.serve_failed(cfg)
             assert why is None, why
             time.sleep(1)
@@ -59,6 +53,18 @@ def serving(cfg: server.ServerConfig, data_root: Path, timeout_s: float = 180.0)
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _deployed(name: str) -> bool:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return False
+    return True
 
 
 def run_deployment(name: str, params: dict, timeout_s: int = 900) -> tuple[subprocess.CompletedProcess, str]:
@@ -99,6 +105,19 @@ def task_states(flow_run_id: str) -> dict[str, str]:
         ids = [flow_run_id, *[str(c.id) for c in children]]
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=200)
     return {t.name: t.state.name for t in runs if t.state is not None}
+
+
+def run_logs(flow_run_id: str) -> list:
+    """The log records of a flow run and its subflow runs (their task runs included), oldest first."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import LogSort
+
+    ids = [str(r.id) for r in descendants(flow_run_id)]
+    with get_client(sync_client=True) as client:
+        return client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)), sort=LogSort.TIMESTAMP_ASC
+        )
 
 
 def wait_for_state(flow_run_id: str, names: tuple[str, ...], timeout_s: float = 300.0) -> str:

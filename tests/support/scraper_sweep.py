@@ -9,7 +9,8 @@ from pathlib import Path
 from core.config import DatasetSpec, DomainSpec, Query
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
-from scraper.pipeline import QueryResult, scrape
+from scraper.pipeline import scrape
+from scraper.records import QueryResult
 from scraper.report import shortfall
 from tests.support.scraper_varied import PageSpec
 
