@@ -9,14 +9,14 @@ from typing import Annotated, Any, Literal
 from PIL import Image
 from pydantic import Field
 
-from core.config import DATASET_NAME_RE, default_dataset
+from core.config import DATASET_NAME_RE, Domain, default_dataset
 from core.paths import dataset_dir
 from core.settings import Bool, Cli, Float, Hidden, Int, Settings
 
 OutputFormat = Literal["jpg", "png"]
 Resample = Literal["bicubic", "lanczos"]
 Animated = Literal["reject", "first_frame"]
-CrossDomain = Literal["drop", "A", "B"]
+CrossDomain = Literal["drop", Domain]
 # Pillow refuses to open anything above twice its MAX_IMAGE_PIXELS; a larger limit could never take effect.
 PIL_HARD_LIMIT = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
 DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.config import ConfigError
+from core.config import DOMAIN_KEYS, SPLITS, TRAIN, ConfigError
 from core.items import ItemFailure, isolate
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
@@ -138,10 +138,10 @@ def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int 
 def _split_warnings(rows: list[Decision], cfg: CurationConfig) -> list[str]:
     """A warning per domain whose kept images all landed in one split (small sets: the split is per group)."""
     out = []
-    for d in ("A", "B"):
+    for d in DOMAIN_KEYS:
         splits = [r.split for r in rows if r.domain == d and r.status is Status.KEPT]
-        for empty in ("train", "test"):
-            if splits and empty not in splits and (empty == "train" or cfg.test_fraction > 0):
+        for empty in SPLITS:
+            if splits and empty not in splits and (empty == TRAIN or cfg.test_fraction > 0):
                 out.append(f"{d}: no {empty} images among {len(splits)} kept (test_fraction {cfg.test_fraction}); "
                            "add images or change --test-fraction / --seed")  # fmt: skip
     return out

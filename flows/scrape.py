@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
-from core.config import DOMAIN_KEYS, DatasetSpec, Query, load_domains, query_language
+from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, load_domains, query_language
 from core.paths import default_domains_file
 from flows.artifacts import table_rows
 from flows.limits import SEARCH_LIMIT, ensure_rate_limit
@@ -27,7 +27,6 @@ from scraper.report import query_row, shortfall
 from scraper.search import Engines
 from scraper.store import Store
 
-Domain = Literal["A", "B"]
 SEARCH_CACHE = timedelta(hours=24)
 
 

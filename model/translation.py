@@ -15,7 +15,7 @@ from PIL import Image
 from pydantic import Field
 from tqdm import tqdm
 
-from core.config import ConfigError
+from core.config import TEST, ConfigError
 from core.images import load_rgb
 from core.items import ItemFailure, isolate
 from core.settings import Bool, Cli, Hidden, PositiveInt, Settings
@@ -24,7 +24,7 @@ from model.config import DatasetName, Device, Precision, RunName, data_dir, pick
 from model.data import IMAGE_EXTS, Skipped, domain_dirs, list_images, to_image, to_tensor
 from model.engine import AMP_DTYPES
 from model.layout import TRANSLATION_METRICS, RunDir
-from model.logs import image_grid, write_json
+from model.logs import image_grid, write_metrics
 from model.metrics import checkerboard_energy, structure
 from model.tiling import MIN_TILE, TiledGenerator
 
@@ -240,7 +240,7 @@ def translate(cfg: TranslateConfig, progress: Callable[[int, int], None] | None 
     n = sum(len(v) for v in sink.written.values())
     metrics = {**sink.summary(), "tiled_images": tiled}
     if n:
-        write_json(out_dir / TRANSLATION_METRICS, {"metrics": metrics, "failed": [vars(f) for f in sink.failed]})
+        write_metrics(out_dir / TRANSLATION_METRICS, {"metrics": metrics, "failed": [vars(f) for f in sink.failed]})
     return TranslateResult(out_dir, sink.written, sink.grids, sink.failed, seconds, n / seconds if seconds else 0.0,
                            sink.generators, metrics)  # fmt: skip
 
@@ -252,7 +252,7 @@ def _jobs(cfg: TranslateConfig, run: RunDir | None) -> tuple[dict[str, list[Path
         return jobs, (run.translations / "custom") if run else Path("translations")
     if run is None:
         raise ConfigError("inputs: give images/folders to translate, or a dataset whose test set to translate")
-    test_A, test_B = domain_dirs(run.dataset_dir, "test")
+    test_A, test_B = domain_dirs(run.dataset_dir, TEST)
     return {"A2B": list_images(test_A)[0], "B2A": list_images(test_B)[0]}, run.translations
 
 

@@ -15,6 +15,7 @@ from core.paths import default_domains_file
 from core.settings import add_arguments, from_args
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
+from scraper.layout import RawLayout
 from scraper.pipeline import Counts, ScrapeResult, scrape
 from scraper.report import query_row, shortfall
 
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if short:
         print(f"{short} of {len(result.queries)} searches fell short; the reasons are in the last column")
     held = ", ".join(f"{k}: {n}" for k, n in result.stored_per_domain.items())
-    print(f"images held now ({held}) in {result.dataset_dir / 'raw'}; manifest {result.manifest}")
+    print(f"images held now ({held}) in {RawLayout.of(result.dataset_dir).root}; manifest {result.manifest}")
     if result.collected == 0:
         print("sakura scrape: nothing could be collected", file=sys.stderr)
         return 1
