@@ -63,7 +63,7 @@ class Batch:
 
 
 def _layout(cfg: CurationConfig) -> DatasetLayout:
-    layout = DatasetLayout(cfg.dataset_dir)
+    layout = DatasetLayout(cfg.data_dir())
     if not any(d.is_dir() for d in layout.raw.domain_dirs()):
         raise ConfigError(f"dataset: no raw images at {layout.raw.root}/A or /B; scrape or import images first")
     return layout
@@ -105,13 +105,13 @@ def store(cfg: CurationConfig, analyses: Iterable[Analysis]) -> None:
 
 
 def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int = 0) -> CurationResult:
-    """Curate `cfg.dataset_dir`/raw into {train,test}/{A,B}/ plus the manifest, report and contact sheets.
+    """Curate `cfg.data_dir()`/raw into {train,test}/{A,B}/ plus the manifest, report and contact sheets.
 
     Only raw files that are new or changed since the last run are decoded (those `store`d meanwhile count as decoded:
     `analysed` says how many); an image never changes split.
     """
     t0 = time.perf_counter()
-    ds = cfg.dataset_dir
+    ds = cfg.data_dir()
     layout = _layout(cfg)
     staging = layout.staged
     files = layout.raw_files()

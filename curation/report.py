@@ -115,7 +115,7 @@ def build_report(
     counts = count_rows(rows)
     sheets = write_sheets(layout.sheets, layout.staged, rows, cfg, progress)
     report = {
-        "dataset": str(cfg.dataset_dir),
+        "dataset": str(cfg.data_dir()),
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "counts": counts,
         "analysed": analysed,

@@ -98,7 +98,7 @@ def _stored(cfg: CurationConfig, analyses: list[Analysis]) -> int:
 
 
 def _curate(cfg: CurationConfig, refresh: bool) -> dict[str, Any]:
-    ds = cfg.dataset_dir
+    ds = cfg.data_dir()
     refresh = refresh or not DatasetLayout(ds).report.is_file()  # outputs gone: the cache would lie
     analysed = _analyse_in_batches(cfg)
     return curate_task.with_options(refresh_cache=refresh)(cfg, str(ds), raw_digest(ds), analysed)
@@ -132,7 +132,7 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> dict[str, Any
     An exclusion re-curates the dataset at once (before any training) and stays in curation/excluded.txt for
     every later run. A dataset approved once is not asked about again until it changes.
     """
-    ds = cfg.dataset_dir
+    ds = cfg.data_dir()
     counts = review_summary(ds).counts
     publish_review(ds, counts)
     if review.mode == "auto":

@@ -12,7 +12,8 @@ from pathlib import Path
 import requests
 
 from core.config import ConfigError, load_domains
-from core.paths import dataset_dir, default_domains_file
+from core.paths import dataset_dir
+from core.settings import add_domains_argument
 from curation.layout import DatasetLayout
 from model.layout import RunDir
 from sakura import server
@@ -39,7 +40,7 @@ def configure_serve(p: argparse.ArgumentParser) -> None:
 
 def configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="use a local synthetic image source instead of the web")
-    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    add_domains_argument(p)
     p.add_argument(
         "-p",
         "--param",
@@ -62,7 +63,7 @@ def configure_resume(p: argparse.ArgumentParser) -> None:
 
 
 def configure_demo_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    add_domains_argument(p)
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.set_defaults(func=_cmd_demo_source)
 
