@@ -50,7 +50,7 @@ if fresh:
 cpu = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
                   for f in ("ru_utime", "ru_stime"))
 t, c = time.perf_counter(), cpu()
-r = curate(CurationConfig(root=root, workers=workers))
+r = curate(CurationConfig(dataset_dir=root, workers=workers))
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu() - c, "analysed": r.analysed,
                   "kept": {d: r.counts[d]["kept"] for d in "AB"}}))
 """
@@ -196,7 +196,7 @@ def decide_cost(root: Path) -> None:
     from curation import groups
     from curation.state import CurationState
 
-    cfg = CurationConfig(root=root)
+    cfg = CurationConfig(dataset_dir=root)
     with CurationState(root / "curation" / "state.sqlite") as st:
         recs = [rec for _, (_, _, rec) in sorted(st.all_cached(cfg.decode_key).items())]
     t = time.perf_counter()

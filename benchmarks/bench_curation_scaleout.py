@@ -39,7 +39,7 @@ def run(side: str, root: Path, workers: int, address: str) -> float:
     from flows.runners import DASK_ADDRESS_ENV, task_runner
 
     fresh(root)
-    cfg = CurationConfig(root=root, workers=workers)
+    cfg = CurationConfig(dataset_dir=root, workers=workers)
     t = time.perf_counter()
     if side == "curate":
         curate(cfg)

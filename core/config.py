@@ -6,9 +6,13 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-DOMAIN_KEYS = ("A", "B")
+Domain = Literal["A", "B"]
+DOMAIN_KEYS: tuple[str, ...] = Domain.__args__  # the two CycleGAN domains
+Split = Literal["train", "test"]
+SPLITS: tuple[str, ...] = Split.__args__  # the dataset's splits
+TRAIN, TEST = SPLITS
 DATASET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")

@@ -28,7 +28,8 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import SkipJsonSchema
 
-from core.config import ConfigError
+from core.config import DATASET_NAME_RE, ConfigError, default_dataset
+from core.paths import dataset_dir, default_domains_file
 
 _PREFIXES = ("Input should be ", "String should ", "Value error, ", "Assertion failed, ")
 
@@ -184,3 +185,30 @@ PositiveInt = Annotated[int, Strict(), Field(gt=0)]
 NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
 Seconds = Annotated[float, Strict(), Field(gt=0)]
 NonNegativeSeconds = Annotated[float, Strict(), Field(ge=0)]
+
+DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]
+
+
+class DatasetSettings(Settings):
+    """Base of every stage config: where its dataset is. The stage's layout module derives its folders from
+    `data_dir()` (raw/, the split folders, runs/)."""
+
+    data_root: Hidden[Path | None] = Field(None, description="data root (default: $SAKURA_DATA_ROOT, else datasets/)")
+    dataset: Hidden[DatasetName | None] = Field(
+        None, description="dataset name under the data root (default: the name in the domains file)"
+    )
+    dataset_dir: Hidden[Annotated[Path | None, Cli(flags=("--root",))]] = Field(
+        None, description="dataset folder to use instead of <data root>/<dataset>"
+    )
+
+    def data_dir(self, dataset: str | None = None) -> Path:
+        """The dataset folder: `dataset_dir` if set, else `<data root>/<name>`, the name being `dataset` (an argument:
+        the domains file a scrape reads), else the setting, else the name in the default domains file."""
+        if self.dataset_dir is not None:
+            return self.dataset_dir
+        return dataset_dir(dataset or self.dataset or default_dataset(), self.data_root)
+
+
+def add_domains_argument(parser: argparse.ArgumentParser) -> None:
+    """The `--domains FILE` flag of every command that reads the domains file."""
+    parser.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")

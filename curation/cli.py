@@ -7,15 +7,14 @@ import argparse
 from tqdm import tqdm
 
 from core.config import ConfigError, load_domains
-from core.paths import default_domains_file
-from core.settings import add_arguments, from_args
+from core.settings import add_arguments, add_domains_argument, from_args
 from curation.config import CurationConfig
 from curation.pipeline import CurationResult, curate
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     """The `curate` command's flags: one per CurationConfig setting."""
-    p.add_argument("--domains", default=default_domains_file(), help="domains file naming the dataset (%(default)s)")
+    add_domains_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_arguments(p.add_argument_group("settings"), CurationConfig)
     p.set_defaults(func=run)
@@ -79,14 +78,14 @@ _LINE = 240
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `sakura curate`."""
-    named = getattr(args, "dataset", None) or getattr(args, "root", None)
+    named = getattr(args, "dataset", None) or getattr(args, "dataset_dir", None)
     cfg = from_args(CurationConfig, args, dataset=None if named else load_domains(args.domains).name)
     bars = None if args.no_progress else _Bars()
     try:
         result = curate(cfg, progress=bars)
     except OSError as e:  # the dataset folder itself (not a raw file: those are reported per file)
         why = f"{type(e).__name__}: {e}"
-        raise ConfigError(f"dataset {cfg.dataset_dir}: {why} (is it writable? is the disk full?)") from e
+        raise ConfigError(f"dataset {cfg.data_dir()}: {why} (is it writable? is the disk full?)") from e
     finally:
         if bars is not None:
             bars.close()

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from PIL import Image
 from pydantic import Field
 
-from core.config import DATASET_NAME_RE, default_dataset
-from core.paths import dataset_dir
-from core.settings import Bool, Cli, Float, Hidden, Int, Settings
+from core.config import Domain
+from core.settings import Bool, Cli, DatasetSettings, Float, Int
 
 OutputFormat = Literal["jpg", "png"]
 Resample = Literal["bicubic", "lanczos"]
 Animated = Literal["reject", "first_frame"]
-CrossDomain = Literal["drop", "A", "B"]
+CrossDomain = Literal["drop", Domain]
 # Pillow refuses to open anything above twice its MAX_IMAGE_PIXELS; a larger limit could never take effect.
 PIL_HARD_LIMIT = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
-DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]
 # Longer / shorter side above this is rejected while decoding whatever max_aspect says: its copy resized to load_size
 # would be huge (a 1x300 strip becomes 286x85,800).
 HARD_MAX_ASPECT = 50.0
@@ -38,15 +35,9 @@ def _between(lo: int, hi: int) -> Any:
     return Field(ge=lo, le=hi)
 
 
-class CurationConfig(Settings):
+class CurationConfig(DatasetSettings):
     """Curation settings: validation rules, near-duplicate threshold, output size and format, train/test split."""
 
-    dataset: Hidden[DatasetName | None] = Field(
-        None, description="dataset name under the data root (default: the name in the domains file)"
-    )
-    root: Hidden[Annotated[Path | None, Cli(flags=("--root",))]] = Field(
-        None, description="dataset folder to use instead of <data root>/<dataset>"
-    )
     # validation
     min_side: Annotated[Int, _between(1, 100_000)] = Field(256, description="reject a shorter side below this")
     max_aspect: Annotated[Float, Field(ge=1.0, le=HARD_MAX_ASPECT)] = Field(
@@ -88,11 +79,6 @@ class CurationConfig(Settings):
     )
     sheet_thumb: Annotated[Int, _between(32, 512), Cli(hidden=True)] = 128
     sheet_max_images: Annotated[Int, _between(1, 100_000), Cli(hidden=True)] = 300
-
-    @property
-    def dataset_dir(self) -> Path:
-        """The dataset folder: `root` if given, else the named dataset under the data root."""
-        return self.root if self.root is not None else dataset_dir(self.dataset or default_dataset())
 
     @property
     def n_workers(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from core.files import write_atomic
 from core.images import exif_orientation, optional_plugins, to_srgb, upright
 from curation.config import HARD_MAX_ASPECT, CurationConfig
 from curation.diagnose import HEAD_BYTES, classify
@@ -212,9 +213,7 @@ def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> tuple[str
     try:
         _write_new(path, data)
     except FileExistsError:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     return str(path.relative_to(settings.staging)), hashlib.sha256(data).hexdigest()[:32]
 
 

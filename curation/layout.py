@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import DOMAIN_KEYS, ConfigError
+from core.config import DOMAIN_KEYS, SPLITS, ConfigError
 from scraper.layout import RawLayout
-
-SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
@@ -87,10 +85,8 @@ class DatasetLayout:
 
     def split_dirs(self, split: str) -> tuple[Path, Path]:
         """The A and B folders of a split: `<split>/{A,B}` (this project) or `<split>{A,B}` (the official layout)."""
-        for a, b in (
-            (self.root / split / "A", self.root / split / "B"),
-            (self.root / f"{split}A", self.root / f"{split}B"),
-        ):
+        ours, official = zip(*(self.output_dirs(split, k, True) for k in DOMAIN_KEYS), strict=True)
+        for a, b in (ours, official):
             if a.is_dir() and b.is_dir():
                 return a, b
         raise ConfigError(

@@ -11,13 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.config import DOMAIN_KEYS
+from core.config import DOMAIN_KEYS, SPLITS
+from core.files import atomic_open, atomic_path
 from curation.config import CurationConfig
-from curation.layout import SPLITS, DatasetLayout
+from curation.layout import DatasetLayout
 from curation.records import Decision, Reason, Status
+from scraper.layout import RAW_PREFIX
 
 OUTPUT_NAME_RE = re.compile(r"^[0-9a-f]{16}\.(jpg|png)$")
-_RAW_PREFIX = "raw/"  # a manifest's raw_path is relative to the dataset, a decision's relpath to raw/
 MANIFEST_COLUMNS = (
     "domain", "id", "raw_path", "status", "reason", "detail", "group", "distance", "score", "split", "output",
     "width", "height", "bytes", "phash", "url", "page_url", "query", "engine",
@@ -75,25 +76,21 @@ def _place(src: Path, dest: Path) -> None:
             return
         except OSError:  # no hard links across file systems, or `dest` appeared meanwhile: the general way below
             pass
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    with atomic_path(dest) as tmp:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
 def write_manifest(path: Path, rows: list[Decision]) -> Path:
     """The manifest: one row per raw file (kept, rejected or duplicate) with its output, group, split and source."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
         w.writeheader()
         for r in sorted(rows, key=lambda r: (r.domain, r.relpath)):
             w.writerow(_manifest_row(r))
-    os.replace(tmp, path)
     return path
 
 
@@ -106,14 +103,14 @@ def read_manifest(path: Path) -> list[Decision]:
 def _manifest_row(r: Decision) -> dict[str, Any]:
     row = {c: getattr(r, c) for c in MANIFEST_COLUMNS if c not in ("id", "raw_path")}
     score = "" if r.score is None else f"{r.score:.4f}"
-    return {**row, "id": r.sha256, "raw_path": _RAW_PREFIX + r.relpath, "score": score}
+    return {**row, "id": r.sha256, "raw_path": RAW_PREFIX + r.relpath, "score": score}
 
 
 def _decision(row: dict[str, str]) -> Decision:
     """A manifest row parsed back: '' is None for the optional columns, sizes are ints."""
     number = {c: int(row[c]) if row.get(c) else None for c in ("width", "height", "bytes", "distance")}
     return Decision(
-        domain=row["domain"], sha256=row["id"], relpath=row["raw_path"].removeprefix(_RAW_PREFIX),
+        domain=row["domain"], sha256=row["id"], relpath=row["raw_path"].removeprefix(RAW_PREFIX),
         status=Status(row["status"]), reason=Reason(row["reason"]) if row["reason"] else None,
         detail=row["detail"] or None, group=row["group"], split=row["split"], output=row["output"],
         width=number["width"], height=number["height"], bytes=number["bytes"] or 0, phash=row["phash"] or None,

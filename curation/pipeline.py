@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.config import ConfigError
+from core.config import DOMAIN_KEYS, SPLITS, TRAIN, ConfigError
 from core.items import ItemFailure, isolate
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
@@ -63,7 +63,7 @@ class Batch:
 
 
 def _layout(cfg: CurationConfig) -> DatasetLayout:
-    layout = DatasetLayout(cfg.dataset_dir)
+    layout = DatasetLayout(cfg.data_dir())
     if not any(d.is_dir() for d in layout.raw.domain_dirs()):
         raise ConfigError(f"dataset: no raw images at {layout.raw.root}/A or /B; scrape or import images first")
     return layout
@@ -120,13 +120,13 @@ def store(cfg: CurationConfig, analyses: Iterable[Analysis]) -> None:
 
 
 def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int = 0) -> CurationResult:
-    """Curate `cfg.dataset_dir`/raw into {train,test}/{A,B}/ plus the manifest, report and contact sheets.
+    """Curate `cfg.data_dir()`/raw into {train,test}/{A,B}/ plus the manifest, report and contact sheets.
 
     Only raw files that are new or changed since the last run are decoded (those `store`d meanwhile count as decoded:
     `analysed` says how many); an image never changes split.
     """
     t0 = time.perf_counter()
-    ds = cfg.dataset_dir
+    ds = cfg.data_dir()
     layout = _layout(cfg)
     staging = layout.staged
     files = layout.raw_files()
@@ -153,10 +153,10 @@ def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int 
 def _split_warnings(rows: list[Decision], cfg: CurationConfig) -> list[str]:
     """A warning per domain whose kept images all landed in one split (small sets: the split is per group)."""
     out = []
-    for d in ("A", "B"):
+    for d in DOMAIN_KEYS:
         splits = [r.split for r in rows if r.domain == d and r.status is Status.KEPT]
-        for empty in ("train", "test"):
-            if splits and empty not in splits and (empty == "train" or cfg.test_fraction > 0):
+        for empty in SPLITS:
+            if splits and empty not in splits and (empty == TRAIN or cfg.test_fraction > 0):
                 out.append(f"{d}: no {empty} images among {len(splits)} kept (test_fraction {cfg.test_fraction}); "
                            "add images or change --test-fraction / --seed")  # fmt: skip
     return out

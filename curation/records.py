@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+ID_PREFIX = 8  # an image id (its sha256) shortened to this many characters: sheets show it, excluded.txt takes it
+
 
 class Status(StrEnum):
     """What became of a raw file: in the dataset, left out by a rule or review, or dropped as a duplicate."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -11,12 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import DOMAIN_KEYS, ConfigError
+from core.config import DOMAIN_KEYS, SPLITS, ConfigError
+from core.files import write_json
 from curation.config import CurationConfig
-from curation.layout import SPLITS, DatasetLayout
+from curation.layout import DatasetLayout
 from curation.records import (
     DECODE_REASONS,
     DUPLICATE_REASONS,
+    ID_PREFIX,
     REASON_HELP,
     REJECT_REASONS,
     Decision,
@@ -25,6 +26,7 @@ from curation.records import (
     duplicate_groups,
 )
 from curation.sheets import SHEET_KINDS, write_sheets
+from scraper.layout import RAW_PREFIX
 
 FEW_IMAGES = 20  # a domain that ends with fewer kept images gets a warning: too few to train a CycleGAN on
 _EXAMPLES = 3
@@ -48,10 +50,10 @@ def problems(rows: list[Decision]) -> dict[str, dict[str, Any]]:
             "count": len(mine),
             "domains": {d: sum(r.domain == d for r in mine) for d in DOMAIN_KEYS},
             "help": REASON_HELP[reason],
-            "kinds": [{"count": len(k), "raw_path": f"raw/{k[0].relpath}", "detail": k[0].detail} for k in ranked][
+            "kinds": [{"count": len(k), "raw_path": RAW_PREFIX + k[0].relpath, "detail": k[0].detail} for k in ranked][
                 : None if every else _EXAMPLES
             ],
-            **({"files": [{"raw_path": f"raw/{r.relpath}", "detail": r.detail} for r in mine]} if every else {}),
+            **({"files": [{"raw_path": RAW_PREFIX + r.relpath, "detail": r.detail} for r in mine]} if every else {}),
         }
     return found
 
@@ -113,7 +115,7 @@ def build_report(
     counts = count_rows(rows)
     sheets = write_sheets(layout.sheets, layout.staged, rows, cfg, progress)
     report = {
-        "dataset": str(cfg.dataset_dir),
+        "dataset": str(cfg.data_dir()),
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "counts": counts,
         "analysed": analysed,
@@ -124,10 +126,7 @@ def build_report(
         "problems": problems(rows) if found is None else found,
         "config": cfg.to_dict(),
     }
-    path = layout.report
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    path = write_json(layout.report, report, indent=2, ensure_ascii=False)
     return path, counts, sheets
 
 
@@ -161,8 +160,10 @@ def add_excluded(dataset_dir: str | Path, ids: list[str], note: str = "") -> Pat
     with path.open("a", encoding="utf-8") as fh:
         for i in ids:
             token = str(i).strip()
-            if len(token) < 8:
-                raise ConfigError(f"excluded id: got {token!r}; allowed: a sha256 or a prefix of at least 8 characters")
+            if len(token) < ID_PREFIX:
+                raise ConfigError(
+                    f"excluded id: got {token!r}; allowed: a sha256 or a prefix of at least {ID_PREFIX} characters"
+                )
             fh.write(f"{token}{comment}\n")
     return path
 

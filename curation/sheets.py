@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from core.config import DOMAIN_KEYS
 from curation.config import CurationConfig
-from curation.records import Decision, Reason, Status, duplicate_groups
+from curation.records import ID_PREFIX, Decision, Reason, Status, duplicate_groups
 from curation.workers import process_map
 
 SHEET_KINDS = ("kept_A", "kept_B", "duplicates", "rejected")
@@ -44,7 +44,7 @@ def _thumb(staging: Path, row: Decision, side: int) -> Image.Image:
 
 
 def _caption(row: Decision) -> tuple[str, str]:
-    first = f"{row.sha256[:8]} {row.domain}"
+    first = f"{row.sha256[:ID_PREFIX]} {row.domain}"
     if row.status is Status.KEPT:
         return first, f"{row.status} {row.split}"
     if row.status is Status.DUPLICATE and row.reason is not Reason.CROSS_DOMAIN:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-SPLITS = ("train", "test")
+from core.config import TEST, TRAIN
 
 
 def split_for(key: str, seed: int, test_fraction: float) -> str:
@@ -13,7 +13,7 @@ def split_for(key: str, seed: int, test_fraction: float) -> str:
     which other images exist, so adding images never changes an earlier assignment."""
     digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
     u = int.from_bytes(digest, "big") / 2**64
-    return "test" if u < test_fraction else "train"
+    return TEST if u < test_fraction else TRAIN
 
 
 def group_split(

@@ -86,7 +86,7 @@ def _on_task_runner(todo: list[Batch], window: int) -> Iterator[list[Analysis]]:
 
 
 def _curate(cfg: CurationConfig, refresh: bool) -> CurationResult:
-    ds = cfg.dataset_dir
+    ds = cfg.data_dir()
     refresh = refresh or not DatasetLayout(ds).report.is_file()  # outputs gone: the cache would lie
     analysed = analyse(cfg, functools.partial(_on_task_runner, window=cfg.n_workers))
     return curate_task.with_options(refresh_cache=refresh)(cfg, str(ds), raw_digest(ds), analysed)
@@ -120,7 +120,7 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
     An exclusion re-curates the dataset at once (before any training) and stays in curation/excluded.txt for
     every later run. A dataset approved once is not asked about again until it changes.
     """
-    ds = cfg.dataset_dir
+    ds = cfg.data_dir()
     cur = Curated.read(ds)
     counts = review_summary(ds).counts
     publish_review(cur, counts)

@@ -12,15 +12,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
-from core.config import DOMAIN_KEYS
+from core.config import DOMAIN_KEYS, SPLITS
+from core.files import write_json
 from core.settings import PositiveInt, Settings
 from curation import add_excluded
-from curation.layout import SPLITS, DatasetLayout
+from curation.layout import DatasetLayout
 from curation.outputs import read_manifest
 from curation.records import DECODE_REASONS, Decision, Status, duplicate_groups
 from flows.artifacts import Tile, artifact_key, cell, gallery, table_rows
 
-ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of 8 or more characters
+ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of ID_PREFIX or more
 
 
 class ReviewSettings(Settings):
@@ -210,10 +211,7 @@ def approved_fingerprint(layout: DatasetLayout) -> str | None:
 
 def record_approval(layout: DatasetLayout, fingerprint: str, excluded: list[str]) -> None:
     """Remember that the dataset with this fingerprint was approved, so a rerun does not ask again."""
-    path = layout.review_record
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint, "excluded": excluded}))
-    tmp.replace(path)
+    write_json(layout.review_record, {"fingerprint": fingerprint, "excluded": excluded})
 
 
 __all__ = ["Curated", "ReviewSettings", "apply_review", "publish_review", "review_form"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
-from core.config import DOMAIN_KEYS, DatasetSpec, Query, load_domains, query_language
+from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, load_domains, query_language
 from core.paths import default_domains_file
 from core.settings import PositiveInt
 from flows.artifacts import table_rows
@@ -27,7 +27,6 @@ from scraper.report import query_row
 from scraper.search import Engines
 from scraper.store import Store
 
-Domain = Literal[DOMAIN_KEYS]
 SEARCH_CACHE = timedelta(hours=24)
 FLOW_RUN = "flow"  # the scrape flow's searches keep their debug files under raw/debug/flow/
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from core.config import ConfigError
+from core.files import atomic_open
 from model.layout import RunDir
 from model.networks import NetConfig, ResnetGenerator
 
@@ -34,16 +33,8 @@ def atomic_save(obj: Any, path: Path) -> Path:
     """torch.save to a temporary file in the same folder, fsync, then rename over `path`: never half-written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb", fsync=True) as f:
+        torch.save(obj, f)
     return path
 
 

@@ -10,9 +10,8 @@ from typing import Annotated, Any, Literal
 import torch
 from pydantic import AfterValidator, Field, model_validator
 
-from core.config import DATASET_NAME_RE, ConfigError, default_dataset
-from core.paths import dataset_dir
-from core.settings import Bool, Cli, Float, Hidden, Int, NonNegativeInt, PositiveInt, Settings, invalid
+from core.config import ConfigError
+from core.settings import Bool, Cli, DatasetSettings, Float, Hidden, Int, NonNegativeInt, PositiveInt, invalid
 from model.layout import new_run_name
 from model.networks import NetConfig, Upsample
 
@@ -51,27 +50,14 @@ def _device(value: str) -> str:
 
 
 Device = Annotated[str, AfterValidator(_device)]
-DatasetName = Annotated[str, Field(pattern=DATASET_NAME_RE.pattern)]
 RunName = Annotated[str, Field(pattern=RUN_NAME)]
 Side = Annotated[PositiveInt | None, Field(multiple_of=4)]
 
 
-def data_dir(dataset: str | None, folder: str | None) -> Path:
-    """The dataset folder: `folder` if given, else the named dataset (default: the domains file's) under the data
-    root."""
-    return Path(folder) if folder else dataset_dir(dataset or default_dataset())
-
-
-class TrainConfig(Settings):
+class TrainConfig(DatasetSettings):
     """Training settings: profile (cpu / paper) and any value to override in it (empty: from the profile), device and
     precision, checkpoints and evaluation."""
 
-    dataset: Hidden[DatasetName | None] = Field(
-        None, description="dataset name under the data root (default: the name in the domains file)"
-    )
-    dataset_dir: Hidden[str | None] = Field(
-        None, description="dataset folder with train/{A,B} and test/{A,B} (or trainA, ...); overrides --dataset"
-    )
     run: Annotated[RunName | None, Cli(flags=("--run-name",))] = Field(
         None, description="run name: <dataset>/runs/<run>/ (default: its start time; with --resume the newest run)"
     )
@@ -128,10 +114,6 @@ class TrainConfig(Settings):
         if self.epochs is not None and self.decay_epoch is not None and self.decay_epoch > self.epochs:
             raise invalid("decay_epoch", self.decay_epoch, f"0..epochs={self.epochs}")
         return self
-
-    def data_dir(self) -> Path:
-        """The dataset folder (see `data_dir`)."""
-        return data_dir(self.dataset, self.dataset_dir)
 
     def net_config(self) -> NetConfig:
         """The architecture (call on a resolved config)."""

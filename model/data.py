@@ -15,10 +15,10 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from core.config import ConfigError, UserError
+from core.config import SPLITS, ConfigError, UserError
 from core.images import load_rgb
 from core.items import ItemFailure, isolate
-from curation.layout import SPLITS, DatasetLayout
+from curation.layout import DatasetLayout
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 

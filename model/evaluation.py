@@ -8,11 +8,11 @@ from pathlib import Path
 
 import torch
 
-from core.config import ConfigError
+from core.config import TEST, ConfigError
 from model.config import TrainConfig
 from model.data import domain_dirs, list_images
 from model.layout import RunDir
-from model.logs import write_json
+from model.logs import write_metrics
 from model.metrics import (
     DomainClassifier,
     artifact_scores,
@@ -35,7 +35,7 @@ class Evaluator:
         self.cfg, self.run_dir, self.device = cfg, run_dir, device
         self.metrics_path = RunDir(run_dir).metrics
         try:
-            test_A, test_B = domain_dirs(cfg.data_dir(), "test")
+            test_A, test_B = domain_dirs(cfg.data_dir(), TEST)
             self.test_A, self.test_B = list_images(test_A)[0], list_images(test_B)[0]
         except ConfigError:
             self.test_A, self.test_B = [], []
@@ -138,4 +138,4 @@ class Evaluator:
         data = {"epochs": st.history, "best": best and {"epoch": best["epoch"], "domain_score": best["domain_score"]}}
         if final is not None:
             data["final"] = final
-        write_json(self.metrics_path, data)
+        write_metrics(self.metrics_path, data)

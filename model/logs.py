@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from core import files  # noqa: E402
 from model.data import to_image  # noqa: E402
 from model.engine import LOSS_NAMES  # noqa: E402
 from model.layout import RunDir  # noqa: E402
@@ -140,9 +140,6 @@ def image_grid(rows: list[list[torch.Tensor]], path: Path, gap: int = 2) -> Path
     return path
 
 
-def write_json(path: Path, data: dict) -> Path:
-    """Write JSON atomically-enough (temp file + rename)."""
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
-    return path
+def write_metrics(path: Path, data: dict) -> Path:
+    """Write JSON atomically (temp file + rename), indented, keys sorted."""
+    return files.write_json(path, data, indent=2, sort_keys=True)

@@ -14,6 +14,8 @@ import torch
 import torch.distributed as torch_dist
 from tqdm import tqdm
 
+from core.config import TRAIN
+from core.files import atomic_path
 from model import checkpoint as ckpt_io
 from model.config import TrainConfig, pick_device, resolve
 from model.data import (
@@ -255,7 +257,7 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
     cfg, device, state, why = _setup(cfg, dist)
     run = RunDir.of(cfg.data_dir(), cfg.run)
     run_dir = run.path
-    train_A, train_B = domain_dirs(cfg.data_dir(), "train")
+    train_A, train_B = domain_dirs(cfg.data_dir(), TRAIN)
     (files_A, skip_A), (files_B, skip_B) = list_images(train_A), list_images(train_B)
     if dist.is_main:
         print(why, file=sys.stderr)
@@ -324,8 +326,8 @@ def _end_of_epoch(trainer, run_dir: Path, st: RunState, logger: RunLogger | None
     if trainer.dist.is_main:
         if improved:
             best = RunDir(run_dir).best_checkpoint
-            shutil.copyfile(st.last_checkpoint, best.with_suffix(".tmp"))
-            best.with_suffix(".tmp").replace(best)
+            with atomic_path(best) as tmp:
+                shutil.copyfile(st.last_checkpoint, tmp)
             st.best_checkpoint = best
             export_generators(trainer, run_dir, best=True)
         export_generators(trainer, run_dir)

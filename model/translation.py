@@ -15,16 +15,16 @@ from PIL import Image
 from pydantic import Field
 from tqdm import tqdm
 
-from core.config import ConfigError
+from core.config import TEST, ConfigError
 from core.images import load_rgb
 from core.items import ItemFailure, isolate
-from core.settings import Bool, Cli, Hidden, PositiveInt, Settings
+from core.settings import Bool, Cli, DatasetSettings, Hidden, PositiveInt
 from model.checkpoint import load_generator
-from model.config import DatasetName, Device, Precision, RunName, data_dir, pick_device, pick_precision
+from model.config import Device, Precision, RunName, pick_device, pick_precision
 from model.data import IMAGE_EXTS, Skipped, domain_dirs, list_images, to_image, to_tensor
 from model.engine import AMP_DTYPES
 from model.layout import TRANSLATION_METRICS, RunDir
-from model.logs import image_grid, write_json
+from model.logs import image_grid, write_metrics
 from model.metrics import checkerboard_energy, structure
 from model.tiling import MIN_TILE, TiledGenerator
 
@@ -35,7 +35,7 @@ METRICS_SIDE = 1024  # checkerboard and structure of a translation are measured 
 FLOATS_PER_NGF = {"deconv": 6, "resize": 10}  # peak floats per pixel and ngf channel of a whole-image forward pass
 
 
-class TranslateConfig(Settings):
+class TranslateConfig(DatasetSettings):
     """Translation settings: which run or weights, device and precision, batch, memory. Without `inputs` the dataset's
     test set is translated both ways into <run>/translations/{A2B,B2A}/ with side-by-side grids."""
 
@@ -45,10 +45,6 @@ class TranslateConfig(Settings):
     inputs: Annotated[tuple[str, ...], Cli(skip=True)] = Field((), description="image files and/or folders")
     out_dir: str | None = Field(None, description="output folder (default: <run>/translations)")
     direction: TranslateDirection = Field("A2B", description="for inputs: A2B or B2A; the test set does both")
-    dataset: Hidden[DatasetName | None] = Field(
-        None, description="dataset name under the data root (default: the name in the domains file)"
-    )
-    dataset_dir: Hidden[str | None] = Field(None, description="dataset folder; overrides --dataset")
     run: Annotated[RunName | None, Cli(flags=("--run-name",))] = Field(
         None, description="run whose generators to use (default: the newest run of the dataset)"
     )
@@ -201,7 +197,7 @@ def find_run(cfg: TranslateConfig) -> RunDir | None:
     `weights` were given."""
     if cfg.weights and not (cfg.dataset or cfg.dataset_dir or cfg.run):
         return None
-    ds = data_dir(cfg.dataset, cfg.dataset_dir)
+    ds = cfg.data_dir()
     return RunDir.of(ds, cfg.run) if cfg.run else RunDir.newest(ds)
 
 
@@ -240,7 +236,7 @@ def translate(cfg: TranslateConfig, progress: Callable[[int, int], None] | None 
     n = sum(len(v) for v in sink.written.values())
     metrics = {**sink.summary(), "tiled_images": tiled}
     if n:
-        write_json(out_dir / TRANSLATION_METRICS, {"metrics": metrics, "failed": [vars(f) for f in sink.failed]})
+        write_metrics(out_dir / TRANSLATION_METRICS, {"metrics": metrics, "failed": [vars(f) for f in sink.failed]})
     return TranslateResult(out_dir, sink.written, sink.grids, sink.failed, seconds, n / seconds if seconds else 0.0,
                            sink.generators, metrics)  # fmt: skip
 
@@ -252,7 +248,7 @@ def _jobs(cfg: TranslateConfig, run: RunDir | None) -> tuple[dict[str, list[Path
         return jobs, (run.translations / "custom") if run else Path("translations")
     if run is None:
         raise ConfigError("inputs: give images/folders to translate, or a dataset whose test set to translate")
-    test_A, test_B = domain_dirs(run.dataset_dir, "test")
+    test_A, test_B = domain_dirs(run.dataset_dir, TEST)
     return {"A2B": list_images(test_A)[0], "B2A": list_images(test_B)[0]}, run.translations
 
 

@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 
 from core.config import UserError, load_domains
-from core.paths import default_domains_file
+from core.settings import add_domains_argument
 from sakura import server
 
 # Stage commands: the module whose COMMANDS[name](parser) adds their flags, and the line `sakura --help` shows
@@ -78,7 +78,7 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_server)
 
     p = sub.add_parser("config", help="validate the domains file and show the dataset and queries")
-    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    add_domains_argument(p)
     p.set_defaults(func=_cmd_config)
 
     for name, (module, help_) in STAGE_COMMANDS.items():

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from core.config import ConfigError, load_domains
-from core.paths import dataset_dir, default_domains_file
+from core.paths import dataset_dir
+from core.settings import add_domains_argument
 from curation.layout import DatasetLayout
 from model.layout import RunDir
 from sakura import server
@@ -36,7 +37,7 @@ def configure_serve(p: argparse.ArgumentParser) -> None:
 
 def configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="use a local synthetic image source instead of the web")
-    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    add_domains_argument(p)
     p.add_argument(
         "-p",
         "--param",
@@ -59,7 +60,7 @@ def configure_resume(p: argparse.ArgumentParser) -> None:
 
 
 def configure_demo_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    add_domains_argument(p)
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.set_defaults(func=_cmd_demo_source)
 

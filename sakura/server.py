@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import UserError, require
+from core.files import write_json
 from core.paths import PROJECT_ROOT
 
 PORT_ENV = "SAKURA_PREFECT_PORT"
@@ -140,9 +141,7 @@ def read_serve_record(cfg: ServerConfig) -> ServerRecord | None:
 
 
 def _write_record(path: Path, rec: ServerRecord) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": rec.pid, "port": rec.port, "started_at": rec.started_at}))
-    os.replace(tmp, path)
+    write_json(path, {"pid": rec.pid, "port": rec.port, "started_at": rec.started_at})
 
 
 def _prefect_executable() -> str:

@@ -11,10 +11,10 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from core.config import DOMAIN_KEYS, Query, load_domains, query_language
-from core.paths import default_domains_file
-from core.settings import add_arguments, from_args
+from core.settings import add_arguments, add_domains_argument, from_args
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
+from scraper.layout import RawLayout
 from scraper.pipeline import scrape
 from scraper.records import Counts, ScrapeResult
 from scraper.report import query_row, shortfall
@@ -26,14 +26,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         "Search each query, download the originals, store them under <data root>/<name>/raw/<A|B>/ with a manifest. "
         "Rerunning continues where it stopped. Exit 1 only when nothing could be collected."
     )
-    p.add_argument("--domains", default=default_domains_file(), help="domains file (default: %(default)s)")
+    add_domains_argument(p)
     p.add_argument("--domain", choices=DOMAIN_KEYS, action="append", help="only this domain (repeatable)")
     p.add_argument("--query", action="append", help="search this instead of the domains file's queries (repeatable)")
     p.add_argument("--urls", metavar="FILE", help="download the URLs in FILE (one a line) instead of searching")
     p.add_argument("--import-dir", metavar="DIR", help="import your own photos from DIR instead of searching")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log which driver is used and each search")
-    add_arguments(p.add_argument_group("settings"), ScrapeConfig)
+    add_arguments(p.add_argument_group("settings"), ScrapeConfig, skip=("dataset",))  # the domains file names it
     p.set_defaults(func=run)
 
 
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if short:
         print(f"{short} of {len(result.queries)} searches fell short; the reasons are in the last column")
     held = ", ".join(f"{k}: {n}" for k, n in result.stored_per_domain.items())
-    print(f"images held now ({held}) in {result.dataset_dir / 'raw'}; manifest {result.manifest}")
+    print(f"images held now ({held}) in {RawLayout.of(result.dataset_dir).root}; manifest {result.manifest}")
     if result.collected == 0:
         print("sakura scrape: nothing could be collected", file=sys.stderr)
         return 1

@@ -9,18 +9,16 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from core.paths import data_root, dataset_dir
 from core.settings import (
     Bool,
     Cli,
+    DatasetSettings,
     Float,
-    Hidden,
     Int,
     NonNegativeInt,
     NonNegativeSeconds,
     PositiveInt,
     Seconds,
-    Settings,
 )
 from scraper.layout import RawLayout
 
@@ -64,10 +62,9 @@ def _lower(values: tuple[str, ...]) -> tuple[str, ...]:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
-class ScrapeConfig(Settings):
+class ScrapeConfig(DatasetSettings):
     """Scraper settings: the search engine, how many results per query and per domain, browser and download limits."""
 
-    data_root: Hidden[Path] = Field(default_factory=data_root, description="data root (default: datasets/)")
     engine: Engine = Field("google", description="search engine")
     fallback_engine: Literal["google", "bing", "none"] | None = Field(
         None,
@@ -159,8 +156,8 @@ class ScrapeConfig(Settings):
         return self.bing_url if (engine or self.engine) == "bing" else self.google_url
 
     def raw_dir(self, dataset: str) -> Path:
-        """`<data root>/<dataset>/raw`: downloaded files and the manifest."""
-        return RawLayout.of(dataset_dir(dataset, self.data_root)).root
+        """`<data root>/<dataset>/raw` (or `<dataset_dir>/raw`): downloaded files and the manifest."""
+        return RawLayout.of(self.data_dir(dataset)).root
 
     def with_engine_url(self, url: str | None) -> ScrapeConfig:
         """This config with the chosen engine's base URL replaced (None: unchanged). A replaced URL is the one

@@ -8,6 +8,7 @@ from pathlib import Path
 from core.config import DOMAIN_KEYS
 
 RAW = "raw"
+RAW_PREFIX = f"{RAW}/"  # before a path relative to raw/, it makes the path relative to the dataset folder
 
 
 @dataclass(frozen=True)

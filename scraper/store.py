@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.files import temp_writer_pid, write_atomic
 from scraper import records as R
 from scraper.layout import RawLayout
 from scraper.records import Candidate, Fetched, SearchOutcome
@@ -84,8 +85,7 @@ def _pid_alive(pid: int) -> bool:
 def _remove_stale_partials(folder: Path) -> None:
     """Delete temp files left by killed runs (never renamed, so never visible); other live writers keep theirs."""
     for part in folder.iterdir():
-        fields = part.name.split(".")
-        pid = int(fields[1]) if len(fields) == 4 and fields[1].isdigit() else None
+        pid = temp_writer_pid(part)
         if pid is None or not _pid_alive(pid):
             part.unlink(missing_ok=True)
 
@@ -240,13 +240,7 @@ class Store:
         if final.exists():  # written by a run killed before its row was committed: same name, same bytes
             return rel
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.partial_dir / f"{sha256}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            if self.fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        write_atomic(final, data, folder=self.partial_dir, fsync=self.fsync)
         return rel
 
     def _upsert(self, f: Fetched, status: str, error: str | None, path: str | None) -> None:

@@ -59,3 +59,33 @@ def test_flags_come_from_the_model_and_unset_flags_keep_its_defaults(capsys):
     add_arguments(p, Demo)
     text = p.format_help()  # a % in a description must not break argparse
     assert "how many (up to 100%) (default: 3)" in text and "--secret" not in text and "--where" in text
+
+
+@pytest.mark.parametrize("model", ["scraper.config.ScrapeConfig", "curation.config.CurationConfig",
+                                   "model.config.TrainConfig", "model.translation.TranslateConfig"])  # fmt: skip
+def test_every_stage_finds_its_dataset_one_way(model, tmp_path, monkeypatch):
+    import importlib
+
+    from core.settings import DatasetSettings
+
+    module, name = model.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    assert issubclass(cls, DatasetSettings)
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path / "env"))
+    assert cls(dataset="d1").data_dir() == tmp_path / "env" / "d1"
+    assert cls(dataset="d1", data_root=tmp_path).data_dir() == tmp_path / "d1"
+    assert cls(dataset="d1", data_root=tmp_path).data_dir("d2") == tmp_path / "d2"  # a scrape's domains file names it
+    assert cls(dataset="d1", dataset_dir=tmp_path / "x").data_dir("d2") == tmp_path / "x"
+    with pytest.raises(ConfigError, match=r"^dataset: got 'Bad Name'; allowed: match pattern"):
+        cls(dataset="Bad Name")
+
+
+@pytest.mark.parametrize("flag", ["--root", "--dataset-dir"])
+def test_the_dataset_folder_flag_has_its_old_names(flag, tmp_path):
+    from curation.config import CurationConfig
+    from model.config import TrainConfig
+
+    for model in (CurationConfig, TrainConfig):
+        p = argparse.ArgumentParser()
+        add_arguments(p, model)
+        assert from_args(model, p.parse_args([flag, str(tmp_path)])).data_dir() == tmp_path

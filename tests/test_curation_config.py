@@ -14,7 +14,7 @@ def test_defaults_are_valid_and_documented_values():
     cfg = CurationConfig()
     assert (cfg.min_side, cfg.load_size, cfg.threshold, cfg.output_format) == (256, 286, 12, "jpg")
     assert (cfg.candidates, cfg.min_score) == (8, 0.8)
-    assert cfg.n_workers >= 1 and cfg.to_dict()["root"] is None
+    assert cfg.n_workers >= 1 and cfg.to_dict()["dataset_dir"] is None
 
 
 @pytest.mark.parametrize(
@@ -50,8 +50,8 @@ def test_bad_values_raise_naming_the_field(field, value):
 
 def test_dataset_dir_from_data_root_or_root(tmp_path, monkeypatch):
     monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path))
-    assert CurationConfig(dataset="demo").dataset_dir == tmp_path / "demo"
-    assert CurationConfig(root=str(tmp_path / "x")).dataset_dir == Path(tmp_path / "x")
+    assert CurationConfig(dataset="demo").data_dir() == tmp_path / "demo"
+    assert CurationConfig(dataset_dir=str(tmp_path / "x")).dataset_dir == Path(tmp_path / "x")
 
 
 def test_decode_key_changes_with_output_settings():

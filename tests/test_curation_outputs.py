@@ -26,7 +26,7 @@ def test_writes_links_removes_stale_keeps_foreign(tmp_path):
     a, b, c = "a" * 64, "b" * 64, "c" * 64
     for s in (a, b, c):
         _stage(staging, s)
-    cfg = CurationConfig(root=tmp_path)
+    cfg = CurationConfig(dataset_dir=tmp_path)
     rows = [_row(a, "A", "train"), _row(b, "B", "test"), _row(c, "A", "", status=Status.DUPLICATE)]
     placed, written = write_outputs(tmp_path, staging, rows, cfg)
     assert written == 2 and rows[0].output == ""  # the decisions given are left as they are
@@ -44,9 +44,9 @@ def test_official_layout_written_and_cleaned(tmp_path):
     staging = tmp_path / "staged"
     a = "d" * 64
     _stage(staging, a)
-    write_outputs(tmp_path, staging, [_row(a, "B", "test")], CurationConfig(root=tmp_path, official_layout=True))
+    write_outputs(tmp_path, staging, [_row(a, "B", "test")], CurationConfig(dataset_dir=tmp_path, official_layout=True))
     assert (tmp_path / f"testB/{a[:16]}.jpg").is_file() and (tmp_path / f"test/B/{a[:16]}.jpg").is_file()
-    write_outputs(tmp_path, staging, [_row(a, "B", "test")], CurationConfig(root=tmp_path))
+    write_outputs(tmp_path, staging, [_row(a, "B", "test")], CurationConfig(dataset_dir=tmp_path))
     assert not (tmp_path / f"testB/{a[:16]}.jpg").exists()
 
 
@@ -55,7 +55,7 @@ def test_restaged_file_replaces_output(tmp_path):
     a = "e" * 64
     _stage(staging, a)
     rows = [_row(a, "A", "train")]
-    cfg = CurationConfig(root=tmp_path)
+    cfg = CurationConfig(dataset_dir=tmp_path)
     write_outputs(tmp_path, staging, rows, cfg)
     p = staging / a[:2] / f"{a}.jpg"
     tmp = p.with_suffix(".new")

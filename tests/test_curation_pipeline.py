@@ -28,7 +28,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory):
     """One curated dataset (2 worker processes) shared by the read-only tests below."""
     root = tmp_path_factory.mktemp("planted")
     expect = ci.planted_dataset(root / "raw")
-    result = curate(CurationConfig(root=root, workers=2, test_fraction=0.3, seed=3))
+    result = curate(CurationConfig(dataset_dir=root, workers=2, test_fraction=0.3, seed=3))
     rows = {(r.domain, r.sha256): r for r in read_manifest(result.manifest)}
     return root, expect, result, rows
 
@@ -129,7 +129,7 @@ def test_report_and_review_summary(planted):
 
 
 def _curate(root: Path, **kw) -> tuple[dict[str, Decision], object]:
-    result = curate(CurationConfig(root=root, workers=1, **kw))
+    result = curate(CurationConfig(dataset_dir=root, workers=1, **kw))
     return {r.sha256: r for r in read_manifest(result.manifest)}, result
 
 
@@ -211,7 +211,7 @@ def test_official_layout_and_png_output(tmp_path):
 
 def test_missing_raw_folder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="no raw images"):
-        curate(CurationConfig(root=tmp_path))
+        curate(CurationConfig(dataset_dir=tmp_path))
 
 
 def test_parallel_and_serial_decoding_agree(tmp_path):
@@ -219,8 +219,8 @@ def test_parallel_and_serial_decoding_agree(tmp_path):
         for i in range(8):
             ci.put(root / "raw", "AB"[i % 2], ci.jpeg_bytes(ci.scene(4000 + i, (400, 300))))
         ci.put(root / "raw", "A", ci.truncated_jpeg())
-    serial = read_manifest(curate(CurationConfig(root=tmp_path / "one", workers=1)).manifest)
-    parallel = read_manifest(curate(CurationConfig(root=tmp_path / "two", workers=2)).manifest)
+    serial = read_manifest(curate(CurationConfig(dataset_dir=tmp_path / "one", workers=1)).manifest)
+    parallel = read_manifest(curate(CurationConfig(dataset_dir=tmp_path / "two", workers=2)).manifest)
     assert serial == parallel
 
 
@@ -240,8 +240,8 @@ def test_the_batch_path_writes_the_same_dataset_byte_for_byte(tmp_path):
     make the same dataset."""
     for root in (tmp_path / "alone", tmp_path / "batches"):
         _street_folder(root / "raw")
-    alone = curate(CurationConfig(root=tmp_path / "alone", workers=2))
-    cfg = CurationConfig(root=tmp_path / "batches", workers=2, official_layout=False)
+    alone = curate(CurationConfig(dataset_dir=tmp_path / "alone", workers=2))
+    cfg = CurationConfig(dataset_dir=tmp_path / "batches", workers=2, official_layout=False)
     todo = pipeline.pending(cfg)
     parts = pipeline.batches(cfg, todo, parallel=4)
     assert len(todo) == 29 and len(parts) == 1 and len(pipeline.batches(cfg, todo * 40, parallel=4)) == 8
@@ -322,7 +322,7 @@ def test_a_file_that_crashes_hangs_or_trips_a_bug_costs_only_itself(tmp_path, mo
     for name in ("crash.jpg", "hang.jpg", "bug.jpg"):
         (raw / "A" / name).write_bytes(ci.jpeg_bytes(ci.scene(len(name), (400, 300))))
     monkeypatch.setattr(pipeline, "analyse_file", _hostile_analyse)
-    result = curate(CurationConfig(root=tmp_path, workers=2, decode_timeout=2.0, test_fraction=0.0))
+    result = curate(CurationConfig(dataset_dir=tmp_path, workers=2, decode_timeout=2.0, test_fraction=0.0))
     rows = {r.relpath: r for r in read_manifest(result.manifest)}
     assert len(rows) == 9 and result.counts["A"]["kept"] + result.counts["B"]["kept"] == 6
     crash, hang, bug = rows["A/crash.jpg"], rows["A/hang.jpg"], rows["A/bug.jpg"]
@@ -336,7 +336,7 @@ def test_a_file_that_crashes_hangs_or_trips_a_bug_costs_only_itself(tmp_path, mo
     report = json.loads(result.report.read_text())
     assert report["problems"]["decoder_crashed"]["count"] == 1 and report["warnings"] == list(result.warnings)
     monkeypatch.undo()  # fixed: the crash and the bug are decoded again, not taken from the cache; the timeout is kept
-    again = curate(CurationConfig(root=tmp_path, workers=2, test_fraction=0.0))
+    again = curate(CurationConfig(dataset_dir=tmp_path, workers=2, test_fraction=0.0))
     assert (again.analysed, again.cached) == (2, 7) and again.counts["A"]["kept"] == 5
 
 
@@ -365,4 +365,4 @@ def test_a_damaged_state_file_is_a_config_error_saying_what_to_do(tmp_path):
     state.parent.mkdir()
     state.write_bytes(b"this is not a database" * 100)
     with pytest.raises(ConfigError, match="state.sqlite: not readable .* delete it to start over"):
-        curate(CurationConfig(root=tmp_path))
+        curate(CurationConfig(dataset_dir=tmp_path))

@@ -120,7 +120,7 @@ def test_curate_gives_every_raw_file_one_row_and_a_reason(work, files):
     for n, (seed, domain) in enumerate(files):
         data, ext, _ = ch.hostile_file(random.Random(seed))
         paths.append(ch.write_raw(root / "raw", domain, n, data, ext))
-    result = curate(CurationConfig(root=root, workers=2, min_side=32))
+    result = curate(CurationConfig(dataset_dir=root, workers=2, min_side=32))
     with result.manifest.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(r["raw_path"] for r in rows) == sorted(p.relative_to(root).as_posix() for p in paths)
@@ -138,7 +138,7 @@ def test_image_files_found_on_this_machine_are_all_classified(tmp_path):
         pytest.skip("no image files among the installed packages")
     ch.hostile_corpus(tmp_path / "raw", 0, seed=0, found=found)
     n = sum(1 for p in (tmp_path / "raw").rglob("*") if p.is_file())
-    result = curate(CurationConfig(root=tmp_path, workers=2))
+    result = curate(CurationConfig(dataset_dir=tmp_path, workers=2))
     with result.manifest.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == n == len(found) + len(ch.CRAFTED)

@@ -34,7 +34,7 @@ def folders(tmp_path_factory):
     _raw(base / "local")
     for name in ("dask", "threads"):
         shutil.copytree(base / "local" / "raw", base / name / "raw")
-    curate(CurationConfig(root=base / "local", workers=2))
+    curate(CurationConfig(dataset_dir=base / "local", workers=2))
     return base
 
 
@@ -47,7 +47,7 @@ def test_the_flow_on_each_task_runner_makes_the_dataset_curate_makes(prefect_ser
     runner = task_runner(kind, dask_workers=2)
     assert isinstance(runner, DaskTaskRunner) == (kind == "dask")
     flow = curate_flow.with_options(task_runner=runner)
-    cfg = CurationConfig(root=folders / kind, workers=2)
+    cfg = CurationConfig(dataset_dir=folders / kind, workers=2)
     state = flow(dataset="scaleout", curation=cfg, review=None, return_state=True)
     summary = state.result()
     states = task_states(str(state.state_details.flow_run_id))

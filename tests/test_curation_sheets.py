@@ -43,7 +43,7 @@ def test_sheet_lines_groups_and_limits(tmp_path):
 
 def test_write_sheets_jpeg_pages(tmp_path):
     rows, staging = _rows(tmp_path, 2 * COLUMNS * ROWS_PER_PAGE + 3)
-    cfg = CurationConfig(root=tmp_path, sheet_thumb=48, sheet_max_images=1000)
+    cfg = CurationConfig(dataset_dir=tmp_path, sheet_thumb=48, sheet_max_images=1000)
     sheets = write_sheets(tmp_path / "sheets", staging, rows, cfg)
     assert len(sheets["kept_A"]) == 2 and len(sheets["duplicates"]) == len(sheets["rejected"]) == 1
     with Image.open(sheets["kept_A"][0]) as im:
@@ -70,7 +70,7 @@ def test_tiles_from_staged_copies_smaller_or_larger_than_the_tile(tmp_path, size
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(ci.jpeg_bytes(ci.scene(i, size)))
         rows.append(_kept(i, sha, "A"))
-    cfg = CurationConfig(root=tmp_path, sheet_thumb=48, workers=workers)
+    cfg = CurationConfig(dataset_dir=tmp_path, sheet_thumb=48, workers=workers)
     (page,) = write_sheets(tmp_path / "sheets", staging, rows, cfg)["kept_A"]
     with Image.open(page) as im:
         tile = im.convert("RGB").crop((4, 22 + 4, 4 + 48, 22 + 4 + 48))

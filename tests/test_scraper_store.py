@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
 import pytest
 
+from core.files import temp_path
 from scraper import records as R
 from scraper.layout import RawLayout
 from scraper.records import Candidate, Fetched
@@ -104,9 +104,9 @@ def test_stale_partial_files_are_removed_on_open(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     partial = tmp_path / ".partial"
     partial.mkdir()
-    (partial / f"abc.{int(dead.stdout)}.0123abcd.part").write_bytes(b"half, writer killed")
+    (partial / f".abc.jpg.{int(dead.stdout)}.0123abcd.tmp").write_bytes(b"half, writer killed")
     (partial / "old-style.part").write_bytes(b"half")
-    live = partial / f"def.{os.getpid()}.0123abcd.part"  # another Store of a live process is writing it
+    live = temp_path(tmp_path / "A" / "def.jpg", partial)  # another Store of a live process is writing it
     live.write_bytes(b"in progress")
     Store(tmp_path).close()
     assert list(partial.iterdir()) == [live]
