@@ -35,8 +35,11 @@ def fresh(root: Path) -> None:
 
 def run(side: str, root: Path, workers: int, address: str) -> float:
     """One fresh curation of `root` by `side`; wall seconds."""
+    from core.environment import variable
     from flows.curate import curate_flow
-    from flows.runners import DASK_ADDRESS_ENV, task_runner
+    from flows.runners import task_runner
+
+    DASK_ADDRESS_ENV = variable("dask_address")
 
     fresh(root)
     cfg = CurationConfig(dataset_dir=root, workers=workers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -10,7 +9,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def data_root() -> Path:
     """The data root: $SAKURA_DATA_ROOT, else `datasets/` in the project."""
-    return Path(os.environ.get("SAKURA_DATA_ROOT", PROJECT_ROOT / "datasets"))
+    from core.environment import environment  # it imports PROJECT_ROOT from here
+
+    return environment().data_root
 
 
 def default_domains_file() -> Path:

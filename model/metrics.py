@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from inspect import signature
 from pathlib import Path
@@ -11,10 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.environment import environment, variable
 from model.data import FolderDataset, Skipped
 
 CLASSIFIER_SIZE = 32
-INCEPTION_ENV = "SAKURA_INCEPTION_WEIGHTS"
+INCEPTION_ENV = variable("inception_weights")
 UPSAMPLING_STRIDE = 4  # two stride-2 upsamplings: artifacts repeat every 2 and 4 pixels
 SHARE_EPS = 1e-5  # floor of a checkerboard share (a flat input has none), so ratios stay finite
 SSIM_C2 = 0.03**2  # SSIM's contrast constant for data range 1
@@ -231,7 +231,7 @@ def artifact_scores(real_A: torch.Tensor, real_B: torch.Tensor, fake_B: torch.Te
 
 def inception_weights_path(setting: str | None) -> Path | None:
     """The configured InceptionV3 weights (setting, else $SAKURA_INCEPTION_WEIGHTS), or None."""
-    value = setting or os.environ.get(INCEPTION_ENV)
+    value = setting or environment().inception_weights
     return Path(value) if value else None
 
 

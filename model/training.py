@@ -15,6 +15,7 @@ import torch.distributed as torch_dist
 from tqdm import tqdm
 
 from core.config import TRAIN
+from core.environment import environment
 from core.files import atomic_path
 from model import checkpoint as ckpt_io
 from model.config import TrainConfig, pick_device, resolve
@@ -100,7 +101,7 @@ def setup_distributed() -> DistInfo:
         return DistInfo()
     info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
     if not torch_dist.is_initialized():
-        cuda = torch.cuda.is_available() and os.environ.get("SAKURA_DDP_BACKEND") != "gloo"
+        cuda = torch.cuda.is_available() and environment().ddp_backend != "gloo"
         if cuda:
             torch.cuda.set_device(info.local_rank)
         torch_dist.init_process_group(backend="nccl" if cuda else "gloo")

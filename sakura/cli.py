@@ -96,16 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(load=[command] if command in STAGE_COMMANDS else []).parse_args(argv)
     try:
+        args = build_parser(load=[command] if command in STAGE_COMMANDS else []).parse_args(argv)
         return args.func(args)
-    except (UserError, OSError) as e:
+    except (UserError, OSError) as e:  # a bad SAKURA_* variable already while building the parser's defaults
         if debug:
             traceback.print_exc()
-        print(f"sakura {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"sakura {command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"sakura {args.command}: interrupted", file=sys.stderr)
+        print(f"sakura {command}: interrupted", file=sys.stderr)
         return 130
 
 

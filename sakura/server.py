@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import UserError, require
+from core.environment import Environment, environment, variable
 from core.files import write_json
 from core.paths import PROJECT_ROOT
 
-PORT_ENV = "SAKURA_PREFECT_PORT"
-HOME_ENV = "SAKURA_PREFECT_HOME"
-DEFAULT_PORT = 4200
+PORT_ENV, HOME_ENV = variable("prefect_port"), variable("prefect_home")
+DEFAULT_PORT = Environment.model_fields["prefect_port"].default
 
 
 class ServerError(RuntimeError, UserError):
@@ -42,10 +42,8 @@ class ServerConfig:
     @classmethod
     def from_env(cls) -> ServerConfig:
         """Port from $SAKURA_PREFECT_PORT (default 4200), home from $SAKURA_PREFECT_HOME (default .prefect/)."""
-        raw = os.environ.get(PORT_ENV, str(DEFAULT_PORT))
-        require(raw.isdigit(), PORT_ENV, raw, "a port number 1-65535")
-        home = Path(os.environ.get(HOME_ENV, PROJECT_ROOT / ".prefect"))
-        return cls(home=home, port=int(raw))
+        env = environment()
+        return cls(home=env.prefect_home, port=env.prefect_port)
 
     @property
     def url(self) -> str:

@@ -13,13 +13,13 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 
+from core.environment import environment, variable
 from scraper import reaper as R
 
 log = logging.getLogger(__name__)
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-DRIVER_ENV = "SAKURA_CHROMEDRIVER"
-BROWSER_ENV = "SAKURA_CHROMIUM"
+DRIVER_ENV, BROWSER_ENV = variable("chromedriver"), variable("chromium")
 # Without the background-networking flags Chromium keeps trying to reach Google hosts at start-up.
 BASE_ARGS = (
     "--no-sandbox",
@@ -54,7 +54,7 @@ class DriverChoice:
 
 def find_browser(explicit: str | None = None) -> str | None:
     """The Chromium/Chrome binary: an explicit path, $SAKURA_CHROMIUM, or the first known name on PATH."""
-    explicit = explicit or os.environ.get(BROWSER_ENV)
+    explicit = explicit or environment().chromium
     if explicit:
         if not Path(explicit).is_file():
             raise BrowserError(f"browser binary {explicit!r} does not exist; {INSTALL_HINT}")
@@ -69,7 +69,7 @@ def find_browser(explicit: str | None = None) -> str | None:
 def resolve_driver(explicit: str | None = None, browser: str | None = None) -> DriverChoice:
     """Find chromedriver: explicit setting -> chromedriver on PATH -> webdriver-manager (needs the internet)."""
     browser_path = find_browser(browser)
-    explicit = explicit or os.environ.get(DRIVER_ENV)
+    explicit = explicit or environment().chromedriver
     if explicit:
         if not (Path(explicit).is_file() and os.access(explicit, os.X_OK)):
             raise BrowserError(f"chromedriver {explicit!r} (from the setting) is not an executable; {INSTALL_HINT}")

@@ -1,0 +1,47 @@
+"""The `SAKURA_*` environment variables: declared once, read and validated by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.config import ConfigError
+from core.paths import PROJECT_ROOT
+
+PREFIX = "SAKURA_"
+
+
+class Environment(BaseSettings):
+    """Every `SAKURA_*` variable (an empty one counts as unset); read fresh by `environment()`."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, frozen=True, extra="ignore")
+
+    data_root: Path = Field(PROJECT_ROOT / "datasets", description="the data root")
+    chromium: str | None = Field(None, description="the Chromium binary (else the first on PATH)")
+    chromedriver: str | None = Field(None, description="the chromedriver (else PATH, then webdriver-manager)")
+    inception_weights: str | None = Field(None, description="local InceptionV3 weights for FID/KID")
+    ddp_backend: Literal["gloo", "nccl"] | None = Field(None, description="gloo: no NCCL even on CUDA")
+    task_runner: Literal["threads", "dask"] = Field("threads", description="what the flows fan out on")
+    threads: Annotated[int, Field(gt=0)] = Field(4, description="threads of the default task runner")
+    dask_address: str | None = Field(None, description="an existing Dask scheduler (else a local cluster)")
+    dask_workers: Annotated[int, Field(gt=0)] = Field(2, description="workers of the local Dask cluster")
+    prefect_port: Annotated[int, Field(ge=1, le=65535)] = Field(4200, description="port of the local Prefect server")
+    prefect_home: Path = Field(PROJECT_ROOT / ".prefect", description="the local Prefect server's home")
+
+
+def variable(field: str) -> str:
+    """The environment variable of an Environment field: `SAKURA_<FIELD>`."""
+    return PREFIX + field.upper()
+
+
+def environment() -> Environment:
+    """The environment as it is now; a bad value is a one-line ConfigError naming the variable."""
+    try:
+        return Environment()
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        allowed = first["msg"].removeprefix("Input should be ")
+        raise ConfigError(f"{variable(str(first['loc'][0]))}: got {first['input']!r}; allowed: {allowed}") from None
