@@ -75,6 +75,7 @@ class QueryResult:
     domain_limit: int | None = None
     thumbnails: int = 0  # candidates that are thumbnails (the last-resort layer)
     errors: tuple[str, ...] = ()  # "URL: Class: message" of the first unexpected per-URL errors
+    layer_counts: tuple[tuple[str, int], ...] = ()  # (extraction layer, candidates it found first)
 
     @property
     def downloaded(self) -> int:
@@ -258,7 +259,7 @@ def collect(
         domain, label, engine_name, outcome.status, outcome.message, len(outcome.candidates), dict(got.statuses),
         outcome.asked, outcome.layer, outcome.stop, outcome.fallback_from, outcome.fallback_reason, got.held,
         got.settled, got.pending, cfg.per_domain_limit, sum(c.is_thumbnail for c in outcome.candidates),
-        tuple(got.errors),
+        tuple(got.errors), outcome.layer_counts,
     )  # fmt: skip
     why = shortfall(result)
     if why:

@@ -96,7 +96,7 @@ class SearchOutcome:
     candidates: tuple[Candidate, ...]
     status: str = OK
     message: str = ""
-    layer: str = ""  # which extraction layers produced the candidates: json, preview, json+preview, thumbnails
+    layer: str = ""  # which extraction layers produced the candidates: json, network, preview (joined by +), thumbnails
     debug_files: tuple[str, ...] = ()
     asked: int = 0
     stop: str = ""
@@ -104,6 +104,7 @@ class SearchOutcome:
     fallback_from: str = ""
     fallback_reason: str = ""
     attempts: tuple[SearchOutcome, ...] = ()
+    layer_counts: tuple[tuple[str, int], ...] = ()  # (layer, candidates it found first), in layer order
 
     @property
     def found(self) -> int:
