@@ -52,8 +52,10 @@ class NetworkReader:
             if method == "Network.responseReceived":
                 resp = params.get("response") or {}
                 url, mime = resp.get("url", ""), (resp.get("mimeType") or "").lower()
-                if params.get("type") in TYPES and url.startswith(("http://", "https://")) and not mime.startswith(
-                    NOT_TEXT
+                if (
+                    params.get("type") in TYPES
+                    and url.startswith(("http://", "https://"))
+                    and not mime.startswith(NOT_TEXT)
                 ):
                     self._responses[rid] = url
             elif method == "Network.loadingFinished" and rid in self._responses and rid not in self._done:
