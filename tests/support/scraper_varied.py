@@ -81,7 +81,7 @@ class PageSpec:
         unique = len(set(origins))
         broken = frozenset(j for j in range(unique) if rng.random() < rng.choice((0, 0.1, 0.2)))
         asked = rng.choice((unique, unique + rng.randint(3, 20), max(3, unique // 2)))
-        return cls(
+        drawn = dict(
             name=f"seed-{seed}", engine=engine, n=n, first=min(n, rng.choice((5, 10, 10, 20, 20, 35))),
             batch=rng.choice((10, 20, 30)), tile=rng.choice(TILES), window=rng.choice(WINDOWS),
             loading=rng.choice(LOADINGS if engine == "google" else LOADINGS[:2] + LOADINGS[3:5]),
@@ -91,8 +91,8 @@ class PageSpec:
             preview_markup=rng.randint(0, 3), lazy=rng.random() < 0.3,
             consent=rng.choice(CONSENTS if engine == "google" else ("none", "overlay")),
             cookie_honoured=rng.random() < 0.5, origins=origins, broken=broken, asked=asked,
-            **_later_variants(random.Random(f"later-{seed}"), engine, data),
         )  # fmt: skip
+        return cls(**{**drawn, **_later_variants(random.Random(f"later-{seed}"), engine, data)})
 
     def __post_init__(self) -> None:
         if not self.origins:
