@@ -110,6 +110,9 @@ def chrome_options(
         opts.add_argument(f"--user-data-dir={user_data_dir}")
     if browser_path:
         opts.binary_location = browser_path
+    # The network layer reads the page's own responses from the performance log (scraper.network).
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    opts.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
     return opts
 
 

@@ -69,6 +69,7 @@ def summary_table(result: ScrapeResult) -> str:
         row = query_row(q)
         row["engine"] = f"{q.engine} (for {q.fallback_from})" if q.fallback_from else q.engine
         row["query"] = q.query[:40]
+        row["layer"] = row["by_layer"] or row["layer"]  # how many each layer found: json 20, network 40
         rows.append([str(row[k]) for k in TABLE])
     total = [sum(query_row(q)[k] for q in result.queries) for k in ("asked", "found", "downloaded", "held", "failed")]
     rows.append(["all", "", "", "", "", *map(str, total), "", ""])

@@ -1,4 +1,4 @@
-"""A search engine driven in a real browser: consent, block detection, loading, three extraction layers, retries."""
+"""A search engine driven in a real browser: consent, block detection, loading, four extraction layers, retries."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -17,9 +18,11 @@ from scraper import browser
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.extract import Extracted
+from scraper.layers import Found, layer_text
 from scraper.loading import POLL, Loader, watch_network
-from scraper.preview import PreviewReader, thumbnail_candidates
-from scraper.records import Candidate, SearchOutcome
+from scraper.network import NetworkReader
+from scraper.preview import PreviewReader, read_tiles, thumbnail_candidates
+from scraper.records import SearchOutcome
 from scraper.selectors import EngineProfile
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,8 @@ class BrowserEngine:
         deadline = time.monotonic() + self.cfg.search_timeout
         watch_network(d)
         self._set_consent_cookie(d)
+        net = NetworkReader(d)
+        net.forget()  # responses of earlier pages are not this search's
         failed = self._open(d, self.search_url(query))
         if failed:
             return self._give_up(d, query, ERROR, f"could not load {self.search_url(query)} ({failed})", limit)
@@ -123,7 +128,7 @@ class BrowserEngine:
             )
             return self._outcome((), R.BLOCKED, msg, limit, R.STOP_BLOCKED)
         watch_network(d)
-        return self._extract(d, query, limit, deadline)
+        return self._extract(d, net, query, limit, deadline)
 
     def _set_consent_cookie(self, d) -> None:
         if self._cookie_set or not (self.cfg.consent_cookie and self.profile.consent_cookie):
@@ -170,32 +175,28 @@ class BrowserEngine:
             return True
         return bool(browser.first_match(d, self.profile.blocked_selectors))
 
-    def _extract(self, d, query: Query, limit: int, deadline: float) -> SearchOutcome:
-        """Load and read in rounds: JSON first, preview clicks for tiles the JSON does not cover, more loading while
-        originals are missing; thumbnails only when no original was found at all."""
+    def _extract(self, d, net: NetworkReader, query: Query, limit: int, deadline: float) -> SearchOutcome:
+        """Load and read in rounds, layer by layer per tile: the page's data (`json`) and the responses the page
+        fetched (`network`) after every loading step, then a click (`preview`) on each tile whose original no layer
+        has yet; more loading while originals are missing; thumbnails only when no original was found at all."""
         loader = Loader(d, self.profile, self.cfg, deadline)
         preview = PreviewReader(d, self.profile, self.cfg, self.cfg.preview_clicks(limit))
-        found: dict[str, Candidate] = {}
-        layers: list[str] = []
+        found = Found()
         target, stop = limit, R.STOP_ASKED
 
-        def available() -> int:
-            return max(len(browser.first_match(d, self.profile.thumbnails)), len(self._layer1(d).candidates))
+        def available() -> int:  # after every loading step: bodies are read before Chromium can evict them
+            self._read(d, found, net)
+            return max(len(browser.first_match(d, self.profile.thumbnails)), len(found))
 
         while True:
             loaded = loader.load(target, available)
-            ext = self._layer1(d)
-            for c in ext.candidates:
-                found.setdefault(c.url, c)
-            if ext.candidates and "json" not in layers:
-                layers.append("json")
-            tiles = browser.first_match(d, self.profile.thumbnails)
-            if len(found) < limit and preview.cap > 0 and len(tiles) > ext.records and not preview.dead:
-                before = len(found)
-                preview.next = max(preview.next, ext.records)
-                preview.read(tiles, limit, found)
-                if len(found) > before and "preview" not in layers:
-                    layers.append("preview")
+            self._read(d, found, net)
+            tiles, infos = browser.first_match(d, self.profile.thumbnails), read_tiles(d, self.profile)
+            tiles, infos = tiles[: len(infos)], infos[: len(tiles)]  # tiles come after tiles: the same first ones
+            covered = found.cover(infos)
+            if len(found) < limit and preview.cap > 0 and not preview.dead:
+                preview.read(tiles, infos, [i for i, c in enumerate(covered) if not c], limit, found)
+                found.cover(infos)
             if len(found) >= limit:
                 break
             if preview.capped:
@@ -204,23 +205,36 @@ class BrowserEngine:
             if loaded != R.STOP_ASKED:
                 stop = loaded
                 break
-            if not found and (preview.dead or preview.cap == 0) and len(tiles) >= limit:
+            if not len(found) and (preview.dead or preview.cap == 0) and len(tiles) >= limit:
                 break  # no layer finds originals here; enough tiles for the thumbnail layer
             target = max(target, available()) + (limit - len(found))
-        cands = [Candidate(c.url, c.page_url, c.title, i, False, c.width, c.height)
-                 for i, c in enumerate(list(found.values())[:limit])]  # fmt: skip
-        layer = "+".join(layers)
+        cands, counts = found.candidates(limit), found.counts(limit)
         if not cands and self.cfg.thumbnail_fallback:
-            cands = thumbnail_candidates(d, self.profile, limit)
-            layer = "thumbnails" if cands else ""
+            cands = thumbnail_candidates(read_tiles(d, self.profile), limit)
+            counts = (("thumbnails", len(cands)),) if cands else ()
         if not cands:
             return self._give_up(d, query, EMPTY, "no results found by any extraction layer", limit, R.STOP_NO_RESULTS)
-        msg = f"{len(cands)} candidates ({layer}); {loader.attempts} loading attempts"
+        layer = "+".join(name for name, _ in counts)
+        msg = f"{len(cands)} candidates ({layer_text(counts)}); {loader.attempts} loading attempts"
         if loader.worked:
             msg += f" (more results came by: {', '.join(loader.worked)})"
         if preview.clicks:
             msg += f"; {preview.clicks} preview clicks"
-        return self._outcome(cands, R.OK, msg, limit, R.STOP_ASKED if len(cands) >= limit else stop, layer)
+        msg += self._network_note(net)
+        stop = R.STOP_ASKED if len(cands) >= limit else stop
+        return replace(self._outcome(cands, R.OK, msg, limit, stop, layer), layer_counts=counts)
+
+    def _read(self, d, found: Found, net: NetworkReader) -> None:
+        """The `json` layer (the page as it is now) and the `network` layer (responses finished since last time)."""
+        found.add_extracted("json", self._layer1(d))
+        for _url, body in net.bodies():
+            found.add_extracted("network", self.layer1(body, self.profile.thumbnail_url_markers))
+
+    @staticmethod
+    def _network_note(net: NetworkReader) -> str:
+        if not net.available:
+            return f"; network layer off: {net.why_not}"
+        return f"; {net.gone} responses were gone before they could be read" if net.gone else ""
 
     def _layer1(self, d) -> Extracted:
         return self.layer1(d.page_source, self.profile.thumbnail_url_markers)

@@ -1,15 +1,17 @@
 """Layer 1 extraction, pure: original image URLs with size, source page and title, parsed from a page's embedded data.
 
-The result data of an engine sits somewhere in the page as JSON: a script's array literal, a JSON string inside a
-JS string (escaped once, twice, ...), an HTML attribute. `json_values` finds and decodes all of it, whatever the
-escaping and the whitespace; the engine readers then walk the decoded values for result records.
+The result data of an engine sits somewhere in the page, or in a response the page fetched, as JSON: a script's array
+literal, a JSON string inside a JS string (escaped once, twice, ...), an HTML attribute, a text node (template and
+noscript content too), a response body behind an anti-hijacking prefix or in length-prefixed chunks, HTML inside a
+JSON string. `json_values` finds and decodes all of it, whatever the escaping and the whitespace; the engine readers
+then walk the decoded values for result records.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from html import unescape as html_unescape
 from typing import Any
@@ -18,8 +20,9 @@ from scraper.records import Candidate
 from scraper.selectors import BING, BING_RECORD_KEYS, GOOGLE, GOOGLE_META_KEY
 
 _DECODER = json.JSONDecoder(strict=False)  # JS strings may hold raw tabs
-_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.S | re.I)
-_TAG = re.compile(r"""<[a-zA-Z](?:[^>"']|"[^"]*"|'[^']*')*>""", re.S)
+# Elements whose content is raw text in a serialized DOM (noscript: while scripts run), then any start tag.
+_RAW = re.compile(r"<(script|noscript|style)\b[^>]*>(.*?)</\1\s*>", re.S | re.I)
+_TAG = re.compile(r"""<[a-zA-Z](?:[^>"']|"[^"]*"|'[^']*')*>|</[a-zA-Z][^>]*>|<!--.*?-->""", re.S)
 _ATTR_VALUE = re.compile(r"""\s[^\s=/>"']+\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CODE_START = re.compile(r"""[\[{"']""")
 _JS_STRING = {'"': re.compile(r'"(?:[^"\\\n]|\\.)*"', re.S), "'": re.compile(r"'(?:[^'\\\n]|\\.)*'", re.S)}
@@ -29,6 +32,7 @@ _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 MAX_DEPTH = 4  # JSON in a string in a string ...: decoded this many levels deep
 MIN_NESTED = 8  # shorter strings are never parsed as nested JSON
 PROVENANCE_DEPTH = 6  # how deep under a result record its page URL and title are looked for
+MIN_KEY = 3  # shorter strings of a record never match it to a tile
 
 
 def _js_string(literal: str) -> str | None:
@@ -85,26 +89,46 @@ def _nested(value: Any, depth: int) -> Iterator[Any]:
             s = v.lstrip(")]}'\n ")
             if len(s) >= MIN_NESTED and s[0] in "[{":
                 yield from _values_in_code(s, depth + 1)
+            elif len(s) >= MIN_NESTED and s[0] == "<" and ("[" in s or "{" in s):  # HTML in a JSON string
+                yield from _values_in_html(s, depth + 1)
         elif isinstance(v, list):
             stack.extend(reversed(v))
         elif isinstance(v, dict):
             stack.extend(reversed(list(v.values())))
 
 
-def json_values(source: str) -> Iterator[Any]:
-    """Every JSON array or object a page source holds, in page order: in scripts (also inside JS strings, escaped any
-    number of times) and in HTML attribute values (HTML-escaped). A source that is not HTML is read as code."""
-    if not source.lstrip().startswith("<"):
-        yield from _values_in_code(source, 0)
-        return
-    for m in re.finditer(f"{_SCRIPT.pattern}|{_TAG.pattern}", source, re.S | re.I):
+def _values_in_html(source: str, depth: int) -> Iterator[Any]:
+    """The JSON values of an HTML document or fragment, in order: in scripts and noscript (raw text), in attribute
+    values and in text nodes (both HTML-escaped)."""
+    pos = 0
+    for m in re.finditer(f"{_RAW.pattern}|{_TAG.pattern}", source, re.S | re.I):
+        yield from _values_in_text(source[pos : m.start()], depth)
+        pos = m.end()
         if m.group(1) is not None:
-            yield from _values_in_code(m.group(1), 0)
+            if m.group(1).lower() != "style":
+                yield from _values_in_code(m.group(2), depth)
             continue
         for attr in _ATTR_VALUE.finditer(m.group()):
             raw = attr.group(1) if attr.group(1) is not None else attr.group(2)
             if "[" in raw or "{" in raw:
-                yield from _values_in_code(html_unescape(raw), 1)
+                yield from _values_in_code(html_unescape(raw), depth + 1)
+    yield from _values_in_text(source[pos:], depth)
+
+
+def _values_in_text(text: str, depth: int) -> Iterator[Any]:
+    if "[" in text or "{" in text:
+        yield from _values_in_code(html_unescape(text), depth)
+
+
+def json_values(source: str) -> Iterator[Any]:
+    """Every JSON array or object a page source or a response body holds, in order: in scripts (also inside JS
+    strings, escaped any number of times), in HTML attribute values and text nodes (HTML-escaped), in JSON strings
+    (JSON or HTML). A source that is not HTML is read as code: a `)]}'` prefix, length lines between chunks and
+    other text around the values are skipped."""
+    if not source.lstrip().startswith("<"):
+        yield from _values_in_code(source, 0)
+        return
+    yield from _values_in_html(source, 0)
 
 
 def unescape_js(text: str) -> str:
@@ -142,16 +166,27 @@ def _is_triple(v: Any) -> bool:
 
 @dataclass
 class Extracted:
-    """What layer 1 read from a page: unique originals in page order, and how many result records it saw."""
+    """What layer 1 read from a page: unique originals in page order, how many result records it saw, and the
+    strings of each record (ids, URLs) by which a tile on the page can be matched to its original."""
 
     candidates: list[Candidate] = field(default_factory=list)
     records: int = 0  # result records seen; an original under several thumbnails counts each time
+    keys: dict[str, set[str]] = field(default_factory=dict)  # a record's string -> the originals of such records
     _by_url: dict[str, int] = field(default_factory=dict, repr=False)
 
-    def add(self, url: str, page_url: str | None, title: str | None, size: tuple[int, int] | None = None) -> None:
+    def add(
+        self,
+        url: str,
+        page_url: str | None,
+        title: str | None,
+        size: tuple[int, int] | None = None,
+        keys: Iterable[str] = (),
+    ) -> None:
         """One result record: a new original, or more provenance for one already seen."""
         self.records += 1
         url, page_url = unescape_js(url), unescape_js(page_url) if page_url else None
+        for k in keys:
+            self.keys.setdefault(k, set()).add(url)
         title = title.strip() if title else None
         i = self._by_url.get(url)
         if i is None:
@@ -205,6 +240,21 @@ def _provenance(scope: list[Any], url: str, markers: tuple[str, ...]) -> tuple[s
     return found
 
 
+def record_keys(values: Iterable[Any]) -> set[str]:
+    """The strings of a record (ids, URLs, thumbnail URLs; down to PROVENANCE_DEPTH), URLs unescaped: what a tile
+    of the page may carry too. Strings shorter than MIN_KEY or only digits are no key."""
+    keys: set[str] = set()
+    stack = [(v, 0) for v in values]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, str):
+            if len(v) >= MIN_KEY and not v.isdigit():
+                keys.add(unescape_js(v) if _is_url(v) else v)
+        elif d < PROVENANCE_DEPTH and isinstance(v, list | dict):
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return keys
+
+
 def _google_walk(value: Any, markers: tuple[str, ...], out: Extracted) -> None:
     """Depth-first in page order; a list holding an original's ["url",h,w] triple is that result's record."""
     stack = [value]
@@ -218,9 +268,10 @@ def _google_walk(value: Any, markers: tuple[str, ...], out: Extracted) -> None:
         originals = [i for i, x in enumerate(v) if _is_triple(x) and not is_thumbnail_url(x[0], markers)]
         bounds = [-1, *originals, len(v)]
         for k, i in enumerate(originals):
-            scope = [x for x in v[bounds[k] + 1 : bounds[k + 2]] if not _is_triple(x)]
+            record = v[bounds[k] + 1 : bounds[k + 2]]
+            scope = [x for x in record if not _is_triple(x)]
             page, title = _provenance(scope, v[i][0], markers)
-            out.add(v[i][0], page, title, (v[i][1], v[i][2]))
+            out.add(v[i][0], page, title, (v[i][1], v[i][2]), record_keys(record))
         stack.extend(reversed([x for x in v if isinstance(x, list | dict) and not _is_triple(x)]))
 
 
@@ -248,7 +299,7 @@ def bing_extract(source: str, markers: tuple[str, ...] = BING.thumbnail_url_mark
                 url = v.get(image)
                 if _is_url(url) and not is_thumbnail_url(url, markers):
                     p, t = v.get(page), v.get(title)
-                    out.add(url, p if _is_url(p) else None, t if isinstance(t, str) else None)
+                    out.add(url, p if _is_url(p) else None, t if isinstance(t, str) else None, keys=record_keys([v]))
                 stack.extend(reversed([x for x in v.values() if isinstance(x, list | dict)]))
     return out
 

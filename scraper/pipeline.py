@@ -174,7 +174,7 @@ def collect(
         domain, label, engine_name, outcome.status, outcome.message, len(outcome.candidates), dict(got.statuses),
         outcome.asked, outcome.layer, outcome.stop, outcome.fallback_from, outcome.fallback_reason, got.held,
         got.settled, got.pending, cfg.per_domain_limit, sum(c.is_thumbnail for c in outcome.candidates),
-        tuple(got.errors),
+        tuple(got.errors), outcome.layer_counts,
     )  # fmt: skip
     why = shortfall(result)
     if why:

@@ -1,4 +1,5 @@
-"""Layers 2 and 3, read from the live page: originals from the preview panel after a click, then the thumbnails.
+"""The layers read from the live page: the tiles (their links, alt texts and ids), originals from the preview panel
+after a click, and the thumbnails.
 
 A click counts only when an image changed after it (a MutationObserver stamps every image whose src is set), so a
 result shown under several thumbnails is read each time and a stale panel is never taken for a new result. The panel
@@ -13,6 +14,8 @@ import time
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
 from scraper.config import ScrapeConfig
+from scraper.extract import MIN_KEY
+from scraper.layers import Found, Tile
 from scraper.loading import FIND_JS, POLL
 from scraper.records import Candidate
 from scraper.selectors import EngineProfile
@@ -95,23 +98,38 @@ return [(img.__sakuraAt || -1) > since, src, img.complete, original(src), page, 
 """
 )
 
-_THUMBS_JS = (
+_TILES_JS = (
     _COMMON_JS
     + """
+const keyOk = k => typeof k === 'string' && k.length >= arguments[2] && !/^\\d+$/.test(k) && !k.startsWith('data:');
 const out = [];
 for (const tile of window.__sakuraFind(tileSels)) {
   const img = tile.tagName === 'IMG' ? tile : tile.querySelector('img');
-  if (!img) continue;
-  const src = [img.currentSrc, img.src, img.dataset.src, img.dataset.iurl].find(u => /^https?:\\/\\//.test(u || ''));
-  if (!src) continue;
+  const http = u => /^https?:\\/\\//.test(u || '');
+  const src = img && [img.currentSrc, img.src, img.dataset.src, img.dataset.iurl].find(http);
   const a = tile.closest('a[href]') || tile.querySelector('a[href]');
   const page = tile.dataset.lpage || (a && external(a.href) ? a.href : null);
-  const title = img.alt || tile.title || tile.getAttribute('aria-label') || (a && a.title) || text(tile) || null;
-  out.push([src, page, title]);
+  const title = (img && img.alt) || tile.title || tile.getAttribute('aria-label') || (a && a.title) || text(tile)
+    || null;
+  const keys = new Set(), around = tile.closest('a[href]');
+  for (const e of [tile, ...tile.querySelectorAll('*'), ...(around ? [around] : [])]) {
+    for (const at of e.attributes) {
+      if (at.name.startsWith('data-') || ['id', 'href', 'src'].includes(at.name)) keys.add(at.value);
+    }
+    if (typeof e.href === 'string') keys.add(e.href);
+    if (e.tagName === 'IMG') keys.add(e.currentSrc);
+  }
+  out.push([src || null, page, title, Array.from(keys).filter(keyOk)]);
 }
 return out;
 """
 )
+
+
+def read_tiles(d, profile: EngineProfile) -> list[Tile]:
+    """Every result tile of the page, in page order (the order `browser.first_match` gives for the same selectors)."""
+    rows = d.execute_script(_TILES_JS, list(profile.thumbnails), list(profile.thumbnail_url_markers), MIN_KEY)
+    return [Tile(src, page, title, tuple(keys)) for src, page, title, keys in rows]
 
 
 class PreviewReader:
@@ -119,7 +137,8 @@ class PreviewReader:
 
     def __init__(self, d, profile: EngineProfile, cfg: ScrapeConfig, cap: int) -> None:
         self.d, self.profile, self.cfg, self.cap = d, profile, cfg, cap
-        self.clicks = self.misses = self.next = 0
+        self.clicks = self.misses = 0
+        self.clicked: set[int] = set()
         self._last: tuple[str, str | None] = ("", None)
 
     @property
@@ -131,24 +150,24 @@ class PreviewReader:
         """Clicks in a row showed no original: this page's preview does not work."""
         return self.misses >= self.cfg.max_preview_misses
 
-    def read(self, tiles: list, want: int, found: dict[str, Candidate]) -> None:
-        """Click tiles from `self.next` until `found` holds `want` originals, the tiles end, the cap or the misses."""
-        while self.next < len(tiles) and len(found) < want and not (self.capped or self.dead):
-            tile = tiles[self.next]
-            self.next += 1
+    def read(self, tiles: list, infos: list[Tile], todo: list[int], want: int, found: Found) -> None:
+        """Click the tiles `todo` (indices, in order; each tile once per search) until `found` holds `want` originals,
+        the cap or the misses; page URL and title the panel does not show come from the clicked tile."""
+        for i in todo:
+            if len(found) >= want or self.capped or self.dead:
+                return
+            if i in self.clicked:
+                continue
+            self.clicked.add(i)
             since = self.d.execute_script(_OBSERVE_JS)
-            if not self._click(tile):
+            if not self._click(tiles[i]):
                 continue
             self.clicks += 1
-            got = self._wait_original(since)
+            got = self._wait_original(since, infos[i])
             self.misses = 0 if got else self.misses + 1
             if got:
                 url, page, title = got
-                old = found.get(url)
-                if old is None:
-                    found[url] = Candidate(url, page, title, len(found))
-                elif not (old.page_url and old.title):
-                    found[url] = Candidate(url, old.page_url or page, old.title or title, old.rank)
+                found.add("preview", Candidate(url, page or infos[i].page, title or infos[i].title))
 
     def _click(self, tile) -> bool:
         """A real click where the tile can be clicked; a script click where something covers it (the preview panel,
@@ -174,7 +193,7 @@ class PreviewReader:
             list(p.preview_links), list(p.preview_titles), since, MIN_FALLBACK_PX,
         )  # fmt: skip
 
-    def _wait_original(self, since: float) -> tuple[str, str | None, str | None] | None:
+    def _wait_original(self, since: float, tile: Tile) -> tuple[str, str | None, str | None] | None:
         """The original the panel shows after the click, once its image is loaded (or failed to load: a hotlink
         block still leaves a URL worth fetching), with the panel's page URL and title."""
         deadline = time.monotonic() + self.cfg.preview_timeout
@@ -190,10 +209,15 @@ class PreviewReader:
             time.sleep(POLL)
         if seen is None:
             return None
-        return self._with_provenance(since, *seen)
+        return self._with_provenance(since, *seen, tile)
 
-    def _with_provenance(self, since: float, src: str, page: str | None, title: str | None):
-        """Give page URL and title a moment to follow the image, and to change when the result did."""
+    def _with_provenance(self, since: float, src: str, page: str | None, title: str | None, tile: Tile):
+        """Give page URL and title a moment to follow the image, and to change when the result did; no moment when
+        the tile names both (a page URL the panel has not changed yet is then the tile's)."""
+        if tile.page and tile.title:
+            page = None if self._stale(src, page) else page
+            self._last = (src, page or tile.page)
+            return src, page, title
         limit = time.monotonic() + PROVENANCE_WAIT_S
         while (page is None or title is None or self._stale(src, page)) and time.monotonic() < limit:
             time.sleep(POLL)
@@ -208,11 +232,10 @@ class PreviewReader:
         return src != self._last[0] and page is not None and page == self._last[1]
 
 
-def thumbnail_candidates(d, profile: EngineProfile, limit: int) -> list[Candidate]:
+def thumbnail_candidates(tiles: list[Tile], limit: int) -> list[Candidate]:
     """Layer 3: the tiles' own thumbnail images (http(s) only), flagged, with the tile's link and caption."""
-    rows = d.execute_script(_THUMBS_JS, list(profile.thumbnails), list(profile.thumbnail_url_markers))
     found: dict[str, Candidate] = {}
-    for src, page, title in rows:
-        if src not in found and len(found) < limit:
-            found[src] = Candidate(url=src, page_url=page, title=title, rank=len(found), is_thumbnail=True)
+    for t in tiles:
+        if t.src and t.src not in found and len(found) < limit:
+            found[t.src] = Candidate(url=t.src, page_url=t.page, title=t.title, rank=len(found), is_thumbnail=True)
     return list(found.values())

@@ -99,7 +99,7 @@ class SearchOutcome:
     candidates: tuple[Candidate, ...]
     status: str = OK
     message: str = ""
-    layer: str = ""  # which extraction layers produced the candidates: json, preview, json+preview, thumbnails
+    layer: str = ""  # which extraction layers produced the candidates: json, network, preview (joined by +), thumbnails
     debug_files: tuple[str, ...] = ()
     asked: int = 0
     stop: str = ""
@@ -107,6 +107,7 @@ class SearchOutcome:
     fallback_from: str = ""
     fallback_reason: str = ""
     attempts: tuple[SearchOutcome, ...] = ()
+    layer_counts: tuple[tuple[str, int], ...] = ()  # (layer, candidates it found first), in layer order
 
     @property
     def found(self) -> int:
@@ -171,6 +172,7 @@ class QueryResult:
     domain_limit: int | None = None
     thumbnails: int = 0  # candidates that are thumbnails (the last-resort layer)
     errors: tuple[str, ...] = ()  # "URL: Class: message" of the first unexpected per-URL errors
+    layer_counts: tuple[tuple[str, int], ...] = ()  # (extraction layer, candidates it found first)
 
     @property
     def downloaded(self) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scraper import records as R
+from scraper.layers import layer_text
 from scraper.records import QueryResult
 
 STOP_TEXT = {
@@ -77,6 +78,7 @@ def query_row(r: QueryResult) -> dict[str, Any]:
         "fallback_from": r.fallback_from,
         "search": r.search_status,
         "layer": r.layer,
+        "by_layer": layer_text(r.layer_counts),
         "asked": r.asked,
         "found": r.found,
         "downloaded": r.downloaded,

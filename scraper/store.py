@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS searches (
     asked INTEGER,
     stop TEXT,
     fallback_from TEXT,
-    fallback_reason TEXT
+    fallback_reason TEXT,
+    layer_counts TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -64,7 +65,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 # Columns added after the first manifests were written: added to older manifests on open.
-_ADDED_COLUMNS = {"searches": ("asked INTEGER", "stop TEXT", "fallback_from TEXT", "fallback_reason TEXT")}
+_ADDED_COLUMNS = {
+    "searches": ("asked INTEGER", "stop TEXT", "fallback_from TEXT", "fallback_reason TEXT", "layer_counts TEXT")
+}
 # Rows a rerun skips unless asked to retry failures: fixed outcomes, and 4xx answers other than 408/429.
 _SETTLED_SQL = (
     f"status IN ({','.join(repr(s) for s in R.SETTLED)}) OR (status = 'http_error' AND http_status >= 400 "
@@ -267,12 +270,13 @@ class Store:
             for o in (*outcome.attempts, outcome):
                 self.db.execute(
                     "INSERT INTO searches (domain, query, engine, status, message, layer, found, debug_files, "
-                    "searched_at, asked, stop, fallback_from, fallback_reason) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "searched_at, asked, stop, fallback_from, fallback_reason, layer_counts) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         domain, query, o.engine or engine, o.status, o.message, o.layer, len(o.candidates),
                         json.dumps(list(o.debug_files)), R.utc_now(), o.asked or None, o.stop or None,
                         o.fallback_from or None, o.fallback_reason or None,
+                        json.dumps(dict(o.layer_counts)) if o.layer_counts else None,
                     ),
                 )  # fmt: skip
 

@@ -36,10 +36,11 @@ class Judged:
 
     def line(self) -> str:
         s = self.spec
-        return (f"{s.name}: {s.engine} {s.data} esc={s.escape} {s.loading} n={s.n} first={s.first} asked={s.asked} "
+        return (f"{s.name}: {s.engine} {s.data} esc={s.escape} wire={s.wire} holder={s.holder} meta={s.meta} "
+                f"panel_prov={s.panel_provenance} {s.loading} n={s.n} first={s.first} asked={s.asked} "
                 f"window={s.window} tile={s.tile} consent={s.consent} -> {self.collected}/{self.offered} originals"
                 f" {self.thumbs_collected}/{self.thumbs_offered} thumbs; stop={self.result.stop} "
-                f"layer={self.result.layer}; shortfall: {self.shortfall}")  # fmt: skip
+                f"layer={self.result.layer} {self.result.layer_counts}; shortfall: {self.shortfall}")  # fmt: skip
 
 
 def run_page(driver, base_url: str, spec: PageSpec, data_root: Path, **settings) -> Judged:

@@ -4,10 +4,14 @@ what real engines vary, served on 127.0.0.1 by one handler (the query text names
 Varied per seed: engine, number of results, first-batch and batch size, tile size against the window (the first
 batch may fit the window, so scrolling moves nothing), how more results load (scroll event, IntersectionObserver
 sentinel, "more" button, wheel, End key, scroll then button), the server's delay, where the originals are (embedded
-JSON, JSON for the first batch only, preview panel only, thumbnails only), the JSON's escaping depth (array literal,
-JSON in a JS string, JSON in a JSON string, that again in a JS string), Google's \\u003d escapes, whitespace, where
-page URL and title sit in a record, tile and panel markup generations (one the scraper has no selector for), lazy
-`data-src` thumbnails, consent variants, originals shown under several thumbnails, and originals that are not images.
+JSON, JSON for the first batch only, preview panel only, thumbnails only, or only in the responses of the page's own
+fetch() that the page keeps to itself: for the later batches or for every batch), how those responses are framed
+(an anti-hijacking prefix, length-prefixed chunks, JSON in a JSON string), where embedded JSON sits (a script, a
+template, a noscript, a hidden text node), the JSON's escaping depth (array literal, JSON in a JS string, JSON in a
+JSON string, that again in a JS string), Google's \\u003d escapes, whitespace, where page URL and title sit in a
+record (or nowhere: then only the tile links its page and names it in its alt text, and the preview panel may show
+only the image), tile and panel markup generations (one the scraper has no selector for), lazy `data-src`
+thumbnails, consent variants, originals shown under several thumbnails, and originals that are not images.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ TILES = ((120, 90), (120, 90), (200, 400), (260, 200))
 LOADINGS = ("scroll", "observer", "button", "wheel", "key", "scroll+button")
 CONSENTS = ("none", "redirect", "reject_only", "aria", "overlay")
 THUMB_MARK = "encrypted-tbn0"  # in a path, so the scraper takes these local thumbnails for engine thumbnails
+NETWORK = ("network", "network_only")  # data that only the page's own fetch() responses hold
+WIRES = ("prefix", "chunked", "prefix+chunked", "prefix+nested", "chunked+nested", "prefix+chunked+nested")
+HOLDERS = ("script", "script", "template", "noscript", "text")
 
 
 @dataclass(frozen=True)
@@ -44,11 +51,15 @@ class PageSpec:
     loading: str = "scroll"
     delay_ms: int = 150  # the page's own delay before showing a batch it received
     server_delay_ms: int = 0  # the server's delay before answering for more results
-    data: str = "json"  # json | json_first | preview | thumbnails
+    data: str = "json"  # json | json_first | preview | thumbnails | network (later batches) | network_only
+    wire: str = "prefix+chunked"  # framing of fetched batches (network data): prefix, chunked, nested, joined by +
+    holder: str = "script"  # where embedded JSON sits: script | template | noscript | text (a hidden div)
     escape: int = 0  # 0..3
     google_escapes: bool = True
     spacing: str = "compact"  # compact | spaced | pretty
-    meta: str = "2003"  # 2003 | list | dict: where page URL and title sit in a record
+    meta: str = "2003"  # 2003 | list | dict | none: where page URL and title sit in a record (none: only on the tile)
+    panel_provenance: bool = True  # the preview panel shows page URL and title (else only the image)
+    tile_ids: bool = False  # tiles carry their record's doc id (data-tbnid), as Google's do
     tile_markup: int = 0
     preview_markup: int = 0
     lazy: bool = False
@@ -70,7 +81,7 @@ class PageSpec:
         unique = len(set(origins))
         broken = frozenset(j for j in range(unique) if rng.random() < rng.choice((0, 0.1, 0.2)))
         asked = rng.choice((unique, unique + rng.randint(3, 20), max(3, unique // 2)))
-        return cls(
+        drawn = dict(
             name=f"seed-{seed}", engine=engine, n=n, first=min(n, rng.choice((5, 10, 10, 20, 20, 35))),
             batch=rng.choice((10, 20, 30)), tile=rng.choice(TILES), window=rng.choice(WINDOWS),
             loading=rng.choice(LOADINGS if engine == "google" else LOADINGS[:2] + LOADINGS[3:5]),
@@ -81,6 +92,7 @@ class PageSpec:
             consent=rng.choice(CONSENTS if engine == "google" else ("none", "overlay")),
             cookie_honoured=rng.random() < 0.5, origins=origins, broken=broken, asked=asked,
         )  # fmt: skip
+        return cls(**{**drawn, **_later_variants(random.Random(f"later-{seed}"), engine, data)})
 
     def __post_init__(self) -> None:
         if not self.origins:
@@ -115,6 +127,20 @@ class PageSpec:
         return f"/{THUMB_MARK}/{self.name}/{i}.jpg"
 
 
+def _later_variants(rng: random.Random, engine: str, data: str) -> dict:
+    """Variants added later, drawn from their own generator so that the earlier ones keep their seeds: data held
+    only by the page's own requests, their framing, where embedded JSON sits, provenance only on the tile."""
+    if engine == "bing":
+        return {"panel_provenance": rng.random() < 0.6}
+    if data != "thumbnails" and rng.random() < 0.35:
+        data = rng.choice(("network", "network", "network_only"))
+    out = {"data": data, "wire": rng.choice(WIRES), "holder": rng.choice(HOLDERS),
+           "panel_provenance": rng.random() < 0.6, "tile_ids": rng.random() < 0.5}  # fmt: skip
+    if rng.random() < 0.25:
+        out.update(meta="none", tile_ids=True)  # the record names neither page nor title; its tile does
+    return out
+
+
 def _origins(rng: random.Random, n: int, dup_rate: float) -> tuple[int, ...]:
     out: list[int] = []
     for i in range(n):
@@ -134,8 +160,14 @@ def _record(spec: PageSpec, base: str, i: int) -> list:
     orig, page, title = base + spec.image_path(j), base + spec.page_path(j), spec.title(j)
     meta = {"2003": {"2003": [None, f"doc{i}", page, title, None, None]},
             "list": {"2008": [None, [0, [page, title]]]},
-            "dict": {"9": {"url": page, "page_title": title, "n": 3}}}[spec.meta]  # fmt: skip
-    return [1, [0, f"id{i}", [thumb, 194, 259], [orig, 48, 64], None, 0, "rgb(1,2,3)", None, 0, meta]]
+            "dict": {"9": {"url": page, "page_title": title, "n": 3}},
+            "none": {"2003": [None, f"doc{i}", None, None, 7]}}[spec.meta]  # fmt: skip
+    return [1, [0, doc_id(spec, i), [thumb, 194, 259], [orig, 48, 64], None, 0, "rgb(1,2,3)", None, 0, meta]]
+
+
+def doc_id(spec: PageSpec, i: int) -> str:
+    """The id of tile i's record (on the tile too when spec.tile_ids)."""
+    return f"{spec.name}-id{i}"
 
 
 def _json_text(spec: PageSpec, value) -> str:
@@ -150,8 +182,15 @@ def _js_single_quoted(text: str) -> str:
 
 
 def _data_script(spec: PageSpec, base: str, start: int, stop: int) -> str:
-    """The embedded result data for tiles [start, stop) at the spec's escaping depth."""
+    """The embedded result data for tiles [start, stop) at the spec's escaping depth, where the spec holds it."""
     data = _json_text(spec, [None, [_record(spec, base, i) for i in range(start, stop)]])
+    if spec.holder != "script":  # text, not code: the JSON itself (escape 0) or inside a JSON string
+        text = data if spec.escape == 0 else json.dumps([["wrb.fr", "HoAMBc", data, None]])
+        if spec.holder == "noscript":  # raw text while scripts run, as in a script
+            return "<noscript>" + text.replace("</", "<\\/") + "</noscript>"
+        if spec.holder == "template":
+            return f"<template>{html.escape(text)}</template>"
+        return f'<div hidden class="d">{html.escape(text)}</div>'
     if spec.escape == 0:
         code = f"AF_initDataCallback({{key: 'ds:1', hash: '2', data:{data}, sideChannel: {{}}}});"
     elif spec.escape == 1:
@@ -163,12 +202,25 @@ def _data_script(spec: PageSpec, base: str, start: int, stop: int) -> str:
     return "<script>" + code.replace("</", "<\\/") + "</script>"
 
 
+def wire_body(spec: PageSpec, base: str, start: int) -> str:
+    """A batch as the page's own fetch() receives it: the tiles' HTML and, apart, the result data, framed as the
+    spec says (`)]}'` first; length-prefixed chunks; the data as JSON in a JSON string)."""
+    tiles, count = chunk(spec, base, start)
+    data = [None, [_record(spec, base, i) for i in range(start, start + count)]]
+    if "nested" in spec.wire:
+        data = [["wrb.fr", "HoAMBc", json.dumps(data), None, None, "generic"]]
+    parts = [_json_text(spec, {"html": tiles, "count": count}), _json_text(spec, data)]
+    body = "".join(f"{len(p)}\n{p}\n" for p in parts) if "chunked" in spec.wire else f"[{','.join(parts)}]"
+    return (")]}'\n" if "prefix" in spec.wire else "") + body
+
+
 def _tile(spec: PageSpec, base: str, i: int) -> str:
     j = spec.origins[i]
     thumb = base + spec.thumb_path(i) if spec.data == "thumbnails" else TINY_PNG_DATA_URI
     src = f'src="{TINY_PNG_DATA_URI}" data-src="{thumb}"' if spec.lazy else f'src="{thumb}"'
     page, title = html.escape(base + spec.page_path(j)), html.escape(spec.title(j))
-    img = f'<a href="{page}" tabindex="-1"><img {src} alt="{title}"></a>'
+    ids = f' data-tbnid="{doc_id(spec, i)}"' if spec.tile_ids else ""
+    img = f'<a href="{page}" tabindex="-1"{ids}><img {src} alt="{title}"></a>'
     if spec.engine == "bing":
         m = {"murl": base + spec.image_path(j), "purl": base + spec.page_path(j), "t": spec.title(j),
              "turl": f"https://tse1.mm.bing.net/th?id={spec.name}-{i}"}  # fmt: skip
@@ -188,7 +240,9 @@ def chunk(spec: PageSpec, base: str, start: int) -> tuple[str, int]:
     """HTML of the tiles from `start` (the first batch when 0) and the number of tiles in it."""
     stop = min(spec.n, start + (spec.first if start == 0 else spec.batch))
     tiles = "".join(_tile(spec, base, i) for i in range(start, stop))
-    with_data = spec.engine == "google" and (spec.data == "json" or (spec.data == "json_first" and start == 0))
+    with_data = spec.engine == "google" and (
+        spec.data == "json" or (spec.data in ("json_first", "network") and start == 0)
+    )
     return tiles + (_data_script(spec, base, start, stop) if with_data else ""), stop - start
 
 
@@ -218,7 +272,21 @@ _OVERLAY = {
 
 _SCRIPT = """<script>
 const Q = %(q)s, TOTAL = %(total)d, LOADING = %(loading)s, DELAY = %(delay)d, TILE = '.t, .imgpt';
+const WIRE = %(wire)s, KEPT = [];  // the page's own copy of fetched result data: never in the DOM
 let loaded = %(first)d, loading = false, batches = 1;
+function unwire(t) {
+  if (WIRE.includes('prefix')) t = t.slice(t.indexOf('\\n') + 1);
+  let parts = [];
+  if (WIRE.includes('chunked')) {
+    for (let p = 0; p < t.length;) {
+      const nl = t.indexOf('\\n', p), len = parseInt(t.slice(p, nl), 10);
+      parts.push(JSON.parse(t.substr(nl + 1, len)));
+      p = nl + 1 + len + 1;
+    }
+  } else parts = JSON.parse(t);
+  KEPT.push(WIRE.includes('nested') ? JSON.parse(parts[1][0][2]) : parts[1]);
+  return parts[0];
+}
 const nearBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 50;
 const moreButton = document.getElementById('more');
 function showButton() {
@@ -228,7 +296,8 @@ function showButton() {
 function more() {
   if (loading || loaded >= TOTAL) return;
   loading = true;
-  fetch('/more?q=' + encodeURIComponent(Q) + '&start=' + loaded).then(r => r.json()).then(d => setTimeout(() => {
+  fetch('/more?q=' + encodeURIComponent(Q) + '&start=' + loaded).then(r => WIRE ? r.text().then(unwire) : r.json())
+  .then(d => setTimeout(() => {
     const box = document.createElement('div'); box.innerHTML = d.html;
     box.querySelectorAll('script').forEach(s => { const n = document.createElement('script');
       n.textContent = s.textContent; s.replaceWith(n); });
@@ -244,6 +313,7 @@ if (LOADING === 'observer') new IntersectionObserver(es => { if (es.some(e => e.
   .observe(document.getElementById('sentinel'));
 moreButton.addEventListener('click', () => { moreButton.style.display = 'none'; more(); });
 showButton();
+if (loaded === 0) more();  // every batch by the page's own request
 function AF_initDataCallback(x) {}
 document.addEventListener('click', ev => {
   const tile = ev.target.closest(TILE);
@@ -255,7 +325,9 @@ document.addEventListener('click', ev => {
   img.src = thumb.dataset.src || thumb.src;  // the thumbnail first, the original later
   fetch('/detail?q=' + encodeURIComponent(Q) + '&i=' + i).then(r => r.json()).then(d => setTimeout(() => {
     if (!d.url) return;  // thumbnails only: the panel keeps showing the thumbnail
-    img.src = d.url; pv.querySelector('a').href = d.page; pv.querySelector('[data-t]').textContent = d.title;
+    img.src = d.url;
+    if (d.page) pv.querySelector('a').href = d.page;
+    if (d.title) pv.querySelector('[data-t]').textContent = d.title;
   }, DELAY / 2));
 }, true);
 </script>"""
@@ -263,11 +335,12 @@ document.addEventListener('click', ev => {
 
 def page(spec: PageSpec, base: str) -> str:
     """The result page (its first batch, the loader script and the preview panel)."""
-    first, count = chunk(spec, base, 0)
+    first, count = ("", 0) if spec.data == "network_only" else chunk(spec, base, 0)
     tw, th = spec.tile
     panel = BING_PANEL if spec.engine == "bing" else PANELS[spec.preview_markup]
     script = _SCRIPT % {"q": json.dumps(spec.name), "total": spec.n, "loading": json.dumps(spec.loading),
-                        "delay": spec.delay_ms, "first": count}  # fmt: skip
+                        "delay": spec.delay_ms, "first": count,
+                        "wire": json.dumps(spec.wire if spec.data in NETWORK else "")}  # fmt: skip
     overlay = _OVERLAY[spec.engine] if spec.consent == "overlay" else ""
     more = '<input id="more" class="mye4qd" type="button" value="Show more" style="display:none">'
     return (
@@ -304,6 +377,8 @@ class VariedHandler(QuietHandler):
             return self._search(spec)
         if path == "/more" and spec is not None:
             time.sleep(spec.server_delay_ms / 1000)
+            if spec.data in NETWORK:
+                return self._send(200, wire_body(spec, self.base, int(args["start"])).encode(), "application/json")
             body, count = chunk(spec, self.base, int(args["start"]))
             return self._send(200, json.dumps({"html": body, "count": count}).encode(), "application/json")
         if path == "/detail" and spec is not None:
@@ -321,12 +396,10 @@ class VariedHandler(QuietHandler):
 
     def _detail(self, spec: PageSpec, i: int) -> None:
         j = spec.origins[i]
-        data = (
-            {}
-            if spec.data == "thumbnails"
-            else {"url": self.base + spec.image_path(j), "page": self.base + spec.page_path(j), "title": spec.title(j)}
-        )
-        self._send(200, json.dumps(data).encode(), "application/json")  # fmt: skip
+        data = {} if spec.data in ("thumbnails", *NETWORK) else {"url": self.base + spec.image_path(j)}  # the thumbnail
+        if data and spec.panel_provenance:
+            data.update(page=self.base + spec.page_path(j), title=spec.title(j))
+        self._send(200, json.dumps(data).encode(), "application/json")
 
     def _consent_page(self, args: dict) -> None:
         cont = html.escape(args.get("continue", "/"))
