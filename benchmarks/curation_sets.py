@@ -65,8 +65,9 @@ ALIKE = ("streets", "synthetic", *ca.GENERATORS)  # the alike sets, tuning set a
 def photos() -> list[tuple[str, str]]:
     """(domain, name) of the colour photos scikit-image ships inside its wheel (none fetched), at least 256 px a
     side: motorcycle_left and motorcycle_right are a stereo pair (one scene, two pictures), both in domain B."""
-    return [("A", "astronaut"), ("A", "coffee"), ("A", "rocket"), ("A", "chelsea"), ("A", "immunohistochemistry"),
-            ("B", "motorcycle_left"), ("B", "motorcycle_right"), ("B", "hubble_deep_field"), ("B", "retina")]  # fmt: skip
+    a = ["astronaut", "coffee", "rocket", "chelsea", "immunohistochemistry"]
+    b = ["motorcycle_left", "motorcycle_right", "hubble_deep_field", "retina"]
+    return [("A", n) for n in a] + [("B", n) for n in b]
 
 
 def photo(index: int) -> Image.Image:

@@ -154,9 +154,8 @@ def hazy_lane(domain: str, seed: int) -> Image.Image:
     k = rng.randint(3, 7)
     a = np.asarray(im, np.float32)
     a = sum(np.roll(a, s - k // 2, axis=1) for s in range(k)) / k  # horizontal motion blur of k px
-    a = a + np.random.default_rng(seed + 7).normal(0, rng.uniform(3, 6), (h // 2, w // 2, 1)).repeat(2, 0).repeat(
-        2, 1
-    )[:h, :w]
+    grain = np.random.default_rng(seed + 7).normal(0, rng.uniform(3, 6), ((h + 1) // 2, (w + 1) // 2, 1))
+    a = a + grain.repeat(2, 0).repeat(2, 1)[:h, :w]  # coarse grain, 2 px a grain
     im = ImageEnhance.Color(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))).enhance(rng.uniform(0.6, 0.85))
     return _baked_jpeg(im, rng.randint(55, 75))
 
