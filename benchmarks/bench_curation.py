@@ -7,12 +7,10 @@ before (`--before`) and imagededup's PHash on the same files, rerun time, per-im
 
 Sets (benchmarks/curation_sets.py): --images varied JPEGs of 512-1024 px, 15% of them planted copies of every kind
 (re-saved, quality 30, resized, brightened, cropped 5/10/20%, mirrored, rotated 5/15 degrees, letterboxed,
-EXIF-rotated; a third in the other domain); the alike sets, --alike distinct street photos per domain (the varied
-street generator of tests/support/curation_streets.py, sakura.synthetic's, and the three of
-tests/support/curation_alike.py: soft_avenue, the tuning set, and the held-out noise_canopy and hazy_lane), each with
-copies of every kind among them; and the colour photos scikit-image ships, each with a copy of every kind. Every
-curate runs fresh in a subprocess of its own (earlier outputs and state deleted, untimed), rounds alternate the order
-of the sides, medians are compared. Prints figures; asserts nothing.
+EXIF-rotated; a third in the other domain); and two alike sets, --alike distinct street photos per domain (the
+varied street generator of tests/support/curation_streets.py, and sakura.synthetic's), each with copies of every
+kind among them. Every curate runs fresh in a subprocess of its own (earlier outputs and state deleted, untimed),
+rounds alternate the order of the sides, medians are compared. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -169,36 +167,21 @@ def end_to_end(root: Path, planted: sets.Planted, args: argparse.Namespace) -> N
         print(f"rerun, nothing new (before): {statistics.median(rerun):.2f} s")
 
 
-def scene_outcomes(root: Path) -> tuple[dict[str, int], int]:
-    """From a curated manifest: per domain, the distinct scenes lost (none of their files kept: the original and its
-    copies), and the scenes kept twice with a copy of a target kind among their kept files."""
-    kept: dict[str, list[str]] = {}
-    for r in read_manifest(root / "curation" / "manifest.csv"):
-        name = Path(r.relpath).name
-        kept.setdefault(name.split("_")[0], [])
-        if r.status == "kept":
-            kept[name.split("_")[0]].append(name)
-    lost = {d: sum(not k for s, k in kept.items() if s.startswith(d)) for d in "AB"}
-    twice = sum(len(k) > 1 and any(sets.kind_of(n) in sets.TARGET_KINDS for n in k) for k in kept.values())
-    return lost, twice
-
-
 def alike(base: Path, args: argparse.Namespace) -> None:
-    """Alike sets and scikit-image's photos: distinct scenes lost or kept twice, false drops, recall of copies."""
-    for maker in args.alike_sets:
+    """Alike sets: false drops among distinct street photos of one composition, and recall of copies among them."""
+    for maker in ("streets", "synthetic"):
         root = base / maker
-        jobs = sets.photo_jobs() if maker == "photos" else sets.alike_jobs(maker, args.alike, args.alike_copies)
-        planted = sets.generate(root / "raw", jobs, args.workers)
+        planted = sets.generate(root / "raw", sets.alike_jobs(maker, args.alike, args.alike_copies), args.workers)
         n = sum(1 for _ in (root / "raw").rglob("*.jpg"))
         for side, code in (("before", args.before), ("after", HERE)):  # after last: its records for decide_cost
             if code is None:
                 continue
             r = run_curate(code, root, args.workers)
             found, false = grouped_pairs(root)
-            lost, twice = scene_outcomes(root)
+            per_domain = {d: sum(f.startswith(f"{d}/") for f in false) for d in "AB"}
             recall, extra = sets.score(found, planted)
-            print(f"alike '{maker}' ({n} files), {side}: distinct scenes lost A {lost['A']} B {lost['B']}, kept twice "
-                  f"(target kinds) {twice}; false drops {len(false)}, false pairs {extra}; recall {recall:.0%} (target "
+            print(f"alike '{maker}' ({args.alike} distinct per domain, {n} files), {side}: false drops "
+                  f"A {per_domain['A']} B {per_domain['B']}, false pairs {extra}; recall {recall:.0%} (target "
                   f"{sets.target_recall(found, planted):.0%}): {_kinds(sets.by_kind(found, planted))}; "
                   f"{r['seconds']:.1f} s")  # fmt: skip
         decide_cost(root)
@@ -250,7 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--alike", type=int, default=300, help="distinct pictures per domain in each alike set")
     ap.add_argument("--alike-copies", type=int, default=4, help="copies of each kind per domain in the alike sets")
-    ap.add_argument("--alike-sets", nargs="*", default=[*sets.ALIKE, "photos"], choices=[*sets.ALIKE, "photos"])
     ap.add_argument("--before", type=Path, help="a checkout of the curation code to compare with")
     ap.add_argument("--workers", type=int, default=2, help="processes for curate and for imagededup alike")
     ap.add_argument("--rounds", type=int, default=2, help="fresh runs of each side, alternating which goes first")

@@ -16,7 +16,6 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sakura.synthetic import street_scene  # noqa: E402
-from tests.support import curation_alike as ca  # noqa: E402
 from tests.support import curation_streets as cs  # noqa: E402
 
 KINDS = (*cs.KINDS, "exif")  # every kind of planted copy
@@ -56,40 +55,14 @@ MAKERS: dict[str, Callable[[str, int], Image.Image]] = {
     "varied": lambda domain, seed: scene(seed),
     "streets": cs.street,
     "synthetic": street_scene,
-    **ca.GENERATORS,
-    "photos": lambda domain, seed: photo(seed),
 }
-ALIKE = ("streets", "synthetic", *ca.GENERATORS)  # the alike sets, tuning set and held-out ones alike
-
-
-def photos() -> list[tuple[str, str]]:
-    """(domain, name) of the colour photos scikit-image ships inside its wheel (none fetched), at least 256 px a
-    side: motorcycle_left and motorcycle_right are a stereo pair (one scene, two pictures), both in domain B."""
-    a = ["astronaut", "coffee", "rocket", "chelsea", "immunohistochemistry"]
-    b = ["motorcycle_left", "motorcycle_right", "hubble_deep_field", "retina"]
-    return [("A", n) for n in a] + [("B", n) for n in b]
-
-
-def photo(index: int) -> Image.Image:
-    """The photo `photos()[index]` as RGB."""
-    from skimage import data
-
-    name = photos()[index][1]
-    if name.startswith("motorcycle"):
-        return Image.fromarray(data.stereo_motorcycle()[0 if name.endswith("left") else 1])
-    return Image.fromarray(getattr(data, name)()).convert("RGB")
-
-
-def photo_jobs(kinds: tuple[str, ...] = KINDS) -> list:
-    """Every photo of `photos()` once, and one copy of it of each of `kinds`, in its own domain."""
-    return [("photos", d, i, kind, d) for i, (d, _) in enumerate(photos()) for kind in (None, *kinds)]
 
 
 def _make(job: tuple[str, str, int, str | None, str]) -> list[tuple[str, str, bytes]]:
     """(domain, name, bytes) of one original and, if asked, its copy (in `copy_domain`)."""
     maker, domain, seed, kind, copy_domain = job
     im = MAKERS[maker](domain, seed)
-    out = [] if kind and maker == "photos" else [(domain, f"{domain}{seed:05d}_orig.jpg", cs.jpeg(im))]
+    out = [(domain, f"{domain}{seed:05d}_orig.jpg", cs.jpeg(im))]
     if kind:
         out.append((copy_domain, f"{domain}{seed:05d}_{kind}.jpg", copy_of(im, kind, seed)))
     return out
@@ -99,12 +72,12 @@ def generate(raw: Path, jobs: list[tuple[str, str, int, str | None, str]], worke
     """Write the jobs' files under raw/A and raw/B; return the planted pairs."""
     planted = set()
     with ProcessPoolExecutor(workers) as pool:
-        for (_, domain, seed, kind, _), files in zip(jobs, pool.map(_make, jobs, chunksize=8), strict=True):
-            for folder, name, data in files:
-                (raw / folder).mkdir(parents=True, exist_ok=True)
-                (raw / folder / name).write_bytes(data)
-            if kind:
-                planted.add(frozenset((f"{domain}{seed:05d}_orig.jpg", f"{domain}{seed:05d}_{kind}.jpg")))
+        for files in pool.map(_make, jobs, chunksize=8):
+            for domain, name, data in files:
+                (raw / domain).mkdir(parents=True, exist_ok=True)
+                (raw / domain / name).write_bytes(data)
+            if len(files) == 2:
+                planted.add(frozenset(f[1] for f in files))
     return planted
 
 

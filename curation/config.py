@@ -58,7 +58,7 @@ class CurationConfig(DatasetSettings):
         8, description="candidate pairs: each image's nearest this many within threshold are verified in full"
     )
     min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
-        0.6, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"
+        0.8, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"
     )
     cross_domain: CrossDomain = Field(
         "drop", description="an image in both A and B: drop it from both, or keep it in A or B"

@@ -1,7 +1,6 @@
-"""Verification of candidate pairs: the same picture, or only an alike one? The fine detail of two grey thumbnails,
-once one is aligned as a window of the other (a crop, a letterbox) or mirrored by their row and column profiles,
-must agree everywhere, tile by tile, not only in the large edges a composition shares. Also the signature each image
-keeps for it, with the hashes candidate pairs are found by."""
+"""Verification of candidate pairs: the same picture, or only an alike one? The correlation of the fine detail of two
+grey thumbnails, once one is aligned as a window of the other (a crop, a letterbox) or mirrored, by their row and
+column profiles. Also the signature each image keeps for it, with the hashes candidate pairs are found by."""
 
 from __future__ import annotations
 
@@ -26,9 +25,6 @@ MAX_BORDER = 0.25  # a plain border left out of the signature covers at most thi
 _BORDER_TOLERANCE = 6  # grey levels a border pixel may differ from the border's colour (JPEG noise)
 _NEUTRAL = 16  # a border's colour: its channels at most this far apart
 _CHUNK = 2048  # pairs per vectorised step: bounded scratch memory whatever the number of pairs
-TILE = 4  # side, in view pixels, of the tiles the aligned views are compared in (an 8 x 8 grid at VIEW 32)
-TEXTURED = 0.3  # a tile is compared when both views have at least this fraction of their mean tile energy there
-QUANTILE = 0.1  # the score: this quantile (lower decile) of the compared tiles' correlations
 
 
 def content_box(rgb: np.ndarray, grey: np.ndarray, size: tuple[int, int]) -> tuple[float, ...] | None:
@@ -177,29 +173,6 @@ def concatenate(first: Prepared, second: Prepared) -> Prepared:
     return Prepared(**both)
 
 
-def local(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(P,) float32 the local agreement of aligned views (P, VIEW * VIEW): cut into TILE x TILE tiles, each tile's
-    correlation (zero mean, unit length within the tile), over the tiles textured in both (energy at least TEXTURED of
-    each view's mean tile energy: a flat sky or road is noise in both), the QUANTILE-th lowest.
-
-    The same picture agrees in every tile; distinct pictures of one composition agree in the tiles their shared
-    large edges cross (a horizon, a road's sides, a canopy's outline) and not in those of their own content (which
-    blossoms, trunks, cars and where), which a correlation of the whole view lets the large edges outweigh."""
-    n = VIEW // TILE
-    a, b = (
-        v.reshape(-1, n, TILE, n, TILE).transpose(0, 1, 3, 2, 4).reshape(-1, n * n, TILE * TILE)
-        for v in (first, second)
-    )
-    a, b = a - a.mean(axis=2, keepdims=True), b - b.mean(axis=2, keepdims=True)
-    ea, eb = np.einsum("ptk,ptk->pt", a, a), np.einsum("ptk,ptk->pt", b, b)
-    corr = np.einsum("ptk,ptk->pt", a, b) / np.sqrt(np.maximum(ea * eb, 1e-12))
-    live = (ea >= TEXTURED * ea.mean(axis=1, keepdims=True)) & (eb >= TEXTURED * eb.mean(axis=1, keepdims=True))
-    ranked = np.sort(np.where(live, corr, np.inf), axis=1)
-    at = np.floor(QUANTILE * np.maximum(live.sum(axis=1) - 1, 0)).astype(np.int64)
-    out = np.take_along_axis(ranked, at[:, None], axis=1)[:, 0]
-    return np.where(live.any(axis=1), out, -1.0).astype(np.float32)
-
-
 def _window_views(detail: np.ndarray, which: np.ndarray, kx, ox, ky, oy) -> np.ndarray:
     """(P, VIEW * VIEW) the detail images `detail[which]` sampled on windows (kx, ox) x (ky, oy), unit."""
     p = len(which)
@@ -270,7 +243,7 @@ def _refine(big: np.ndarray, small: np.ndarray, k: np.ndarray, o: np.ndarray) ->
 def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Scores of pairs with one image taken as a window of the other: which one, whether mirrored and the coarse
     windows chosen by profile correlation (each axis on its own, and both of one size), each refined on the full
-    profiles, then the detail compared there (`local`); the better of the two."""
+    profiles, then the detail correlated there; the better of the two."""
     hyp = hypotheses()
     out = np.full(len(a), -1.0, dtype=np.float32)
     in_a, in_b = _coarse(prep, a, b), _coarse(prep, b, a)  # b as a window of a; a as a window of b
@@ -288,7 +261,8 @@ def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for x, y in ((hx, hy), (hx_s, hy_s)):
         kx, ox = _refine(prep.px[big], px_small, hyp[x, 0], hyp[x, 1])
         ky, oy = _refine(prep.py[big], prep.py[small], hyp[y, 0], hyp[y, 1])
-        best = np.maximum(best, local(_window_views(prep.detail, big, kx, ox, ky, oy), target))
+        views = _window_views(prep.detail, big, kx, ox, ky, oy)
+        best = np.maximum(best, np.einsum("pv,pv->p", views, target))
     out[fits] = best
     return out
 
@@ -296,20 +270,22 @@ def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def scores(
     prep: Prepared, pairs: np.ndarray, enough: float | None = None, align: np.ndarray | None = None
 ) -> np.ndarray:
-    """(P,) float32 verification scores of pairs (P, 2) of indices into `prep`: the highest local agreement, -1..1,
-    of the two images' detail (`local`: the lower decile of its tile correlations) found, whole frame to whole frame
-    (as is and mirrored) or one image as a window of the other. Pairs whose whole frames already agree at `enough` or
-    more are not aligned further, nor those whose `align` (P,) bool is False (whole frames only: 30 times quicker).
+    """(P,) float32 verification scores of pairs (P, 2) of indices into `prep`: the highest correlation, -1..1, of
+    the two images' detail found, whole frame to whole frame (as is and mirrored) or one image as a window of the
+    other. Pairs whose whole frames already correlate at `enough` or more are not aligned further, nor those whose
+    `align` (P,) bool is False (whole frames only: 30 times quicker).
 
-    0.8-1 for the same picture re-saved, recompressed, resized, brightened, mirrored or cropped by up to a quarter;
-    below 0.5 for distinct pictures of one composition, soft and low in detail as blossoms are.
+    About 1 for the same picture re-saved, recompressed, resized, brightened, mirrored or cropped by up to a quarter;
+    well below for distinct pictures however alike their composition.
     """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     align = np.ones(len(pairs), dtype=bool) if align is None else np.asarray(align, dtype=bool)
     out = np.empty(len(pairs), dtype=np.float32)
     for s in range(0, len(pairs), _CHUNK):
         a, b = pairs[s : s + _CHUNK, 0], pairs[s : s + _CHUNK, 1]
-        best = np.maximum(local(prep.full[a], prep.full[b]), local(prep.full[a], prep.full_mirror[b]))
+        best = np.maximum(
+            np.einsum("pv,pv->p", prep.full[a], prep.full[b]), np.einsum("pv,pv->p", prep.full[a], prep.full_mirror[b])
+        )
         wanted = align[s : s + _CHUNK] & (best < enough if enough is not None else True)
         todo = np.flatnonzero(wanted)
         if len(todo):
