@@ -62,6 +62,15 @@ def chrome():
         yield driver
 
 
+@pytest.fixture(scope="module")
+def driver():
+    """One real headless Chromium WebDriver shared by a module's tests (they clear its cookies), quit after them."""
+    from tests.support.browser import headless_chrome
+
+    with headless_chrome() as d:
+        yield d
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory):
     """A real Prefect server on a free port with a temporary PREFECT_HOME; this process and its children use it."""

@@ -14,19 +14,12 @@ from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
 from scraper.extract import Extracted, google_extract
-from tests.support.browser import headless_chrome
 from tests.support.net import serve
 from tests.support.scraper_replica import replica_handler, result_names
 
 pytestmark = pytest.mark.browser
 Q = Query("tree lined street", "en")
 KO = Query("가로수길", "ko")
-
-
-@pytest.fixture(scope="module")
-def driver():
-    with headless_chrome() as d:
-        yield d
 
 
 @pytest.fixture

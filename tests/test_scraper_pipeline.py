@@ -16,7 +16,6 @@ from scraper.records import Candidate, Counts, SearchOutcome
 from scraper.report import shortfall
 from scraper.store import Store
 from scraper.validate import check_image
-from tests.support.browser import headless_chrome
 from tests.support.net import serve
 from tests.support.scraper_faults import fault_handler
 from tests.support.scraper_images import image_bytes
@@ -38,12 +37,6 @@ def _cfg(tmp_path, base_url="http://127.0.0.1:9", **kw) -> ScrapeConfig:
         load_attempts=2, per_query_limit=8, workers=4, backoff=0.05, read_timeout=2, total_timeout=3,
     )  # fmt: skip
     return ScrapeConfig(**{**base, **kw})
-
-
-@pytest.fixture(scope="module")
-def driver():
-    with headless_chrome() as d:
-        yield d
 
 
 @pytest.fixture

@@ -13,18 +13,11 @@ from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
 from scraper.pipeline import scrape
-from tests.support.browser import headless_chrome
 from tests.support.net import serve
 from tests.support.scraper_replica import replica_handler
 from tests.support.scraper_varied import PageSpec, varied_handler
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def driver():
-    with headless_chrome() as d:
-        yield d
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 
 from scraper import records as R
 from scraper.report import STOP_TEXT
-from tests.support.browser import headless_chrome
 from tests.support.net import serve
 from tests.support.scraper_sweep import Judged, run_page
 from tests.support.scraper_varied import PageSpec, varied_handler
@@ -21,12 +20,6 @@ from tests.support.scraper_varied import PageSpec, varied_handler
 pytestmark = [pytest.mark.browser]
 SEEDS = range(int(os.environ.get("SAKURA_SWEEP_SEEDS", "30")))
 MIN_COLLECTED = 0.95
-
-
-@pytest.fixture(scope="module")
-def driver():
-    with headless_chrome() as d:
-        yield d
 
 
 @pytest.fixture(scope="module")
