@@ -14,6 +14,7 @@ from core.config import DOMAIN_KEYS, Query, load_domains, query_language
 from core.settings import add_arguments, add_domains_argument, from_args
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
+from scraper.layers import layer_text
 from scraper.layout import RawLayout
 from scraper.pipeline import scrape
 from scraper.records import Counts, ScrapeResult
@@ -69,7 +70,7 @@ def summary_table(result: ScrapeResult) -> str:
         row = query_row(q)
         row["engine"] = f"{q.engine} (for {q.fallback_from})" if q.fallback_from else q.engine
         row["query"] = q.query[:40]
-        row["layer"] = row["by_layer"] or row["layer"]  # how many each layer found: json 20, network 40
+        row["layer"] = layer_text(q.layer_counts, ",", ":") or row["layer"]  # how many each layer found: json:20
         rows.append([str(row[k]) for k in TABLE])
     total = [sum(query_row(q)[k] for q in result.queries) for k in ("asked", "found", "downloaded", "held", "failed")]
     rows.append(["all", "", "", "", "", *map(str, total), "", ""])

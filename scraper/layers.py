@@ -27,9 +27,10 @@ class Tile:
     keys: tuple[str, ...] = ()
 
 
-def layer_text(counts: tuple[tuple[str, int], ...]) -> str:
-    """'json 20, network 40': how many candidates each layer found ('' when none)."""
-    return ", ".join(f"{name} {n}" for name, n in counts)
+def layer_text(counts: tuple[tuple[str, int], ...], sep: str = ", ", pair: str = " ") -> str:
+    """'json 20, network 40' (or with `sep` ',' and `pair` ':', one word for a terminal table: 'json:20,network:40'):
+    how many candidates each layer found ('' when none)."""
+    return sep.join(f"{name}{pair}{n}" for name, n in counts)
 
 
 class Found:
