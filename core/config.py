@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Strict, field_validator, model_validator
+
+from core.errors import ConfigError, Model, UserError, invalid
+
+__all__ = ["ConfigError", "UserError", "DatasetSpec", "DomainSpec", "Query", "load_domains", "parse_domains"]
 
 Domain = Literal["A", "B"]
 DOMAIN_KEYS: tuple[str, ...] = Domain.__args__  # the two CycleGAN domains
@@ -20,21 +25,6 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-class UserError(Exception):
-    """An error the user can fix (bad input, a missing program, a busy port): the CLI prints its message as one
-    line, without a traceback."""
-
-
-class ConfigError(ValueError, UserError):
-    """A configuration value is invalid; the message names the field, the value and what is allowed."""
-
-
-def require(ok: bool, field: str, value: Any, allowed: str) -> None:
-    """Raise ConfigError naming `field`, the bad `value` and what is `allowed` unless `ok`."""
-    if not ok:
-        raise ConfigError(f"{field}: got {value!r}; allowed: {allowed}")
-
-
 def query_language(text: str) -> str:
     """Best-guess interface language (`hl`) for a search query from its script: ko, ja, zh or en."""
     if _HANGUL.search(text):
@@ -46,95 +36,115 @@ def query_language(text: str) -> str:
     return "en"
 
 
-@dataclass(frozen=True)
-class Query:
-    """One search query and the interface language to search it in."""
-
-    text: str
-    hl: str
-
-    def __post_init__(self) -> None:
-        require(isinstance(self.text, str) and self.text.strip() != "", "query.text", self.text, "a non-empty string")
-        require(
-            isinstance(self.hl, str) and bool(LANG_RE.match(self.hl)),
-            "query.hl",
-            self.hl,
-            "a language code such as 'ko', 'en' or 'zh-CN'",
-        )
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("a non-empty string")
+    return text
 
 
-@dataclass(frozen=True)
-class DomainSpec:
-    """One CycleGAN domain (A or B): a label and its search queries."""
+def _language(hl: str) -> str:
+    if not LANG_RE.match(hl):
+        raise ValueError("a language code such as 'ko', 'en' or 'zh-CN'")
+    return hl
 
-    key: str
-    label: str
+
+def _dataset_name(name: str) -> str:
+    if not DATASET_NAME_RE.match(name):
+        raise ValueError("lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 64 chars")
+    return name
+
+
+Text = Annotated[str, Strict(), AfterValidator(_not_blank)]
+QUERY_FORMS = 'a string or a table { q = "...", hl = "ko" }'
+
+
+class Query(Model):
+    """One search query and the interface language to search it in (guessed from the text's script when not given).
+    In the domains file: a string, or a table `{ q = "...", hl = "ko" }`."""
+
+    text: Text
+    hl: Annotated[str, Strict(), AfterValidator(_language)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            raw = {"text": raw}
+        elif isinstance(raw, dict) and "text" not in raw:  # the file's table form
+            if "q" not in raw or set(raw) - {"q", "hl"}:
+                raise ValueError(QUERY_FORMS)
+            raw = {"text": raw["q"], "hl": raw.get("hl")}
+        elif not isinstance(raw, dict | Query):
+            raise ValueError(QUERY_FORMS)
+        if isinstance(raw, dict) and raw.get("hl") is None and isinstance(raw.get("text"), str):
+            raw = {**raw, "hl": query_language(raw["text"])}
+        return raw
+
+
+class DomainSpec(Model):
+    """One CycleGAN domain (A or B): a label (default: its key) and its search queries, each once."""
+
+    key: Domain
+    label: Text
     queries: tuple[Query, ...]
 
-    def __post_init__(self) -> None:
-        require(self.key in DOMAIN_KEYS, "domain key", self.key, " or ".join(DOMAIN_KEYS))
-        require(len(self.queries) > 0, f"domains.{self.key}.queries", list(self.queries), "at least one query")
+    @model_validator(mode="before")
+    @classmethod
+    def _label(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "label" not in raw:
+            raw = {**raw, "label": raw.get("key")}
+        return raw
+
+    @field_validator("queries", mode="before")
+    @classmethod
+    def _some_queries(cls, raw: Any) -> Any:
+        if not isinstance(raw, list | tuple) or not raw:
+            raise ValueError("a non-empty list of queries")
+        return raw
+
+    @field_validator("queries")
+    @classmethod
+    def _each_once(cls, queries: tuple[Query, ...]) -> tuple[Query, ...]:
+        texts = [q.text for q in queries]
+        if len(set(texts)) != len(texts):
+            raise ValueError("each query once")
+        return queries
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A dataset to build: its name (the folder under the data root) and its two domains."""
+class DatasetSpec(Model):
+    """A dataset to build: its name (the folder under the data root) and its two domains, by key. In the domains
+    file: `name = "..."` and the tables `[domains.A]`, `[domains.B]`."""
 
-    name: str
-    domains: tuple[DomainSpec, ...]
+    name: Annotated[str, Strict(), AfterValidator(_dataset_name)]
+    domains: dict[Domain, DomainSpec]
 
-    def __post_init__(self) -> None:
-        require(
-            isinstance(self.name, str) and bool(DATASET_NAME_RE.match(self.name)),
-            "name",
-            self.name,
-            "lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters",
-        )
-        keys = tuple(d.key for d in self.domains)
-        require(keys == DOMAIN_KEYS, "domains", list(keys), "exactly the domains A and B")
+    @field_validator("domains", mode="before")
+    @classmethod
+    def _both_domains(cls, raw: Any) -> Any:
+        if isinstance(raw, list | tuple):  # DomainSpecs, as code builds them
+            raw = {getattr(d, "key", None): d for d in raw}
+        if not isinstance(raw, dict) or sorted(raw, key=str) != list(DOMAIN_KEYS):
+            shown = sorted(map(str, raw)) if isinstance(raw, dict) else raw
+            raise invalid("domains", shown, "exactly [domains.A] and [domains.B]")
+        return {k: {**v, "key": k} if isinstance(v, dict) else v for k, v in raw.items()}
+
+    @model_validator(mode="after")
+    def _keys_match(self) -> DatasetSpec:
+        for key, d in self.domains.items():
+            if d.key != key:
+                raise invalid(f"domains.{key}.key", d.key, key)
+        return self
 
     def domain(self, key: str) -> DomainSpec:
         """The domain with this key (A or B)."""
-        for d in self.domains:
-            if d.key == key:
-                return d
-        raise ConfigError(f"domain: got {key!r}; allowed: {' or '.join(DOMAIN_KEYS)}")
-
-
-def _parse_query(raw: Any, field: str) -> Query:
-    if isinstance(raw, str):
-        return Query(text=raw, hl=query_language(raw))
-    if isinstance(raw, dict):
-        unknown = set(raw) - {"q", "hl"}
-        require(not unknown, field, sorted(unknown), "keys 'q' and 'hl'")
-        require(isinstance(raw.get("q"), str), f"{field}.q", raw.get("q"), "a string")
-        return Query(text=raw["q"], hl=raw.get("hl") or query_language(raw["q"]))
-    raise ConfigError(f'{field}: got {raw!r}; allowed: a string or a table {{ q = "...", hl = "ko" }}')
-
-
-def _parse_domain(key: str, raw: Any) -> DomainSpec:
-    field = f"domains.{key}"
-    require(isinstance(raw, dict), field, raw, "a table with 'label' and 'queries'")
-    unknown = set(raw) - {"label", "queries"}
-    require(not unknown, field, sorted(unknown), "keys 'label' and 'queries'")
-    label = raw.get("label", key)
-    require(isinstance(label, str) and label.strip() != "", f"{field}.label", label, "a non-empty string")
-    queries = raw.get("queries")
-    require(isinstance(queries, list) and len(queries) > 0, f"{field}.queries", queries, "a non-empty list of queries")
-    parsed = tuple(_parse_query(q, f"{field}.queries[{i}]") for i, q in enumerate(queries))
-    texts = [q.text for q in parsed]
-    require(len(set(texts)) == len(texts), f"{field}.queries", texts, "each query once")
-    return DomainSpec(key=key, label=label, queries=parsed)
+        if key not in self.domains:
+            raise invalid("domain", key, " or ".join(DOMAIN_KEYS))
+        return self.domains[key]
 
 
 def parse_domains(data: dict[str, Any]) -> DatasetSpec:
     """Build a validated DatasetSpec from the parsed TOML mapping."""
-    unknown = set(data) - {"name", "domains"}
-    require(not unknown, "top level", sorted(unknown), "keys 'name' and 'domains'")
-    domains = data.get("domains")
-    require(isinstance(domains, dict), "domains", domains, "a table with [domains.A] and [domains.B]")
-    require(sorted(domains) == list(DOMAIN_KEYS), "domains", sorted(domains), "exactly [domains.A] and [domains.B]")
-    return DatasetSpec(name=data.get("name"), domains=tuple(_parse_domain(k, domains[k]) for k in DOMAIN_KEYS))
+    return DatasetSpec(**data)
 
 
 def load_domains(path: str | Path) -> DatasetSpec:

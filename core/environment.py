@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.config import ConfigError
+from core.errors import ConfigError, describe
 from core.paths import PROJECT_ROOT
 
 PREFIX = "SAKURA_"
@@ -42,6 +42,4 @@ def environment() -> Environment:
     try:
         return Environment()
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        allowed = first["msg"].removeprefix("Input should be ")
-        raise ConfigError(f"{variable(str(first['loc'][0]))}: got {first['input']!r}; allowed: {allowed}") from None
+        raise ConfigError(describe(e, name=lambda loc: variable(str(loc[0])))) from None

@@ -2,7 +2,7 @@
 
 A stage's settings are one pydantic model (frozen, unknown names refused): the stage's config, the type of its
 flow parameter (Prefect renders it as a form section), the source of its CLI flags and help, and the only place a
-default is written. Validation errors become one-line ConfigErrors naming the field, the value and what is allowed.
+default is written. Validation errors become one-line ConfigErrors (core.errors).
 """
 
 from __future__ import annotations
@@ -16,63 +16,29 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     Strict,
-    ValidationError,
     model_serializer,
 )
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import SkipJsonSchema
 
-from core.config import DATASET_NAME_RE, ConfigError, default_dataset
+from core.config import DATASET_NAME_RE, default_dataset
+from core.errors import Model
 from core.paths import dataset_dir, default_domains_file
-
-_PREFIXES = ("Input should be ", "String should ", "Value error, ", "Assertion failed, ")
-
-
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """One line for the first problem of a pydantic ValidationError: `field: got value; allowed: ...`."""
-    first = error.errors(include_url=False)[0]
-    ctx = first.get("ctx") or {}
-    if isinstance(ctx.get("error"), ConfigError):  # raised by a validator with its own wording
-        return str(ctx["error"])
-    field = prefix + ".".join(str(p) for p in first["loc"]) if first["loc"] else prefix.rstrip(".") or "settings"
-    allowed = first["msg"]
-    for p in _PREFIXES:
-        allowed = allowed.removeprefix(p)
-    if first["type"] == "extra_forbidden":
-        allowed = "one of the known settings"
-    more = error.error_count() - 1
-    return f"{field}: got {first['input']!r}; allowed: {allowed}" + (f" (and {more} more problem(s))" if more else "")
-
-
-def invalid(field: str, value: Any, allowed: str) -> ConfigError:
-    """The ConfigError for a bad value, for validators that check more than a type can say."""
-    return ConfigError(f"{field}: got {value!r}; allowed: {allowed}")
-
 
 Hidden = SkipJsonSchema  # a setting the flow form does not show (the flow sets it: where the data is, a terminal bar)
 _COMPLETE = {"complete": True}
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """Base of the stage configs: frozen, unknown names refused, errors as ConfigError; JSON-able via to_dict.
 
     Hidden settings are left out of plain serialisation, so the defaults Prefect puts in a deployment's parameter
     schema (and the form built from it) hold only what the form may send back; `to_dict` keeps everything.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, protected_namespaces=())
-
-    def __init__(self, /, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as e:
-            raise ConfigError(describe(e)) from None
 
     @model_serializer(mode="wrap")
     def _without_hidden(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
@@ -94,10 +60,6 @@ class Settings(BaseModel):
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Inverse of to_dict; an unknown key is a ConfigError naming it."""
         return cls(**data)
-
-    def replace(self, **changes: Any) -> Self:
-        """A validated copy with some settings changed (pydantic's model_copy does not validate)."""
-        return type(self)(**{**dict(self), **changes})
 
 
 @dataclass(frozen=True)

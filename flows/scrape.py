@@ -11,7 +11,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
-from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, load_domains, query_language
+from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, load_domains
 from core.paths import default_domains_file
 from core.settings import PositiveInt
 from flows.artifacts import table_rows
@@ -113,7 +113,7 @@ def download_task(cfg: ScrapeConfig, raw_dir: str, domain: str, query: str, outc
 
 
 def _queries(texts: list[str] | None) -> list[Query] | None:
-    return [Query(text=q, hl=query_language(q)) for q in texts] if texts else None
+    return [Query(text=q) for q in texts] if texts else None
 
 
 @flow(name="scrape", log_prints=True, task_runner=task_runner())

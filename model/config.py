@@ -11,7 +11,8 @@ import torch
 from pydantic import AfterValidator, Field, model_validator
 
 from core.config import ConfigError
-from core.settings import Bool, Cli, DatasetSettings, Float, Hidden, Int, NonNegativeInt, PositiveInt, invalid
+from core.errors import invalid
+from core.settings import Bool, Cli, DatasetSettings, Float, Hidden, Int, NonNegativeInt, PositiveInt
 from model.layout import new_run_name
 from model.networks import NetConfig, Upsample
 

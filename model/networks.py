@@ -2,44 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from core.config import require
+from core.errors import Model
+from core.settings import Int
 
 Upsample = Literal["deconv", "resize"]
 UPSAMPLES: tuple[str, ...] = Upsample.__args__
 
 
-@dataclass(frozen=True)
-class NetConfig:
+Channels = Literal[1, 3]
+
+
+class NetConfig(Model):
     """Architecture of both generators (ResNet, `n_blocks`, `ngf`, how they upsample) and both discriminators
     (PatchGAN). `upsample`: "deconv" (the paper's stride-2 transposed convolutions) or "resize" (nearest-neighbour
     upsampling then a 3x3 convolution: no checkerboard by construction, the same parameter count)."""
 
-    in_channels: int = 3
-    out_channels: int = 3
-    ngf: int = 64
-    n_blocks: int = 9
-    ndf: int = 64
-    n_layers_d: int = 3
+    in_channels: Channels = 3
+    out_channels: Channels = 3
+    ngf: Annotated[Int, Field(ge=4)] = 64
+    n_blocks: Annotated[Int, Field(ge=1, le=32)] = 9
+    ndf: Annotated[Int, Field(ge=4)] = 64
+    n_layers_d: Annotated[Int, Field(ge=1, le=6)] = 3
     upsample: Upsample = "deconv"
-
-    def __post_init__(self) -> None:
-        require(self.in_channels in (1, 3), "in_channels", self.in_channels, "1 or 3")
-        require(self.out_channels in (1, 3), "out_channels", self.out_channels, "1 or 3")
-        require(isinstance(self.ngf, int) and self.ngf >= 4, "ngf", self.ngf, "an integer >= 4")
-        require(isinstance(self.n_blocks, int) and 1 <= self.n_blocks <= 32, "n_blocks", self.n_blocks, "1..32")
-        require(isinstance(self.ndf, int) and self.ndf >= 4, "ndf", self.ndf, "an integer >= 4")
-        require(isinstance(self.n_layers_d, int) and 1 <= self.n_layers_d <= 6, "n_layers_d", self.n_layers_d, "1..6")
-        require(self.upsample in UPSAMPLES, "upsample", self.upsample, " or ".join(UPSAMPLES))
 
     def to_dict(self) -> dict[str, int | str]:
         """Plain dict (stored in checkpoints, which load with weights_only=True)."""
-        return asdict(self)
+        return self.model_dump()
+
+
+DEFAULT_NET = NetConfig()
 
 
 def _norm(channels: int) -> nn.InstanceNorm2d:
@@ -92,7 +89,7 @@ class ResnetGenerator(nn.Module):
     transposed convolutions' places, `model.<i>.conv.weight`). Input sides must be multiples of 4, at least 8.
     """
 
-    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+    def __init__(self, cfg: NetConfig = DEFAULT_NET) -> None:
         super().__init__()
         self.cfg = cfg
         ngf = cfg.ngf
@@ -118,7 +115,7 @@ class ResnetGenerator(nn.Module):
 class PatchDiscriminator(nn.Module):
     """70x70 PatchGAN (n_layers_d=3): one real/fake score per overlapping patch, a (N, 1, h, w) map."""
 
-    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+    def __init__(self, cfg: NetConfig = DEFAULT_NET) -> None:
         super().__init__()
         ndf = cfg.ndf
         layers: list[nn.Module] = [nn.Conv2d(cfg.out_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
@@ -153,7 +150,7 @@ def count_parameters(net: nn.Module) -> int:
 class CycleGAN(nn.Module):
     """The four networks of one CycleGAN: G_AB (A->B), G_BA (B->A), D_A (judges A), D_B (judges B)."""
 
-    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+    def __init__(self, cfg: NetConfig = DEFAULT_NET) -> None:
         super().__init__()
         self.cfg = cfg
         self.G_AB = init_weights(ResnetGenerator(cfg))

@@ -57,7 +57,7 @@ def _cmd_server(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     spec = load_domains(args.domains)
     print(f"dataset: {spec.name}   (from {args.domains})")
-    for d in spec.domains:
+    for d in spec.domains.values():
         print(f"  {d.key} = {d.label}")
         for q in d.queries:
             print(f"      {q.text!r}  (hl={q.hl})")

@@ -131,7 +131,7 @@ class DemoSource:
 
 def start_demo_source(spec: DatasetSpec, port: int = 0) -> DemoSource:
     """Serve synthetic search results for the spec's queries (A: green streets, B: cherry blossoms) on 127.0.0.1."""
-    queries = {q.text: d.key for d in spec.domains for q in d.queries}
+    queries = {q.text: d.key for d in spec.domains.values() for q in d.queries}
     handler = type("BoundDemoHandler", (DemoHandler,), {"domains": queries, "requests": []})
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
     httpd.daemon_threads = True

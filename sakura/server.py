@@ -12,11 +12,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from core.config import UserError, require
+from pydantic import Field
+
 from core.environment import Environment, environment, variable
+from core.errors import Model, UserError
 from core.files import write_json
 from core.paths import PROJECT_ROOT
+from core.settings import Int, Seconds
 
 PORT_ENV, HOME_ENV = variable("prefect_port"), variable("prefect_home")
 DEFAULT_PORT = Environment.model_fields["prefect_port"].default
@@ -26,18 +30,13 @@ class ServerError(RuntimeError, UserError):
     """The server could not be started or stopped; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
-class ServerConfig:
+class ServerConfig(Model):
     """Where the server keeps its state (PREFECT_HOME, with the SQLite database) and where it listens."""
 
     home: Path
-    port: int = DEFAULT_PORT
+    port: Annotated[Int, Field(ge=1, le=65535)] = DEFAULT_PORT
     host: str = "127.0.0.1"
-    startup_timeout_s: float = 120.0
-
-    def __post_init__(self) -> None:
-        require(isinstance(self.port, int) and 1 <= self.port <= 65535, "port", self.port, "an integer 1-65535")
-        require(self.startup_timeout_s > 0, "startup_timeout_s", self.startup_timeout_s, "a positive number")
+    startup_timeout_s: Seconds = 120.0
 
     @classmethod
     def from_env(cls) -> ServerConfig:

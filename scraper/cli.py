@@ -10,7 +10,7 @@ import unicodedata
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from core.config import DOMAIN_KEYS, Query, load_domains, query_language
+from core.config import DOMAIN_KEYS, Query, load_domains
 from core.settings import add_arguments, add_domains_argument, from_args
 from scraper.browser import BrowserError
 from scraper.config import ScrapeConfig
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("scraper.browser").setLevel(logging.INFO)  # always say which chromedriver was used
     cfg = from_args(ScrapeConfig, args)
     spec = load_domains(args.domains)
-    queries = [Query(q, query_language(q)) for q in args.query] if args.query else None
+    queries = [Query(text=q) for q in args.query] if args.query else None
     bar = _Bar(not args.no_progress)
     try:
         with logging_redirect_tqdm():  # warnings (shortfalls, a block, per-URL errors) above the live bar

@@ -208,6 +208,9 @@ class BrowserEngine:
             if not len(found) and (preview.dead or preview.cap == 0) and len(tiles) >= limit:
                 break  # no layer finds originals here; enough tiles for the thumbnail layer
             target = max(target, available()) + (limit - len(found))
+        if found.lacking(limit) and len(infos) < len(found):  # the data ran ahead of the tiles that name its pages
+            if loader.wait_for_tiles(len(found)) > len(infos):
+                found.cover(read_tiles(d, self.profile))
         cands, counts = found.candidates(limit), found.counts(limit)
         if not cands and self.cfg.thumbnail_fallback:
             cands = thumbnail_candidates(read_tiles(d, self.profile), limit)

@@ -92,6 +92,10 @@ class Found:
         """The first `limit` originals, ranked in the order found."""
         return list(self._by_url.values())[:limit]
 
+    def lacking(self, limit: int) -> int:
+        """How many of the first `limit` originals still lack page URL or title."""
+        return sum(not (c.page_url and c.title) for c in self.candidates(limit))
+
     def counts(self, limit: int) -> tuple[tuple[str, int], ...]:
         """(layer, originals) among the first `limit`, in layer order, layers that found none left out."""
         layers = [self._layer[c.url] for c in self.candidates(limit)]

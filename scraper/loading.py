@@ -26,6 +26,7 @@ POLL = 0.1
 SETTLE_S = 0.5  # after the last request ends, this long without news before an attempt counts as fruitless
 BUSY_WAIT_S = 10.0  # at most this much longer than scroll_pause while requests run (pages that poll never settle)
 AFTER_GROWTH_S = 2.0  # after new results appear, at most this long for the batch's requests to finish
+DRAW_WAIT_S = 2.0  # data read ahead of the page's tiles: this long without a new tile before they count as all drawn
 NUDGES = ("scroll", "show_more", "end_key", "last_tile", "wheel", "resize")
 
 # Counts the page's fetch/XHR requests in flight, so waiting can last as long as the page is still loading.
@@ -132,6 +133,21 @@ class Loader:
                 self._next += 1  # what worked is tried first again; what did not, next time round
             have = now
         return R.STOP_ASKED
+
+    def wait_for_tiles(self, want: int) -> int:
+        """Wait for the page to draw `want` tiles: data read from its responses can run ahead of the tiles it draws
+        from them (and only the tiles may name page and title). Returns as soon as `want` are there, or when no tile
+        came for DRAW_WAIT_S with no request running, or at the deadline; the number of tiles drawn."""
+        last, since = self._signature(), time.monotonic()
+        while last.tiles < want and time.monotonic() < self.deadline:
+            time.sleep(POLL)
+            sig = self._signature()
+            if sig.tiles > last.tiles or sig.busy:
+                since = time.monotonic()
+            elif time.monotonic() - since >= DRAW_WAIT_S:
+                break
+            last = sig
+        return last.tiles
 
     def _signature(self) -> _Signature:
         return _Signature(*self.d.execute_script(_SIGNATURE_JS, list(self.profile.thumbnails)))

@@ -217,7 +217,7 @@ def scrape(
     their own collaborators (a fallback engine shares the given engine's browser). Per-URL failures are recorded
     in the manifest; configuration errors raise.
     """
-    keys = list(domains or [d.key for d in spec.domains])
+    keys = list(domains or spec.domains)
     use_source = _check_choices(spec, keys, urls_file, import_dir)
     counts, results = Counts(), []
     store = Store(cfg.raw_dir(spec.name), fsync=cfg.fsync)
@@ -251,7 +251,7 @@ def plan(
 ) -> list[tuple[str, Query]]:
     """Every search of a scrape, in order: (domain, query) for each domain's queries (the domains file's, or those
     `queries` gives for a domain), A before B. The CLI and the scrape flow search exactly this list."""
-    keys = list(domains or [d.key for d in spec.domains])
+    keys = list(domains or spec.domains)
     override = queries or {}
     return [(k, q) for k in keys for q in (override.get(k) or spec.domain(k).queries)]
 

@@ -101,16 +101,21 @@ return [(img.__sakuraAt || -1) > since, src, img.complete, original(src), page, 
 _TILES_JS = (
     _COMMON_JS
     + """
+const CARD_LEVELS = 4;
 const keyOk = k => typeof k === 'string' && k.length >= arguments[2] && !/^\\d+$/.test(k) && !k.startsWith('data:');
 const out = [];
 for (const tile of window.__sakuraFind(tileSels)) {
   const img = tile.tagName === 'IMG' ? tile : tile.querySelector('img');
   const http = u => /^https?:\\/\\//.test(u || '');
   const src = img && [img.currentSrc, img.src, img.dataset.src, img.dataset.iurl].find(http);
-  const a = tile.closest('a[href]') || tile.querySelector('a[href]');
-  const page = tile.dataset.lpage || (a && external(a.href) ? a.href : null);
-  const title = (img && img.alt) || tile.title || tile.getAttribute('aria-label') || (a && a.title) || text(tile)
-    || null;
+  let card = tile;  // the tile's card: its largest ancestor (a few levels up) that holds no other tile
+  for (let up = 0; up < CARD_LEVELS && card.parentElement && card.parentElement !== document.body
+       && window.__sakuraFind(tileSels, card.parentElement).length <= 1; up++) card = card.parentElement;
+  const own = tile.closest('a[href]') || tile.querySelector('a[href]');
+  const a = own && external(own.href) ? own : Array.from(card.querySelectorAll('a[href]')).find(e => external(e.href));
+  const page = tile.dataset.lpage || (a ? a.href : null);
+  const title = (img && img.alt) || tile.title || tile.getAttribute('aria-label') || (a && (a.title
+    || a.getAttribute('aria-label'))) || text(tile) || null;
   const keys = new Set(), around = tile.closest('a[href]');
   for (const e of [tile, ...tile.querySelectorAll('*'), ...(around ? [around] : [])]) {
     for (const at of e.attributes) {

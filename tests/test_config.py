@@ -21,7 +21,7 @@ VALID = {
 def test_shipped_domains_file_is_valid():
     spec = load_domains(PROJECT_ROOT / "datasets" / "domains.toml")
     assert spec.name == "street2sakura"
-    assert [d.key for d in spec.domains] == ["A", "B"]
+    assert [d.key for d in spec.domains.values()] == list(spec.domains) == ["A", "B"]
     assert "가로수길" in [q.text for q in spec.domain("A").queries]
     assert "벚꽃길" in [q.text for q in spec.domain("B").queries]
 
@@ -62,14 +62,15 @@ def _with(path: str, value):
         (_with("domains.C", {"queries": ["x"]}), "domains"),
         (_with("domains.A.queries", []), "domains.A.queries"),
         (_with("domains.A.queries", "tree lined street"), "domains.A.queries"),
-        (_with("domains.A.queries", ["", "x"]), "query.text"),
+        (_with("domains.A.queries", ["", "x"]), "domains.A.queries[0].text"),
         (_with("domains.A.queries", ["x", "x"]), "domains.A.queries"),
-        (_with("domains.B.queries", [{"q": "x", "hl": "korean!"}]), "query.hl"),
+        (_with("domains.B.queries", [{"q": "x", "hl": "korean!"}]), "domains.B.queries[0].hl"),
         (_with("domains.B.queries", [{"query": "x"}]), "domains.B.queries[0]"),
         (_with("domains.B.queries", [42]), "domains.B.queries[0]"),
         (_with("domains.B.label", ""), "domains.B.label"),
-        (_with("domains.B.typo", 1), "domains.B"),
-        (_with("extra", 1), "top level"),
+        (_with("domains.B.typo", 1), "domains.B.typo"),
+        (_with("domains.B", "cherry"), "domains.B"),
+        (_with("extra", 1), "extra"),
     ],
 )
 def test_invalid_config_names_the_field(data, field):

@@ -18,8 +18,8 @@ from tests.support.net import serve
 from tests.support.scraper_replica import replica_handler, result_names
 
 pytestmark = pytest.mark.browser
-Q = Query("tree lined street", "en")
-KO = Query("가로수길", "ko")
+Q = Query(text="tree lined street", hl="en")
+KO = Query(text="가로수길", hl="ko")
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_consent_page_by_cookie_or_button(replica, driver, tmp_path, cookie):
 @pytest.mark.parametrize("engine", ["google", "bing"])
 def test_blocked_page_ends_the_query(replica, driver, tmp_path, engine):
     srv = replica(engine, "json")
-    out = _engine(srv, driver, tmp_path, engine).search(Query("blockme please", "en"), 10)
+    out = _engine(srv, driver, tmp_path, engine).search(Query(text="blockme please", hl="en"), 10)
     assert out.status == R.BLOCKED
     assert out.candidates == ()
     assert "unusual-traffic" in out.message and "no CAPTCHA is attempted" in out.message
@@ -190,7 +190,7 @@ def test_unreachable_search_host_is_an_error_status(driver, tmp_path):
 def test_live_engine_finds_originals(driver, tmp_path, engine):
     """Against the real site (make test-live): originals with page URLs, or a clearly reported block."""
     eng = make_engine(ScrapeConfig(data_root=tmp_path, engine=engine), driver=driver, debug_dir=tmp_path / "debug")
-    out = eng.search(Query("cherry blossom street", "en"), 20)
+    out = eng.search(Query(text="cherry blossom street", hl="en"), 20)
     if out.status == R.BLOCKED:
         pytest.skip(out.message)
     assert out.status == R.OK, (out.message, out.debug_files)

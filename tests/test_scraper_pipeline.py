@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from core.config import ConfigError, DatasetSpec, DomainSpec, Query
+from core.config import ConfigError, DatasetSpec, Query
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
@@ -22,12 +22,10 @@ from tests.support.scraper_images import image_bytes
 from tests.support.scraper_replica import replica_handler
 
 SPEC = DatasetSpec(
-    "testset",
-    (
-        DomainSpec("A", "street trees", (Query("가로수길", "ko"), Query("blockme", "en"), Query("tree street", "en"))),
-        DomainSpec("B", "cherry blossoms", (Query("벚꽃길", "ko"),)),
-    ),
-)
+    name="testset",
+    domains={"A": {"label": "street trees", "queries": ["가로수길", "blockme", "tree street"]},
+             "B": {"label": "cherry blossoms", "queries": ["벚꽃길"]}},
+)  # fmt: skip
 
 
 def _cfg(tmp_path, base_url="http://127.0.0.1:9", **kw) -> ScrapeConfig:
@@ -85,7 +83,7 @@ def test_scrape_end_to_end_and_rerun_fetches_nothing_again(tmp_path, driver, goo
 @pytest.mark.browser
 def test_per_domain_limit_and_query_override(tmp_path, driver, google):
     cfg = _cfg(tmp_path, google.base_url, per_domain_limit=5)
-    result = scrape(cfg, SPEC, domains=["A"], queries=[Query("one", "en"), Query("two", "en")],
+    result = scrape(cfg, SPEC, domains=["A"], queries=[Query(text="one", hl="en"), Query(text="two", hl="en")],
                     engine=make_engine(cfg, driver=driver))  # fmt: skip
     assert result.stored_per_domain == {"A": 5}
     assert [q.query for q in result.queries] == ["one"]  # the domain was full before "two"

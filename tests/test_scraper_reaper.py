@@ -149,7 +149,7 @@ def test_a_browser_crash_mid_search_is_retried_in_a_fresh_browser(tmp_path, retr
     engine = make_engine(cfg)
     hook.engine = engine
     try:
-        out = engine.search(Query("tree street", "en"), 30)
+        out = engine.search(Query(text="tree street", hl="en"), 30)
         first_driver = engine.current_driver
     finally:
         engine.close()

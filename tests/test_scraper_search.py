@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from core.config import DatasetSpec, DomainSpec, Query
+from core.config import DatasetSpec
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
@@ -38,8 +38,8 @@ def servers(driver):
 
 
 def _spec(*queries: str) -> DatasetSpec:
-    return DatasetSpec("fb", (DomainSpec("A", "a", tuple(Query(q, "en") for q in queries)),
-                              DomainSpec("B", "b", (Query("unused", "en"),))))  # fmt: skip
+    return DatasetSpec(name="fb", domains={"A": {"label": "a", "queries": [{"q": q, "hl": "en"} for q in queries]},
+                                           "B": {"label": "b", "queries": ["unused"]}})  # fmt: skip
 
 
 def _cfg(tmp_path, google, bing, **kw) -> ScrapeConfig:

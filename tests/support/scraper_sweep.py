@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import DatasetSpec, DomainSpec, Query
+from core.config import DatasetSpec
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
 from scraper.pipeline import scrape
@@ -52,8 +52,7 @@ def run_page(driver, base_url: str, spec: PageSpec, data_root: Path, **settings)
         data_root=data_root, engine=spec.engine, google_url=base_url, bing_url=base_url,
         per_query_limit=spec.asked, **{**SWEEP_SETTINGS, **settings},
     )  # fmt: skip
-    domains = (DomainSpec("A", "a", (Query(spec.name, "en"),)), DomainSpec("B", "b", (Query("b", "en"),)))
-    ds = DatasetSpec("sweep", domains)
+    ds = DatasetSpec(name="sweep", domains={"A": {"queries": [{"q": spec.name, "hl": "en"}]}, "B": {"queries": ["b"]}})
     result = scrape(cfg, ds, domains=["A"], engine=make_engine(cfg, driver=driver))
     (q,) = result.queries
     with sqlite3.connect(result.manifest) as db:

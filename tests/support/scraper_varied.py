@@ -226,7 +226,9 @@ def _tile(spec: PageSpec, base: str, i: int) -> str:
              "turl": f"https://tse1.mm.bing.net/th?id={spec.name}-{i}"}  # fmt: skip
         sep = {"compact": (",", ":"), "spaced": (", ", ": "), "pretty": (", ", ": ")}[spec.spacing]
         attr = f' m="{html.escape(json.dumps(m, separators=sep, ensure_ascii=False))}"' if spec.data == "json" else ""
-        return f'<div class="imgpt"><a class="iusc"{attr} href="#"><img class="mimg" {src} alt="{title}"></a></div>'
+        info = f'<div class="infopt"><a class="inflnk" href="{page}" aria-label="{title}">{title}</a></div>'  # as Bing
+        tile = f'<a class="iusc"{attr} href="#"><img class="mimg" {src} alt="{title}"></a>'
+        return f'<div class="imgpt">{tile}{info}</div>'
     yq, rg = img.replace("<img", '<img class="YQ4gaf"'), img.replace("<img", '<img class="rg_i Q4LuWd"')
     return [
         f'<div jsname="dTDiAc" class="t" data-ri="{i}">{yq}</div>',
