@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml
 	@echo "installing the project and its dependencies into $(VENV) (torch, torchvision, prefect, selenium, ...:"
 	@echo "about 6 GB; 2-4 minutes on a fresh machine, seconds when they are already there)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e '.[dev]'
 	@touch $(STAMP)
 	@echo "installed: $(BIN)/sakura, $(BIN)/prefect, $(BIN)/pytest"
 

@@ -48,20 +48,9 @@ class Interrupt(Exception):
 def sizes(dry: bool) -> dict:
     """Image sizes, step counts and dataset shape: the real check, or a tiny one for the CPU."""
     if dry:
-        return dict(
-            image=32,
-            batches=(1, 2),
-            rounds=1,
-            steps=1,
-            warmup=1,
-            train_images=8,
-            steps_per_epoch=8,
-            image_px=40,
-            checkpoint_every=3,
-            stop_at=11,
-            net=dict(ngf=8, ndf=8, n_blocks=2),
-            big=(96, 64),
-        )
+        return dict(image=32, batches=(1, 2), rounds=1, steps=1, warmup=1, train_images=8, steps_per_epoch=8,
+                    image_px=40, checkpoint_every=3, stop_at=11, net=dict(ngf=8, ndf=8, n_blocks=2),
+                    big=(96, 64))  # fmt: skip
     return dict(image=256, batches=(1, 4), rounds=3, steps=10, warmup=5, train_images=150, steps_per_epoch=150,
                 image_px=288, checkpoint_every=100, stop_at=230, net={}, big=(1024, 768))  # fmt: skip
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -55,18 +54,20 @@ def _retry_crashes(task, task_run, state) -> bool:
 def dataset_spec(domains_file: str | None, dataset: str | None) -> DatasetSpec:
     """The domains file's spec, renamed to `dataset` when given."""
     spec = load_domains(domains_file or default_domains_file())
-    return dataclasses.replace(spec, name=dataset) if dataset else spec
+    return spec.replace(name=dataset) if dataset else spec
+
+
+# Both scrape steps: cached by what they were given (for SEARCH_CACHE), retried twice with growing pauses.
+STEP = dict(cache_policy=CONTENT_CACHE, cache_expiration=SEARCH_CACHE, retries=2)
 
 
 @task(
     name="search",
     task_run_name="search-{domain}-{query.text}",
-    cache_policy=CONTENT_CACHE,
-    cache_expiration=SEARCH_CACHE,
-    retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
     retry_condition_fn=_retry_crashes,
+    **STEP,
 )
 def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> SearchOutcome:
     """Search one query in a fresh browser. Only a search that found candidates completes (and is cached); a
@@ -95,10 +96,8 @@ def _outcome(searched) -> SearchOutcome:
 @task(
     name="download",
     task_run_name="download-{domain}-{query}",
-    cache_policy=CONTENT_CACHE,
-    cache_expiration=SEARCH_CACHE,
-    retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
+    **STEP,
 )
 def download_task(cfg: ScrapeConfig, raw_dir: str, domain: str, query: str, outcome: SearchOutcome) -> QueryResult:
     """The scraper's per-query step on one search's outcome: record it, download into the raw store at `raw_dir`."""

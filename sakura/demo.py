@@ -36,6 +36,17 @@ def _esc(s: str) -> str:
     return s.replace("=", "\\u003d").replace("&", "\\u0026")
 
 
+def google_record(rank: int, doc: str, thumb: str, orig: str, page: str, title: str,
+                  thumb_px: tuple[int, int] = (120, 160), orig_px: tuple[int, int] = (384, 512)) -> str:  # fmt: skip
+    """One result as Google's page data holds it (in `AF_initDataCallback({key: 'ds:1', ...})`): ids, thumbnail,
+    original and their sizes, page URL and title; '=' and '&' escaped as Google escapes them."""
+    thumb, orig, page, title = map(_esc, (thumb, orig, page, title))
+    return (
+        f'[1,[0,"id{rank}",["{thumb}",{thumb_px[0]},{thumb_px[1]}],["{orig}",{orig_px[0]},{orig_px[1]}],null,0,'
+        f'"rgb(1,2,3)",null,0,{{"2003":[null,"{doc}","{page}","{title}",null,null]}}]]'
+    )
+
+
 class DemoHandler(BaseHTTPRequestHandler):
     """/search?q= returns results with the originals in embedded JSON arrays; /img/<domain>/<seed>[d].jpg the images."""
 
@@ -91,13 +102,9 @@ class DemoHandler(BaseHTTPRequestHandler):
             suffix = "b" if rank % BROKEN_EVERY == BROKEN_EVERY - 1 else ""
             if rank % DUPLICATE_EVERY == DUPLICATE_EVERY - 1:
                 seed, suffix = _seed(q, rank - 1), "d"
-            orig = _esc(f"{base}/img/{domain}/{seed}{suffix}.jpg")
-            thumb = _esc(f"https://encrypted-tbn0.gstatic.com/images?q=tbn:demo{domain}{seed}")
-            page = _esc(f"{base}/page/{domain}-{seed}")
-            entries.append(
-                f'[1,[0,"id{rank}",["{thumb}",120,160],["{orig}",384,512],null,0,"rgb(1,2,3)",null,0,'
-                f'{{"2003":[null,"doc{rank}","{page}","Street {domain}{seed}",null,null]}}]]'
-            )
+            orig, page = f"{base}/img/{domain}/{seed}{suffix}.jpg", f"{base}/page/{domain}-{seed}"
+            thumb = f"https://encrypted-tbn0.gstatic.com/images?q=tbn:demo{domain}{seed}"
+            entries.append(google_record(rank, f"doc{rank}", thumb, orig, page, f"Street {domain}{seed}"))
             tiles.append(f'<div jsname="dTDiAc" data-ri="{rank}"><img class="YQ4gaf" alt="" width="160"></div>')
         data = ",".join(entries)
         return (

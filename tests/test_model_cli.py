@@ -7,23 +7,10 @@ import pytest
 from model.cli import torchrun_command
 from model.config import TrainConfig
 from sakura.cli import build_parser, main
-from tests.support.model_data import make_dataset
+from tests.support.model_data import TINY as TINY_SETTINGS
+from tests.support.model_data import as_flags, make_dataset
 
-TINY = [
-    "--image-size",
-    "32",
-    "--load-size",
-    "36",
-    "--ngf",
-    "8",
-    "--ndf",
-    "8",
-    "--n-blocks",
-    "2",
-    "--num-workers",
-    "0",
-    "--no-progress-bar",
-]
+TINY = as_flags(TINY_SETTINGS)
 
 
 def test_commands_are_registered():

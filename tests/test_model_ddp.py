@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from model.checkpoint import load_checkpoint
-from tests.support.model_data import make_dataset
+from tests.support.model_data import TINY, as_flags, make_dataset
 from tests.support.net import free_port
 
 
@@ -40,26 +40,7 @@ def test_two_gloo_processes_train_one_run(tmp_path):
         str(root),
         "--run-name",
         "ddp",
-        "--image-size",
-        "32",
-        "--load-size",
-        "36",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--n-blocks",
-        "2",
-        "--epochs",
-        "2",
-        "--decay-epoch",
-        "1",
-        "--num-workers",
-        "1",
-        "--checkpoint-every",
-        "3",
-        "--no-evaluate",
-        "--no-progress-bar",
+        *as_flags({**TINY, "num_workers": 1, "epochs": 2, "decay_epoch": 1, "checkpoint_every": 3, "evaluate": False}),
     ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
     out = subprocess.run(torchrun + args, capture_output=True, text=True, timeout=600, env=env)

@@ -17,9 +17,7 @@ from model.data import NoImagesLeftError, domain_dirs, list_images
 from model.engine import NonFiniteLossError
 from model.metrics import DomainClassifier, load_stack, share
 from model.networks import CycleGAN, NetConfig
-from tests.support.model_data import make_dataset, street_image
-
-TINY = dict(image_size=32, load_size=36, ngf=8, ndf=8, n_blocks=2, num_workers=0, progress_bar=False)
+from tests.support.model_data import TINY, make_dataset, street_image
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,19 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+# The smallest training that still exercises every part: what the model tests train with (as settings or flags).
+TINY = dict(image_size=32, load_size=36, ngf=8, ndf=8, n_blocks=2, num_workers=0, progress_bar=False)
+
+
+def as_flags(settings: dict) -> list[str]:
+    """The command-line flags that give these settings (`--image-size 32`, `--no-progress-bar`)."""
+    out: list[str] = []
+    for name, value in settings.items():
+        flag = "--" + name.replace("_", "-")
+        out += ([flag] if value else ["--no-" + flag[2:]]) if isinstance(value, bool) else [flag, str(value)]
+    return out
+
+
 GREEN = ((46, 120, 40), (70, 140, 50), (35, 95, 45))
 PINK = ((240, 170, 200), (250, 190, 215), (230, 150, 185))
 

@@ -13,6 +13,7 @@ import html
 import json
 from urllib.parse import parse_qs, quote, urlsplit
 
+from sakura.demo import google_record
 from tests.support.handlers import QuietHandler
 from tests.support.scraper_images import TINY_PNG_DATA_URI, image_bytes
 
@@ -23,11 +24,6 @@ def result_names(q: str, n: int) -> list[str]:
     """The image names behind a query's n results (distinct per query)."""
     tag = hashlib.sha1(q.encode()).hexdigest()[:8]
     return [f"{tag}-{i}" for i in range(n)]
-
-
-def _esc(s: str) -> str:
-    """Escape like Google's embedded JSON: '=' and '&' as \\u003d / \\u0026."""
-    return s.replace("=", "\\u003d").replace("&", "\\u0026")
 
 
 class ReplicaHandler(QuietHandler):
@@ -119,13 +115,10 @@ class ReplicaHandler(QuietHandler):
             return ""
         entries = []
         for k, name in enumerate(result_names(q, self.n_results)[start : start + PAGE]):
-            thumb = _esc(f"https://encrypted-tbn0.gstatic.com/images?q=tbn:ANd9Gc{name}&s=1")
-            orig = _esc(f"{self.base}/img/{name}.jpg?w=64&src=google")
-            page = _esc(f"{self.base}/page/{name}?from=g")
-            entries.append(
-                f'[1,[0,"id{start + k}",["{thumb}",194,259],["{orig}",48,64],null,0,"rgb(1,2,3)",null,0,'
-                f'{{"2003":[null,"doc{k}","{page}","Title {start + k} \\u0026 more",null,null]}}]]'
-            )
+            thumb = f"https://encrypted-tbn0.gstatic.com/images?q=tbn:ANd9Gc{name}&s=1"
+            orig, page = f"{self.base}/img/{name}.jpg?w=64&src=google", f"{self.base}/page/{name}?from=g"
+            entries.append(google_record(start + k, f"doc{k}", thumb, orig, page, f"Title {start + k} & more",
+                                         thumb_px=(194, 259), orig_px=(48, 64)))  # fmt: skip
         return f"<script>AF_initDataCallback({{key: 'ds:1', data:[null,[{','.join(entries)}]]}});</script>"
 
     def _google_chunk(self, q: str, start: int) -> str:
