@@ -30,6 +30,8 @@ class Environment(BaseSettings):
     dask_workers: Annotated[int, Field(gt=0)] = Field(2, description="workers of the local Dask cluster")
     prefect_port: Annotated[int, Field(ge=1, le=65535)] = Field(4200, description="port of the local Prefect server")
     prefect_home: Path = Field(PROJECT_ROOT / ".prefect", description="the local Prefect server's home")
+    project_dir: Path = Field(PROJECT_ROOT, description="the checkout a Prefect worker runs the flows from (read by "
+                              "prefect.yaml's pull step on the worker, not by sakura)")  # fmt: skip
 
 
 def variable(field: str) -> str:

@@ -12,7 +12,7 @@ from curation.config import CurationConfig
 from flows.curate import Reviewed, curate_flow, review_dataset
 from flows.review import ReviewSettings
 from flows.scrape import scrape_flow
-from flows.steps import GPUS, SEARCHES_PER_MINUTE, Step, dataset_name
+from flows.steps import GPUS, SEARCHES_PER_MINUTE, Step, dataset_name, on_deployment
 from flows.train import train_flow, translate_flow
 from model.config import TrainConfig
 from model.layout import RunDir
@@ -50,12 +50,15 @@ def collect_and_train(
     translation: TranslateConfig = TranslateConfig(),
     gpus: PositiveInt = GPUS,
     force: list[Step] | None = None,
+    gpu_deployment: str | None = None,
 ) -> PipelineResult:
     """The whole pipeline. Steps whose inputs did not change are skipped (Cached); `force` names steps to redo.
 
     Each stage's settings are one section (scrape, curation, review, training, translation). Review `ui` pauses
     after curation until a reviewer resumes the run (approve, exclude image ids); `auto` goes straight on.
     Training profile `auto` trains the paper setup on a GPU and the small CPU setup otherwise.
+    `gpu_deployment` (e.g. `gpu`) hands training and translation to the deployments `train/<it>` and
+    `translate/<it>` (their work pool's workers, e.g. on a GPU machine); none: they run in this run's process.
     """
     forced = set(force or [])
     name = dataset_name(dataset, domains_file)
@@ -71,9 +74,20 @@ def collect_and_train(
     )
     curate_flow(dataset=name, curation=curation, review=None, refresh="curate" in forced)
     reviewed = review_dataset(curation.replace(dataset=name), review)  # in this run: the one the user watches
-    run = train_flow(dataset=name, training=training, gpus=gpus, refresh="train" in forced)
-    translated = translate_flow(
-        dataset=name, translation=translation.replace(run=run.name), refresh="translate" in forced
-    )
+    train, translate = (train_flow, translate_flow) if gpu_deployment is None else _deployed(gpu_deployment)
+    run = train(dataset=name, training=training, gpus=gpus, refresh="train" in forced)
+    translated = translate(dataset=name, translation=translation.replace(run=run.name), refresh="translate" in forced)
     print(f"dataset: {run.dataset_dir}\ncheckpoints: {run.last_checkpoint.parent}\ntranslations: {translated.out_dir}")
     return PipelineResult(scraped, reviewed, run, translated)
+
+
+def _deployed(deployment: str):
+    """train_flow and translate_flow as calls of their deployments named `deployment` (same parameters)."""
+
+    def train(**parameters) -> RunDir:
+        return on_deployment(f"{train_flow.name}/{deployment}", parameters)
+
+    def translate(**parameters) -> TranslateResult:
+        return on_deployment(f"{translate_flow.name}/{deployment}", parameters)
+
+    return train, translate

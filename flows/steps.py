@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import socket
+from pathlib import Path
+from typing import Any, Literal
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 
-from core.config import default_dataset, load_domains
+from core.config import UserError, default_dataset, load_domains
+from core.environment import variable
 
 Step = Literal["scrape", "curate", "train", "translate"]
 # A step's result is reused when the same code gets the same inputs; inputs carry content fingerprints.
@@ -20,3 +23,38 @@ def dataset_name(dataset: str | None, domains_file: str | None) -> str:
     if dataset:
         return dataset
     return load_domains(domains_file).name if domains_file else default_dataset()
+
+
+class DeploymentRunFailed(RuntimeError, UserError):
+    """A stage handed to its deployment (another work pool) did not complete, or its result cannot be read here."""
+
+
+# What a stage that runs in another worker's process needs to see of this one: the data (the dataset and the run
+# folders) and Prefect's results (what the stage returned). A shared filesystem at the same path on every machine.
+SHARED = f"the workers of every pool must share the data root ({variable('data_root')}) and Prefect's result storage " \
+    "(PREFECT_LOCAL_STORAGE_PATH) at the same paths"  # fmt: skip
+
+
+def on_deployment(name: str, parameters: dict[str, Any]) -> Any:
+    """Run the deployment `name` (`flow/deployment`, e.g. `train/gpu` on a GPU work pool) as a subflow of this run
+    (linked in the UI), wait for it and return its result; a failed run or an unreadable result is one line."""
+    from prefect.deployments import run_deployment
+
+    child = run_deployment(name=name, parameters=parameters, as_subflow=True, poll_interval=2)
+    state = child.state
+    if state is None or not state.is_completed():
+        why = f"{state.name}: {state.message}" if state is not None else "no state"
+        raise DeploymentRunFailed(f"{name}: flow run {child.name} ended {why}")
+    try:
+        return state.result()
+    except Exception as e:  # MissingResult, a storage path this machine cannot read, ...: say what to share
+        raise DeploymentRunFailed(
+            f"{name}: flow run {child.name} completed but its result cannot be read here "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}); {SHARED}"
+        ) from None
+
+
+def require_dataset(ds: Path) -> None:
+    """A stage that reads a dataset another machine made: one line when this machine cannot see it."""
+    if not ds.is_dir():
+        raise UserError(f"dataset {ds} not found on {socket.gethostname()}: {SHARED}")

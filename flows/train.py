@@ -18,7 +18,7 @@ from prefect.artifacts import (
 from core.settings import PositiveInt
 from flows.artifacts import Tile, artifact_key, data_uri, gallery, table_rows
 from flows.fingerprint import file_digest, split_digest
-from flows.steps import CONTENT_CACHE, GPUS, dataset_name
+from flows.steps import CONTENT_CACHE, GPUS, dataset_name, require_dataset
 from model.cli import torchrun_command
 from model.config import TrainConfig
 from model.layout import DIRECTIONS, RunDir, new_run_name
@@ -101,7 +101,7 @@ def train_task(cfg: TrainConfig, dataset_dir: str, split_fingerprint: str, gpus:
     return run
 
 
-@flow(name="train", log_prints=True)
+@flow(name="train", log_prints=True, persist_result=True)  # persisted: a caller on another pool reads it
 def train_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
@@ -115,6 +115,7 @@ def train_flow(
     """
     cfg = training.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)  # progress: artifact
     ds = cfg.data_dir()
+    require_dataset(ds)
     run = train_task.with_options(refresh_cache=refresh)(cfg, str(ds), split_digest(ds), gpus)
     print(f"run: {run.path}")
     return run
@@ -137,7 +138,7 @@ def translate_task(
     return translate(cfg)
 
 
-@flow(name="translate", log_prints=True)
+@flow(name="translate", log_prints=True, persist_result=True)
 def translate_flow(
     dataset: str | None = None,
     domains_file: str | None = None,
@@ -147,6 +148,7 @@ def translate_flow(
     """Translate the test set A->B and B->A with a run's generators (default: the newest run); publish a gallery
     and the metrics."""
     cfg = translation.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)
+    require_dataset(cfg.data_dir())
     run = find_run(cfg)
     cfg = cfg.replace(run=run.name)
     weights = "".join(file_digest(run.generator(d)) for d in DIRECTIONS)

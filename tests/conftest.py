@@ -71,6 +71,18 @@ def driver():
         yield d
 
 
+@pytest.fixture(scope="module")
+def demo():
+    """The local demo image source (`sakura run --demo`'s engine) for the default domains file."""
+    from core.config import load_domains
+    from core.paths import PROJECT_ROOT
+    from sakura.demo import start_demo_source
+
+    source = start_demo_source(load_domains(PROJECT_ROOT / "datasets" / "domains.toml"))
+    yield source
+    source.close()
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory):
     """A real Prefect server on a free port with a temporary PREFECT_HOME; this process and its children use it."""

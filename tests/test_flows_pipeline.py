@@ -8,46 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_domains
-from core.paths import PROJECT_ROOT
-from sakura.demo import start_demo_source
-from tests.support.flows_serve import run_deployment, serve_log_tail, task_states
+from tests.support.flows_serve import TINY, run_deployment, serve_log_tail, task_states
 from tests.support.net import free_port
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
-
-TINY = {
-    "searches_per_minute": 600,
-    "scrape": {
-        "per_query_limit": 6,
-        "per_domain_limit": 12,
-        "allow_private_networks": ["127.0.0.1/32"],
-        "max_preview_clicks": 0,
-        "scroll_pause": 0.1,
-        "workers": 4,
-    },
-    "curation": {"load_size": 48, "workers": 1, "test_fraction": 0.25},
-    "training": {
-        "profile": "cpu",
-        "image_size": 32,
-        "load_size": 36,
-        "ngf": 8,
-        "ndf": 8,
-        "n_blocks": 2,
-        "epochs": 1,
-        "decay_epoch": 1,
-        "max_iters_per_epoch": 3,
-        "eval_images": 4,
-        "num_workers": 0,
-    },
-}
-
-
-@pytest.fixture(scope="module")
-def demo():
-    source = start_demo_source(load_domains(PROJECT_ROOT / "datasets" / "domains.toml"))
-    yield source
-    source.close()
 
 
 def _ok_rows(raw: Path) -> dict[str, str]:

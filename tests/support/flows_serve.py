@@ -17,6 +17,33 @@ from pathlib import Path
 from core.paths import PROJECT_ROOT
 from sakura import server
 
+# collect-and-train parameters small enough for a test: a few images per query, three training steps.
+TINY = {
+    "searches_per_minute": 600,
+    "scrape": {
+        "per_query_limit": 6,
+        "per_domain_limit": 12,
+        "allow_private_networks": ["127.0.0.1/32"],
+        "max_preview_clicks": 0,
+        "scroll_pause": 0.1,
+        "workers": 4,
+    },
+    "curation": {"load_size": 48, "workers": 1, "test_fraction": 0.25},
+    "training": {
+        "profile": "cpu",
+        "image_size": 32,
+        "load_size": 36,
+        "ngf": 8,
+        "ndf": 8,
+        "n_blocks": 2,
+        "epochs": 1,
+        "decay_epoch": 1,
+        "max_iters_per_epoch": 3,
+        "eval_images": 4,
+        "num_workers": 0,
+    },
+}
+
 DEPLOYMENTS = ("collect-and-train", "scrape", "curate", "review", "train", "translate")
 
 
