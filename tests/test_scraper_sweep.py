@@ -86,6 +86,28 @@ def test_data_that_arrives_before_its_tiles_waits_for_the_tiles_that_hold_proven
     assert (got.collected, got.offered, got.wrong) == (21, 21, []), got.line()
 
 
+def test_a_browser_without_the_performance_log_scrapes_the_rest_and_says_the_network_layer_is_off(site, tmp_path):
+    # A driver handed in from elsewhere (not started by scraper.browser): Chromium without `goog:loggingPrefs`.
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from scraper.browser import BASE_ARGS, resolve_driver
+
+    choice, opts = resolve_driver(), webdriver.ChromeOptions()
+    for arg in (*BASE_ARGS, "--headless=new", "--window-size=1366,900"):
+        opts.add_argument(arg)
+    opts.binary_location = choice.browser_path
+    plain = webdriver.Chrome(service=Service(choice.driver_path), options=opts)
+    try:
+        spec = PageSpec("no-perf-log", data="network", wire="prefix", **ISSUE_PAGE)
+        got = _run(plain, site, spec, tmp_path)
+    finally:
+        plain.quit()
+    assert "network layer off: no performance log" in got.result.message, got.result.message
+    assert got.result.layer_counts == (("json", 20),), got.line()  # the first batch, in the page; nothing lost
+    assert got.collected == sum(1 for i in range(20) if spec.origins[i] not in spec.broken), got.line()
+
+
 def test_200_results_in_batches_of_50_that_come_only_by_fetch(driver, site, tmp_path):
     spec = PageSpec("issue20-200", n=200, first=50, batch=50, asked=200, data="network", wire="prefix+chunked",
                     tile=(120, 90), delay_ms=50)  # fmt: skip
