@@ -23,15 +23,20 @@ class Tile:
     caption: str
 
 
-def data_uri(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> str:
-    """A small JPEG thumbnail of the image as a `data:image/jpeg;base64,...` URI (EXIF orientation applied)."""
+def thumbnail_jpeg(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> bytes:
+    """A small JPEG thumbnail of the image (EXIF orientation applied), its longer side at most `max_side`."""
     with Image.open(path) as im:
         im.draft("RGB", (max_side, max_side))
         thumb = ImageOps.exif_transpose(im).convert("RGB")
     thumb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     thumb.save(buf, format="JPEG", quality=quality, optimize=True)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def data_uri(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> str:
+    """A small JPEG thumbnail of the image as a `data:image/jpeg;base64,...` URI (EXIF orientation applied)."""
+    return "data:image/jpeg;base64," + base64.b64encode(thumbnail_jpeg(path, max_side, quality)).decode("ascii")
 
 
 def artifact_key(*parts: str) -> str:
