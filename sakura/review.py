@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextvars
 import html
 import json
 import re
@@ -132,7 +133,7 @@ def render(review: Review) -> str:
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)  # one pass: no value is read again
 
 
-def _handler(review: Review, done: threading.Event):
+def _handler(review: Review, done: threading.Event, context: contextvars.Context):
     from flows.artifacts import thumbnail_jpeg
 
     class Handler(BaseHTTPRequestHandler):
@@ -168,7 +169,7 @@ def _handler(review: Review, done: threading.Event):
             except (ValueError, TypeError, AttributeError) as err:
                 return self._json(400, {"ok": False, "error": str(err)})
             try:
-                _resume(review.run_id, decision)
+                context.copy().run(_resume, review.run_id, decision)  # the caller's Prefect settings, not the defaults
             except Exception as err:  # the run moved on (resumed elsewhere, timed out): say so on the page
                 return self._json(409, {"ok": False, "error": f"{type(err).__name__}: {err}"})
             done.set()
@@ -195,7 +196,7 @@ def start_review_page(run_id: str, port: int = 0) -> ReviewServer:
     """Check that the run is paused for a dataset review, then serve its page on 127.0.0.1 in a thread."""
     review = Review.of(run_id, _check_run(run_id))
     done = threading.Event()
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(review, done))
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(review, done, contextvars.copy_context()))
     threading.Thread(target=httpd.serve_forever, daemon=True, name="review-page").start()
     return ReviewServer(f"http://127.0.0.1:{httpd.server_address[1]}/", httpd, done)
 
