@@ -1,7 +1,8 @@
 """What Prefect's Resume form renders: a paused run with probe fields, opened in headless Chromium at 1280 px.
 
-Measures whether markdown images (data URIs) show in the pause description and in a field's description, and what
-the options of a multi-select of strings read as. Prints one JSON object; saves a screenshot next to --out.
+Measures whether markdown images (data URIs) show in the pause description and in a field's description (inline, or
+one a line), whether a table renders there, and what the options of a multi-select of strings read as. Prints
+one JSON object; saves a screenshot to --out.
 
     .venv/bin/python benchmarks/probe_resume_form.py --out /tmp/probe.png
 """
@@ -31,6 +32,10 @@ Probe = create_model(
     pick=(list[Literal["aaaaaaaaaaaa · A train · kept", "bbbbbbbbbbbb · B test · kept"]],
           Field(default_factory=list, description=f"field description image: ![f]({IMG})")),
     flag=(bool, Field(False, description=f"a boolean's description image: ![b]({IMG})")),
+    inline=(bool, Field(False, description="inline run:\n\n"
+                        + " ".join(f"![i{n}]({IMG}) `aaaaaaaaaaa{n}`" for n in range(7))
+                        + "<br>**g1** (3): " + " ".join(f"![g{n}]({IMG}) `bbbbbbbbbbb{n} 3 bits`" for n in range(3))
+                        + "\n\n| t | t |\n|---|---|\n| table | cell |")),
 )
 
 @flow(name="probe")

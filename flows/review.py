@@ -19,7 +19,7 @@ from curation import add_excluded
 from curation.layout import DatasetLayout
 from curation.outputs import read_manifest
 from curation.records import DECODE_REASONS, Decision, Status, duplicate_groups
-from flows.artifacts import Tile, artifact_key, cell, gallery, table_rows
+from flows.artifacts import Tile, artifact_key, cell, gallery, strip_uri, table_rows
 
 ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of ID_PREFIX or more
 
@@ -86,14 +86,8 @@ def member_caption(r: Decision) -> str:
     return f"{_short(r)} {r.reason}"
 
 
-def groups_table(
-    cur: Curated,
-    groups: list[list[Decision]],
-    thumb: int = GROUP_THUMB,
-    head: Callable[[list[Decision]], str] | None = None,
-) -> str:
-    """One duplicate group per row: its id (or `head(group)`), then its images (the kept one first) with the distance
-    under each."""
+def groups_table(cur: Curated, groups: list[list[Decision]]) -> str:
+    """One duplicate group per row: its id, then its images (the kept one first) with the distance under each."""
     if not groups:
         return "_none_\n"
     lines = ["| group | " + " | ".join(["kept"] + [" "] * (GROUP_COLUMNS - 1)) + " |", "|---|" + "---|" * GROUP_COLUMNS]
@@ -101,8 +95,9 @@ def groups_table(
         shown = _tiles(cur, g[:GROUP_COLUMNS], member_caption)
         more = f" +{len(g) - GROUP_COLUMNS} more" if len(g) > GROUP_COLUMNS else ""
         pad = [" "] * (GROUP_COLUMNS - len(shown))
-        first = head(g) if head else f"`{g[0].group}` ({len(g)}{more})"
-        lines.append(f"| {first} | " + " | ".join([cell(t, thumb) for t in shown] + pad) + " |")
+        lines.append(
+            f"| `{g[0].group}` ({len(g)}{more}) | " + " | ".join([cell(t, GROUP_THUMB) for t in shown] + pad) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -176,12 +171,13 @@ def _choices(values: list[str]) -> Any:
     return list[Literal[tuple(values)]] if values else list[str]
 
 
-# What Prefect's Resume form renders (measured in 3.9.1, benchmarks/probe_resume_form.py): markdown images in the
-# pause description and in every field's description; a multi-select's options are its values as plain text.
-# So each option reads `<id> · <domain> <split> ...` (the id first: what apply_review reads back), and the thumbnails
-# captioned with the same ids sit in the description right above the multi-select.
+# What Prefect's Resume form renders (measured in 3.9.1, benchmarks/probe_resume_form.py): markdown in the pause
+# description in full (tables too); in a field's description images and inline code, but no tables, and every image
+# on a line of its own; a multi-select's options are its values as plain text. So each option reads
+# `<id> · <domain> <split> ...` (the id first: what apply_review reads back), and right above each list its pictures
+# are drawn as strips (one JPEG a row, the id under each thumbnail).
 SEP = " · "
-FORM_COLUMNS, FORM_THUMB = 4, 72  # the Resume dialog is about 470 px wide
+FORM_COLUMNS, FORM_THUMB = 4, 88  # the Resume dialog's fields are about 410 px wide
 FORM_IMAGES = 240  # kept thumbnails drawn in the form; more: the review page (`sakura review <run>`)
 GROUP_PREFIX = "g"  # group ids are `g` + hex, image ids hex only
 REVIEW_REQUEST = "sakura-review"  # the paused run's input naming the dataset it asks about (the review page reads it)
@@ -213,18 +209,35 @@ def kept_by_place(cur: Curated) -> dict[tuple[str, str], list[Decision]]:
     }  # fmt: skip
 
 
+def _strips(cur: Curated, rows: list[Decision], caption: Callable[[Decision], str], columns: int) -> str:
+    """Markdown: the rows' thumbnails as strips of `columns` (one image each); the alt text lists their ids."""
+    tiles = _tiles(cur, rows, caption)
+    parts = []
+    for i in range(0, len(tiles), columns):
+        chunk = tiles[i : i + columns]
+        alt = " ".join(t.caption.split(" ")[0] for t in chunk)
+        parts.append(f"![{alt}]({strip_uri(chunk, FORM_THUMB)})")
+    return " ".join(parts)
+
+
 def _image_sheet(cur: Curated, places: dict[tuple[str, str], list[Decision]], page_hint: str) -> str:
     """The kept images' thumbnails by domain and split, each captioned with its id (the start of its option)."""
     parts, drawn, total = [], 0, sum(len(v) for v in places.values())
     for (domain, split), kept in places.items():
         rows = kept[: max(0, FORM_IMAGES - drawn)]
         if rows:
-            parts.append(f"**{domain} {split}**\n")
-            parts.append(gallery(_tiles(cur, rows, _short), FORM_COLUMNS, limit=len(rows), max_side=FORM_THUMB))
+            parts.append(f"`{domain} {split}` ({len(kept)}): " + _strips(cur, rows, _short, FORM_COLUMNS))
             drawn += len(rows)
     if total > drawn:
-        parts.append(f"_{total - drawn} more not drawn here: {page_hint}_")
-    return "\n".join(parts)
+        parts.append(f"{total - drawn} more not drawn here: {page_hint}")
+    return " ".join(parts)
+
+
+def _group_strips(cur: Curated, groups: list[list[Decision]]) -> str:
+    """One strip a duplicate group: the kept image first, then its duplicates with their distance."""
+    return " ".join(
+        f"`{g[0].group}` ({len(g)}): " + _strips(cur, g[:GROUP_COLUMNS], _short, GROUP_COLUMNS) for g in groups
+    )
 
 
 def review_form(cur: Curated, page_hint: str = "the review page (`sakura review <run id>`)") -> type[RunInput]:
@@ -243,7 +256,7 @@ def review_form(cur: Curated, page_hint: str = "the review page (`sakura review 
             _choices(images),
             Field(
                 default_factory=list,
-                description="Kept images to leave out (find the id under its picture):\n\n"
+                description="Kept images to leave out (find the id under its picture): "
                 + _image_sheet(cur, places, page_hint),
             ),
         ),
@@ -251,8 +264,8 @@ def review_form(cur: Curated, page_hint: str = "the review page (`sakura review 
             _choices([group_label(g) for g in groups]),
             Field(
                 default_factory=list,
-                description="Duplicate groups to leave out whole (every image in them), the kept image first:\n\n"
-                + groups_table(cur, groups, thumb=FORM_THUMB - 8, head=lambda g: f"`{g[0].group}` ({len(g)})"),
+                description="Duplicate groups to leave out whole (every image in them), the kept image first: "
+                + _group_strips(cur, groups),
             ),
         ),
         exclude=(
