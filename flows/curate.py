@@ -111,6 +111,13 @@ def _review_description(ds: Path, counts: dict[str, Any], page_hint: str) -> str
     return "\n".join(lines)
 
 
+def _summary(counts: dict[str, Any]) -> str:
+    """The counts in words: `A 92 kept (81 train, 11 test); B ...`."""
+    return "; ".join(
+        f"{d} {c.get('kept')} kept ({c.get('train')} train, {c.get('test')} test)" for d, c in counts.items()
+    )
+
+
 def _named(curation: CurationConfig, dataset: str | None, domains_file: str | None) -> CurationConfig:
     """The flow's curation settings for the dataset the flow works on."""
     return curation.replace(dataset=dataset_name(dataset, domains_file))
@@ -137,7 +144,9 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
     create_flow_run_input(REVIEW_REQUEST, {"dataset_dir": str(ds)})  # what `sakura review <run>` shows
     print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form, or on {hint}")
     decision = pause_flow_run(
-        wait_for_input=review_form(cur, hint).with_initial_data(description=_review_description(ds, counts, hint)),
+        wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
+            description=_review_description(ds, counts, hint)
+        ),
         timeout=review.timeout_s,
     )
     if not decision.approve:

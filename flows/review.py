@@ -240,10 +240,12 @@ def _group_strips(cur: Curated, groups: list[list[Decision]]) -> str:
     )
 
 
-def review_form(cur: Curated, page_hint: str = "the review page (`sakura review <run id>`)") -> type[RunInput]:
+def review_form(
+    cur: Curated, page_hint: str = "the review page (`sakura review <run id>`)", summary: str = ""
+) -> type[RunInput]:
     """The Resume form of a paused review: approve; kept images and whole duplicate groups to leave out, each option
     labelled with its domain and split (groups: their kept image and size) and the thumbnails above the list; more ids
-    typed (images or groups, what `sakura resume` and the review page send); a note."""
+    typed (images or groups, what `sakura resume` and the review page send); a note. `summary`: the counts, in words."""
     groups = review_groups(cur)
     size = {r.sha256: len(g) for g in groups for r in g}
     places = kept_by_place(cur)
@@ -251,7 +253,15 @@ def review_form(cur: Curated, page_hint: str = "the review page (`sakura review 
     return create_model(
         "ReviewInput",
         __base__=RunInput,
-        approve=(bool, Field(True, description="Train on this dataset (after the exclusions below)")),
+        approve=(
+            bool,
+            # The pause description collapses to nothing above a form taller than the dialog: what it says, here too.
+            Field(
+                True,
+                description=f"Train on `{cur.name}` ({summary or 'curated'}) after the exclusions below. "
+                f"Many images? Click them on {page_hint}: its Submit resumes this run.",
+            ),
+        ),
         exclude_images=(
             _choices(images),
             Field(
