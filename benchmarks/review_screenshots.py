@@ -42,6 +42,13 @@ def resume_form(chrome, ui: str, run_id: str, out: Path) -> None:
     next(b for b in chrome.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Resume").click()
     _wait(chrome, IMAGES_LOADED.format(sel=".p-modal"))
     chrome.save_screenshot(str(out / "review_prefect_form.png"))
+    selects = chrome.find_elements(By.CSS_SELECTOR, ".p-modal .schema-form-property-array")
+    if selects:  # the images' multi-select under its thumbnails: its options as labelled
+        chrome.execute_script("arguments[0].scrollIntoView({block: 'center'})", selects[0])
+        selects[0].click()  # opens its list
+        time.sleep(1)
+        chrome.save_screenshot(str(out / "review_prefect_form_options.png"))
+        selects[0].click()
     groups = chrome.find_elements(By.XPATH, "//*[contains(text(), 'Duplicate groups to leave out')]")
     if groups:
         chrome.execute_script("arguments[0].scrollIntoView({block: 'start'})", groups[0])
