@@ -173,8 +173,9 @@ def _handler(review: Review, done: threading.Event, context: contextvars.Context
             except Exception as err:  # the run moved on (resumed elsewhere, timed out): say so on the page
                 return self._json(409, {"ok": False, "error": f"{type(err).__name__}: {err}"})
             done.set()
-            n = len(decision["exclude"])
-            return self._json(200, {"ok": True, "message": f"resumed {review.run_id}: {n} excluded"})
+            n, g = len(body.get("images", [])), len(body.get("groups", []))
+            said = f"{n} image(s) and {g} group(s) excluded" if decision["approve"] else "rejected"
+            return self._json(200, {"ok": True, "message": f"resumed {review.run_id}: {said}"})
 
     return Handler
 

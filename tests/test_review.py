@@ -156,7 +156,7 @@ def test_clicks_on_the_review_page_resume_the_run_without_exactly_those_images(s
         deadline = time.monotonic() + 30
         while "resumed" not in chrome.find_element(By.ID, "status").text and time.monotonic() < deadline:
             time.sleep(0.3)
-        assert chrome.find_element(By.ID, "status").text == f"resumed {run.id}: 4 excluded"
+        assert chrome.find_element(By.ID, "status").text == f"resumed {run.id}: 3 image(s) and 1 group(s) excluded"
         assert page.resumed.is_set()
     finally:
         page.close()
