@@ -234,7 +234,7 @@ def _image_sheet(cur: Curated, places: dict[tuple[str, str], list[Decision]], pa
 
 
 def _group_strips(cur: Curated, groups: list[list[Decision]]) -> str:
-    """One strip a duplicate group: the kept image first, then its duplicates with their distance."""
+    """One strip a duplicate group: the kept image first, then its duplicates (their distances: the artifact pages)."""
     return " ".join(
         f"`{g[0].group}` ({len(g)}): " + _strips(cur, g[:GROUP_COLUMNS], _short, GROUP_COLUMNS) for g in groups
     )

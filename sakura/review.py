@@ -163,6 +163,11 @@ def _handler(review: Review, done: threading.Event, context: contextvars.Context
         def do_POST(self) -> None:
             if self.path != "/submit":
                 return self._send(404, b"not found", "text/plain")
+            # Only this page's own script: JSON (a cross-site form cannot send it without a CORS preflight, which this
+            # server never grants) to the address it was served from (no DNS rebinding).
+            own = f"127.0.0.1:{self.server.server_address[1]}"
+            if self.headers.get("Content-Type") != "application/json" or self.headers.get("Host") != own:
+                return self._json(403, {"ok": False, "error": "only the review page itself may submit"})
             try:
                 body = json.loads(self.rfile.read(min(int(self.headers.get("Content-Length", 0)), 1 << 20)))
                 decision = review.decision(body)

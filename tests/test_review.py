@@ -50,6 +50,41 @@ def test_decision_takes_only_ids_the_page_shows(tmp_path):
         review.decision({"images": ["bbbbbbbbbbbb"], "groups": ["g2"]})
 
 
+def test_server_serves_the_page_and_its_thumbnails_only_and_takes_json_from_itself(tmp_path):
+    import contextvars
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from sakura.review import _handler
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_review(tmp_path), threading.Event(), contextvars.Context()))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    def post(body: bytes, kind: str) -> tuple[int, dict]:
+        req = urllib.request.Request(url + "/submit", body, {"Content-Type": kind}, method="POST")
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    try:
+        with urllib.request.urlopen(url + "/") as r:
+            assert r.headers["Content-Type"].startswith("text/html") and b"x&lt;script&gt;" in r.read()
+        with urllib.request.urlopen(url + "/thumb/aaaaaaaaaaaa") as r:
+            assert r.headers["Content-Type"] == "image/jpeg" and r.read()[:2] == b"\xff\xd8"
+        for path in ("/thumb/bbbbbbbbbbbb", "/thumb/../a.jpg", "/a.jpg", "/thumb/%2e%2e%2fa.jpg"):
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(url + path)
+        assert post(b'{"images": ["aaaaaaaaaaaa"]}', "text/plain")[0] == 403  # a cross-site form could send this
+        assert post(b'{"images": ["bbbbbbbbbbbb"]}', "application/json") == (
+            400, {"ok": False, "error": "not on this page: bbbbbbbbbbbb"})  # fmt: skip
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_chosen_ids_read_options_bare_ids_and_groups(tmp_path):
     from curation.layout import DatasetLayout
     from flows.review import Curated, chosen_ids, group_label, image_label
