@@ -23,14 +23,38 @@ class Tile:
     caption: str
 
 
-def data_uri(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> str:
-    """A small JPEG thumbnail of the image as a `data:image/jpeg;base64,...` URI (EXIF orientation applied)."""
+def thumbnail_jpeg(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> bytes:
+    """A small JPEG thumbnail of the image (EXIF orientation applied), its longer side at most `max_side`."""
     with Image.open(path) as im:
         im.draft("RGB", (max_side, max_side))
         thumb = ImageOps.exif_transpose(im).convert("RGB")
     thumb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     thumb.save(buf, format="JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
+
+
+def data_uri(path: str | Path, max_side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> str:
+    """A small JPEG thumbnail of the image as a `data:image/jpeg;base64,...` URI (EXIF orientation applied)."""
+    return "data:image/jpeg;base64," + base64.b64encode(thumbnail_jpeg(path, max_side, quality)).decode("ascii")
+
+
+def strip_uri(tiles: Sequence[Tile], side: int = 88, gap: int = 6, quality: int = THUMB_QUALITY) -> str:
+    """One JPEG of the tiles side by side, each caption drawn under its thumbnail, as a data URI: a row of a grid
+    for markdown that draws every image on a line of its own (the Resume form's field descriptions)."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=11)
+    cell_w, text_h = side + gap, 15
+    sheet = Image.new("RGB", (cell_w * len(tiles), side + text_h + gap), (40, 42, 48))
+    draw = ImageDraw.Draw(sheet)
+    for i, t in enumerate(tiles):
+        with Image.open(io.BytesIO(thumbnail_jpeg(t.path, side))) as thumb:
+            x = i * cell_w + (side - thumb.width) // 2
+            sheet.paste(thumb, (x, (side - thumb.height) // 2))
+        draw.text((i * cell_w, side + 2), t.caption, fill=(230, 230, 230), font=font)
+    buf = io.BytesIO()
+    sheet.save(buf, format="JPEG", quality=quality, optimize=True)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

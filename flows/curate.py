@@ -13,6 +13,8 @@ from prefect import flow, get_run_logger, pause_flow_run, task
 from prefect.cache_policies import NONE, TASK_SOURCE, Inputs
 from prefect.context import FlowRunContext
 from prefect.futures import as_completed
+from prefect.input import create_flow_run_input
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from curation import Batch, CurationResult, analyse, analyse_batch, curate, review_summary
@@ -21,6 +23,7 @@ from curation.layout import DatasetLayout
 from curation.records import Analysis
 from flows.fingerprint import raw_digest, settings_digest
 from flows.review import (
+    REVIEW_REQUEST,
     Curated,
     ReviewSettings,
     apply_review,
@@ -92,20 +95,27 @@ def _curate(cfg: CurationConfig, refresh: bool) -> CurationResult:
     return curate_task.with_options(refresh_cache=refresh)(cfg, str(ds), raw_digest(ds), analysed)
 
 
-def _review_description(ds: Path, counts: dict[str, Any]) -> str:
+def _review_description(ds: Path, counts: dict[str, Any], page_hint: str) -> str:
     lines = [
         f"### Review the curated dataset `{ds.name}`",
-        "",
-        "The images are on this flow run's **Artifacts** tab: `review-...-a` / `-b` (duplicate groups, rejections)"
-        " and `review-...-<domain>-<split>-<page>` (every kept image).",
         "",
         "| domain | kept | train | test |",
         "|---|---|---|---|",
     ]
     lines += [f"| {d} | {c.get('kept')} | {c.get('train')} | {c.get('test')} |" for d, c in counts.items()]
-    lines += ["", "Approve to train. To leave images out, pick their ids or whole duplicate groups below, or type ids "
-              "seen on the pages under *exclude*; each excluded image's near-duplicates go with it."]  # fmt: skip
+    lines += ["", "Approve to train. To leave images out, pick them below (each list has its pictures above it, "
+              "captioned with the ids its options start with); each excluded image's near-duplicates go with it.",
+              "", f"Many images? Click them on {page_hint}: every kept image by domain and split, duplicate groups "
+              "side by side; its Submit resumes this run. Rejections and every image also are on this run's "
+              "**Artifacts** tab (`review-...`)."]  # fmt: skip
     return "\n".join(lines)
+
+
+def _summary(counts: dict[str, Any]) -> str:
+    """The counts in words: `A 92 kept (81 train, 11 test); B ...`."""
+    return "; ".join(
+        f"{d} {c.get('kept')} kept ({c.get('train')} train, {c.get('test')} test)" for d, c in counts.items()
+    )
 
 
 def _named(curation: CurationConfig, dataset: str | None, domains_file: str | None) -> CurationConfig:
@@ -129,9 +139,14 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
     if approved_fingerprint(cur.layout) == settings_digest([raw_digest(ds), cfg.to_dict()]):
         print("this dataset was already approved in an earlier review; not pausing")
         return Reviewed(counts)
-    print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form")
+    run_id = flow_run.get_id()
+    hint = f"the review page: `.venv/bin/sakura review {run_id}` (prints its address)"
+    create_flow_run_input(REVIEW_REQUEST, {"dataset_dir": str(ds)})  # what `sakura review <run>` shows
+    print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form, or on {hint}")
     decision = pause_flow_run(
-        wait_for_input=review_form(cur).with_initial_data(description=_review_description(ds, counts)),
+        wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
+            description=_review_description(ds, counts, hint)
+        ),
         timeout=review.timeout_s,
     )
     if not decision.approve:

@@ -12,14 +12,14 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
-from core.config import DOMAIN_KEYS, SPLITS
+from core.config import DOMAIN_KEYS, SPLITS, ConfigError
 from core.files import write_json
 from core.settings import PositiveInt, Settings
 from curation import add_excluded
 from curation.layout import DatasetLayout
 from curation.outputs import read_manifest
 from curation.records import DECODE_REASONS, Decision, Status, duplicate_groups
-from flows.artifacts import Tile, artifact_key, cell, gallery, table_rows
+from flows.artifacts import Tile, artifact_key, cell, gallery, strip_uri, table_rows
 
 ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of ID_PREFIX or more
 
@@ -64,17 +64,17 @@ class Curated:
 UNSHOWABLE = frozenset(DECODE_REASONS)
 
 
-def _image(cur: Curated, r: Decision) -> Path | None:
+def image_file(cur: Curated, r: Decision) -> Path | None:
     """The file to show for a row (its output if kept, else the raw file), or None if it cannot be drawn."""
     path = cur.layout.root / r.output if r.output else cur.layout.raw.root / r.relpath
     return path if path.is_file() and r.reason not in UNSHOWABLE else None
 
 
 def _tiles(cur: Curated, rows: list[Decision], caption: Callable[[Decision], str]) -> list[Tile]:
-    return [Tile(p, caption(r)) for r in rows if (p := _image(cur, r)) is not None]
+    return [Tile(p, caption(r)) for r in rows if (p := image_file(cur, r)) is not None]
 
 
-def _member_caption(r: Decision) -> str:
+def member_caption(r: Decision) -> str:
     """`<id> kept`, or `<id> <bits> bits, <score>` (phash distance and verification score to the image it is the same
     picture as), or `<id> <reason>` when the manifest holds neither."""
     if r.status is Status.KEPT:
@@ -92,7 +92,7 @@ def groups_table(cur: Curated, groups: list[list[Decision]]) -> str:
         return "_none_\n"
     lines = ["| group | " + " | ".join(["kept"] + [" "] * (GROUP_COLUMNS - 1)) + " |", "|---|" + "---|" * GROUP_COLUMNS]
     for g in groups:
-        shown = _tiles(cur, g[:GROUP_COLUMNS], _member_caption)
+        shown = _tiles(cur, g[:GROUP_COLUMNS], member_caption)
         more = f" +{len(g) - GROUP_COLUMNS} more" if len(g) > GROUP_COLUMNS else ""
         pad = [" "] * (GROUP_COLUMNS - len(shown))
         lines.append(
@@ -171,31 +171,144 @@ def _choices(values: list[str]) -> Any:
     return list[Literal[tuple(values)]] if values else list[str]
 
 
-def review_form(cur: Curated) -> type[RunInput]:
-    """The Resume form of a paused review: approve, choose kept images or whole duplicate groups to leave out, or
-    type ids seen on the pages; and a note."""
-    kept = sorted(_short(r) for r in cur.rows if r.status is Status.KEPT)
-    groups = sorted({g[0].group for g in duplicate_groups(list(cur.rows))})
+# What Prefect's Resume form renders (measured in 3.9.1, benchmarks/probe_resume_form.py): markdown in the pause
+# description in full (tables too); in a field's description images and inline code, but no tables, and every image
+# on a line of its own; a multi-select's options are its values as plain text. So each option reads
+# `<id> · <domain> <split> ...` (the id first: what apply_review reads back), and right above each list its pictures
+# are drawn as strips (one JPEG a row, the id under each thumbnail).
+SEP = " · "
+FORM_COLUMNS, FORM_THUMB = 4, 88  # the Resume dialog's fields are about 410 px wide
+FORM_IMAGES = 240  # kept thumbnails drawn in the form; more: the review page (`sakura review <run>`)
+GROUP_PREFIX = "g"  # group ids are `g` + hex, image ids hex only
+REVIEW_REQUEST = "sakura-review"  # the paused run's input naming the dataset it asks about (the review page reads it)
+
+
+def review_groups(cur: Curated) -> list[list[Decision]]:
+    """The duplicate groups a reviewer can leave out: those that hold a duplicate (as on the artifact pages)."""
+    return [g for g in duplicate_groups(list(cur.rows)) if any(r.status is Status.DUPLICATE for r in g)]
+
+
+def image_label(r: Decision, group_size: int = 0) -> str:
+    """A kept image as an option of the form: `1a2b3c4d5e6f · A train` (`· group of 3` when it has duplicates)."""
+    more = f"{SEP}group of {group_size}" if group_size > 1 else ""
+    return f"{_short(r)}{SEP}{r.domain} {r.split}{more}"
+
+
+def group_label(g: list[Decision]) -> str:
+    """A duplicate group as an option: `g21c10ff901aa186f · A · kept 1a2b3c4d5e6f · 3 images`."""
+    kept = next((r for r in g if r.status is Status.KEPT), g[0])
+    return f"{g[0].group}{SEP}{kept.domain}{SEP}kept {_short(kept)}{SEP}{len(g)} images"
+
+
+def kept_by_place(cur: Curated) -> dict[tuple[str, str], list[Decision]]:
+    """The kept images by (domain, split), in DOMAIN_KEYS and SPLITS order, each sorted by id."""
+    return {
+        (d, s): sorted((r for r in cur.rows if r.status is Status.KEPT and r.domain == d and r.split == s),
+                       key=lambda r: r.sha256)
+        for d in DOMAIN_KEYS for s in SPLITS
+    }  # fmt: skip
+
+
+def _strips(cur: Curated, rows: list[Decision], caption: Callable[[Decision], str], columns: int) -> str:
+    """Markdown: the rows' thumbnails as strips of `columns` (one image each); the alt text lists their ids."""
+    tiles = _tiles(cur, rows, caption)
+    parts = []
+    for i in range(0, len(tiles), columns):
+        chunk = tiles[i : i + columns]
+        alt = " ".join(t.caption.split(" ")[0] for t in chunk)
+        parts.append(f"![{alt}]({strip_uri(chunk, FORM_THUMB)})")
+    return " ".join(parts)
+
+
+def _image_sheet(cur: Curated, places: dict[tuple[str, str], list[Decision]], page_hint: str) -> str:
+    """The kept images' thumbnails by domain and split, each captioned with its id (the start of its option)."""
+    parts, drawn, total = [], 0, sum(len(v) for v in places.values())
+    for (domain, split), kept in places.items():
+        rows = kept[: max(0, FORM_IMAGES - drawn)]
+        if rows:
+            parts.append(f"`{domain} {split}` ({len(kept)}): " + _strips(cur, rows, _short, FORM_COLUMNS))
+            drawn += len(rows)
+    if total > drawn:
+        parts.append(f"{total - drawn} more not drawn here: {page_hint}")
+    return " ".join(parts)
+
+
+def _group_strips(cur: Curated, groups: list[list[Decision]]) -> str:
+    """One strip a duplicate group: the kept image first, then its duplicates (their distances: the artifact pages)."""
+    return " ".join(
+        f"`{g[0].group}` ({len(g)}): " + _strips(cur, g[:GROUP_COLUMNS], _short, GROUP_COLUMNS) for g in groups
+    )
+
+
+def review_form(
+    cur: Curated, page_hint: str = "the review page (`sakura review <run id>`)", summary: str = ""
+) -> type[RunInput]:
+    """The Resume form of a paused review: approve; kept images and whole duplicate groups to leave out, each option
+    labelled with its domain and split (groups: their kept image and size) and the thumbnails above the list; more ids
+    typed (images or groups, what `sakura resume` and the review page send); a note. `summary`: the counts, in words."""
+    groups = review_groups(cur)
+    size = {r.sha256: len(g) for g in groups for r in g}
+    places = kept_by_place(cur)
+    images = [image_label(r, size.get(r.sha256, 0)) for kept in places.values() for r in kept]
     return create_model(
         "ReviewInput",
         __base__=RunInput,
-        approve=(bool, Field(True, description="Train on this dataset (after the exclusions below)")),
-        exclude_images=(_choices(kept), Field(default_factory=list, description="Kept images to leave out")),
-        exclude_groups=(
-            _choices(groups),
-            Field(default_factory=list, description="Duplicate groups to leave out whole (every image in them)"),
+        approve=(
+            bool,
+            # The pause description collapses to nothing above a form taller than the dialog: what it says, here too.
+            Field(
+                True,
+                description=f"Train on `{cur.name}` ({summary or 'curated'}) after the exclusions below. "
+                f"Many images? Click them on {page_hint}: its Submit resumes this run.",
+            ),
         ),
-        exclude=(list[str], Field(default_factory=list, description="More image ids seen on the pages (8+ hex)")),
+        exclude_images=(
+            _choices(images),
+            Field(
+                default_factory=list,
+                description="Kept images to leave out (find the id under its picture): "
+                + _image_sheet(cur, places, page_hint),
+            ),
+        ),
+        exclude_groups=(
+            _choices([group_label(g) for g in groups]),
+            Field(
+                default_factory=list,
+                description="Duplicate groups to leave out whole (every image in them), the kept image first: "
+                + _group_strips(cur, groups),
+            ),
+        ),
+        exclude=(
+            list[str],
+            Field(default_factory=list, description="More image ids (8+ hex) or group ids (`g...`) to leave out"),
+        ),
         note=(str, Field("", description="Why (kept with the exclusions)")),
     )
 
 
+def chosen_ids(cur: Curated, values: list[str]) -> list[str]:
+    """Image ids from what a reviewer chose or typed: an option's id (its first word), a bare id, or a group id (each
+    image in that group); in order, once each."""
+    members: dict[str, list[str]] = {}
+    for r in cur.rows:
+        if r.group:
+            members.setdefault(r.group, []).append(_short(r))
+    ids = []
+    for value in values:
+        token = value.strip().split(SEP.strip())[0].strip() if value.strip() else ""
+        if token.startswith(GROUP_PREFIX):
+            if token not in members:
+                raise ConfigError(f"excluded group: got {token!r}; allowed: a duplicate group of {cur.name}")
+            ids += members[token]
+        elif token:
+            ids.append(token)
+    return list(dict.fromkeys(ids))
+
+
 def apply_review(cur: Curated, decision: RunInput) -> list[str]:
     """Record the reviewer's exclusions (honoured by every later curation run); return the ids excluded."""
-    chosen_groups = set(getattr(decision, "exclude_groups", []))
-    ids = [*getattr(decision, "exclude_images", []), *decision.exclude]
-    ids += [_short(r) for r in cur.rows if r.group and r.group in chosen_groups]
-    ids = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
+    values = [*getattr(decision, "exclude_images", []), *getattr(decision, "exclude_groups", []), *decision.exclude]
+    ids = chosen_ids(cur, values)
     if ids:
         add_excluded(cur.layout.root, ids, note=decision.note or "excluded in review")
     return ids
@@ -214,4 +327,7 @@ def record_approval(layout: DatasetLayout, fingerprint: str, excluded: list[str]
     write_json(layout.review_record, {"fingerprint": fingerprint, "excluded": excluded})
 
 
-__all__ = ["Curated", "ReviewSettings", "apply_review", "publish_review", "review_form"]
+__all__ = [
+    "Curated", "ReviewSettings", "apply_review", "chosen_ids", "group_label", "image_file", "image_label",
+    "kept_by_place", "member_caption", "publish_review", "review_form", "review_groups",
+]  # fmt: skip

@@ -22,7 +22,7 @@ from scraper.config import ScrapeConfig
 from scraper.fetch import Downloader
 from scraper.pipeline import collect, plan, summarize
 from scraper.records import QueryResult, ScrapeResult, SearchOutcome
-from scraper.report import query_row
+from scraper.report import domain_lines, download_text, query_row
 from scraper.search import Engines
 from scraper.store import Store
 
@@ -107,7 +107,9 @@ def download_task(cfg: ScrapeConfig, raw_dir: str, domain: str, query: str, outc
             result = collect(cfg, store, fetcher, outcome, domain, query, cfg.engine)
         finally:
             fetcher.close()
-    get_run_logger().info("%s %r: %s", domain, query, result.statuses)
+    said = download_text(result)
+    if said:
+        get_run_logger().info("%s %r: %s", domain, query, said)
     return result
 
 
@@ -159,6 +161,8 @@ def scrape_flow(
     create_table_artifact(key="scrape-queries", table=table_rows(rows), description=f"Scrape of {spec.name}: per query")
     if result.failed_outright:
         raise ScrapeFailed(_failure_message(spec.name, result))
+    for line in domain_lines(results, result.stored_per_domain):
+        print(line)
     print(
         f"collected: {result.stored_per_domain} in {raw_dir}; "
         f"{len(result.failed)} of {len(results)} searches failed (retried next run)"

@@ -180,7 +180,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     _use_api()
     from prefect.flow_runs import resume_flow_run
 
-    decision = {"approve": not args.reject, "exclude": args.exclude, "exclude_groups": args.group, "note": args.note}
+    decision = {"approve": not args.reject, "exclude": args.exclude + args.group, "note": args.note}
     resume_flow_run(args.run_id, run_input=decision)
     print(
         f"resumed {args.run_id}: {'approved' if not args.reject else 'rejected'}, excluding {args.exclude + args.group}"

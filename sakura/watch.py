@@ -71,6 +71,7 @@ class Watcher:
         if top.state is not None and top.state.is_paused() and not self.paused_said:
             self.paused_said = True
             self.out(f"\npaused for review: {run_url(self.ui_url, self.run_id)}  (the Resume button opens the form)")
+            self.out(f"or click the images on a page of their own: .venv/bin/sakura review {self.run_id}")
             self.out(f"resume from a terminal: .venv/bin/sakura resume {self.run_id} [--exclude ID ...] [--reject]\n")
         elif top.state is not None and not top.state.is_paused():
             self.paused_said = False

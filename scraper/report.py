@@ -1,8 +1,9 @@
 """What a search's result says, in words: one table row and one shortfall reason (the CLI table and the flow's
-table artifact both use these two functions)."""
+table artifact both use these two functions), one line per download and one per domain for the terminal."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scraper import records as R
@@ -34,9 +35,9 @@ def _search_reason(r: QueryResult) -> str | None:
     return None
 
 
-def _download_reason(r: QueryResult) -> str | None:
+def _download_reason(r: QueryResult, limit: bool) -> str | None:
     stored, wanted = r.downloaded + r.held, min(r.found, r.asked) if r.asked else r.found
-    if not r.found or stored >= wanted:
+    if not r.found or stored + (0 if limit else r.pending) >= wanted:
         return None
     failed = {s: n for s, n in r.statuses.items() if s not in (R.OK, R.DUPLICATE)}
     parts = [f"{sum(failed.values())} failed ({_counts(failed)})"] if failed else []
@@ -44,26 +45,27 @@ def _download_reason(r: QueryResult) -> str | None:
         parts.append(f"{r.statuses[R.DUPLICATE]} same bytes as stored files")
     if r.settled:
         parts.append(f"{r.settled} settled by earlier runs (duplicates or failures for good)")
-    if r.pending:
+    if r.pending and limit:
         parts.append(f"{r.pending} left pending: the domain holds its limit ({r.domain_limit}, --per-domain)")
     if r.errors:
         parts.append(f"unexpected errors, first: {r.errors[0]}")
     return f"stored {stored} of {r.found}: " + "; ".join(parts)
 
 
-def shortfall(r: QueryResult) -> str | None:
+def shortfall(r: QueryResult, limit: bool = True) -> str | None:
     """Why this search gave less than asked, or took another way than the usual one; None when it did not.
 
     Counted as shortfalls: fewer results found than asked (with why the search stopped: end of results, timeout,
     preview cap, blocked, error, nothing found), a fallback engine used, thumbnails instead of originals, and
-    fewer images stored than found (failed downloads, duplicates, the domain limit)."""
+    fewer images stored than found (failed downloads, duplicates, the domain limit; `limit` False leaves that one out,
+    for a domain full before the search: `domain_lines` says it once)."""
     reasons = []
     if r.fallback_from:
         reasons.append(f"{r.fallback_from} {r.fallback_reason}: continued on {r.engine}")
     reasons.append(_search_reason(r))
     if r.thumbnails:
         reasons.append(f"thumbnails only ({r.thumbnails}, flagged is_thumbnail): no original URL could be read")
-    reasons.append(_download_reason(r))
+    reasons.append(_download_reason(r, limit))
     text = "; ".join(x for x in reasons if x)
     return text or None
 
@@ -90,3 +92,32 @@ def query_row(r: QueryResult) -> dict[str, Any]:
         "shortfall": shortfall(r) or "",
         "message": r.message,
     }
+
+
+def download_text(r: QueryResult) -> str | None:
+    """What one search's download step did, in words (`12 new, duplicate 2; 28 held`); None when it fetched nothing
+    (a domain at its limit, or every candidate settled before: `domain_lines` says that once per domain)."""
+    if not r.statuses:
+        return None
+    others = {s: n for s, n in r.statuses.items() if s != R.OK}
+    text = f"{r.downloaded} new" + (f" ({_counts(others)})" if others else "")
+    return text + (f"; {r.held} held" if r.held else "")
+
+
+def domain_lines(results: Sequence[QueryResult], held: Mapping[str, int]) -> list[str]:
+    """One line per domain whose searches stored nothing new (`A: nothing new: 100 held, limit 100`), or that reached
+    its limit and left candidates pending; `held` is what each domain holds now."""
+    lines = []
+    for domain, n in held.items():
+        mine = [r for r in results if r.domain == domain]
+        if not mine:
+            continue
+        limit = next((r.domain_limit for r in mine if r.domain_limit is not None), None)
+        pending = sum(r.pending for r in mine)
+        new = sum(r.downloaded for r in mine)
+        at = f", limit {limit}" if limit is not None else ""
+        if not new:
+            lines.append(f"{domain}: nothing new: {n} held{at}")
+        elif pending:
+            lines.append(f"{domain}: {new} new, {n} held{at} reached; {pending} candidates left pending")
+    return lines

@@ -117,6 +117,48 @@ def _loaded_images(chrome, url: str, expect: int, timeout_s: float = 60.0) -> li
     return widths
 
 
+def _form_options(run_id: str) -> dict[str, list[str]]:
+    """The options of each multi-select in a paused run's Resume form (from the schema the run stored)."""
+    from prefect.client.orchestration import get_client
+    from prefect.input import read_flow_run_input
+
+    with get_client(sync_client=True) as client:
+        keyset = client.read_flow_run(run_id).state.state_details.run_input_keyset
+    schema = read_flow_run_input(keyset["schema"], flow_run_id=run_id)
+    props = schema["properties"]
+    return {k: v["items"].get("enum", []) for k, v in props.items() if v.get("type") == "array" and "items" in v}
+
+
+_FORM_IMAGES = """
+const modal = document.querySelector('.p-modal');
+if (!modal) return null;
+const imgs = Array.from(modal.querySelectorAll('img'));
+if (!imgs.every(i => i.complete)) return null;
+return imgs.filter(i => i.naturalWidth > 0).map(i => i.alt);
+"""
+
+
+def _resume_form_images(chrome, url: str, timeout_s: float = 60.0) -> list[str]:
+    """Open the run page, click Resume: the alt text (the caption) of each image drawn in the form."""
+    from selenium.webdriver.common.by import By
+
+    chrome.set_window_size(1280, 1000)
+    chrome.get(url)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        buttons = [b for b in chrome.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Resume"]
+        if buttons:
+            buttons[0].click()
+            break
+        time.sleep(0.5)
+    while time.monotonic() < deadline:
+        found = chrome.execute_script(_FORM_IMAGES)
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError("the Resume form did not show its images")
+
+
 @pytest.mark.prefect
 @pytest.mark.browser
 @pytest.mark.slow
@@ -153,7 +195,14 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     assert shown == len(kept)
 
     victim = kept[0]
-    resume_flow_run(run.id, run_input={"approve": True, "exclude_images": [victim["id"][:12]], "note": "a test"})
+    options = _form_options(str(run.id))
+    label = next(o for o in options["exclude_images"] if o.startswith(victim["id"][:12]))
+    assert label.startswith(f"{victim['id'][:12]} · A {victim['split']}"), label  # the option says where it is
+    assert all(" images" in o and " · kept " in o for o in options["exclude_groups"])
+    pictures = _resume_form_images(chrome, f"{served.cfg.url}/runs/flow-run/{run.id}")
+    drawn = {i for alt in pictures for i in alt.split()}  # a strip's alt text lists the ids drawn in it
+    assert {r["id"][:12] for r in kept} <= drawn, pictures  # each kept image is drawn in the Resume form itself
+    resume_flow_run(run.id, run_input={"approve": True, "exclude_images": [label], "note": "a test"})
     assert wait_for_state(str(run.id), ("Completed",), timeout_s=300) == "Completed", serve_log_tail(served)
 
     row = next(r for r in _manifest(ds) if r["id"] == victim["id"])

@@ -228,3 +228,21 @@ def test_an_unwritable_row_becomes_an_error_row(tmp_path, http_server, monkeypat
         (row,) = store.rows("url LIKE ?", ("%ok-2%",))
     assert result.statuses == {R.OK: 1, R.ERROR: 1}
     assert row["status"] == R.ERROR and row["error"] == "recording: InterfaceError: Error binding parameter 5"
+
+
+def test_a_domain_at_its_limit_says_so_once_not_per_search(tmp_path, http_server, caplog):
+    from scraper.report import domain_lines
+
+    srv = http_server(fault_handler())
+    cfg = _cfg(tmp_path, per_domain_limit=2)
+    with Store(cfg.raw_dir(SPEC.name)) as store, caplog.at_level("WARNING", logger="scraper.pipeline"):
+        first = collect(cfg, store, Downloader(cfg), _outcome(srv, ["l1", "l2", "l3"]), "A", "q1", "urls")
+        assert first.downloaded == 2 and first.pending == 1
+        assert len(caplog.records) == 1 and "left pending" in caplog.records[0].getMessage()  # filled by this search
+        caplog.clear()
+        outcomes = {f"q{q}": _outcome(srv, [f"m{q}{i}" for i in range(3)]) for q in (2, 3)}
+        later = [collect(cfg, store, Downloader(cfg), o, "A", q, "urls") for q, o in outcomes.items()]
+        assert [r.pending for r in later] == [3, 3] and not caplog.records  # full before: no line per search
+        held = {"A": store.count("A")}
+    assert domain_lines(later, held) == ["A: nothing new: 2 held, limit 2"]
+    assert domain_lines([first, *later], held) == ["A: 2 new, 2 held, limit 2 reached; 7 candidates left pending"]

@@ -6,7 +6,7 @@ import pytest
 
 from scraper import records as R
 from scraper.records import QueryResult
-from scraper.report import STOP_TEXT, query_row, shortfall
+from scraper.report import STOP_TEXT, domain_lines, download_text, query_row, shortfall
 
 
 def _result(**kw) -> QueryResult:
@@ -62,3 +62,25 @@ def test_row_holds_what_the_outcome_says():
         "asked": 10, "found": 5, "downloaded": 3, "failed": 1, "duplicate": 1, "stop": R.STOP_END}  # fmt: skip
     assert row["shortfall"] == shortfall(r) and row["fallback_from"] == "" and row["engine"] == "google"
     assert query_row(_result())["shortfall"] == ""
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({}, "10 new"),
+        ({"statuses": {}, "held": 40}, None),  # nothing fetched: no `{}` line
+        ({"statuses": {}, "pending": 40, "domain_limit": 100}, None),
+        ({"statuses": {R.OK: 7, R.DUPLICATE: 2, R.HTTP_ERROR: 1}, "held": 3},
+         "7 new (duplicate 2, http_error 1); 3 held"),
+    ],
+)  # fmt: skip
+def test_download_text_in_words(kw, expected):
+    assert download_text(_result(**kw)) == expected
+
+
+def test_domain_lines_one_per_domain():
+    rerun = [_result(domain=d, query=f"q{i}", statuses={}, pending=40, domain_limit=100) for d in "AB" for i in (1, 2)]
+    assert domain_lines(rerun, {"A": 100, "B": 100}) == [
+        "A: nothing new: 100 held, limit 100", "B: nothing new: 100 held, limit 100"]  # fmt: skip
+    mixed = [_result(domain="A", statuses={R.OK: 10}), _result(domain="B", statuses={}, held=10)]
+    assert domain_lines(mixed, {"A": 10, "B": 10}) == ["B: nothing new: 10 held"]
