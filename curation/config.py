@@ -58,7 +58,10 @@ class CurationConfig(DatasetSettings):
         8, description="candidate pairs: each image's nearest this many within threshold are verified in full"
     )
     min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
-        0.8, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"
+        0.8, description="verification score (0-1) a candidate pair needs for its keypoints to be matched"
+    )
+    min_inliers: Annotated[Int, _between(4, 1000)] = Field(
+        30, description="a candidate pair is a duplicate when this many keypoints agree under one transform"
     )
     cross_domain: CrossDomain = Field(
         "drop", description="an image in both A and B: drop it from both, or keep it in A or B"

@@ -292,3 +292,10 @@ def scores(
             best[todo] = np.maximum(best[todo], _aligned(prep, a[todo], b[todo]))
         out[s : s + _CHUNK] = best
     return out
+
+
+def mirrored(prep: Prepared, pairs: np.ndarray) -> np.ndarray:
+    """(P,) bool: whether the second image of each pair (P, 2) fits the first better mirrored, whole frame to whole
+    frame (which way round geometric verification tries first)."""
+    a, b = pairs[:, 0], pairs[:, 1]
+    return np.einsum("pv,pv->p", prep.full[a], prep.full_mirror[b]) > np.einsum("pv,pv->p", prep.full[a], prep.full[b])
