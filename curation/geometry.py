@@ -6,6 +6,8 @@ or one scene seen from two viewpoints, share few."""
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,9 @@ REPROJECTION = 3.0  # pixels, at FEATURE_SIDE: a match within this of where the 
 MIN_SHARE = 0.1  # inliers as a fraction of the fewer keypoints of the two images, at least
 MAX_SCALE = 1.6  # a copy's transform scales by at most this (or its inverse): crops and letterboxes of up to ~35%
 MAX_ROTATION = 20.0  # degrees
-_ORB = dict(scaleFactor=1.2, nlevels=5, fastThreshold=5, edgeThreshold=15, patchSize=15)  # soft photos have corners
+_ORB = dict(scaleFactor=1.2, nlevels=4, fastThreshold=5, edgeThreshold=15, patchSize=15)  # soft photos have corners
+_ITERATIONS = 1000  # RANSAC's at most (2-point samples: a copy's inliers are found in far fewer)
+_THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -77,19 +81,19 @@ def load_grey(path: str | Path) -> Image.Image:
         return im.convert("L")
 
 
-def agreement(a: Features, b: Features, mirrored: bool = False) -> Geometry:
+def agreement(a: Features, b: Features, mirrored: bool = False, least: int = 3) -> Geometry:
     """The geometry of the best similarity transform from `a`'s keypoints to `b`'s (RANSAC over ratio-test matches);
-    all zero when too few keypoints match."""
-    if min(len(a), len(b)) < 3:
+    all zero when fewer than `least` keypoints match (no transform could have more inliers)."""
+    if min(len(a), len(b)) < max(3, least):
         return Geometry(mirrored=mirrored)
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    if len(good) < 3:
+    if len(good) < max(3, least):
         return Geometry(mirrored=mirrored)
     src = a.points[[m.queryIdx for m in good]]
     dst = b.points[[m.trainIdx for m in good]]
     transform, inliers = cv2.estimateAffinePartial2D(
-        src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION, maxIters=2000, confidence=0.995
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION, maxIters=_ITERATIONS, confidence=0.995
     )
     if transform is None or inliers is None:
         return Geometry(mirrored=mirrored)
@@ -101,10 +105,10 @@ def agreement(a: Features, b: Features, mirrored: bool = False) -> Geometry:
 
 class FeatureCache:
     """Each image's keypoints, as is and mirrored, found the first time a pair asks for them: `grey(i)` loads image
-    i's grey picture (None when it cannot be read)."""
+    i's grey picture (None when it cannot be read). OpenCV and Pillow release the GIL: batches run on threads."""
 
-    def __init__(self, grey) -> None:
-        self._grey = grey
+    def __init__(self, grey, threads: int = _THREADS) -> None:
+        self._grey, self.threads = grey, threads
         self._known: dict[tuple[int, bool], Features | None] = {}
 
     def get(self, i: int, mirror: bool = False) -> Features | None:
@@ -115,19 +119,47 @@ class FeatureCache:
             self._known[key] = None if im is None else features(im, mirror)
         return self._known[key]
 
+    def _map(self, fn, items: list) -> list:
+        if self.threads <= 1 or len(items) < 8:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(self.threads) as pool:
+            return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * self.threads))))
+
+    def _find(self, keys: set[tuple[int, bool]]) -> None:
+        """Find the keypoints not known yet of these (image, mirrored), in parallel."""
+        todo = sorted(k for k in keys if k not in self._known)
+        for key, found in zip(todo, self._map(lambda k: self.get(*k), todo), strict=True):
+            self._known[key] = found
+
+    def verify_many(self, pairs: list[tuple[int, int, bool]], min_inliers: int) -> list[Geometry | None]:
+        """`verify` of each (a, b, mirror_first): every pair the way its hint says first, then the other way those
+        that did not agree, each round's keypoints and matches in parallel."""
+        out: list[Geometry | None] = [Geometry() for _ in pairs]
+        todo = list(range(len(pairs)))
+        for second in (False, True):
+            ways = {k: pairs[k][2] != second for k in todo}  # k -> b mirrored in this round
+            self._find({(pairs[k][0], False) for k in todo} | {(pairs[k][1], ways[k]) for k in todo})
+
+            def one(k: int, ways: dict[int, bool] = ways) -> Geometry | None:
+                fa, fb = self._known[(pairs[k][0], False)], self._known[(pairs[k][1], ways[k])]
+                return None if fa is None or fb is None else agreement(fa, fb, ways[k], least=min_inliers)
+
+            found = self._map(one, todo)
+            left = []
+            for k, g in zip(todo, found, strict=True):
+                prev = out[k]
+                if g is None:
+                    out[k] = None
+                elif prev is not None and (g.same(min_inliers) or g.inliers > prev.inliers):
+                    out[k] = g
+                    if not g.same(min_inliers):
+                        left.append(k)
+                elif prev is not None:
+                    left.append(k)
+            todo = left
+        return out
+
     def verify(self, a: int, b: int, min_inliers: int, mirror_first: bool = False) -> Geometry | None:
         """The agreement of images a and b: as they are, then with b mirrored (or that first), stopping at the first
         that is the same picture; the better of the two otherwise. None when a picture cannot be read."""
-        fa = self.get(a)
-        if fa is None:
-            return None
-        best = Geometry()
-        for mirror in (mirror_first, not mirror_first):
-            fb = self.get(b, mirror)
-            if fb is None:
-                return None
-            g = agreement(fa, fb, mirror)
-            if g.same(min_inliers):
-                return g
-            best = max(best, g, key=lambda x: x.inliers)
-        return best
+        return self.verify_many([(a, b, mirror_first)], min_inliers)[0]

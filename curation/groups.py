@@ -25,7 +25,7 @@ from curation.validate import judge
 _FILL_GROUP = 64  # a group up to this size has all its pairs verified at once, a larger one as they are asked
 # Beyond its `candidates` nearest, an image's next ones (up to this many times as many) are checked whole frame to
 # whole frame only (copies re-saved, recompressed, resized, brightened or mirrored among very alike pictures).
-WHOLE_FRAME_REACH = 4
+WHOLE_FRAME_REACH = 2
 log = logging.getLogger(__name__)
 
 
@@ -42,13 +42,14 @@ class Match:
 
 
 class Matches:
-    """Which pairs of analysed images are the same picture: equal pixels, or a verification score of at least
-    `min_score` and then at least `min_inliers` keypoints of the two staged copies (under `staging`) that one
-    plausible transform maps onto each other (`curation.geometry`). Scores are computed in batches and remembered; a
-    pair asked for that was no candidate is verified then."""
+    """Which pairs of analysed images are the same picture: equal pixels, a verification score (`curation.verify`)
+    of at least `cfg.accept_score`, or one of at least `cfg.min_score` and at least `cfg.min_inliers` keypoints of
+    the two staged copies (under `staging`) that one plausible transform maps onto each other (`curation.geometry`).
+    Scores are computed in batches and remembered; a pair asked for that was no candidate is verified then."""
 
-    def __init__(self, recs: list[Analysis], min_score: float, min_inliers: int, staging: str | Path) -> None:
-        self.recs, self.min_score, self.min_inliers, self.staging = recs, min_score, min_inliers, Path(staging)
+    def __init__(self, recs: list[Analysis], cfg: CurationConfig, staging: str | Path) -> None:
+        self.recs, self.min_score, self.accept_score = recs, cfg.min_score, cfg.accept_score
+        self.min_inliers, self.staging = cfg.min_inliers, Path(staging)
         self.features = FeatureCache(self._grey)
         self.unreadable: set[int] = set()
         self.signed = np.array([r.signature is not None for r in recs], dtype=bool)
@@ -81,16 +82,22 @@ class Matches:
         if signed.any():
             self._prepare(np.unique(pairs[signed]))
             at = self._at[pairs[signed]]
-            score[signed] = verify.scores(self._prep, at, enough=self.min_score, align=align[signed])
+            score[signed] = verify.scores(self._prep, at, enough=self.accept_score, align=align[signed])
             mirrored[signed] = verify.mirrored(self._prep, at)
-        for (a, b), d, s, e, full, m in zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(),
-                                            align.tolist(), mirrored.tolist(), strict=True):  # fmt: skip
+        band = np.flatnonzero(~exact & (score >= self.min_score) & (score < self.accept_score))
+        checked = dict(zip(band.tolist(), self.features.verify_many(
+            [(int(a), int(b), bool(m)) for (a, b), m in zip(pairs[band], mirrored[band], strict=True)],
+            self.min_inliers), strict=True))  # fmt: skip
+        for k, ((a, b), d, s, e, full) in enumerate(zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(),
+                                                         align.tolist(), strict=True)):  # fmt: skip
             if e:
                 self._known[_key(a, b)] = Match(int(d), 1.0, True)
-            elif s >= self.min_score:  # alike enough: the keypoints decide
-                geometry = self.features.verify(a, b, self.min_inliers, mirror_first=m)
-                same = geometry is not None and geometry.same(self.min_inliers)
-                self._known[_key(a, b)] = Match(int(d), round(float(s), 4), False, geometry.inliers) if same else None
+            elif s >= self.accept_score:
+                self._known[_key(a, b)] = Match(int(d), round(float(s), 4), False)
+            elif k in checked:  # alike, perhaps the same: the keypoints decide
+                g = checked[k]
+                same = g is not None and g.same(self.min_inliers)
+                self._known[_key(a, b)] = Match(int(d), round(float(s), 4), False, g.inliers) if same else None
             elif full:  # compared whole frames only: still unknown as a window, asked again if need be
                 self._known[_key(a, b)] = None
 
@@ -172,7 +179,7 @@ def decide(
             valid.append(len(rows))
         rows.append(Decision.judged(rec, reason, detail))
     live = [rows[i] for i in valid]
-    matches = Matches([recs[i] for i in valid], cfg.min_score, cfg.min_inliers, staging)
+    matches = Matches([recs[i] for i in valid], cfg, staging)
     exact, candidates, align = candidate_pairs(matches.recs, matches, cfg)
     matches.verify(candidates, align)
     edges = [tuple(p) for p in exact.tolist()] + matches.verified()

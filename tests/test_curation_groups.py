@@ -139,7 +139,7 @@ def test_a_group_member_that_was_no_candidate_is_verified_when_asked(pics):
     """The candidate search caps pairs per image; resolving a group still knows every pair it asks about."""
     im = cs.street("A", 800)
     recs = [_copy(pics, f"q30-{i}", im, "q30", seed=i) for i in range(3)] + [pics.add("o", cs.jpeg(im, 95))]
-    matches = Matches(recs, CurationConfig().min_score, CurationConfig().min_inliers, pics.staging)
+    matches = Matches(recs, CurationConfig(), pics.staging)
     _, candidates, _ = candidate_pairs(recs, matches, CurationConfig(candidates=1, threshold=0))
     asked = next((a, b) for a in range(4) for b in range(a + 1, 4) if [a, b] not in candidates.tolist())
     assert matches.pair(*asked) is not None and matches.pair(*asked).score >= CurationConfig().min_score
@@ -153,7 +153,7 @@ def test_candidate_pairs_are_bounded_in_a_set_of_near_identical_pictures(pics):
         shifted = np.clip(base + (i % 7) - 3, 0, 255).astype(np.uint8)
         recs.append(pics.add(f"near-{i}", cs.jpeg(Image.fromarray(shifted), 70 + i), "B"))
     cfg = CurationConfig(candidates=4)
-    _, candidates, aligned = candidate_pairs(recs, Matches(recs, cfg.min_score, cfg.min_inliers, pics.staging), cfg)
+    _, candidates, aligned = candidate_pairs(recs, Matches(recs, cfg, pics.staging), cfg)
     assert aligned.sum() <= cfg.candidates * len(recs) < 30 * 29 / 2
 
 
