@@ -6,12 +6,14 @@ imagededup's PHash side by side; and curate's speed on varied JPEGs against the 
     git archive 3f61831 | (mkdir -p /tmp/before && tar -x -C /tmp/before)   # the curation code before issue 21
     .venv/bin/python benchmarks/bench_verify.py [--per-domain 120] [--copies 40] [--before /tmp/before --images 2000]
 
-Sets: `hazy` (verification was tuned on it), `textured` and `telephoto` (tests/support/curation_alike.py), `streets`
+Sets: `hazy` (verification was tuned on it), `textured`, `telephoto`, `rainy`, `dotted` (all five from
+tests/support/curation_alike.py; rainy and dotted unseen until the design was final), `streets`
 (tests/support/curation_streets.py), `synthetic` (sakura.synthetic) and `real` (the colour photos scikit-image
 ships, the stereo pair motorcycle_left / motorcycle_right among them, each with a copy of every kind); all but `hazy`
 held out. Each generated set: --per-domain distinct scenes in A and in B, the first --copies of each domain with one
 copy each (hflip, crop10, resize75, q30, bright in turn). A scene is lost when none of its files is kept, kept twice
-when more than one is. curate runs at its default settings. Prints figures; asserts nothing.
+when more than one is. curate runs at its default settings (with --before, the code before too). Prints figures;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,16 +45,14 @@ def write(name: str, raw: Path, per_domain: int, copies: int) -> dict[str, str]:
     return ca.write_set(raw, MAKERS[name], per_domain, copies)
 
 
-def curate_rows(root: Path, workers: int) -> tuple[list[tuple[str, str, str]], float]:
-    """(file name, status, group) of every file after a fresh curate at the default settings, and its seconds."""
-    from curation import CurationConfig, curate
+def curate_rows(code: Path, root: Path, workers: int) -> tuple[list[tuple[str, str, str]], float]:
+    """(file name, status, group) of every file after a fresh curate, at the default settings, of the curation code
+    under `code` (in a process of its own), and its seconds."""
+    import bench_curation as bc
+
     from curation.outputs import read_manifest
 
-    for d in ("curation", "train", "test"):
-        shutil.rmtree(root / d, ignore_errors=True)
-    t = time.perf_counter()
-    curate(CurationConfig(dataset_dir=root, workers=workers))
-    seconds = time.perf_counter() - t
+    seconds = bc.run_curate(code, root, workers)["seconds"]
     rows = read_manifest(root / "curation" / "manifest.csv")
     return [(Path(r.relpath).name, r.status, r.group) for r in rows], seconds
 
@@ -83,7 +82,7 @@ def _cells(out: dict) -> list[str]:
     return [str(len(out["lost"])), str(len(out["twice"])), *grouped]
 
 
-def table(per_domain: int, copies: int, workers: int, base: Path) -> None:
+def table(per_domain: int, copies: int, workers: int, base: Path, before: Path | None) -> None:
     """One row per set and tool: scenes, lost, kept twice, copies grouped per kind."""
     head = ["set", "held out", "tool", "files", "scenes", "lost", "twice", *ca.COPY_KINDS, "curate s"]
     print("| " + " | ".join(head) + " |")
@@ -92,9 +91,11 @@ def table(per_domain: int, copies: int, workers: int, base: Path) -> None:
     for name in SETS:
         raw = base / name / "raw"
         scenes = write(name, raw, per_domain, copies)
-        rows, seconds = curate_rows(base / name, workers)
-        held = "tuned on" if name == ca.TUNED_ON else "held out"
-        for tool, got in (("curate", rows), ("imagededup", imagededup_rows(raw, workers))):
+        runs = [("curate (before)", *curate_rows(before, base / name, workers))] if before else []
+        runs.append(("curate", *curate_rows(HERE, base / name, workers)))
+        runs.append(("imagededup", imagededup_rows(raw, workers), 0.0))
+        held = "tuned on" if name == ca.TUNED_ON else "held out, unseen" if name in ca.UNSEEN else "held out"
+        for tool, got, seconds in runs:
             if got is None:
                 continue
             out = ca.outcome(got, scenes)
@@ -103,11 +104,12 @@ def table(per_domain: int, copies: int, workers: int, base: Path) -> None:
             t[1] += len(out["twice"])
             t[2] += sum(a for a, _ in out["grouped"].values())
             t[3] += sum(n for _, n in out["grouped"].values())
-            secs = f"{seconds:.1f}" if tool == "curate" else ""
+            secs = f"{seconds:.1f}" if seconds else ""
             print(f"| {name} | {held} | {tool} | {len(scenes)} | {out['scenes']} | " + " | ".join(_cells(out))
                   + f" | {secs} |", flush=True)  # fmt: skip
-            if tool == "curate" and (out["lost"] or out["twice"]):
-                print(f"|   | | lost: {' '.join(out['lost'][:8])} twice: {' '.join(out['twice'][:8])} |")
+            if tool == "curate" and (out["lost"] or out["twice"] or out["rejected"]):
+                print(f"|   | | lost: {' '.join(out['lost'][:8])} twice: {' '.join(out['twice'][:8])}; copies "
+                      f"rejected by a rule (too small): {out['rejected']} |")  # fmt: skip
     for tool, (lost, twice, hit, n) in totals.items():
         print(f"all sets, {tool}: {lost} lost, {twice} kept twice, copies grouped {hit}/{n} ({hit / max(1, n):.1%})")
 
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(tempfile.mkdtemp(prefix="bench-verify-"))
     try:
         if not args.skip_table:
-            table(args.per_domain, args.copies, args.workers, base)
+            table(args.per_domain, args.copies, args.workers, base, args.before)
         if args.before:
             speed(args.before, args.images, args.workers, args.rounds, base)
     finally:

@@ -368,16 +368,21 @@ def outcome(rows: list[tuple[str, str, str]], scenes: dict[str, str]) -> dict:
     """What curation made of a set: rows (file name, status, group) of every file, `scenes` {file name: scene}.
 
     lost: scenes none of whose files is kept; twice: scenes with more than one file kept; grouped: per copy kind,
-    (copies in their original's group, copies); merged: pairs of distinct scenes sharing a group."""
+    (copies in their original's group, copies not rejected by a rule); rejected: copies rejected by a rule (a 75%
+    resize below min_side); merged: pairs of distinct scenes sharing a group."""
     kept: dict[str, int] = {}
     group_of = {name: group for name, _, group in rows}
+    status_of = {name: status for name, status, _ in rows}
     for name, status, _ in rows:
         kept[scenes[name]] = kept.get(scenes[name], 0) + (status == "kept")
     grouped: dict[str, list[int]] = {k: [0, 0] for k in COPY_KINDS}
+    rejected = 0
     originals = {scenes[n]: n for n in scenes if n.endswith("_orig.jpg")}
     for name, scene in scenes.items():
         kind = name.removesuffix(".jpg").rsplit("_", 1)[1]
-        if kind in COPY_KINDS:
+        if kind in COPY_KINDS and status_of[name] == "rejected":
+            rejected += 1
+        elif kind in COPY_KINDS:
             grouped[kind][1] += 1
             grouped[kind][0] += bool(group_of[name]) and group_of[name] == group_of[originals[scene]]
     members: dict[str, set[str]] = {}
@@ -389,5 +394,6 @@ def outcome(rows: list[tuple[str, str, str]], scenes: dict[str, str]) -> dict:
         "lost": sorted(s for s, k in kept.items() if k == 0),
         "twice": sorted(s for s, k in kept.items() if k > 1),
         "grouped": {k: tuple(v) for k, v in grouped.items()},
+        "rejected": rejected,
         "merged": sum(len(m) - 1 for m in members.values()),
     }
