@@ -16,6 +16,10 @@ make:
   muted colours. Held out, and unseen until the design was final (`UNSEEN`).
 - `dotted`: square, sharpened, a tilted horizon, a road curving away, crowns of fine dots, saved at JPEG quality 60.
   Held out, and unseen until the design was final.
+- `glare`: overexposed midday, high key, crowns as smooth very soft shapes (a 2.5-4 px blur), clipped highlights.
+  Held out, unseen until the third design was final.
+- `night`: dark, under lamps, heavy sensor noise, pools of warm light, crowns lit from below. Held out, unseen until
+  the third design was final.
 """
 
 from __future__ import annotations
@@ -285,13 +289,80 @@ def dotted(domain: str, seed: int) -> Image.Image:
     return Image.open(io.BytesIO(jpeg(im, 60))).convert("RGB")
 
 
+def glare(domain: str, seed: int) -> Image.Image:
+    """Midday glare: an overexposed, high-key street whose crowns are smooth, very soft gradients (a 2.5-4 px blur),
+    highlights clipped to white."""
+    rng = random.Random(f"glare-{domain}-{seed}")
+    palette = _palette(rng, domain)
+    w = rng.choice([620, 700, 780])
+    h = int(w * rng.uniform(0.65, 0.8))
+    horizon, vx = int(h * rng.uniform(0.38, 0.52)), w * rng.uniform(0.35, 0.65)
+    im = Image.new("RGB", (w, h), (246, 246, 250))
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, horizon, w, h], fill=_jit(rng, (200, 196, 188), 10))
+    half = w * rng.uniform(0.28, 0.42)
+    d.polygon([(vx - 2, horizon), (vx + 2, horizon), (w / 2 + half, h), (w / 2 - half, h)],
+              fill=_jit(rng, (150, 150, 154), 8))  # fmt: skip
+    for side in (-1, 1):
+        for _ in range(rng.randint(4, 7)):
+            t = rng.uniform(0.1, 0.95)
+            x = vx + (w / 2 - vx) * t + side * (half * t * 1.2 + 10)
+            y = horizon + (h - horizon) * t
+            s = 0.15 + 1.5 * t * w / 640
+            d.line([(x, y), (x, y - 60 * s)], fill=(110, 96, 90), width=max(1, int(6 * s)))
+            r = rng.uniform(50, 90) * s
+            d.ellipse([x - r * 1.4, y - 60 * s - r, x + r * 1.4, y - 60 * s + r * 0.6], fill=rng.choice(palette))
+    im = im.filter(ImageFilter.GaussianBlur(rng.uniform(2.5, 4.0)))
+    a = np.asarray(im, np.float32) * rng.uniform(1.15, 1.35) + np.random.default_rng(seed).normal(0, 2, (h, w, 1))
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def night(domain: str, seed: int) -> Image.Image:
+    """A street at night under lamps: dark, heavy sensor noise, pools of light, crowns lit from below."""
+    rng = random.Random(f"night-{domain}-{seed}")
+    palette = _palette(rng, domain)
+    w = rng.choice([640, 720, 800])
+    h = int(w * rng.uniform(0.6, 0.75))
+    horizon, vx = int(h * rng.uniform(0.4, 0.55)), w * rng.uniform(0.4, 0.6)
+    im = Image.new("RGB", (w, h), _jit(rng, (14, 16, 30), 6))
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, horizon, w, h], fill=_jit(rng, (30, 28, 30), 5))
+    half = w * rng.uniform(0.25, 0.4)
+    d.polygon([(vx - 2, horizon), (vx + 2, horizon), (w / 2 + half, h), (w / 2 - half, h)], fill=(22, 22, 26))
+    glow = Image.new("L", (w, h), 0)
+    g = ImageDraw.Draw(glow)
+    for side in (-1, 1):
+        for _ in range(rng.randint(5, 9)):
+            t = rng.uniform(0.08, 0.95)
+            x = vx + (w / 2 - vx) * t + side * (half * t * 1.1 + 8)
+            y = horizon + (h - horizon) * t
+            s = 0.15 + 1.5 * t * w / 640
+            d.line([(x, y), (x, y - 80 * s)], fill=(40, 36, 34), width=max(1, int(4 * s)))
+            for _ in range(rng.randint(15, 30)):
+                r = rng.uniform(8, 22) * s
+                cx, cy = x + rng.gauss(0, 35 * s), y - 100 * s + rng.gauss(0, 25 * s)
+                lit = rng.uniform(0.25, 0.7)
+                d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=_mix((10, 10, 20), rng.choice(palette), lit))
+            if rng.random() < 0.5:  # a lamp and its pool of light
+                lx, ly = x - side * 20 * s, y - 120 * s
+                g.ellipse([lx - 60 * s, ly - 60 * s, lx + 60 * s, ly + 200 * s], fill=rng.randint(60, 140))
+                d.ellipse([lx - 4 * s, ly - 4 * s, lx + 4 * s, ly + 4 * s], fill=(255, 240, 200))
+    warm = Image.new("RGB", (w, h), (255, 200, 130))
+    im = Image.composite(warm, im, glow.filter(ImageFilter.GaussianBlur(30)).point(lambda v: v // 2))
+    a = np.asarray(im, np.float32) + np.random.default_rng(seed + 3).normal(0, rng.uniform(6, 11), (h, w, 3))
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
 GENERATORS: dict[str, Callable[[str, int], Image.Image]] = {
-    "hazy": hazy, "textured": textured, "telephoto": telephoto, "rainy": rainy, "dotted": dotted
+    "hazy": hazy, "textured": textured, "telephoto": telephoto, "rainy": rainy, "dotted": dotted, "glare": glare,
+    "night": night,
 }  # fmt: skip
 TUNED_ON = "hazy"  # the one set verification was tuned on; every other set is held out
-# Written after the first design had been run on textured and telephoto (two copies missed there), before the
-# design was changed, and looked at only once that change was final: the sets held out from every design decision.
-UNSEEN = ("rainy", "dotted")
+# rainy and dotted were written after the first design had been run on textured and telephoto (two copies missed
+# there) and run only once the second was final (it failed there: fast accepts by score merged distinct dotted
+# scenes, and keypoints merged the stereo pair); glare and night were written then, before the third design, and
+# run only once it was final.
+UNSEEN = ("rainy", "dotted", "glare", "night")
 
 
 def real_photos() -> dict[str, Image.Image]:
