@@ -1,14 +1,15 @@
-"""Geometric verification of candidate pairs: ORB keypoints of the two staged copies matched under one similarity
-transform found by RANSAC (mirrored too). The same picture, however re-saved, resized, brightened, cropped or
-mirrored, shares many keypoints that one plausible transform maps onto each other; distinct photos of one composition,
-or one scene seen from two viewpoints, share few."""
+"""Geometric verification of candidate pairs: ORB keypoints of the two staged copies matched under one affine transform
+found by RANSAC (mirrored too), then their pixels compared once aligned by it. The same picture, however re-saved,
+resized, brightened, cropped or mirrored, shares many keypoints that one plausible transform maps onto each other,
+and its detail then agrees everywhere; distinct photos of one composition share few keypoints, and one scene from two
+viewpoints shares them on one plane only (parallax moves the rest)."""
 
 from __future__ import annotations
 
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -21,7 +22,12 @@ RATIO = 0.8  # a match counts when its descriptor is this much nearer than the s
 REPROJECTION = 3.0  # pixels, at FEATURE_SIDE: a match within this of where the transform maps it is an inlier
 MIN_SHARE = 0.1  # inliers as a fraction of the fewer keypoints of the two images, at least
 MAX_SCALE = 1.6  # a copy's transform scales by at most this (or its inverse): crops and letterboxes of up to ~35%
+MAX_ASPECT = 1.6  # ...and stretches one axis against the other by at most this (a copy resized to another aspect)
+MAX_SHEAR = 0.1  # cosine of the angle between the transformed axes, at most (no copy shears)
 MAX_ROTATION = 20.0  # degrees
+MIN_DENSE = 0.55  # correlation of the fine detail, one image warped onto the other by the transform, at least
+DETAIL_SIGMAS = (1.0, 3.0)  # the fine detail compared densely: Gaussian blur at 1 px minus at 3 px, at FEATURE_SIDE
+MIN_OVERLAP = 0.25  # of the second image the warped first must cover for a dense comparison
 _ORB = dict(scaleFactor=1.2, nlevels=4, fastThreshold=5, edgeThreshold=15, patchSize=15)  # soft photos have corners
 _ITERATIONS = 1000  # RANSAC's at most (2-point samples: a copy's inliers are found in far fewer)
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
@@ -29,10 +35,12 @@ _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
 
 @dataclass(frozen=True)
 class Features:
-    """The ORB keypoints of one image: positions (n, 2) float32 at FEATURE_SIDE, descriptors (n, 32) uint8."""
+    """The ORB keypoints of one image: positions (n, 2) float32 at FEATURE_SIDE, descriptors (n, 32) uint8, and the
+    grey image they were found on (h, w) uint8."""
 
     points: np.ndarray
     descriptors: np.ndarray
+    image: np.ndarray
 
     def __len__(self) -> int:
         return len(self.points)
@@ -40,20 +48,36 @@ class Features:
 
 @dataclass(frozen=True)
 class Geometry:
-    """How two images' keypoints agree: inliers of the best similarity transform, as a count and as a share of the
-    fewer keypoints of the two, that transform's scale and rotation (degrees), and whether the second image was
-    mirrored for it."""
+    """How two images agree: inliers of the best affine transform from the first's keypoints to the second's, as a
+    count and as a share of the fewer keypoints of the two, that transform (2 x 3, row by row), its scale (square
+    root of its determinant, negative for a reflection), rotation (degrees), whether the second image was mirrored
+    for it, the correlation of their fine detail once the first is warped onto the second by it (`dense_agreement`; 0
+    until measured), its aspect (x scale / y scale) and shear (cosine between the transformed axes)."""
 
     inliers: int = 0
     share: float = 0.0
     scale: float = 0.0
     rotation: float = 0.0
     mirrored: bool = False
+    transform: tuple[float, ...] = ()
+    dense: float = 0.0
+    aspect: float = 1.0
+    shear: float = 0.0
+
+    def keypoints_agree(self, min_inliers: int) -> bool:
+        """Whether enough keypoints agree under a transform a copy makes (the dense check is still to come)."""
+        plausible = (
+            1 / MAX_SCALE <= self.scale <= MAX_SCALE
+            and 1 / MAX_ASPECT <= self.aspect <= MAX_ASPECT
+            and abs(self.shear) <= MAX_SHEAR
+            and abs(self.rotation) <= MAX_ROTATION
+        )
+        return plausible and self.inliers >= min_inliers and self.share >= MIN_SHARE
 
     def same(self, min_inliers: int) -> bool:
-        """Whether this is the agreement of one picture with a copy of itself."""
-        plausible = 1 / MAX_SCALE <= self.scale <= MAX_SCALE and abs(self.rotation) <= MAX_ROTATION
-        return plausible and self.inliers >= min_inliers and self.share >= MIN_SHARE
+        """Whether this is the agreement of one picture with a copy of itself: keypoints and pixels both agree (two
+        views of one scene share keypoints on one plane, but parallax moves the rest)."""
+        return self.keypoints_agree(min_inliers) and self.dense >= MIN_DENSE
 
 
 def _orb() -> cv2.ORB:
@@ -68,10 +92,32 @@ def features(grey: Image.Image, mirror: bool = False) -> Features:
         grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     if mirror:
         grey = grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    keypoints, descriptors = _orb().detectAndCompute(np.asarray(grey), None)
+    image = np.asarray(grey)
+    keypoints, descriptors = _orb().detectAndCompute(image, None)
     if descriptors is None:
-        return Features(np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8))
-    return Features(np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2), descriptors)
+        return Features(np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8), image)
+    return Features(np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2), descriptors, image)
+
+
+def _detail(image: np.ndarray) -> np.ndarray:
+    x = image.astype(np.float32)
+    fine, coarse = (cv2.GaussianBlur(x, (0, 0), s) for s in DETAIL_SIGMAS)
+    return fine - coarse
+
+
+def dense_agreement(a: Features, b: Features, transform: tuple[float, ...]) -> float:
+    """The correlation (-1..1) of the fine detail of `b`'s image and `a`'s warped onto it by `transform` (a to b),
+    over where they overlap (at least MIN_OVERLAP of b, a few pixels in from the edges); 0 where they do not."""
+    m = np.array(transform, dtype=np.float32).reshape(2, 3)
+    h, w = b.image.shape
+    warped = cv2.warpAffine(a.image, m, (w, h), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpAffine(np.full(a.image.shape, 255, np.uint8), m, (w, h), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(inside, np.ones((9, 9), np.uint8)) > 0
+    if mask.sum() < MIN_OVERLAP * h * w:
+        return 0.0
+    da, db = _detail(warped)[mask], _detail(b.image)[mask]
+    da, db = da - da.mean(), db - db.mean()
+    return float(da @ db / max(1e-6, float(np.linalg.norm(da) * np.linalg.norm(db))))
 
 
 def load_grey(path: str | Path) -> Image.Image:
@@ -82,8 +128,9 @@ def load_grey(path: str | Path) -> Image.Image:
 
 
 def agreement(a: Features, b: Features, mirrored: bool = False, least: int = 3) -> Geometry:
-    """The geometry of the best similarity transform from `a`'s keypoints to `b`'s (RANSAC over ratio-test matches);
-    all zero when fewer than `least` keypoints match (no transform could have more inliers)."""
+    """The geometry of the best affine transform from `a`'s keypoints to `b`'s (RANSAC over ratio-test matches), with
+    the dense agreement of their pixels when at least `least` keypoints agree under a plausible one; all zero when
+    fewer than `least` keypoints match (no transform could have more inliers)."""
     if min(len(a), len(b)) < max(3, least):
         return Geometry(mirrored=mirrored)
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
@@ -92,15 +139,19 @@ def agreement(a: Features, b: Features, mirrored: bool = False, least: int = 3) 
         return Geometry(mirrored=mirrored)
     src = a.points[[m.queryIdx for m in good]]
     dst = b.points[[m.trainIdx for m in good]]
-    transform, inliers = cv2.estimateAffinePartial2D(
+    transform, inliers = cv2.estimateAffine2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION, maxIters=_ITERATIONS, confidence=0.995
     )
     if transform is None or inliers is None:
         return Geometry(mirrored=mirrored)
     n = int(inliers.sum())
-    scale = float(math.hypot(transform[0, 0], transform[1, 0]))
-    rotation = math.degrees(math.atan2(transform[1, 0], transform[0, 0]))
-    return Geometry(n, n / min(len(a), len(b)), scale, rotation, mirrored)
+    (p, q), (r, t) = transform[:, 0], transform[:, 1]  # the images of the x and y axes
+    sx, sy, det = math.hypot(p, q), math.hypot(r, t), p * t - q * r
+    scale = math.copysign(math.sqrt(abs(det)), det)
+    aspect, shear = sx / max(sy, 1e-9), (p * r + q * t) / max(sx * sy, 1e-9)
+    rotation, flat = math.degrees(math.atan2(q, p)), tuple(transform.ravel().tolist())
+    g = Geometry(n, n / min(len(a), len(b)), scale, rotation, mirrored, flat, 0.0, aspect, shear)
+    return replace(g, dense=dense_agreement(a, b, g.transform)) if g.keypoints_agree(least) else g
 
 
 class FeatureCache:

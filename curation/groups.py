@@ -23,9 +23,10 @@ from curation.split import group_split
 from curation.validate import judge
 
 _FILL_GROUP = 64  # a group up to this size has all its pairs verified at once, a larger one as they are asked
-# Beyond its `candidates` nearest, an image's next ones (up to this many times as many) are checked whole frame to
-# whole frame only (copies re-saved, recompressed, resized, brightened or mirrored among very alike pictures).
-WHOLE_FRAME_REACH = 2
+# Beyond its `candidates` nearest, an image's next ones (up to this many times as many in all) are checked whole frame
+# to whole frame only (copies re-saved, recompressed, resized, brightened or mirrored among very alike pictures); 1:
+# every candidate is aligned (a 10% crop among very alike pictures can rank past the 16th by its hash).
+WHOLE_FRAME_REACH = 1
 log = logging.getLogger(__name__)
 
 
@@ -42,13 +43,14 @@ class Match:
 
 
 class Matches:
-    """Which pairs of analysed images are the same picture: equal pixels, a verification score (`curation.verify`)
-    of at least `cfg.accept_score`, or one of at least `cfg.min_score` and at least `cfg.min_inliers` keypoints of
-    the two staged copies (under `staging`) that one plausible transform maps onto each other (`curation.geometry`).
-    Scores are computed in batches and remembered; a pair asked for that was no candidate is verified then."""
+    """Which pairs of analysed images are the same picture: equal pixels, or a verification score (`curation.verify`)
+    of at least `cfg.min_score` and then at least `cfg.min_inliers` keypoints of the two staged copies (under
+    `staging`) that one plausible transform maps onto each other, and their pixels agreeing once aligned by it
+    (`curation.geometry`). Scores are computed in batches and remembered; a pair asked for that was no candidate is
+    verified then."""
 
     def __init__(self, recs: list[Analysis], cfg: CurationConfig, staging: str | Path) -> None:
-        self.recs, self.min_score, self.accept_score = recs, cfg.min_score, cfg.accept_score
+        self.recs, self.min_score = recs, cfg.min_score
         self.min_inliers, self.staging = cfg.min_inliers, Path(staging)
         self.features = FeatureCache(self._grey)
         self.unreadable: set[int] = set()
@@ -82,9 +84,9 @@ class Matches:
         if signed.any():
             self._prepare(np.unique(pairs[signed]))
             at = self._at[pairs[signed]]
-            score[signed] = verify.scores(self._prep, at, enough=self.accept_score, align=align[signed])
+            score[signed] = verify.scores(self._prep, at, enough=self.min_score, align=align[signed])
             mirrored[signed] = verify.mirrored(self._prep, at)
-        band = np.flatnonzero(~exact & (score >= self.min_score) & (score < self.accept_score))
+        band = np.flatnonzero(~exact & (score >= self.min_score))
         checked = dict(zip(band.tolist(), self.features.verify_many(
             [(int(a), int(b), bool(m)) for (a, b), m in zip(pairs[band], mirrored[band], strict=True)],
             self.min_inliers), strict=True))  # fmt: skip
@@ -92,8 +94,6 @@ class Matches:
                                                          align.tolist(), strict=True)):  # fmt: skip
             if e:
                 self._known[_key(a, b)] = Match(int(d), 1.0, True)
-            elif s >= self.accept_score:
-                self._known[_key(a, b)] = Match(int(d), round(float(s), 4), False)
             elif k in checked:  # alike, perhaps the same: the keypoints decide
                 g = checked[k]
                 same = g is not None and g.same(self.min_inliers)

@@ -278,7 +278,7 @@ def scores(
 
     About 1 for the same picture re-saved, recompressed, resized, brightened, mirrored or cropped by up to a quarter;
     lower for distinct pictures, though soft photos of one composition reach 0.8-0.87: a score alone cannot tell
-    those apart from copies, which is why keypoints decide between `min_score` and `accept_score`.
+    those apart from copies, which is why keypoints decide above `min_score` (`curation.geometry`).
     """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     align = np.ones(len(pairs), dtype=bool) if align is None else np.asarray(align, dtype=bool)

@@ -79,7 +79,8 @@ def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_a
     x0, y0 = round((w - cw) * at[0]), round((h - ch) * at[1])
     copy = im.crop((x0, y0, x0 + cw, y0 + ch))
     assert copy.size == (cw, ch)
-    copy = copy.resize((max(300, round(cw * scale)), max(300, round(ch * scale))), Image.Resampling.LANCZOS)
+    f = max(scale, 300 / min(cw, ch))  # uniformly, down to a shorter side of 300 at most
+    copy = copy.resize((round(cw * f), round(ch * f)), Image.Resampling.LANCZOS)
     copy = Image.fromarray(np.clip(np.asarray(copy, np.float32) * bright, 0, 255).astype(np.uint8))
     if mirror:
         copy = copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
@@ -88,11 +89,19 @@ def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_a
     assert g.same(MIN_INLIERS) and g.mirrored == mirror, g
 
 
-def test_the_transform_must_be_one_a_copy_makes():
-    ok = Geometry(inliers=200, share=0.6, scale=1.1, rotation=2.0)
+def test_the_transform_must_be_one_a_copy_makes_and_the_pixels_must_agree():
+    ok = Geometry(inliers=200, share=0.6, scale=1.1, rotation=2.0, dense=0.9, aspect=1.2, shear=0.02)
     assert ok.same(MIN_INLIERS)
-    for bad in (dict(scale=2.5), dict(scale=0.3), dict(rotation=45.0), dict(inliers=MIN_INLIERS - 1), dict(share=0.05)):
+    for bad in (dict(scale=2.5), dict(scale=0.3), dict(scale=-1.0), dict(rotation=45.0), dict(aspect=2.0),
+                dict(shear=0.3), dict(inliers=MIN_INLIERS - 1), dict(share=0.05), dict(dense=0.2)):  # fmt: skip
         assert not replace(ok, **bad).same(MIN_INLIERS), bad
+
+
+def test_a_copy_resized_to_another_aspect_agrees(staged):
+    im = cs.street("B", 7, (800, 600))
+    a, b = staged.add(cs.jpeg(im)), staged.add(cs.jpeg(im.resize((600, 600), Image.Resampling.LANCZOS), 60))
+    g = staged.cache.verify(a, b, MIN_INLIERS)
+    assert g.same(MIN_INLIERS) and g.aspect == pytest.approx(0.75, abs=0.05), g  # x squeezed by 3/4 against y
 
 
 def test_a_plain_image_has_no_keypoints_and_agrees_with_nothing():
