@@ -21,6 +21,10 @@ N_FEATURES = 300  # ORB keypoints kept per image (the strongest)
 RATIO = 0.8  # a match counts when its descriptor is this much nearer than the second nearest (Lowe's ratio test)
 REPROJECTION = 3.0  # pixels, at FEATURE_SIDE: a match within this of where the transform maps it is an inlier
 MIN_SHARE = 0.1  # inliers as a fraction of the fewer keypoints of the two images, at least
+# A soft picture has few keypoints (40-55 in a glaring, blurred street): fewer than min_inliers can reach. Of those,
+# a copy keeps a share like any copy's (0.42 or more on the tuning set); so at most this share is asked of them...
+FEW_SHARE = 1 / 3
+FEW_FLOOR = 12  # ...and never fewer than this many inliers (the dense check then decides)
 MAX_SCALE = 1.6  # a copy's transform scales by at most this (or its inverse): crops and letterboxes of up to ~35%
 MAX_ASPECT = 1.6  # ...and stretches one axis against the other by at most this (a copy resized to another aspect)
 MAX_SHEAR = 0.1  # cosine of the angle between the transformed axes, at most (no copy shears)
@@ -63,6 +67,7 @@ class Geometry:
     dense: float = 0.0
     aspect: float = 1.0
     shear: float = 0.0
+    keypoints: int = N_FEATURES  # the fewer keypoints of the two images
 
     def keypoints_agree(self, min_inliers: int) -> bool:
         """Whether enough keypoints agree under a transform a copy makes (the dense check is still to come)."""
@@ -72,12 +77,18 @@ class Geometry:
             and abs(self.shear) <= MAX_SHEAR
             and abs(self.rotation) <= MAX_ROTATION
         )
-        return plausible and self.inliers >= min_inliers and self.share >= MIN_SHARE
+        return plausible and self.inliers >= needed(min_inliers, self.keypoints) and self.share >= MIN_SHARE
 
     def same(self, min_inliers: int) -> bool:
         """Whether this is the agreement of one picture with a copy of itself: keypoints and pixels both agree (two
         views of one scene share keypoints on one plane, but parallax moves the rest)."""
         return self.keypoints_agree(min_inliers) and self.dense >= MIN_DENSE
+
+
+def needed(min_inliers: int, keypoints: int) -> int:
+    """Inliers a pair needs when the fewer keypoints of its two images are `keypoints`: `min_inliers`, or for pictures
+    too soft to have that many to spare, FEW_SHARE of their keypoints, at least FEW_FLOOR."""
+    return min(min_inliers, max(FEW_FLOOR, math.ceil(FEW_SHARE * keypoints)))
 
 
 def _orb() -> cv2.ORB:
@@ -127,31 +138,33 @@ def load_grey(path: str | Path) -> Image.Image:
         return im.convert("L")
 
 
-def agreement(a: Features, b: Features, mirrored: bool = False, least: int = 3) -> Geometry:
+def agreement(a: Features, b: Features, mirrored: bool = False, min_inliers: int = 3) -> Geometry:
     """The geometry of the best affine transform from `a`'s keypoints to `b`'s (RANSAC over ratio-test matches), with
-    the dense agreement of their pixels when at least `least` keypoints agree under a plausible one; all zero when
-    fewer than `least` keypoints match (no transform could have more inliers)."""
-    if min(len(a), len(b)) < max(3, least):
-        return Geometry(mirrored=mirrored)
+    the dense agreement of their pixels when enough keypoints (`needed`) agree under a plausible one; all zero when
+    fewer match than are needed (no transform could have more inliers)."""
+    fewer = min(len(a), len(b))
+    least = max(3, needed(min_inliers, fewer))
+    if fewer < least:
+        return Geometry(mirrored=mirrored, keypoints=fewer)
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    if len(good) < max(3, least):
-        return Geometry(mirrored=mirrored)
+    if len(good) < least:
+        return Geometry(mirrored=mirrored, keypoints=fewer)
     src = a.points[[m.queryIdx for m in good]]
     dst = b.points[[m.trainIdx for m in good]]
     transform, inliers = cv2.estimateAffine2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION, maxIters=_ITERATIONS, confidence=0.995
     )
     if transform is None or inliers is None:
-        return Geometry(mirrored=mirrored)
+        return Geometry(mirrored=mirrored, keypoints=fewer)
     n = int(inliers.sum())
     (p, q), (r, t) = transform[:, 0], transform[:, 1]  # the images of the x and y axes
     sx, sy, det = math.hypot(p, q), math.hypot(r, t), p * t - q * r
     scale = math.copysign(math.sqrt(abs(det)), det)
     aspect, shear = sx / max(sy, 1e-9), (p * r + q * t) / max(sx * sy, 1e-9)
     rotation, flat = math.degrees(math.atan2(q, p)), tuple(transform.ravel().tolist())
-    g = Geometry(n, n / min(len(a), len(b)), scale, rotation, mirrored, flat, 0.0, aspect, shear)
-    return replace(g, dense=dense_agreement(a, b, g.transform)) if g.keypoints_agree(least) else g
+    g = Geometry(n, n / fewer, scale, rotation, mirrored, flat, 0.0, aspect, shear, fewer)
+    return replace(g, dense=dense_agreement(a, b, g.transform)) if g.keypoints_agree(min_inliers) else g
 
 
 class FeatureCache:
@@ -193,7 +206,7 @@ class FeatureCache:
 
             def one(k: int, ways: dict[int, bool] = ways) -> Geometry | None:
                 fa, fb = self._known[(pairs[k][0], False)], self._known[(pairs[k][1], ways[k])]
-                return None if fa is None or fb is None else agreement(fa, fb, ways[k], least=min_inliers)
+                return None if fa is None or fb is None else agreement(fa, fb, ways[k], min_inliers)
 
             found = self._map(one, todo)
             left = []
