@@ -111,7 +111,7 @@ def table(per_domain: int, copies: int, workers: int, base: Path, before: Path |
                   + f" | {secs} |", flush=True)  # fmt: skip
             if tool == "curate" and (out["lost"] or out["twice"] or out["rejected"]):
                 print(f"|   | | lost: {' '.join(out['lost'][:8])} twice: {' '.join(out['twice'][:8])}; copies "
-                      f"rejected by a rule (too small): {out['rejected']} |")  # fmt: skip
+                      f"rejected by a rule (too small, no colour left): {out['rejected']} |")  # fmt: skip
     for tool, (lost, twice, hit, n) in totals.items():
         print(f"all sets, {tool}: {lost} lost, {twice} kept twice, copies grouped {hit}/{n} ({hit / max(1, n):.1%})")
 

@@ -510,7 +510,8 @@ def outcome(rows: list[tuple[str, str, str]], scenes: dict[str, str]) -> dict:
 
     lost: scenes none of whose files is kept; twice: scenes with more than one file kept; grouped: per copy kind,
     (copies in their original's group, copies not rejected by a rule); rejected: copies rejected by a rule (a 75%
-    resize below min_side); merged: pairs of distinct scenes sharing a group."""
+    resize below min_side, a brightened pale picture left without colour); merged: pairs of distinct scenes sharing
+    a group."""
     kept: dict[str, int] = {}
     group_of = {name: group for name, _, group in rows}
     status_of = {name: status for name, status, _ in rows}
