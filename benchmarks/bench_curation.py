@@ -200,7 +200,7 @@ def decide_cost(root: Path) -> None:
     with CurationState(root / "curation" / "state.sqlite") as st:
         recs = [rec for _, (_, _, rec) in sorted(st.all_cached(cfg.decode_key).items())]
     t = time.perf_counter()
-    groups.decide(recs, cfg, set(), {})
+    groups.decide(recs, cfg, set(), {}, root / "curation" / "staged")
     print(f"decide alone over {len(recs)} records: {time.perf_counter() - t:.2f} s")
 
 

@@ -55,10 +55,13 @@ class CurationConfig(DatasetSettings):
         12, description="candidate pairs: hash distance in bits (whole frame, mirrored, or a window of 9 tenths)"
     )
     candidates: Annotated[Int, _between(1, 64)] = Field(
-        8, description="candidate pairs: each image's nearest this many within threshold are verified in full"
+        32, description="candidate pairs: each image's nearest this many within threshold are verified in full"
     )
     min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
-        0.8, description="a candidate pair is a duplicate when its verification score (0-1) is at least this"
+        0.6, description="a candidate pair scoring (0-1) below this is no duplicate; above, keypoints decide"
+    )
+    min_inliers: Annotated[Int, _between(4, 1000)] = Field(
+        30, description="a candidate pair is a duplicate when this many keypoints agree under one transform"
     )
     cross_domain: CrossDomain = Field(
         "drop", description="an image in both A and B: drop it from both, or keep it in A or B"

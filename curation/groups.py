@@ -3,15 +3,19 @@ group who is kept, dropped and where."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from core.config import DOMAIN_KEYS
 from curation import verify
 from curation.config import CurationConfig
 from curation.dedup import group_duplicates, hex_to_uint64, nearest_window_pairs, window_distance
+from curation.geometry import FeatureCache, load_grey
 from curation.hashing import N_WINDOW_HASHES
 from curation.records import Analysis, Decision, Reason, Status
 from curation.sources import is_excluded
@@ -19,28 +23,37 @@ from curation.split import group_split
 from curation.validate import judge
 
 _FILL_GROUP = 64  # a group up to this size has all its pairs verified at once, a larger one as they are asked
-# Beyond its `candidates` nearest, an image's next ones (up to this many times as many) are checked whole frame to
-# whole frame only (copies re-saved, recompressed, resized, brightened or mirrored among very alike pictures).
-WHOLE_FRAME_REACH = 4
+# Beyond its `candidates` nearest, an image's next ones (up to this many times as many in all) are checked whole frame
+# to whole frame only (copies re-saved, recompressed, resized, brightened or mirrored among very alike pictures); 1:
+# every candidate is aligned (a 10% crop among very alike pictures can rank past the 16th by its hash).
+WHOLE_FRAME_REACH = 1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Match:
     """Two images that are the same picture: phash distance in bits (whole frame or mirrored), verification score,
-    and whether their decoded pixels are identical."""
+    whether their decoded pixels are identical, and how many keypoints one transform maps onto each other (0 when
+    the pixels are identical)."""
 
     bits: int
     score: float
     exact: bool
+    inliers: int = 0
 
 
 class Matches:
-    """Which pairs of analysed images are the same picture: equal pixels, or a verification score of at least
-    `min_score`. Scores are computed in batches and remembered; a pair asked for that was no candidate is verified
-    then."""
+    """Which pairs of analysed images are the same picture: equal pixels, or a verification score (`curation.verify`)
+    of at least `cfg.min_score` and then at least `cfg.min_inliers` keypoints of the two staged copies (under
+    `staging`) that one plausible transform maps onto each other, and their pixels agreeing once aligned by it
+    (`curation.geometry`). Scores are computed in batches and remembered; a pair asked for that was no candidate is
+    verified then."""
 
-    def __init__(self, recs: list[Analysis], min_score: float) -> None:
-        self.recs, self.min_score = recs, min_score
+    def __init__(self, recs: list[Analysis], cfg: CurationConfig, staging: str | Path) -> None:
+        self.recs, self.min_score = recs, cfg.min_score
+        self.min_inliers, self.staging = cfg.min_inliers, Path(staging)
+        self.features = FeatureCache(self._grey)
+        self.unreadable: set[int] = set()
         self.signed = np.array([r.signature is not None for r in recs], dtype=bool)
         full = hex_to_uint64(r.phash or "0" * 16 for r in recs)  # an image without a signature: its phash only
         self.hashes = np.repeat(full[:, None], N_WINDOW_HASHES, axis=1)
@@ -66,17 +79,37 @@ class Matches:
         bits = self.bits(pairs)
         exact = np.array([self.recs[a].pixel_hash == self.recs[b].pixel_hash for a, b in pairs], dtype=bool)
         score = np.where(exact, 1.0, -1.0).astype(np.float32)
+        mirrored = np.zeros(len(pairs), dtype=bool)
         signed = ~exact & self.signed[pairs[:, 0]] & self.signed[pairs[:, 1]]
         if signed.any():
             self._prepare(np.unique(pairs[signed]))
             at = self._at[pairs[signed]]
             score[signed] = verify.scores(self._prep, at, enough=self.min_score, align=align[signed])
-        for (a, b), d, s, e, full in zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(),
-                                         align.tolist(), strict=True):  # fmt: skip
-            if e or s >= self.min_score:
-                self._known[_key(a, b)] = Match(int(d), round(float(s), 4), bool(e))
+            mirrored[signed] = verify.mirrored(self._prep, at)
+        band = np.flatnonzero(~exact & (score >= self.min_score))
+        checked = dict(zip(band.tolist(), self.features.verify_many(
+            [(int(a), int(b), bool(m)) for (a, b), m in zip(pairs[band], mirrored[band], strict=True)],
+            self.min_inliers), strict=True))  # fmt: skip
+        for k, ((a, b), d, s, e, full) in enumerate(zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(),
+                                                         align.tolist(), strict=True)):  # fmt: skip
+            if e:
+                self._known[_key(a, b)] = Match(int(d), 1.0, True)
+            elif k in checked:  # alike, perhaps the same: the keypoints decide
+                g = checked[k]
+                same = g is not None and g.same(self.min_inliers)
+                self._known[_key(a, b)] = Match(int(d), round(float(s), 4), False, g.inliers) if same else None
             elif full:  # compared whole frames only: still unknown as a window, asked again if need be
                 self._known[_key(a, b)] = None
+
+    def _grey(self, i: int) -> Image.Image | None:
+        """Image i's staged copy in grey, for its keypoints; None (and a warning) when it cannot be read."""
+        try:
+            return load_grey(self.staging / str(self.recs[i].staged))
+        except OSError as e:
+            if not self.unreadable:
+                log.warning("staged copy unreadable, its pairs not verified: %s (%s)", self.recs[i].relpath, e)
+            self.unreadable.add(i)
+            return None
 
     def _prepare(self, images: np.ndarray) -> None:
         """Prepare the signatures of these images for verification, those not prepared yet (only images in pairs)."""
@@ -124,14 +157,19 @@ def candidate_pairs(
 
 
 def decide(
-    recs: list[Analysis], cfg: CurationConfig, excluded: set[str], history: dict[tuple[str, str], str]
+    recs: list[Analysis],
+    cfg: CurationConfig,
+    excluded: set[str],
+    history: dict[tuple[str, str], str],
+    staging: str | Path,
 ) -> list[Decision]:
     """One decision per analysed file, in `recs` order: status kept / rejected / duplicate, reason, detail, group
     and split.
 
     Pure given its inputs: files failing a rule are rejected; the rest are joined into groups by union-find over the
-    pairs that are the same picture (equal pixels, or a candidate pair verified by `curation.verify`), so alike
-    pictures never chain into one group; each group is resolved by `resolve_group`.
+    pairs that are the same picture (equal pixels, or a candidate pair verified by `curation.verify` and then by the
+    keypoints of the staged copies under `staging`, `curation.geometry`), so alike pictures never chain into one
+    group; each group is resolved by `resolve_group`. Reads only the staged copies of images in candidate pairs.
     """
     rows: list[Decision] = []
     valid: list[int] = []
@@ -141,10 +179,12 @@ def decide(
             valid.append(len(rows))
         rows.append(Decision.judged(rec, reason, detail))
     live = [rows[i] for i in valid]
-    matches = Matches([recs[i] for i in valid], cfg.min_score)
+    matches = Matches([recs[i] for i in valid], cfg, staging)
     exact, candidates, align = candidate_pairs(matches.recs, matches, cfg)
     matches.verify(candidates, align)
     edges = [tuple(p) for p in exact.tolist()] + matches.verified()
+    if matches.unreadable:
+        log.warning("%d staged copies unreadable: their candidate pairs were not verified", len(matches.unreadable))
     for members in group_duplicates(len(live), edges):
         if 2 < len(members) <= _FILL_GROUP:
             matches.verify(np.array([(a, b) for i, a in enumerate(members) for b in members[i + 1 :]]))
@@ -212,7 +252,7 @@ def resolve_group(
 
 
 def _same(m: Match) -> str:
-    return f"{m.bits} bits, score {m.score:.2f}"
+    return f"{m.bits} bits, score {m.score:.2f}" + (f", {m.inliers} keypoints agree" if m.inliers else "")
 
 
 def _listed(m: Decision) -> Decision:

@@ -134,7 +134,7 @@ def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int 
         recs, n_new = _analyse(files, cfg, staging, state, progress)
         n_new = min(len(files), n_new + analysed)
         _remove_staged(staging, state.prune({(f.domain, f.relpath) for f in files}), recs)
-        rows = decide(recs, cfg, read_excluded(layout.excluded), state.split_history())
+        rows = decide(recs, cfg, read_excluded(layout.excluded), state.split_history(), staging)
         state.record_splits({(r.domain, r.sha256): r.split for r in rows if r.split})
     provenance = Provenance(layout.raw)
     rows = [replace(r, **provenance.lookup(r.domain, r.relpath, r.sha256)) for r in rows]

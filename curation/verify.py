@@ -1,6 +1,7 @@
-"""Verification of candidate pairs: the same picture, or only an alike one? The correlation of the fine detail of two
-grey thumbnails, once one is aligned as a window of the other (a crop, a letterbox) or mirrored, by their row and
-column profiles. Also the signature each image keeps for it, with the hashes candidate pairs are found by."""
+"""Verification score of candidate pairs, the first, cheap check of the same picture: the correlation of the fine
+detail of two grey thumbnails, once one is aligned as a window of the other (a crop, a letterbox) or mirrored, by
+their row and column profiles (keypoints decide the alike pairs it cannot: `curation.geometry`). Also the signature
+each image keeps for it, with the hashes candidate pairs are found by."""
 
 from __future__ import annotations
 
@@ -276,7 +277,8 @@ def scores(
     `align` (P,) bool is False (whole frames only: 30 times quicker).
 
     About 1 for the same picture re-saved, recompressed, resized, brightened, mirrored or cropped by up to a quarter;
-    well below for distinct pictures however alike their composition.
+    lower for distinct pictures, though soft photos of one composition reach 0.8-0.87: a score alone cannot tell
+    those apart from copies, which is why keypoints decide above `min_score` (`curation.geometry`).
     """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     align = np.ones(len(pairs), dtype=bool) if align is None else np.asarray(align, dtype=bool)
@@ -292,3 +294,10 @@ def scores(
             best[todo] = np.maximum(best[todo], _aligned(prep, a[todo], b[todo]))
         out[s : s + _CHUNK] = best
     return out
+
+
+def mirrored(prep: Prepared, pairs: np.ndarray) -> np.ndarray:
+    """(P,) bool: whether the second image of each pair (P, 2) fits the first better mirrored, whole frame to whole
+    frame (which way round geometric verification tries first)."""
+    a, b = pairs[:, 0], pairs[:, 1]
+    return np.einsum("pv,pv->p", prep.full[a], prep.full_mirror[b]) > np.einsum("pv,pv->p", prep.full[a], prep.full[b])

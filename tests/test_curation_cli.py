@@ -129,5 +129,6 @@ def test_help_lists_every_setting_with_its_default(capsys):
         parser.parse_args(["--help"])
     out = capsys.readouterr().out
     assert stop.value.code == 0
-    for flag in ("--threshold N", "--candidates N", "--min-score X", "(default: 12)", "(default: 0.8)"):
+    flags = ("--threshold N", "--candidates N", "--min-score X", "--min-inliers N", "(default: 12)", "(default: 0.6)")
+    for flag in flags:
         assert flag in out, flag

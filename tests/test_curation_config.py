@@ -13,7 +13,7 @@ from curation.config import CurationConfig
 def test_defaults_are_valid_and_documented_values():
     cfg = CurationConfig()
     assert (cfg.min_side, cfg.load_size, cfg.threshold, cfg.output_format) == (256, 286, 12, "jpg")
-    assert (cfg.candidates, cfg.min_score) == (8, 0.8)
+    assert (cfg.candidates, cfg.min_score, cfg.min_inliers) == (32, 0.6, 30)
     assert cfg.n_workers >= 1 and cfg.to_dict()["dataset_dir"] is None
 
 

@@ -22,7 +22,8 @@ class Pictures:
     """Analyses of generated files, made as the decode stage makes them, by name."""
 
     def __init__(self, tmp) -> None:
-        self.tmp, self.settings = tmp, DecodeSettings.of(CurationConfig(), tmp / "staged")
+        self.tmp, self.staging = tmp, tmp / "staged"
+        self.settings = DecodeSettings.of(CurationConfig(), self.staging)
 
     def add(self, name: str, data: bytes, domain: str = "A") -> Analysis:
         path = self.tmp / f"{domain}-{name}.jpg"
@@ -57,7 +58,7 @@ def test_group_keeps_best_and_labels_exact_and_near_with_bits_and_score(pics):
     recs = [pics.add("orig", cs.jpeg(im)), _copy(pics, "exact", im, "exact"), _copy(pics, "q30", im, "q30"),
             _copy(pics, "crop10", im, "crop10"), _copy(pics, "hflip", im, "hflip"),
             pics.add("other", cs.jpeg(cs.street("A", 101)))]  # fmt: skip
-    rows = _by_name(decide(recs, CurationConfig(), set(), {}))
+    rows = _by_name(decide(recs, CurationConfig(), set(), {}, pics.staging))
     kept, same = sorted((rows["orig"], rows["exact"]), key=lambda r: r.status is not Status.KEPT)
     assert kept.status is Status.KEPT and kept.bytes > same.bytes and rows["other"].status is Status.KEPT
     assert same.reason is Reason.EXACT_DUPLICATE and same.score == 1.0 and same.distance == 0
@@ -74,7 +75,7 @@ def test_group_keeps_best_and_labels_exact_and_near_with_bits_and_score(pics):
 def test_distinct_alike_scenes_are_all_kept_even_at_a_loose_threshold(pics, make):
     recs = [pics.add(f"{make.__name__}-{d}{i}", cs.jpeg(make(d, 200 + i)), d) for d in "AB" for i in range(40)]
     for threshold in (CurationConfig().threshold, 20):
-        rows = decide(recs, CurationConfig(threshold=threshold), set(), {})
+        rows = decide(recs, CurationConfig(threshold=threshold), set(), {}, pics.staging)
         assert [r for r in rows if r.status is not Status.KEPT] == []
 
 
@@ -86,7 +87,7 @@ def test_two_crops_that_do_not_contain_each_other_stay_apart_but_join_their_orig
     left, right = im.crop((0, 0, int(w * 0.9), int(h * 0.9))), im.crop((int(w * 0.1), int(h * 0.1), w, h))
     recs = [pics.add("whole", cs.jpeg(im.resize((w // 2, h // 2))), "B"),
             pics.add("left", cs.jpeg(left), "B"), pics.add("right", cs.jpeg(right), "B")]  # fmt: skip
-    rows = _by_name(decide(recs, CurationConfig(), set(), {}))
+    rows = _by_name(decide(recs, CurationConfig(), set(), {}, pics.staging))
     assert rows["left"].status is Status.KEPT and rows["right"].status is Status.KEPT, rows
     assert rows["whole"].reason is Reason.NEAR_DUPLICATE
     assert len({r.group for r in rows.values()}) == 1 and len({r.split for r in rows.values()}) == 1
@@ -97,7 +98,7 @@ def test_cross_domain_same_picture(pics, policy, kept):
     im = cs.street("A", 400)
     recs = [pics.add("x", cs.jpeg(im), "A"), _copy(pics, "x-copy", im, "crop5", "B"),
             pics.add("y", cs.jpeg(cs.street("B", 401)), "B")]  # fmt: skip
-    rows = _by_name(decide(recs, CurationConfig(cross_domain=policy), set(), {}))
+    rows = _by_name(decide(recs, CurationConfig(cross_domain=policy), set(), {}, pics.staging))
     assert {rows[n].domain for n in ("x", "x-copy") if rows[n].status is Status.KEPT} == kept
     assert rows["y"].status is Status.KEPT
     assert all(rows[n].reason is Reason.CROSS_DOMAIN for n in ("x", "x-copy") if rows[n].status is not Status.KEPT)
@@ -107,7 +108,7 @@ def test_excluded_and_its_copies_rejected(pics):
     im = cs.street("A", 500)
     recs = [pics.add("listed", cs.jpeg(im, 95)), _copy(pics, "listed-q30", im, "q30"),
             pics.add("alike", cs.jpeg(cs.street("A", 501)))]  # fmt: skip
-    rows = _by_name(decide(recs, CurationConfig(), {recs[0].sha256[:12]}, {}))
+    rows = _by_name(decide(recs, CurationConfig(), {recs[0].sha256[:12]}, {}, pics.staging))
     assert rows["listed"].reason is Reason.EXCLUDED and rows["listed"].detail == "listed in excluded.txt"
     assert rows["listed-q30"].reason is Reason.EXCLUDED and "duplicate of excluded" in rows["listed-q30"].detail
     assert rows["alike"].status is Status.KEPT
@@ -120,7 +121,7 @@ def test_split_history_wins_and_conflicts_are_dropped_not_moved(pics):
     recs = [pics.add("big", cs.jpeg(im), "B"), pics.add("left", cs.jpeg(im.crop((0, 0, int(w * 0.9), int(h * 0.9)))),
             "B"), pics.add("right", cs.jpeg(right), "B")]  # fmt: skip
     history = {("B", recs[0].sha256): "test", ("B", recs[1].sha256): "train"}
-    rows = _by_name(decide(recs, CurationConfig(), set(), history))
+    rows = _by_name(decide(recs, CurationConfig(), set(), history, pics.staging))
     assert rows["big"].status is Status.KEPT and rows["big"].split == "test"
     assert rows["left"].status is Status.DUPLICATE and rows["left"].split in ("", "test")
     assert rows["right"].split == "test"
@@ -130,7 +131,7 @@ def test_rejected_by_rules_are_not_grouped(pics):
     im = cs.street("A", 700)
     rec = pics.add("ok", cs.jpeg(im))
     rows = decide([rec, replace(rec, relpath="A/small.jpg", sha256="f" * 64, width=100, height=80)],
-                  CurationConfig(), set(), {})  # fmt: skip
+                  CurationConfig(), set(), {}, pics.staging)  # fmt: skip
     assert rows[0].status is Status.KEPT and rows[1].reason is Reason.TOO_SMALL and rows[1].group == ""
 
 
@@ -138,7 +139,7 @@ def test_a_group_member_that_was_no_candidate_is_verified_when_asked(pics):
     """The candidate search caps pairs per image; resolving a group still knows every pair it asks about."""
     im = cs.street("A", 800)
     recs = [_copy(pics, f"q30-{i}", im, "q30", seed=i) for i in range(3)] + [pics.add("o", cs.jpeg(im, 95))]
-    matches = Matches(recs, CurationConfig().min_score)
+    matches = Matches(recs, CurationConfig(), pics.staging)
     _, candidates, _ = candidate_pairs(recs, matches, CurationConfig(candidates=1, threshold=0))
     asked = next((a, b) for a in range(4) for b in range(a + 1, 4) if [a, b] not in candidates.tolist())
     assert matches.pair(*asked) is not None and matches.pair(*asked).score >= CurationConfig().min_score
@@ -152,7 +153,7 @@ def test_candidate_pairs_are_bounded_in_a_set_of_near_identical_pictures(pics):
         shifted = np.clip(base + (i % 7) - 3, 0, 255).astype(np.uint8)
         recs.append(pics.add(f"near-{i}", cs.jpeg(Image.fromarray(shifted), 70 + i), "B"))
     cfg = CurationConfig(candidates=4)
-    _, candidates, aligned = candidate_pairs(recs, Matches(recs, cfg.min_score), cfg)
+    _, candidates, aligned = candidate_pairs(recs, Matches(recs, cfg, pics.staging), cfg)
     assert aligned.sum() <= cfg.candidates * len(recs) < 30 * 29 / 2
 
 
@@ -175,7 +176,7 @@ def test_every_copy_of_a_target_kind_joins_its_original_among_alike_scenes(pics,
             name = f"{kind}-{d}{seed}"
             recs += [pics.add(name, cs.jpeg(im), d), _copy(pics, f"{name}-copy", im, kind, d, seed)]
             pairs.append((name, f"{name}-copy"))
-    rows = _by_name(decide(recs, CurationConfig(), set(), {}))
+    rows = _by_name(decide(recs, CurationConfig(), set(), {}, pics.staging))
     for orig, copy in pairs:
         kept, dup = sorted((rows[orig], rows[copy]), key=lambda r: r.status is not Status.KEPT)
         assert kept.status is Status.KEPT and dup.status is not Status.KEPT, (kept, dup)

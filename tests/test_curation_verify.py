@@ -18,7 +18,10 @@ from curation.verify import SIGNATURE_BYTES, content_box, describe, hashes, prep
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
 
-MIN_SCORE = CurationConfig().min_score
+MIN_SCORE = CurationConfig().min_score  # every copy must reach it: below it no keypoints are matched
+# The score's own calibration on these generators: the cut it alone decided at before keypoints did (issue 21: soft
+# photos from elsewhere pass it, which is why keypoints decide now); distinct pictures here still score below it.
+CALIBRATED = 0.8
 
 
 def _signature(tmp_path, name: str, data: bytes) -> bytes:
@@ -67,11 +70,12 @@ def test_scores_are_symmetric_and_one_for_itself(copies):
 @pytest.mark.parametrize("domain", ["A", "B"])
 @pytest.mark.parametrize("make", [cs.street, street_scene], ids=["varied streets", "sakura.synthetic streets"])
 def test_distinct_alike_scenes_score_below_the_threshold(tmp_path, domain, make):
-    """60 distinct pictures of one composition: no pair of them verifies, however close their hashes."""
+    """60 distinct pictures of one composition: no pair of them reaches the score's calibration, however close their
+    hashes (keypoints decide above min_score: tests/test_curation_geometry.py)."""
     sigs = [_signature(tmp_path, f"{i}.jpg", cs.jpeg(make(domain, i))) for i in range(60)]
     i, j = np.triu_indices(len(sigs), 1)
     got = scores(prepare(sigs), np.stack([i, j], axis=1))
-    assert got.max() < MIN_SCORE, (got.max(), np.sort(got)[-5:])
+    assert got.max() < CALIBRATED, (got.max(), np.sort(got)[-5:])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -125,7 +129,7 @@ def test_a_letterbox_does_not_make_distinct_pictures_alike(tmp_path):
         framed.paste(im, (0, 50))
         sigs.append(_signature(tmp_path, f"{seed}.jpg", cs.jpeg(framed)))
     i, j = np.triu_indices(len(sigs), 1)
-    assert scores(prepare(sigs), np.stack([i, j], axis=1)).max() < MIN_SCORE
+    assert scores(prepare(sigs), np.stack([i, j], axis=1)).max() < CALIBRATED
 
 
 @pytest.mark.parametrize(

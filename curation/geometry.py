@@ -1,0 +1,229 @@
+"""Geometric verification of candidate pairs: ORB keypoints of the two staged copies matched under one affine transform
+found by RANSAC (mirrored too), then their pixels compared once aligned by it. The same picture, however re-saved,
+resized, brightened, cropped or mirrored, shares many keypoints that one plausible transform maps onto each other,
+and its detail then agrees everywhere; distinct photos of one composition share few keypoints, and one scene from two
+viewpoints shares them on one plane only (parallax moves the rest)."""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+FEATURE_SIDE = 256  # keypoints are found on the staged copy's grey image with its longer side at most this
+N_FEATURES = 300  # ORB keypoints kept per image (the strongest)
+RATIO = 0.8  # a match counts when its descriptor is this much nearer than the second nearest (Lowe's ratio test)
+REPROJECTION = 3.0  # pixels, at FEATURE_SIDE: a match within this of where the transform maps it is an inlier
+MIN_SHARE = 0.1  # inliers as a fraction of the fewer keypoints of the two images, at least
+# A soft picture has few keypoints (40-55 in a glaring, blurred street): fewer than min_inliers can reach. Of those,
+# a copy keeps a share like any copy's (0.42 or more on the tuning set); so at most this share is asked of them...
+FEW_SHARE = 1 / 3
+FEW_FLOOR = 12  # ...and never fewer than this many inliers (the dense check then decides)
+MAX_SCALE = 1.6  # a copy's transform scales by at most this (or its inverse): crops and letterboxes of up to ~35%
+MAX_ASPECT = 1.6  # ...and stretches one axis against the other by at most this (a copy resized to another aspect)
+MAX_SHEAR = 0.1  # cosine of the angle between the transformed axes, at most (no copy shears)
+MAX_ROTATION = 20.0  # degrees
+MIN_DENSE = 0.55  # correlation of the fine detail, one image warped onto the other by the transform, at least
+DETAIL_SIGMAS = (1.0, 3.0)  # the fine detail compared densely: Gaussian blur at 1 px minus at 3 px, at FEATURE_SIDE
+MIN_OVERLAP = 0.25  # of the second image the warped first must cover for a dense comparison
+_ORB = dict(scaleFactor=1.2, nlevels=4, fastThreshold=5, edgeThreshold=15, patchSize=15)  # soft photos have corners
+_ITERATIONS = 1000  # RANSAC's at most (2-point samples: a copy's inliers are found in far fewer)
+_THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Features:
+    """The ORB keypoints of one image: positions (n, 2) float32 at FEATURE_SIDE, descriptors (n, 32) uint8, and the
+    grey image they were found on (h, w) uint8."""
+
+    points: np.ndarray
+    descriptors: np.ndarray
+    image: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How two images agree: inliers of the best affine transform from the first's keypoints to the second's, as a
+    count and as a share of the fewer keypoints of the two, that transform (2 x 3, row by row), its scale (square
+    root of its determinant, negative for a reflection), rotation (degrees), whether the second image was mirrored
+    for it, the correlation of their fine detail once the first is warped onto the second by it (`dense_agreement`; 0
+    until measured), its aspect (x scale / y scale) and shear (cosine between the transformed axes)."""
+
+    inliers: int = 0
+    share: float = 0.0
+    scale: float = 0.0
+    rotation: float = 0.0
+    mirrored: bool = False
+    transform: tuple[float, ...] = ()
+    dense: float = 0.0
+    aspect: float = 1.0
+    shear: float = 0.0
+    keypoints: int = N_FEATURES  # the fewer keypoints of the two images
+
+    def keypoints_agree(self, min_inliers: int) -> bool:
+        """Whether enough keypoints agree under a transform a copy makes (the dense check is still to come)."""
+        plausible = (
+            1 / MAX_SCALE <= self.scale <= MAX_SCALE
+            and 1 / MAX_ASPECT <= self.aspect <= MAX_ASPECT
+            and abs(self.shear) <= MAX_SHEAR
+            and abs(self.rotation) <= MAX_ROTATION
+        )
+        return plausible and self.inliers >= needed(min_inliers, self.keypoints) and self.share >= MIN_SHARE
+
+    def same(self, min_inliers: int) -> bool:
+        """Whether this is the agreement of one picture with a copy of itself: keypoints and pixels both agree (two
+        views of one scene share keypoints on one plane, but parallax moves the rest)."""
+        return self.keypoints_agree(min_inliers) and self.dense >= MIN_DENSE
+
+
+def needed(min_inliers: int, keypoints: int) -> int:
+    """Inliers a pair needs when the fewer keypoints of its two images are `keypoints`: `min_inliers`, or for pictures
+    too soft to have that many to spare, FEW_SHARE of their keypoints, at least FEW_FLOOR."""
+    return min(min_inliers, max(FEW_FLOOR, math.ceil(FEW_SHARE * keypoints)))
+
+
+def _orb() -> cv2.ORB:
+    return cv2.ORB_create(nfeatures=N_FEATURES, **_ORB)
+
+
+def features(grey: Image.Image, mirror: bool = False) -> Features:
+    """The keypoints of a grey image (mirrored left to right first if asked), found at FEATURE_SIDE."""
+    scale = min(1.0, FEATURE_SIDE / max(grey.size))
+    if scale < 1:
+        size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+        grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if mirror:
+        grey = grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    image = np.asarray(grey)
+    keypoints, descriptors = _orb().detectAndCompute(image, None)
+    if descriptors is None:
+        return Features(np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8), image)
+    return Features(np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2), descriptors, image)
+
+
+def _detail(image: np.ndarray) -> np.ndarray:
+    x = image.astype(np.float32)
+    fine, coarse = (cv2.GaussianBlur(x, (0, 0), s) for s in DETAIL_SIGMAS)
+    return fine - coarse
+
+
+def dense_agreement(a: Features, b: Features, transform: tuple[float, ...]) -> float:
+    """The correlation (-1..1) of the fine detail of `b`'s image and `a`'s warped onto it by `transform` (a to b),
+    over where they overlap (at least MIN_OVERLAP of b, a few pixels in from the edges); 0 where they do not."""
+    m = np.array(transform, dtype=np.float32).reshape(2, 3)
+    h, w = b.image.shape
+    warped = cv2.warpAffine(a.image, m, (w, h), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpAffine(np.full(a.image.shape, 255, np.uint8), m, (w, h), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(inside, np.ones((9, 9), np.uint8)) > 0
+    if mask.sum() < MIN_OVERLAP * h * w:
+        return 0.0
+    da, db = _detail(warped)[mask], _detail(b.image)[mask]
+    da, db = da - da.mean(), db - db.mean()
+    return float(da @ db / max(1e-6, float(np.linalg.norm(da) * np.linalg.norm(db))))
+
+
+def load_grey(path: str | Path) -> Image.Image:
+    """A staged copy as a grey image, decoded at reduced scale where that still covers FEATURE_SIDE."""
+    with Image.open(path) as im:
+        im.draft("L", (FEATURE_SIDE, FEATURE_SIDE))
+        return im.convert("L")
+
+
+def agreement(a: Features, b: Features, mirrored: bool = False, min_inliers: int = 3) -> Geometry:
+    """The geometry of the best affine transform from `a`'s keypoints to `b`'s (RANSAC over ratio-test matches), with
+    the dense agreement of their pixels when enough keypoints (`needed`) agree under a plausible one; all zero when
+    fewer match than are needed (no transform could have more inliers)."""
+    fewer = min(len(a), len(b))
+    least = max(3, needed(min_inliers, fewer))
+    if fewer < least:
+        return Geometry(mirrored=mirrored, keypoints=fewer)
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < least:
+        return Geometry(mirrored=mirrored, keypoints=fewer)
+    src = a.points[[m.queryIdx for m in good]]
+    dst = b.points[[m.trainIdx for m in good]]
+    transform, inliers = cv2.estimateAffine2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION, maxIters=_ITERATIONS, confidence=0.995
+    )
+    if transform is None or inliers is None:
+        return Geometry(mirrored=mirrored, keypoints=fewer)
+    n = int(inliers.sum())
+    (p, q), (r, t) = transform[:, 0], transform[:, 1]  # the images of the x and y axes
+    sx, sy, det = math.hypot(p, q), math.hypot(r, t), p * t - q * r
+    scale = math.copysign(math.sqrt(abs(det)), det)
+    aspect, shear = sx / max(sy, 1e-9), (p * r + q * t) / max(sx * sy, 1e-9)
+    rotation, flat = math.degrees(math.atan2(q, p)), tuple(transform.ravel().tolist())
+    g = Geometry(n, n / fewer, scale, rotation, mirrored, flat, 0.0, aspect, shear, fewer)
+    return replace(g, dense=dense_agreement(a, b, g.transform)) if g.keypoints_agree(min_inliers) else g
+
+
+class FeatureCache:
+    """Each image's keypoints, as is and mirrored, found the first time a pair asks for them: `grey(i)` loads image
+    i's grey picture (None when it cannot be read). OpenCV and Pillow release the GIL: batches run on threads."""
+
+    def __init__(self, grey, threads: int = _THREADS) -> None:
+        self._grey, self.threads = grey, threads
+        self._known: dict[tuple[int, bool], Features | None] = {}
+
+    def get(self, i: int, mirror: bool = False) -> Features | None:
+        """Image i's keypoints (mirrored if asked), or None when its picture cannot be read."""
+        key = (i, mirror)
+        if key not in self._known:
+            im = self._grey(i)
+            self._known[key] = None if im is None else features(im, mirror)
+        return self._known[key]
+
+    def _map(self, fn, items: list) -> list:
+        if self.threads <= 1 or len(items) < 8:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(self.threads) as pool:
+            return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * self.threads))))
+
+    def _find(self, keys: set[tuple[int, bool]]) -> None:
+        """Find the keypoints not known yet of these (image, mirrored), in parallel."""
+        todo = sorted(k for k in keys if k not in self._known)
+        for key, found in zip(todo, self._map(lambda k: self.get(*k), todo), strict=True):
+            self._known[key] = found
+
+    def verify_many(self, pairs: list[tuple[int, int, bool]], min_inliers: int) -> list[Geometry | None]:
+        """`verify` of each (a, b, mirror_first): every pair the way its hint says first, then the other way those
+        that did not agree, each round's keypoints and matches in parallel."""
+        out: list[Geometry | None] = [Geometry() for _ in pairs]
+        todo = list(range(len(pairs)))
+        for second in (False, True):
+            ways = {k: pairs[k][2] != second for k in todo}  # k -> b mirrored in this round
+            self._find({(pairs[k][0], False) for k in todo} | {(pairs[k][1], ways[k]) for k in todo})
+
+            def one(k: int, ways: dict[int, bool] = ways) -> Geometry | None:
+                fa, fb = self._known[(pairs[k][0], False)], self._known[(pairs[k][1], ways[k])]
+                return None if fa is None or fb is None else agreement(fa, fb, ways[k], min_inliers)
+
+            found = self._map(one, todo)
+            left = []
+            for k, g in zip(todo, found, strict=True):
+                prev = out[k]
+                if g is None:
+                    out[k] = None
+                elif prev is not None and (g.same(min_inliers) or g.inliers > prev.inliers):
+                    out[k] = g
+                    if not g.same(min_inliers):
+                        left.append(k)
+                elif prev is not None:
+                    left.append(k)
+            todo = left
+        return out
+
+    def verify(self, a: int, b: int, min_inliers: int, mirror_first: bool = False) -> Geometry | None:
+        """The agreement of images a and b: as they are, then with b mirrored (or that first), stopping at the first
+        that is the same picture; the better of the two otherwise. None when a picture cannot be read."""
+        return self.verify_many([(a, b, mirror_first)], min_inliers)[0]

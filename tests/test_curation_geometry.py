@@ -1,0 +1,119 @@
+"""Tests for curation.geometry: a copy's keypoints agree with its original's under one plausible transform, those of
+distinct alike scenes do not; on staged copies made as the decode stage makes them."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from curation.config import CurationConfig
+from curation.decode import DecodeSettings, analyse_file
+from curation.geometry import FeatureCache, Geometry, agreement, features, load_grey, needed
+from sakura.synthetic import street_scene
+from tests.support import curation_streets as cs
+
+MIN_INLIERS = CurationConfig().min_inliers
+
+
+class Staged:
+    """Staged copies of generated files, made as the decode stage makes them; their keypoints by index."""
+
+    def __init__(self, tmp) -> None:
+        self.tmp, self.settings, self.paths = tmp, DecodeSettings.of(CurationConfig(), tmp / "staged"), []
+        self.cache = FeatureCache(lambda i: load_grey(self.paths[i]))
+
+    def add(self, data: bytes) -> int:
+        path = self.tmp / f"{len(self.paths)}.jpg"
+        path.write_bytes(data)
+        rec = analyse_file("A", str(path), path.name, self.settings)
+        assert rec.ok, rec.detail
+        self.paths.append(self.tmp / "staged" / rec.staged)
+        return len(self.paths) - 1
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory) -> Staged:
+    return Staged(tmp_path_factory.mktemp("geometry"))
+
+
+@pytest.mark.parametrize("kind", cs.TARGET_KINDS)
+def test_every_copy_of_a_target_kind_agrees_with_its_original(staged, kind):
+    for seed in range(4):
+        im = cs.street("AB"[seed % 2], 10 + seed)
+        a, b = staged.add(cs.jpeg(im)), staged.add(cs.transformed(im, kind, random.Random(seed)))
+        g = staged.cache.verify(a, b, MIN_INLIERS)
+        assert g.same(MIN_INLIERS) and g.mirrored == (kind == "hflip"), (kind, seed, g)
+
+
+@pytest.mark.parametrize("make", [cs.street, street_scene], ids=["varied streets", "sakura.synthetic streets"])
+def test_distinct_alike_scenes_do_not_agree(staged, make):
+    """20 distinct pictures of one composition per domain, every pair, mirrored too: none is the same picture."""
+    for domain in "AB":
+        at = [staged.add(cs.jpeg(make(domain, 50 + i))) for i in range(20)]
+        got = [staged.cache.verify(a, b, MIN_INLIERS) for k, a in enumerate(at) for b in at[k + 1 :]]
+        assert not any(g.same(MIN_INLIERS) for g in got), max(got, key=lambda g: g.inliers)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    cut=st.floats(0.0, 0.10),
+    at=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    bright=st.floats(0.8, 1.25),
+    quality=st.integers(30, 95),
+    scale=st.floats(0.5, 1.0),
+    mirror=st.booleans(),
+)
+def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_agrees(
+    staged, seed, cut, at, bright, quality, scale, mirror
+):
+    im = cs.street("AB"[seed % 2], seed)
+    w, h = im.size
+    cw, ch = round(w * (1 - cut)), round(h * (1 - cut))
+    x0, y0 = round((w - cw) * at[0]), round((h - ch) * at[1])
+    copy = im.crop((x0, y0, x0 + cw, y0 + ch))
+    assert copy.size == (cw, ch)
+    f = max(scale, 300 / min(cw, ch))  # uniformly, down to a shorter side of 300 at most
+    copy = copy.resize((round(cw * f), round(ch * f)), Image.Resampling.LANCZOS)
+    copy = Image.fromarray(np.clip(np.asarray(copy, np.float32) * bright, 0, 255).astype(np.uint8))
+    if mirror:
+        copy = copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    a, b = staged.add(cs.jpeg(im)), staged.add(cs.jpeg(copy, quality))
+    g = staged.cache.verify(a, b, MIN_INLIERS, mirror_first=not mirror)  # the wrong way round first
+    assert g.same(MIN_INLIERS) and g.mirrored == mirror, g
+
+
+def test_the_transform_must_be_one_a_copy_makes_and_the_pixels_must_agree():
+    ok = Geometry(inliers=200, share=0.6, scale=1.1, rotation=2.0, dense=0.9, aspect=1.2, shear=0.02, keypoints=300)
+    assert ok.same(MIN_INLIERS)
+    few = replace(ok, inliers=16, share=16 / 45, keypoints=45)  # a soft picture's: a third of its keypoints
+    assert few.same(MIN_INLIERS) and not replace(few, inliers=14, share=14 / 45).same(MIN_INLIERS)
+    assert needed(MIN_INLIERS, 300) == MIN_INLIERS and needed(MIN_INLIERS, 45) == 15 and needed(MIN_INLIERS, 9) == 12
+    for bad in (dict(scale=2.5), dict(scale=0.3), dict(scale=-1.0), dict(rotation=45.0), dict(aspect=2.0),
+                dict(shear=0.3), dict(inliers=MIN_INLIERS - 1), dict(share=0.05), dict(dense=0.2)):  # fmt: skip
+        assert not replace(ok, **bad).same(MIN_INLIERS), bad
+
+
+def test_a_copy_resized_to_another_aspect_agrees(staged):
+    im = cs.street("B", 7, (800, 600))
+    a, b = staged.add(cs.jpeg(im)), staged.add(cs.jpeg(im.resize((600, 600), Image.Resampling.LANCZOS), 60))
+    g = staged.cache.verify(a, b, MIN_INLIERS)
+    assert g.same(MIN_INLIERS) and g.aspect == pytest.approx(0.75, abs=0.05), g  # x squeezed by 3/4 against y
+
+
+def test_a_plain_image_has_no_keypoints_and_agrees_with_nothing():
+    flat = features(Image.new("L", (400, 300), 128))
+    some = features(cs.street("A", 1).convert("L"))
+    assert len(flat) == 0 and len(some) > MIN_INLIERS
+    assert agreement(flat, some) == Geometry(keypoints=0) and not agreement(flat, flat).same(MIN_INLIERS)
+
+
+def test_keypoints_are_found_at_a_bounded_size():
+    big = features(cs.street("B", 2, (1024, 768)).convert("L"))
+    assert len(big) > MIN_INLIERS and (big.points.max(axis=0) <= [256, 256 * 768 / 1024]).all(), big.points.max(0)
