@@ -3,18 +3,22 @@ with an exclusion."""
 
 from __future__ import annotations
 
-import csv
 import re
 import time
 
 import pytest
 
-from core.config import load_domains
-from core.paths import PROJECT_ROOT
 from curation.records import Decision, Reason, Status
-from sakura.demo import start_demo_source
 from tests.support import curation_images as ci
-from tests.support.flows_serve import run_deployment, serve_log_tail, task_states, wait_for_paused, wait_for_state
+from tests.support.flows_serve import (
+    manifest_rows,
+    run_deployment,
+    scrape_demo,
+    serve_log_tail,
+    task_states,
+    wait_for_paused,
+    wait_for_state,
+)
 
 DATASET = "review"
 
@@ -52,31 +56,8 @@ def test_domain_markdown_shows_each_duplicate_group_kept_first(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def raw_images(served):
-    demo = start_demo_source(load_domains(PROJECT_ROOT / "datasets" / "domains.toml"))
-    params = {
-        "dataset": DATASET,
-        "engine_url": demo.url,
-        "searches_per_minute": 600,
-        "scrape": {
-            "per_query_limit": 6,
-            "per_domain_limit": 10,
-            "allow_private_networks": ["127.0.0.1/32"],
-            "max_preview_clicks": 0,
-            "scroll_pause": 0.1,
-        },
-    }
-    try:
-        proc, _ = run_deployment("scrape/default", params, timeout_s=300)
-    finally:
-        demo.close()
-    assert proc.returncode == 0, serve_log_tail(served)
-    return served.data_root / DATASET
-
-
-def _manifest(ds) -> list[dict[str, str]]:
-    with open(ds / "curation" / "manifest.csv", newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+def raw_images(served, demo):
+    return scrape_demo(served, demo, DATASET, per_query_limit=6, per_domain_limit=10)
 
 
 _OVERFLOW = "return Array.from(document.querySelectorAll('table')).filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).map(t => t.scrollWidth)"  # noqa: E501
@@ -183,7 +164,7 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     assert f"paused for review: {served.cfg.url}/runs/flow-run/{run.id}" in "\n".join(lines), lines
 
     ds = raw_images
-    kept = [r for r in _manifest(ds) if r["status"] == "kept" and r["domain"] == "A"]
+    kept = [r for r in manifest_rows(ds) if r["status"] == "kept" and r["domain"] == "A"]
     assert kept
     pages = [k for k in _artifact_keys(f"review-{DATASET}-a-") if k.split("-")[-2] in ("train", "test")]
     shown = 0
@@ -205,7 +186,7 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     resume_flow_run(run.id, run_input={"approve": True, "exclude_images": [label], "note": "a test"})
     assert wait_for_state(str(run.id), ("Completed",), timeout_s=300) == "Completed", serve_log_tail(served)
 
-    row = next(r for r in _manifest(ds) if r["id"] == victim["id"])
+    row = next(r for r in manifest_rows(ds) if r["id"] == victim["id"])
     assert (row["status"], row["reason"]) == ("rejected", "excluded")
     assert not (ds / victim["output"]).exists()
     assert victim["id"][:12] in (ds / "curation" / "excluded.txt").read_text()
@@ -214,7 +195,7 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     proc, later = run_deployment("curate/default", params, timeout_s=300)
     assert proc.returncode == 0, serve_log_tail(served)
     assert task_states(later)["curate-dataset"] == "Cached"
-    row = next(r for r in _manifest(ds) if r["id"] == victim["id"])
+    row = next(r for r in manifest_rows(ds) if r["id"] == victim["id"])
     assert row["reason"] == "excluded"
     outputs = {p.name for split in ("train", "test") for p in (ds / split / "A").iterdir()}
     assert victim["output"].split("/")[-1] not in outputs

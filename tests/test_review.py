@@ -3,7 +3,6 @@ curate run: clicks -> the run resumes -> exactly the clicked images are gone fro
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 import urllib.error
@@ -12,12 +11,15 @@ import uuid
 
 import pytest
 
-from core.config import load_domains
-from core.paths import PROJECT_ROOT
 from curation.records import Decision, Status
-from sakura.demo import start_demo_source
 from tests.support import curation_images as ci
-from tests.support.flows_serve import run_deployment, serve_log_tail, wait_for_paused, wait_for_state
+from tests.support.flows_serve import (
+    manifest_rows,
+    scrape_demo,
+    serve_log_tail,
+    wait_for_paused,
+    wait_for_state,
+)
 
 DATASET = "reviewpage"
 
@@ -102,32 +104,14 @@ def test_chosen_ids_read_options_bare_ids_and_groups(tmp_path):
         chosen_ids(cur, ["g9"])
 
 
-def _manifest(ds) -> list[dict[str, str]]:
-    with open(ds / "curation" / "manifest.csv", newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def _outputs(ds) -> set[str]:
     return {str(p.relative_to(ds)) for split in ("train", "test") for p in (ds / split).rglob("*.jpg")}
 
 
 @pytest.fixture(scope="module")
-def scraped(served):
-    demo = start_demo_source(load_domains(PROJECT_ROOT / "datasets" / "domains.toml"))
-    params = {
-        "dataset": DATASET,
-        "engine_url": demo.url,
-        "searches_per_minute": 600,
-        # 12 a query: the demo's 12th result is a near-duplicate of the 11th (a duplicate group to click)
-        "scrape": {"per_query_limit": 12, "per_domain_limit": 14, "allow_private_networks": ["127.0.0.1/32"],
-                   "max_preview_clicks": 0, "scroll_pause": 0.1},
-    }  # fmt: skip
-    try:
-        proc, _ = run_deployment("scrape/default", params, timeout_s=300)
-    finally:
-        demo.close()
-    assert proc.returncode == 0, serve_log_tail(served)
-    return served.data_root / DATASET
+def scraped(served, demo):
+    # 12 a query: the demo's 12th result is a near-duplicate of the 11th (a duplicate group to click)
+    return scrape_demo(served, demo, DATASET, per_query_limit=12, per_domain_limit=14)
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str]:
@@ -167,7 +151,7 @@ def test_clicks_on_the_review_page_resume_the_run_without_exactly_those_images(s
     run = submit("curate/default", parameters=params, timeout=0)
     assert wait_for_paused(str(run.id), timeout_s=300).id == run.id
     before = _outputs(ds)
-    rows = {r["id"][:12]: r for r in _manifest(ds)}
+    rows = {r["id"][:12]: r for r in manifest_rows(ds)}
 
     page = start_review_page(str(run.id))
     try:
@@ -201,7 +185,7 @@ def test_clicks_on_the_review_page_resume_the_run_without_exactly_those_images(s
     gone = {rows[i]["output"] for i in picked + members if rows[i]["output"]}
     assert len(picked) == 3 and len(set(picked)) == 3 and len(members) >= 2 and len(gone) == 4, (picked, members)
     assert _outputs(ds) == before - gone  # exactly those left train/test, nothing else moved
-    after = {r["id"][:12]: r for r in _manifest(ds)}
+    after = {r["id"][:12]: r for r in manifest_rows(ds)}
     assert {(after[i]["status"], after[i]["reason"]) for i in picked + members} == {("rejected", "excluded")}
 
     rc, said = _cli(capsys, str(run.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -112,6 +113,22 @@ def run_deployment(name: str, params: dict, timeout_s: int = 900) -> tuple[subpr
     m = re.search(r"UUID: ([0-9a-f-]{36})", proc.stdout)
     assert m, proc.stdout + proc.stderr
     return proc, m.group(1)
+
+
+def scrape_demo(served: Served, demo, dataset: str, **scrape) -> Path:
+    """Scrape `dataset` from the demo source through the served scrape deployment (TINY's settings, `scrape` over
+    them); its folder."""
+    params = {"dataset": dataset, "engine_url": demo.url, "searches_per_minute": TINY["searches_per_minute"],
+              "scrape": {**TINY["scrape"], **scrape}}  # fmt: skip
+    proc, _ = run_deployment("scrape/default", params, timeout_s=300)
+    assert proc.returncode == 0, serve_log_tail(served)
+    return served.data_root / dataset
+
+
+def manifest_rows(ds: Path) -> list[dict[str, str]]:
+    """The rows of a curated dataset's curation/manifest.csv."""
+    with open(ds / "curation" / "manifest.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 def serve_log_tail(served: Served, lines: int = 60) -> str:
