@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,14 +73,10 @@ def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_a
     staged, seed, cut, at, bright, quality, scale, mirror
 ):
     im = cs.street("AB"[seed % 2], seed)
-    w, h = im.size
-    cw, ch = round(w * (1 - cut)), round(h * (1 - cut))
-    x0, y0 = round((w - cw) * at[0]), round((h - ch) * at[1])
-    copy = im.crop((x0, y0, x0 + cw, y0 + ch))
-    assert copy.size == (cw, ch)
+    copy = cs.window(im, cut, at)
+    cw, ch = copy.size
     f = max(scale, 300 / min(cw, ch))  # uniformly, down to a shorter side of 300 at most
-    copy = copy.resize((round(cw * f), round(ch * f)), Image.Resampling.LANCZOS)
-    copy = Image.fromarray(np.clip(np.asarray(copy, np.float32) * bright, 0, 255).astype(np.uint8))
+    copy = cs.brightened(copy.resize((round(cw * f), round(ch * f)), Image.Resampling.LANCZOS), bright)
     if mirror:
         copy = copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     a, b = staged.add(cs.jpeg(im)), staged.add(cs.jpeg(copy, quality))

@@ -95,12 +95,10 @@ def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_v
     """All of them at once, milder than each alone above (brightness x1.25 and quality 30 together with a crop clip
     the blossoms' detail away: 0.76 on one street)."""
     im = cs.street(domain, seed)
-    w, h = im.size
-    cw, ch = round(w * (1 - cut)), round(h * (1 - cut))
-    x0, y0 = round((w - cw) * at[0]), round((h - ch) * at[1])
-    copy = im.crop((x0, y0, x0 + cw, y0 + ch))
+    copy = cs.window(im, cut, at)
+    cw, ch = copy.size
     copy = copy.resize((max(300, round(cw * scale)), max(300, round(ch * scale))), Image.Resampling.LANCZOS)
-    copy = Image.fromarray(np.clip(np.asarray(copy, np.float32) * bright, 0, 255).astype(np.uint8))
+    copy = cs.brightened(copy, bright)
     if mirror:
         copy = copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     got = _score(_signature(tmp_path, "a.jpg", cs.jpeg(im)), _signature(tmp_path, "b.jpg", cs.jpeg(copy, quality)))

@@ -252,6 +252,19 @@ def _rotated(im: Image.Image, degrees: float) -> Image.Image:
     return r.crop((round((w - cw) / 2), round((h - ch) / 2), round((w + cw) / 2), round((h + ch) / 2)))
 
 
+def window(im: Image.Image, cut: float, at: tuple[float, float]) -> Image.Image:
+    """The crop keeping `1 - cut` of each side's length, placed at `at` (0..1 of the room left, across and down)."""
+    w, h = im.size
+    cw, ch = round(w * (1 - cut)), round(h * (1 - cut))
+    x0, y0 = round((w - cw) * at[0]), round((h - ch) * at[1])
+    return im.crop((x0, y0, x0 + cw, y0 + ch))
+
+
+def brightened(im: Image.Image, factor: float) -> Image.Image:
+    """Every channel times `factor`, clipped to 0-255."""
+    return Image.fromarray(np.clip(np.asarray(im, np.float32) * factor, 0, 255).astype(np.uint8))
+
+
 def transformed(im: Image.Image, kind: str, rng: random.Random) -> bytes:
     """A copy of `im` of one of `KINDS`, as JPEG bytes."""
     w, h = im.size
@@ -263,7 +276,7 @@ def transformed(im: Image.Image, kind: str, rng: random.Random) -> bytes:
         f = 320 / min(w, h)
         return jpeg(im.resize((round(w * f), round(h * f)), Image.Resampling.LANCZOS))
     if kind == "bright":
-        return jpeg(Image.fromarray(np.clip(np.asarray(im, np.float32) * 1.25, 0, 255).astype(np.uint8)))
+        return jpeg(brightened(im, 1.25))
     if kind.startswith("crop"):
         f = int(kind[4:]) / 100
         cw, ch = round(w * (1 - f)), round(h * (1 - f))
