@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "network" in item.keywords:
             item.add_marker(skip)
+
+
+def _interrupted(signum: int, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run stopped by SIGTERM (a timeout, `kill`) tears its fixtures down as on Ctrl-C: the Prefect server, the
+    # serving process, workers and browsers the fixtures started do not outlive it.
+    signal.signal(signal.SIGTERM, _interrupted)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
