@@ -91,4 +91,4 @@ class CurationConfig(DatasetSettings):
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return f"v6:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
+        return f"v7:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"

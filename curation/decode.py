@@ -193,7 +193,7 @@ def _metrics(out: Image.Image) -> dict[str, Any]:
         "grey_std": round(float(grey_values.astype(np.float32).std()), 3),
         "chroma": float(np.partition(chroma, k)[k]),
         "phash": phash_hex(phash(content)),
-        "signature": describe(content),
+        "signature": describe(content, None if box is None else grey),
     }
 
 

@@ -20,7 +20,18 @@ FEATURE_SIDE = 256  # keypoints are found on the staged copy's grey image with i
 N_FEATURES = 300  # ORB keypoints kept per image (the strongest)
 RATIO = 0.8  # a match counts when its descriptor is this much nearer than the second nearest (Lowe's ratio test)
 REPROJECTION = 3.0  # pixels, at FEATURE_SIDE: a match within this of where the transform maps it is an inlier
-MIN_SHARE = 0.1  # inliers as a fraction of the fewer keypoints of the two images, at least
+# A copy's evidence is strong in one of two ways and fair in both: inliers as a fraction of the keypoints both images
+# show (`overlap_keypoints`) at least MIN_SHARE, and the correlation of the fine detail, one image warped onto the
+# other, at least MIN_DENSE; and one of them at least its STRONG_ value. Copies: share 0.28 or more (fine texture
+# rescaled by a crop is the least repeatable, its detail then agrees at 0.95), dense 0.6 or more (fog, a crop); a
+# share under 0.4 comes with a dense of 0.72 or more. Distinct flat art whose roads line up: a share of 0.12-0.29
+# with a dense of 0.66 at most; distinct soft pictures aligned frame onto frame: a dense of 0.51 at most.
+MIN_SHARE, STRONG_SHARE = 0.2, 0.4
+MIN_DENSE, STRONG_DENSE = 0.55, 0.7
+# A picture with fewer keypoints than this has too few for their count to decide (glare, clipped highlights, a blur):
+# its pairs are the same picture too when the pixels alone agree strongly (STRONG_DENSE), aligned the way the
+# keypoints say or frame onto frame (a re-save, resize or brightening of a picture without corners).
+SOFT_KEYPOINTS = 60
 # A soft picture has few keypoints (40-55 in a glaring, blurred street): fewer than min_inliers can reach. Of those,
 # a copy keeps a share like any copy's (0.42 or more on the tuning set); so at most this share is asked of them...
 FEW_SHARE = 1 / 3
@@ -29,7 +40,6 @@ MAX_SCALE = 1.6  # a copy's transform scales by at most this (or its inverse): c
 MAX_ASPECT = 1.6  # ...and stretches one axis against the other by at most this (a copy resized to another aspect)
 MAX_SHEAR = 0.1  # cosine of the angle between the transformed axes, at most (no copy shears)
 MAX_ROTATION = 20.0  # degrees
-MIN_DENSE = 0.55  # correlation of the fine detail, one image warped onto the other by the transform, at least
 DETAIL_SIGMAS = (1.0, 3.0)  # the fine detail compared densely: Gaussian blur at 1 px minus at 3 px, at FEATURE_SIDE
 MIN_OVERLAP = 0.25  # of the second image the warped first must cover for a dense comparison
 _ORB = dict(scaleFactor=1.2, nlevels=4, fastThreshold=5, edgeThreshold=15, patchSize=15)  # soft photos have corners
@@ -69,20 +79,28 @@ class Geometry:
     shear: float = 0.0
     keypoints: int = N_FEATURES  # the fewer keypoints of the two images
 
-    def keypoints_agree(self, min_inliers: int) -> bool:
-        """Whether enough keypoints agree under a transform a copy makes (the dense check is still to come)."""
-        plausible = (
+    def plausible(self) -> bool:
+        """Whether the transform is one a copy makes: a modest scale, stretch and rotation, no shear."""
+        return (
             1 / MAX_SCALE <= self.scale <= MAX_SCALE
             and 1 / MAX_ASPECT <= self.aspect <= MAX_ASPECT
             and abs(self.shear) <= MAX_SHEAR
             and abs(self.rotation) <= MAX_ROTATION
         )
-        return plausible and self.inliers >= needed(min_inliers, self.keypoints) and self.share >= MIN_SHARE
+
+    def keypoints_agree(self, min_inliers: int) -> bool:
+        """Whether enough keypoints agree under a transform a copy makes (the dense check is still to come)."""
+        return self.plausible() and self.inliers >= needed(min_inliers, self.keypoints) and self.share >= MIN_SHARE
 
     def same(self, min_inliers: int) -> bool:
-        """Whether this is the agreement of one picture with a copy of itself: keypoints and pixels both agree (two
-        views of one scene share keypoints on one plane, but parallax moves the rest)."""
-        return self.keypoints_agree(min_inliers) and self.dense >= MIN_DENSE
+        """Whether this is the agreement of one picture with a copy of itself: keypoints and pixels both agree, one
+        of them strongly (two views of one scene share keypoints on one plane, but parallax moves the rest; distinct
+        flat art shares the edges of its road); or, for a picture too soft for keypoints (fewer than
+        SOFT_KEYPOINTS), the pixels alone agree strongly."""
+        if self.keypoints < SOFT_KEYPOINTS and self.dense >= STRONG_DENSE:
+            return True
+        strong = self.share >= STRONG_SHARE or self.dense >= STRONG_DENSE
+        return self.keypoints_agree(min_inliers) and self.dense >= MIN_DENSE and strong
 
 
 def needed(min_inliers: int, keypoints: int) -> int:
@@ -138,33 +156,79 @@ def load_grey(path: str | Path) -> Image.Image:
         return im.convert("L")
 
 
+def _matches(a: Features, b: Features) -> np.ndarray:
+    """(m, 2) index pairs (a's keypoint, b's) passing Lowe's ratio test one way or the other, each once: the same
+    matches whichever image comes first."""
+    found: set[tuple[int, int]] = set()
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    for first, second, flip in ((a, b, False), (b, a, True)):
+        for p in matcher.knnMatch(first.descriptors, second.descriptors, k=2):
+            if len(p) == 2 and p[0].distance < RATIO * p[1].distance:
+                found.add((p[0].trainIdx, p[0].queryIdx) if flip else (p[0].queryIdx, p[0].trainIdx))
+    return np.array(sorted(found), dtype=np.int64).reshape(-1, 2)
+
+
+def _inside(points: np.ndarray, m: np.ndarray, shape: tuple[int, ...]) -> int:
+    """How many of `points` (n, 2) the affine `m` (2, 3) maps inside an image of `shape` (h, w)."""
+    if not len(points):
+        return 0
+    x, y = (points @ m[:, :2].T + m[:, 2]).T
+    h, w = shape
+    return int(((x >= 0) & (x < w) & (y >= 0) & (y < h)).sum())
+
+
+def overlap_keypoints(a: Features, b: Features, transform: np.ndarray) -> int:
+    """The fewer keypoints of the two images within the part of the scene both show: a's mapped inside b by
+    `transform` (a to b), b's mapped inside a by its inverse. A crop's original has keypoints outside the crop that no
+    transform could match; they do not count against it."""
+    inverse = cv2.invertAffineTransform(transform)
+    return min(_inside(a.points, transform, b.image.shape), _inside(b.points, inverse, a.image.shape))
+
+
 def agreement(a: Features, b: Features, mirrored: bool = False, min_inliers: int = 3) -> Geometry:
-    """The geometry of the best affine transform from `a`'s keypoints to `b`'s (RANSAC over ratio-test matches), with
-    the dense agreement of their pixels when enough keypoints (`needed`) agree under a plausible one; all zero when
-    fewer match than are needed (no transform could have more inliers)."""
+    """The geometry of the best affine transform from `a`'s keypoints to `b`'s (RANSAC over the ratio-test matches of
+    both ways: `_matches`), with the dense agreement of their pixels when enough keypoints (`needed`) agree under a
+    plausible one; all zero when fewer match than are needed (no transform could have more inliers). Inliers count
+    distinct keypoints of each image (the fewer of the two), their share is of the keypoints both images show
+    (`overlap_keypoints`)."""
     fewer = min(len(a), len(b))
     least = max(3, needed(min_inliers, fewer))
-    if fewer < least:
-        return Geometry(mirrored=mirrored, keypoints=fewer)
-    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    if len(good) < least:
-        return Geometry(mirrored=mirrored, keypoints=fewer)
-    src = a.points[[m.queryIdx for m in good]]
-    dst = b.points[[m.trainIdx for m in good]]
+    g = _keypoint_agreement(a, b, mirrored, min_inliers, fewer) if fewer >= least else None
+    g = g or Geometry(mirrored=mirrored, keypoints=fewer)
+    if g.keypoints_agree(min_inliers):
+        return replace(g, dense=dense_agreement(a, b, g.transform))
+    if fewer >= SOFT_KEYPOINTS:
+        return g
+    frame = (b.image.shape[1] / a.image.shape[1], 0.0, 0.0, 0.0, b.image.shape[0] / a.image.shape[0], 0.0)
+    tries = [frame, *([g.transform] if g.transform and g.plausible() else [])]
+    dense, transform = max((dense_agreement(a, b, t), t) for t in tries)
+    return replace(g, dense=dense, transform=transform)
+
+
+def _keypoint_agreement(a: Features, b: Features, mirrored: bool, min_inliers: int, fewer: int) -> Geometry | None:
+    """`agreement`'s keypoint part: the best transform and its inliers, without the dense check; None when too few
+    keypoints match for one."""
+    least = max(3, needed(min_inliers, fewer))
+    pairs = _matches(a, b)
+    if len(pairs) < least:
+        return None
+    src, dst = a.points[pairs[:, 0]], b.points[pairs[:, 1]]
     transform, inliers = cv2.estimateAffine2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION, maxIters=_ITERATIONS, confidence=0.995
     )
     if transform is None or inliers is None:
-        return Geometry(mirrored=mirrored, keypoints=fewer)
-    n = int(inliers.sum())
+        return None
+    held = pairs[inliers.ravel() > 0]
+    n = min(len(np.unique(held[:, 0])), len(np.unique(held[:, 1])))  # one keypoint matched twice counts once
     (p, q), (r, t) = transform[:, 0], transform[:, 1]  # the images of the x and y axes
     sx, sy, det = math.hypot(p, q), math.hypot(r, t), p * t - q * r
+    if abs(det) < 1e-9:
+        return None
     scale = math.copysign(math.sqrt(abs(det)), det)
     aspect, shear = sx / max(sy, 1e-9), (p * r + q * t) / max(sx * sy, 1e-9)
     rotation, flat = math.degrees(math.atan2(q, p)), tuple(transform.ravel().tolist())
-    g = Geometry(n, n / fewer, scale, rotation, mirrored, flat, 0.0, aspect, shear, fewer)
-    return replace(g, dense=dense_agreement(a, b, g.transform)) if g.keypoints_agree(min_inliers) else g
+    share = n / max(1, overlap_keypoints(a, b, transform), n)
+    return Geometry(n, share, scale, rotation, mirrored, flat, 0.0, aspect, shear, fewer)
 
 
 class FeatureCache:

@@ -56,16 +56,22 @@ class Matches:
         self.unreadable: set[int] = set()
         self.signed = np.array([r.signature is not None for r in recs], dtype=bool)
         full = hex_to_uint64(r.phash or "0" * 16 for r in recs)  # an image without a signature: its phash only
-        self.hashes = np.repeat(full[:, None], N_WINDOW_HASHES, axis=1)
+        self.hashes = np.repeat(full[:, None, None], verify.FRAMINGS * N_WINDOW_HASHES, axis=1).reshape(
+            len(recs), verify.FRAMINGS, N_WINDOW_HASHES
+        )  # (n, framing, window): the content inside a plain border, and the whole frame
         if self.signed.any():
             self.hashes[self.signed] = verify.hashes([r.signature for r in recs if r.signature is not None])
+        self.boxed = verify.boxed(self.hashes)  # its border may be part of the picture: keypoints judge its pairs
         self._at = np.full(len(recs), -1, dtype=np.int64)  # image -> index into the prepared signatures
         self._prep: verify.Prepared | None = None
         self._known: dict[tuple[int, int], Match | None] = {}
 
     def bits(self, pairs: np.ndarray) -> np.ndarray:
-        """(m,) distances in bits of pairs (m, 2): whole frame, mirrored or window, whichever is nearest."""
-        return window_distance(self.hashes[pairs[:, 0]], self.hashes[pairs[:, 1]])
+        """(m,) distances in bits of pairs (m, 2): whole frame, mirrored or window, whichever is nearest, of either
+        framing of each."""
+        a, b = self.hashes[pairs[:, 0]], self.hashes[pairs[:, 1]]
+        return np.min([window_distance(a[:, f], b[:, g]) for f in range(verify.FRAMINGS)
+                       for g in range(verify.FRAMINGS)], axis=0)  # fmt: skip
 
     def verify(self, pairs: np.ndarray, align: np.ndarray | None = None) -> None:
         """Score the pairs (m, 2) not yet known, in one vectorised pass; those whose `align` is False whole frame to
@@ -86,7 +92,8 @@ class Matches:
             at = self._at[pairs[signed]]
             score[signed] = verify.scores(self._prep, at, enough=self.min_score, align=align[signed])
             mirrored[signed] = verify.mirrored(self._prep, at)
-        band = np.flatnonzero(~exact & (score >= self.min_score))
+        boxed = self.boxed[pairs[:, 0]] | self.boxed[pairs[:, 1]]  # scored on one framing: keypoints judge
+        band = np.flatnonzero(~exact & ((score >= self.min_score) | boxed))
         checked = dict(zip(band.tolist(), self.features.verify_many(
             [(int(a), int(b), bool(m)) for (a, b), m in zip(pairs[band], mirrored[band], strict=True)],
             self.min_inliers), strict=True))  # fmt: skip
@@ -142,8 +149,9 @@ def candidate_pairs(
     """(exact pairs, candidate pairs, which candidates to align) among `recs`, pairs (m, 2) of indices. Exact:
     byte-equal staged copies (every copy paired with the first). Candidates, among the first copy of each picture
     only: each image's nearest within `cfg.threshold` bits, whole frame as is or mirrored against whole frame or a
-    90% window (`curation.dedup.nearest_window_pairs`); its `cfg.candidates` nearest are aligned in verification,
-    the next ones (up to WHOLE_FRAME_REACH times as many) compared whole frame to whole frame only."""
+    90% window (`curation.dedup.nearest_window_pairs`), by the hashes of its content and, where a plain border was
+    left out of it, of its whole frame too; its `cfg.candidates` nearest are aligned in verification, the next ones
+    (up to WHOLE_FRAME_REACH times as many) compared whole frame to whole frame only."""
     first: dict[str, int] = {}
     exact = []
     for i, r in enumerate(recs):
@@ -152,8 +160,17 @@ def candidate_pairs(
         else:
             first[r.pixel_hash] = i
     reps = np.array(sorted(first.values()), dtype=np.int64)
-    pairs, rank = nearest_window_pairs(matches.hashes[reps], cfg.threshold, WHOLE_FRAME_REACH * cfg.candidates)
-    return np.array(exact, dtype=np.int64).reshape(-1, 2), reps[pairs], rank < cfg.candidates
+    framed = reps[matches.boxed[reps]]  # images searched by their whole frame too
+    owner = np.concatenate([reps, framed])  # search row -> image
+    rows = np.concatenate([matches.hashes[reps, 0], matches.hashes[framed, 1]])
+    pairs, rank = nearest_window_pairs(rows, cfg.threshold, WHOLE_FRAME_REACH * cfg.candidates)
+    pairs = owner[pairs]
+    pairs, rank = np.sort(pairs, axis=1)[pairs[:, 0] != pairs[:, 1]], rank[pairs[:, 0] != pairs[:, 1]]
+    order = np.lexsort((rank, pairs[:, 1], pairs[:, 0]))  # each pair once, with its better rank
+    pairs, rank = pairs[order], rank[order]
+    first_of = np.ones(len(pairs), dtype=bool)
+    first_of[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)
+    return np.array(exact, dtype=np.int64).reshape(-1, 2), pairs[first_of], rank[first_of] < cfg.candidates
 
 
 def decide(

@@ -21,7 +21,8 @@ SCALE_STEP = 0.025  # between the window sizes alignment tries
 OFFSET_STEP = 2.0  # thumbnail pixels between the window offsets alignment tries
 PROFILE = 32  # samples of a row or column profile in the coarse alignment
 DETAIL_SIGMAS = (1, 4)  # the detail compared: Gaussian blur at 1 px minus at 4 px, on the thumbnail
-SIGNATURE_BYTES = THUMB * THUMB + 2 * THUMB + 8 * N_WINDOW_HASHES
+FRAMINGS = 2  # hashes of the content inside a plain border, and of the whole frame (the same without a border)
+SIGNATURE_BYTES = THUMB * THUMB + 2 * THUMB + 8 * N_WINDOW_HASHES * FRAMINGS
 MAX_BORDER = 0.25  # a plain border left out of the signature covers at most this fraction of a side
 _BORDER_TOLERANCE = 6  # grey levels a border pixel may differ from the border's colour (JPEG noise)
 _NEUTRAL = 16  # a border's colour: its channels at most this far apart
@@ -60,36 +61,49 @@ def _opposite(a: int, b: int, colour_a: int, colour_b: int) -> tuple[int, int]:
     return 0, 0
 
 
-def describe(grey: Image.Image) -> bytes:
-    """The signature of one image, from its THUMB x THUMB grey thumbnail (SIGNATURE_BYTES bytes).
+def describe(grey: Image.Image, frame: Image.Image | None = None) -> bytes:
+    """The signature of one image, from the THUMB x THUMB grey thumbnail of its content (SIGNATURE_BYTES bytes);
+    `frame`: that of the whole frame, where a plain border was left out of the content (None: there was none).
 
     In order: the fine detail, THUMB * THUMB int8 (Gaussian blur at 1 px minus at 4 px, clipped to -128..127); the
     x profile (column means) and the y profile (row means), THUMB uint8 each; the `curation.hashing.window_hashes`
-    (whole frame, mirrored, 9 windows of 90%), big-endian uint64. Pillow's filters and integer arithmetic for the
-    detail and profiles: the same bytes on every machine.
+    (whole frame, mirrored, 9 windows of 90%) of the content, then of the whole frame, big-endian uint64. Pillow's
+    filters and integer arithmetic for the detail and profiles: the same bytes on every machine.
+
+    Both framings are kept because a border cannot always be told from the picture: a high-key photo brightened
+    until its sides clip to white looks letterboxed, its original does not. Candidate pairs are found by either
+    framing's hashes, and a pair with a border on one side is judged by keypoints whatever its score (`boxed`).
     """
     fine, coarse = (np.asarray(grey.filter(ImageFilter.GaussianBlur(s)), dtype=np.int16) for s in DETAIL_SIGMAS)
     detail = np.clip(fine - coarse, -128, 127).astype(np.int8)
     g = np.asarray(grey, dtype=np.int32)  # (THUMB, THUMB)
     profiles = np.concatenate([(g.sum(axis=0) + THUMB // 2) // THUMB, (g.sum(axis=1) + THUMB // 2) // THUMB])
-    hashes = window_hashes(grey).astype(">u8")
+    content = window_hashes(grey)
+    whole = content if frame is None else window_hashes(frame)
+    hashes = np.concatenate([content, whole]).astype(">u8")
     return b"".join([detail.tobytes(), profiles.astype(np.uint8).tobytes(), hashes.tobytes()])
 
 
 def _split(signatures: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(detail (n, THUMB, THUMB) int8, profiles (n, 2, THUMB) uint8, hashes (n, N_WINDOW_HASHES) uint64)."""
+    """(detail (n, THUMB, THUMB) int8, profiles (n, 2, THUMB) uint8, hashes (n, FRAMINGS, N_WINDOW_HASHES) uint64)."""
     raw = np.frombuffer(b"".join(signatures), dtype=np.uint8).reshape(len(signatures), SIGNATURE_BYTES)
     d, p = THUMB * THUMB, 2 * THUMB
     return (
         raw[:, :d].view(np.int8).reshape(-1, THUMB, THUMB),
         raw[:, d : d + p].reshape(-1, 2, THUMB),
-        np.ascontiguousarray(raw[:, d + p :]).view(">u8").astype(np.uint64),
+        np.ascontiguousarray(raw[:, d + p :]).view(">u8").astype(np.uint64).reshape(-1, FRAMINGS, N_WINDOW_HASHES),
     )
 
 
 def hashes(signatures: list[bytes]) -> np.ndarray:
-    """(n, N_WINDOW_HASHES) uint64: the window hashes in each signature (whole frame, mirrored, the 9 windows)."""
+    """(n, FRAMINGS, N_WINDOW_HASHES) uint64: the window hashes in each signature (whole frame, mirrored, the 9
+    windows), of the content and of the whole frame."""
     return _split(signatures)[2]
+
+
+def boxed(framed: np.ndarray) -> np.ndarray:
+    """(n,) bool: whether each image's content was framed inside a plain border, from `hashes` (n, FRAMINGS, ...)."""
+    return (framed[:, 0] != framed[:, 1]).any(axis=1)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
