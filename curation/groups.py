@@ -95,7 +95,8 @@ class Matches:
         boxed = self.boxed[pairs[:, 0]] | self.boxed[pairs[:, 1]]  # scored on one framing: keypoints judge
         band = np.flatnonzero(~exact & ((score >= self.min_score) | boxed))
         checked = dict(zip(band.tolist(), self.features.verify_many(
-            [(int(a), int(b), bool(m)) for (a, b), m in zip(pairs[band], mirrored[band], strict=True)],
+            [self._larger_first(int(a), int(b), bool(m)) for (a, b), m in zip(pairs[band], mirrored[band],
+                                                                               strict=True)],
             self.min_inliers), strict=True))  # fmt: skip
         for k, ((a, b), d, s, e, full) in enumerate(zip(pairs.tolist(), bits.tolist(), score.tolist(), exact.tolist(),
                                                          align.tolist(), strict=True)):  # fmt: skip
@@ -107,6 +108,12 @@ class Matches:
                 self._known[_key(a, b)] = Match(int(d), round(float(s), 4), False, g.inliers) if same else None
             elif full:  # compared whole frames only: still unknown as a window, asked again if need be
                 self._known[_key(a, b)] = None
+
+    def _larger_first(self, a: int, b: int, mirrored: bool) -> tuple[int, int, bool]:
+        """The pair as keypoints verify it: the larger picture first (an original before its crop: the transform is
+        then found where the reprojection error is measured on the crop, whichever order the files came in)."""
+        ra, rb = self.recs[a], self.recs[b]
+        return (b, a, mirrored) if (rb.width * rb.height, a) > (ra.width * ra.height, b) else (a, b, mirrored)
 
     def _grey(self, i: int) -> Image.Image | None:
         """Image i's staged copy in grey, for its keypoints; None (and a warning) when it cannot be read."""

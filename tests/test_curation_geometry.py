@@ -13,7 +13,18 @@ from PIL import Image
 
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
-from curation.geometry import FeatureCache, Geometry, agreement, features, load_grey, needed
+from curation.geometry import (
+    MIN_DENSE,
+    MIN_SHARE,
+    STRONG_DENSE,
+    STRONG_SHARE,
+    FeatureCache,
+    Geometry,
+    agreement,
+    features,
+    load_grey,
+    needed,
+)
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
 
@@ -87,11 +98,19 @@ def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_a
 def test_the_transform_must_be_one_a_copy_makes_and_the_pixels_must_agree():
     ok = Geometry(inliers=200, share=0.6, scale=1.1, rotation=2.0, dense=0.9, aspect=1.2, shear=0.02, keypoints=300)
     assert ok.same(MIN_INLIERS)
-    few = replace(ok, inliers=16, share=16 / 45, keypoints=45)  # a soft picture's: a third of its keypoints
+    few = replace(ok, inliers=16, share=16 / 45, keypoints=45, dense=0.6)  # a soft picture's: a third of its keypoints
     assert few.same(MIN_INLIERS) and not replace(few, inliers=14, share=14 / 45).same(MIN_INLIERS)
+    # too soft for keypoints to decide: the pixels alone, strongly
+    assert replace(few, inliers=0, share=0.0, dense=STRONG_DENSE).same(MIN_INLIERS)
+    assert not replace(few, inliers=0, share=0.0, dense=STRONG_DENSE - 0.01).same(MIN_INLIERS)
+    assert not replace(ok, inliers=0, share=0.0, dense=0.99).same(MIN_INLIERS)  # a picture with keypoints needs them
+    # keypoints and pixels both fair and one of them strong: a fair share needs strong pixels
+    weak = replace(ok, share=(MIN_SHARE + STRONG_SHARE) / 2, dense=(MIN_DENSE + STRONG_DENSE) / 2)
+    assert not weak.same(MIN_INLIERS)
+    assert replace(weak, share=STRONG_SHARE).same(MIN_INLIERS) and replace(weak, dense=STRONG_DENSE).same(MIN_INLIERS)
     assert needed(MIN_INLIERS, 300) == MIN_INLIERS and needed(MIN_INLIERS, 45) == 15 and needed(MIN_INLIERS, 9) == 12
     for bad in (dict(scale=2.5), dict(scale=0.3), dict(scale=-1.0), dict(rotation=45.0), dict(aspect=2.0),
-                dict(shear=0.3), dict(inliers=MIN_INLIERS - 1), dict(share=0.05), dict(dense=0.2)):  # fmt: skip
+                dict(shear=0.3), dict(inliers=MIN_INLIERS - 1), dict(share=0.1), dict(dense=0.2)):  # fmt: skip
         assert not replace(ok, **bad).same(MIN_INLIERS), bad
 
 
@@ -106,7 +125,9 @@ def test_a_plain_image_has_no_keypoints_and_agrees_with_nothing():
     flat = features(Image.new("L", (400, 300), 128))
     some = features(cs.street("A", 1).convert("L"))
     assert len(flat) == 0 and len(some) > MIN_INLIERS
-    assert agreement(flat, some) == Geometry(keypoints=0) and not agreement(flat, flat).same(MIN_INLIERS)
+    g = agreement(flat, some)
+    assert g.inliers == 0 and g.keypoints == 0 and g.dense == 0.0 and not g.same(MIN_INLIERS)
+    assert not agreement(flat, flat).same(MIN_INLIERS)
 
 
 def test_keypoints_are_found_at_a_bounded_size():
