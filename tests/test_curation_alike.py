@@ -18,13 +18,7 @@ pytestmark = pytest.mark.slow
 MAKERS = {**ca.GENERATORS, "streets": cs.street, "synthetic": street_scene}
 PER_DOMAIN, COPIES = 60, 30  # distinct scenes per domain; of them, with one copy each (6 of each kind per domain)
 MIN_GROUPED = 0.97
-# Known misses of the current verification (issue 21 stays open on them): strict, so a fix shows up as a failure
-# to remove the entry. glare: pale, blurred copies brightened 16 bits away from their original (past the hash search's
-# limit) or too soft to keep keypoints.
-KNOWN = {
-    ("glare", "scenes"): "glare: copies kept twice (a brightened copy 16 bits away; soft copies with few keypoints)",
-    ("glare", "bright"): "glare: brightened copies 16 bits away are never proposed by the hash search",
-}
+KNOWN: dict[tuple[str, str], str] = {}  # (set, test) -> a known miss, as a strict xfail: none at present
 
 
 def _known_miss(request, *key: str) -> None:
