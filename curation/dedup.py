@@ -121,12 +121,18 @@ def nearest_window_pairs(hashes: np.ndarray, threshold: int, k: int, block: int 
                 best[j0:j1] = _keep(best[j0:j1], np.where(near.T, d.T.astype(np.int64) * n + np.arange(i0, i1), far), k)
     i, slot = np.nonzero(best < far)  # slot: the rank in i's list
     j = best[i, slot] % n
-    pairs = np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1)
-    order = np.lexsort((slot, pairs[:, 1], pairs[:, 0]))
-    pairs, slot = pairs[order], slot[order]
+    return best_ranked(np.stack([i, j], axis=1), slot)
+
+
+def best_ranked(pairs: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unordered pair of `pairs` (m, 2) once, as (i, j) with i < j, with its best (lowest) `rank` (m,); sorted
+    by (i, j)."""
+    pairs = np.sort(pairs, axis=1)
+    order = np.lexsort((rank, pairs[:, 1], pairs[:, 0]))
+    pairs, rank = pairs[order], rank[order]
     first = np.ones(len(pairs), dtype=bool)
-    first[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)  # each pair once, with its better rank
-    return pairs[first], slot[first]
+    first[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)
+    return pairs[first], rank[first]
 
 
 def _block_distance(probes: np.ndarray, targets: np.ndarray, i0: int, i1: int, j0: int, j1: int) -> np.ndarray:

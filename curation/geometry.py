@@ -193,7 +193,7 @@ def agreement(a: Features, b: Features, mirrored: bool = False, min_inliers: int
     (`overlap_keypoints`)."""
     fewer = min(len(a), len(b))
     least = max(3, needed(min_inliers, fewer))
-    g = _keypoint_agreement(a, b, mirrored, min_inliers, fewer) if fewer >= least else None
+    g = _keypoint_agreement(a, b, mirrored, least, fewer) if fewer >= least else None
     g = g or Geometry(mirrored=mirrored, keypoints=fewer)
     if g.keypoints_agree(min_inliers):
         return replace(g, dense=dense_agreement(a, b, g.transform))
@@ -205,10 +205,9 @@ def agreement(a: Features, b: Features, mirrored: bool = False, min_inliers: int
     return replace(g, dense=dense, transform=transform)
 
 
-def _keypoint_agreement(a: Features, b: Features, mirrored: bool, min_inliers: int, fewer: int) -> Geometry | None:
-    """`agreement`'s keypoint part: the best transform and its inliers, without the dense check; None when too few
-    keypoints match for one."""
-    least = max(3, needed(min_inliers, fewer))
+def _keypoint_agreement(a: Features, b: Features, mirrored: bool, least: int, fewer: int) -> Geometry | None:
+    """`agreement`'s keypoint part: the best transform and its inliers, without the dense check; None when fewer than
+    `least` keypoints match (`fewer`: the fewer keypoints of the two images)."""
     pairs = _matches(a, b)
     if len(pairs) < least:
         return None

@@ -14,7 +14,7 @@ from PIL import Image
 from core.config import DOMAIN_KEYS
 from curation import verify
 from curation.config import CurationConfig
-from curation.dedup import group_duplicates, hex_to_uint64, nearest_window_pairs, window_distance
+from curation.dedup import best_ranked, group_duplicates, hex_to_uint64, nearest_window_pairs, window_distance
 from curation.geometry import FeatureCache, load_grey
 from curation.hashing import N_WINDOW_HASHES
 from curation.records import Analysis, Decision, Reason, Status
@@ -172,12 +172,9 @@ def candidate_pairs(
     rows = np.concatenate([matches.hashes[reps, 0], matches.hashes[framed, 1]])
     pairs, rank = nearest_window_pairs(rows, cfg.threshold, WHOLE_FRAME_REACH * cfg.candidates)
     pairs = owner[pairs]
-    pairs, rank = np.sort(pairs, axis=1)[pairs[:, 0] != pairs[:, 1]], rank[pairs[:, 0] != pairs[:, 1]]
-    order = np.lexsort((rank, pairs[:, 1], pairs[:, 0]))  # each pair once, with its better rank
-    pairs, rank = pairs[order], rank[order]
-    first_of = np.ones(len(pairs), dtype=bool)
-    first_of[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)
-    return np.array(exact, dtype=np.int64).reshape(-1, 2), pairs[first_of], rank[first_of] < cfg.candidates
+    two = pairs[:, 0] != pairs[:, 1]  # not an image's two framings
+    pairs, rank = best_ranked(pairs[two], rank[two])
+    return np.array(exact, dtype=np.int64).reshape(-1, 2), pairs, rank < cfg.candidates
 
 
 def decide(
