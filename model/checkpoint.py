@@ -135,8 +135,10 @@ def infer_net_config(state_dict: dict[str, torch.Tensor]) -> NetConfig:
         raise ConfigError(f"generator: not a ResNet generator state_dict (missing {e})") from None
     blocks = {int(m.group(1)) for k in state_dict if (m := _RESBLOCK_KEY.match(k))}
     resize = any(k.endswith(".conv.weight") and k.count(".") == 3 for k in state_dict)  # ResizeConv at model.<i>
-    return NetConfig(in_channels=first.shape[1], out_channels=out_ch, ngf=first.shape[0], n_blocks=len(blocks),
-                     upsample="resize" if resize else "deconv")  # fmt: skip
+    masked = out_ch == first.shape[1] + 1  # the mask's logit beside the image channels
+    return NetConfig(in_channels=first.shape[1], out_channels=out_ch - masked, ngf=first.shape[0],
+                     n_blocks=len(blocks), upsample="resize" if resize else "deconv",
+                     output="masked" if masked else "image")  # fmt: skip
 
 
 def clean_public_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -172,7 +174,7 @@ def load_generator(path: str | Path, direction: str = "A2B", map_location="cpu")
         require_keys(obj["config"], NET_KEYS, "checkpoint", path, "config.")
         cfg = obj["config"]
         net_cfg = NetConfig(ngf=cfg["ngf"], ndf=cfg["ndf"], n_blocks=cfg["n_blocks"], n_layers_d=cfg["n_layers_d"],
-                            upsample=cfg.get("upsample") or "deconv")  # fmt: skip
+                            upsample=cfg.get("upsample") or "deconv", output=cfg.get("output") or "image")  # fmt: skip
         sd, source = obj[g], "sakura checkpoint"
     elif isinstance(obj, dict) and obj.get("format") == GENERATOR_FORMAT:
         require_keys(obj, GENERATOR_KEYS, "generator file", path)

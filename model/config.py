@@ -14,7 +14,7 @@ from core.config import ConfigError
 from core.errors import invalid
 from core.settings import Bool, Cli, DatasetSettings, Float, Hidden, Int, NonNegativeInt, PositiveInt
 from model.layout import new_run_name
-from model.networks import NetConfig, Upsample
+from model.networks import NetConfig, Output, Upsample
 
 Profile = Literal["auto", "cpu", "paper"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -76,6 +76,11 @@ class TrainConfig(DatasetSettings):
         description="generator upsampling: deconv (the paper's transposed convolutions, public weights) or resize "
         "(nearest-neighbour x2 then a 3x3 convolution: no checkerboard)",
     )
+    output: Output | None = Field(
+        None,
+        description="generator output: image (the paper's; public weights) or masked (a learned mask keeps the input "
+        "wherever the season does not change it)",
+    )
     epochs: PositiveInt | None = None
     decay_epoch: NonNegativeInt | None = Field(None, description="epoch from which the lr decays linearly to 0")
     max_iters_per_epoch: NonNegativeInt | None = Field(None, description="cap on steps per epoch (0: all of A)")
@@ -119,8 +124,10 @@ class TrainConfig(DatasetSettings):
     def net_config(self) -> NetConfig:
         """The architecture (call on a resolved config)."""
         upsample = self.upsample or "deconv"  # checkpoints from before the setting existed were all deconv
+        output = self.output or "image"  # and all image
         return NetConfig(
-            ngf=self.ngf, ndf=self.ndf, n_blocks=self.n_blocks, n_layers_d=self.n_layers_d, upsample=upsample
+            ngf=self.ngf, ndf=self.ndf, n_blocks=self.n_blocks, n_layers_d=self.n_layers_d, upsample=upsample,
+            output=output,
         )
 
 

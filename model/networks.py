@@ -13,6 +13,8 @@ from core.settings import Int
 
 Upsample = Literal["deconv", "resize"]
 UPSAMPLES: tuple[str, ...] = Upsample.__args__
+Output = Literal["image", "masked"]
+OUTPUTS: tuple[str, ...] = Output.__args__
 
 
 Channels = Literal[1, 3]
@@ -21,7 +23,9 @@ Channels = Literal[1, 3]
 class NetConfig(Model):
     """Architecture of both generators (ResNet, `n_blocks`, `ngf`, how they upsample) and both discriminators
     (PatchGAN). `upsample`: "deconv" (the paper's stride-2 transposed convolutions) or "resize" (nearest-neighbour
-    upsampling then a 3x3 convolution: no checkerboard by construction, the same parameter count)."""
+    upsampling then a 3x3 convolution: no checkerboard by construction, the same parameter count). `output`: "image"
+    (the paper's tanh image) or "masked" (the last convolution also gives a mask m, and the output is
+    m * tanh(content) + (1 - m) * input: where m is 0 the input passes through unchanged)."""
 
     in_channels: Channels = 3
     out_channels: Channels = 3
@@ -30,6 +34,7 @@ class NetConfig(Model):
     ndf: Annotated[Int, Field(ge=4)] = 64
     n_layers_d: Annotated[Int, Field(ge=1, le=6)] = 3
     upsample: Upsample = "deconv"
+    output: Output = "image"
 
     def to_dict(self) -> dict[str, int | str]:
         """Plain dict (stored in checkpoints, which load with weights_only=True)."""
@@ -85,8 +90,10 @@ class ResnetGenerator(nn.Module):
     """c7s1-ngf, d(2ngf), d(4ngf), n_blocks x R(4ngf), u(2ngf), u(ngf), c7s1-out, tanh.
 
     Layer order and names (`model.<i>`, `model.<10+k>.conv_block.<j>`) match the public implementations'
-    state_dicts, so their generator files load unchanged (upsample="deconv"; "resize" puts a ResizeConv at the
-    transposed convolutions' places, `model.<i>.conv.weight`). Input sides must be multiples of 4, at least 8.
+    state_dicts, so their generator files load unchanged (upsample="deconv", output="image"; "resize" puts a
+    ResizeConv at the transposed convolutions' places, `model.<i>.conv.weight`; "masked" gives the last convolution
+    one more output channel, the mask's logit, and an Identity where the Tanh was: `compose` finishes the output).
+    Input sides must be multiples of 4, at least 8.
     """
 
     def __init__(self, cfg: NetConfig = DEFAULT_NET) -> None:
@@ -105,11 +112,26 @@ class ResnetGenerator(nn.Module):
         layers += [ResnetBlock(ngf * 4) for _ in range(cfg.n_blocks)]
         for mult in (4, 2):
             layers += [_upsampler(cfg, ngf * mult, ngf * mult // 2), _norm(ngf * mult // 2), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, cfg.out_channels, 7, bias=True), nn.Tanh()]
+        masked = cfg.output == "masked"
+        last = nn.Conv2d(ngf, cfg.out_channels + masked, 7, bias=True)
+        layers += [nn.ReflectionPad2d(3), last, nn.Identity() if masked else nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) in [-1, 1] -> same shape
-        return self.model(x)
+        return self.compose(self.model(x), x)
+
+    def compose(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The output from the last layer's `raw` map and the input `x`: `raw` itself for "image"; for "masked",
+        m * tanh(content) + (1 - m) * x with m = sigmoid(raw's last channel). Pointwise, so tiling applies it too."""
+        if self.cfg.output == "image":
+            return raw
+        content, logit = raw[:, :-1], raw[:, -1:]  # (N, C, H, W), (N, 1, H, W)
+        m = torch.sigmoid(logit)
+        return m * torch.tanh(content) + (1 - m) * x.to(raw.dtype)
+
+    def mask(self, x: torch.Tensor) -> torch.Tensor:
+        """The mask m (N, 1, H, W) of a "masked" generator: where it changes the input."""
+        return torch.sigmoid(self.model(x)[:, -1:])
 
 
 class PatchDiscriminator(nn.Module):

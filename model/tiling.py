@@ -108,7 +108,8 @@ class TiledGenerator:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) float32 on the host, sides as the network needs them -> the generator's output, on the host."""
-        return self._run(self.G.model, x.float().cpu())
+        x = x.float().cpu()
+        return self.G.compose(self._run(self.G.model, x), x)
 
     def _run(self, modules: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
         mods = list(modules)

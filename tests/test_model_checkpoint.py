@@ -177,3 +177,14 @@ def test_resize_generator_exports_and_loads(tmp_path):
     with torch.no_grad():
         assert torch.equal(loaded(x), net(x))
     assert info["net_config"]["upsample"] == "resize"
+
+
+@pytest.mark.parametrize("output", ["image", "masked"])
+def test_generator_output_kind_survives_export_and_inference(tmp_path, output):
+    cfg = NetConfig(ngf=8, n_blocks=2, upsample="resize", output=output)
+    net = ResnetGenerator(cfg).eval()
+    assert infer_net_config(net.state_dict()) == cfg.model_copy(update={"ndf": 64})
+    path = export_generator(tmp_path / "G_A2B.pt", net.state_dict(), cfg, "A2B", {})
+    loaded, info = load_generator(path, "A2B")
+    x = torch.randn(1, 3, 16, 16)
+    assert info["net_config"]["output"] == output and torch.equal(loaded(x), net(x))

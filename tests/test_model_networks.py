@@ -90,3 +90,24 @@ def test_instance_norm_has_no_state():
 def test_bad_config_raises(bad):
     with pytest.raises(ConfigError):
         NetConfig(**bad)
+
+
+def test_masked_output_keeps_the_input_where_the_mask_is_closed():
+    """A masked generator passes the input through exactly where its mask is 0 and paints where it is 1."""
+    G = init_weights(ResnetGenerator(NetConfig(ngf=8, n_blocks=2, output="masked"))).eval()
+    last = G.model[-2]  # the 7x7 convolution: 3 content channels and the mask's logit
+    assert last.out_channels == 4 and isinstance(G.model[-1], torch.nn.Identity)
+    x = torch.rand(2, 3, 32, 24) * 2 - 1
+    with torch.no_grad():
+        last.bias[3] = -100.0  # mask closed everywhere
+        assert torch.allclose(G(x), x, atol=1e-6) and G.mask(x).max() < 1e-6
+        last.bias[3] = 100.0  # mask open: the tanh image alone
+        out = G(x)
+        assert out.abs().max() < 1 and not torch.allclose(out, x, atol=0.1)
+
+
+def test_masked_generator_keeps_the_public_layout_before_its_last_layer():
+    image, masked = (ResnetGenerator(NetConfig(ngf=8, n_blocks=3, output=o)).state_dict() for o in ("image", "masked"))
+    assert image.keys() == masked.keys()
+    last = max(int(k.split(".")[1]) for k in image)
+    assert {k for k in image if image[k].shape != masked[k].shape} == {f"model.{last}.weight", f"model.{last}.bias"}

@@ -1,0 +1,325 @@
+"""Paired-truth quality benchmark: recipes trained at equal CPU time on unpaired renders, scored against the truth.
+
+Each renderer (benchmarks/paired/) draws street scenes twice, green and in blossom, with the same geometry, light
+and camera. Training sees unpaired images (A: green renders of some scenes, B: blossom renders of other scenes);
+the test scenes' blossom renders are the answer the A->B translations are scored against (benchmarks/paired/score.py).
+Every recipe trains in its own process on one thread for the same CPU-second budget (its step count is calibrated
+on its own first steps), so the comparison holds on a loaded machine; results land in --work and a rerun only
+trains what is missing. Prints the table (mean +- spread over seeds) and, with --write-docs, writes it to
+docs/benchmarks/generated/ with example rows to docs/images/.
+
+    .venv/bin/python benchmarks/bench_quality.py --renderer alley --recipes seed,project --seeds 0,1,2 \
+        --cpu-seconds 900 --jobs 2 --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from paired import RENDERERS, TUNED_ON, renderer  # noqa: E402
+from paired.score import colour_distance, score_scene, summarise  # noqa: E402
+
+TRAIN_SCENES, TEST_SCENES, SIDE, QUALITY = 200, 40, 256, 95
+TRAIN_A_SEEDS, TRAIN_B_SEEDS, TEST_SEEDS = 0, 100_000, 200_000  # disjoint scenes: A and B never pair up
+CALIBRATION_STEPS = 8
+# Recipes: "seed" is the seed project's loop (benchmarks/seed_recipe.py); the others are `sakura train` with the cpu
+# profile and these overrides ("project": the profile as it is now; "before": the cpu profile before issue 32).
+RECIPES: dict[str, dict | None] = {
+    "seed": None,
+    "project": {},
+    "before": {"load_size": 72, "output": "image", "lambda_identity": 0.5},
+    "native": {"load_size": 256, "output": "image"},
+    "masked": {"load_size": 256, "output": "masked"},
+    "masked-72": {"load_size": 72, "output": "masked"},
+    "masked-idt1": {"load_size": 256, "output": "masked", "lambda_identity": 1.0},
+    "native-idt1": {"load_size": 256, "output": "image", "lambda_identity": 1.0},
+}
+LABELS = {
+    "seed": "seed's recipe: aitorzip's loop, ResNet-9 ngf 64, fp32, deconv, 64 px crops of 71 px",
+    "project": "project's cpu profile (now)",
+    "before": "cpu profile before: 64 px crops of 72 px, ResNet-6 ngf 32, bf16, resize, image output",
+}
+METRICS = (
+    ("canopy_error", "canopy error vs truth (Delta E)", "{:.1f}"),
+    ("outside", "change outside the canopy (Delta E)", "{:.2f}"),
+    ("outside_x_floor", "outside / JPEG floor", "{:.2f}"),
+    ("nearer", "canopy pixels nearer the truth", "{:.1%}"),
+    ("colour", "canopy colour distance (Delta E)", "{:.1f}"),
+    ("checkerboard", "checkerboard (1 = none)", "{:.2f}"),
+    ("structure", "structure (1 = edges kept)", "{:.3f}"),
+)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+# ---- the data ---------------------------------------------------------------------------------------------------
+
+
+def build(name: str, work: Path) -> Path:
+    """Render the dataset once: dataset/{train,test}/{A,B} as JPEG (as curation stores images), truth/ as PNG."""
+    root = work / name
+    done = root / "built.json"
+    if done.is_file():
+        return root
+    render = renderer(name)
+    for sub in ("dataset/train/A", "dataset/train/B", "dataset/test/A", "dataset/test/B", "truth"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for k in range(TRAIN_SCENES):
+        render(TRAIN_A_SEEDS + k, SIDE)[0].save(root / f"dataset/train/A/{k:04d}.jpg", quality=QUALITY)
+        render(TRAIN_B_SEEDS + k, SIDE)[1].save(root / f"dataset/train/B/{k:04d}.jpg", quality=QUALITY)
+    for k in range(TEST_SCENES):
+        green, blossom, canopy = render(TEST_SEEDS + k, SIDE)
+        green.save(root / f"dataset/test/A/{k:04d}.jpg", quality=QUALITY)
+        blossom.save(root / f"dataset/test/B/{k:04d}.jpg", quality=QUALITY)
+        blossom.save(root / f"truth/{k:04d}.png")
+        Image.fromarray(canopy.astype(np.uint8) * 255).save(root / f"truth/{k:04d}_canopy.png")
+    done.write_text(json.dumps({"renderer": name, "train": TRAIN_SCENES, "test": TEST_SCENES, "side": SIDE}))
+    return root
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.jpg"))
+
+
+# ---- one training run (a child process) -----------------------------------------------------------------------
+
+
+def _train_seed(root: Path, seed: int, budget: float, out: Path) -> tuple[Path, int, float]:
+    import torch
+
+    from seed_recipe import SeedTrainer, seed_transform, train_seed
+
+    files_A, files_B = _files(root / "dataset/train/A"), _files(root / "dataset/train/B")
+    trainer, g = SeedTrainer(seed, 1, 1), torch.Generator().manual_seed(seed)
+    ims = [Image.open(p).convert("RGB") for p in (files_A[0], files_B[0])]
+    for k in range(CALIBRATION_STEPS):
+        if k == 2:
+            t0 = cpu_seconds()
+        trainer.step(*(seed_transform(im, 64, g)[None] for im in ims))
+    steps = max(1, int(budget / ((cpu_seconds() - t0) / (CALIBRATION_STEPS - 2))))
+    t0 = cpu_seconds()
+    path = train_seed(files_A, files_B, 64, steps, seed, out / "G_AB.pt")
+    return path, steps, cpu_seconds() - t0
+
+
+def _train_project(root: Path, recipe: str, seed: int, budget: float, out: Path) -> tuple[Path, int, float]:
+    import torch
+
+    from model.config import TrainConfig, resolve
+    from model.data import UnalignedDataset
+    from model.engine import CycleGANTrainer
+    from model.training import train
+
+    files_A, files_B = _files(root / "dataset/train/A"), _files(root / "dataset/train/B")
+    base = TrainConfig(dataset_dir=root / "dataset", profile="cpu", seed=seed, evaluate=False, progress_bar=False,
+                       num_workers=0, run=f"{recipe}-{seed}", **RECIPES[recipe])  # fmt: skip
+    cfg, _ = resolve(base, torch.device("cpu"))
+    trainer, ds = CycleGANTrainer(cfg, torch.device("cpu")), UnalignedDataset(files_A, files_B, cfg.load_size,
+                                                                               cfg.image_size, seed)  # fmt: skip
+    for k in range(CALIBRATION_STEPS):
+        if k == 2:
+            t0 = cpu_seconds()
+        batch = ds[(0, k)]
+        trainer.train_step(batch["A"][None], batch["B"][None])
+    steps = max(1, int(budget / ((cpu_seconds() - t0) / (CALIBRATION_STEPS - 2))))
+    epochs = max(2, math.ceil(steps / len(files_A)))
+    per_epoch = math.ceil(steps / epochs)
+    cfg = base.replace(epochs=epochs, decay_epoch=epochs // 2, max_iters_per_epoch=per_epoch)
+    del trainer
+    t0 = cpu_seconds()
+    result = train(cfg)
+    return result.run_dir, per_epoch * epochs, cpu_seconds() - t0
+
+
+def child(name: str, recipe: str, seed: int, budget: float, work: Path) -> None:
+    """Train one (recipe, seed) on one thread within the budget, translate the test set as `sakura translate` does,
+    score it and write result.json (and the translations, for the example rows)."""
+    import torch
+
+    from core.images import load_rgb
+    from model.checkpoint import load_generator
+    from model.translation import TranslateConfig, Translator, pick_precision
+
+    torch.set_num_threads(1)
+    root, out = work / name, work / name / "runs" / f"{recipe}-{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    if RECIPES[recipe] is None:
+        gen, steps, spent = _train_seed(root, seed, budget, out)
+    else:
+        gen, steps, spent = _train_project(root, recipe, seed, budget, out)
+    G, _ = load_generator(gen, "A2B")
+    device = torch.device("cpu")
+    translator = Translator(G, device, pick_precision(TranslateConfig().precision, device))
+    tests = _files(root / "dataset/test/A")
+    outs = translator.translate_images([load_rgb(p) for p in tests])
+    scenes, arrays = [], []
+    for k, (p, im) in enumerate(zip(tests, outs, strict=True)):
+        im.save(out / f"{k:04d}.png")
+        inp, got = np.asarray(load_rgb(p)), np.asarray(im)
+        truth = np.asarray(Image.open(root / f"truth/{k:04d}.png").convert("RGB"))
+        canopy = np.asarray(Image.open(root / f"truth/{k:04d}_canopy.png")) > 127
+        scenes.append(score_scene(inp, got, truth, canopy))
+        arrays.append((got, truth, canopy))
+    summary = summarise(scenes)
+    summary["colour"] = colour_distance(*map(list, zip(*arrays, strict=True)))
+    summary["outside_x_floor"] = summary["outside"] / summary["floor"]
+    result = {"renderer": name, "recipe": recipe, "seed": seed, "budget": budget, "cpu_s": spent, "steps": steps,
+              "scores": summary, "generator": str(gen)}  # fmt: skip
+    (out / "result.json").write_text(json.dumps(result, indent=1))
+
+
+# ---- the parent: run what is missing, then the table ------------------------------------------------------------
+
+
+def reference_rows(root: Path) -> dict[str, dict]:
+    """Scores of the input left unchanged and of the truth itself (the floor of every measure)."""
+    rows = {}
+    tests = _files(root / "dataset/test/A")
+    for label, pick in (("input unchanged", lambda inp, truth: inp), ("the truth", lambda inp, truth: truth)):
+        scenes, arrays = [], []
+        for k, p in enumerate(tests):
+            inp = np.asarray(Image.open(p).convert("RGB"))
+            truth = np.asarray(Image.open(root / f"truth/{k:04d}.png").convert("RGB"))
+            canopy = np.asarray(Image.open(root / f"truth/{k:04d}_canopy.png")) > 127
+            got = pick(inp, truth)
+            scenes.append(score_scene(inp, got, truth, canopy))
+            arrays.append((got, truth, canopy))
+        s = summarise(scenes)
+        s["colour"] = colour_distance(*map(list, zip(*arrays, strict=True)))
+        s["outside_x_floor"] = s["outside"] / s["floor"]
+        rows[label] = s
+    return rows
+
+
+def run_missing(name: str, recipes: list[str], seeds: list[int], budget: float, work: Path, jobs: int) -> None:
+    todo = [(r, s) for r in recipes for s in seeds if not (work / name / "runs" / f"{r}-{s}" / "result.json").is_file()]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "SAKURA_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+
+    def one(job: tuple[str, int]) -> None:
+        recipe, seed = job
+        log = work / name / "runs" / f"{recipe}-{seed}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, __file__, "_child", name, recipe, str(seed), str(budget), str(work)]
+        t0 = time.time()
+        with log.open("w") as f:
+            rc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
+        print(f"  {name} {recipe} seed {seed}: {'done' if rc == 0 else f'FAILED (rc {rc}, see {log})'} "
+              f"in {time.time() - t0:.0f} s wall", flush=True)  # fmt: skip
+
+    print(f"{name}: training {len(todo)} run(s) of {budget:.0f} CPU-s each, {jobs} at a time", flush=True)
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, todo))
+
+
+def load_results(name: str, recipes: list[str], seeds: list[int], work: Path) -> dict[str, list[dict]]:
+    out = {}
+    for r in recipes:
+        files = [work / name / "runs" / f"{r}-{s}" / "result.json" for s in seeds]
+        out[r] = [json.loads(f.read_text()) for f in files if f.is_file()]
+    return out
+
+
+def _cell(values: list[float], fmt: str) -> str:
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(float(np.mean(values)))} ± {fmt.format(float(np.std(values, ddof=1)))}"
+
+
+def table(name: str, results: dict[str, list[dict]], refs: dict[str, dict]) -> str:
+    head = ["recipe", "seeds", "CPU-s", "steps"] + [title for _, title, _ in METRICS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, s in refs.items():
+        lines.append("| " + " | ".join([label, "-", "-", "-"] + [fmt.format(s[k]) for k, _, fmt in METRICS]) + " |")
+    for recipe, runs in results.items():
+        if not runs:
+            continue
+        cells = [LABELS.get(recipe, recipe), ",".join(str(r["seed"]) for r in runs),
+                 _cell([r["cpu_s"] for r in runs], "{:.0f}"), _cell([r["steps"] for r in runs], "{:.0f}")]  # fmt: skip
+        cells += [_cell([r["scores"][k] for r in runs], fmt) for k, _, fmt in METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def examples(name: str, recipes: list[str], seed: int, work: Path, rows: int = 4) -> Image.Image:
+    """Rows of test scenes: input | each recipe's translation (training seed `seed`) | truth."""
+    root = work / name
+    tests = _files(root / "dataset/test/A")[:rows]
+    cols = len(recipes) + 2
+    sheet = Image.new("RGB", (cols * SIDE + (cols - 1) * 4, len(tests) * SIDE + (len(tests) - 1) * 4), "white")
+    for k, p in enumerate(tests):
+        ims = [Image.open(p)] + [Image.open(root / "runs" / f"{r}-{seed}" / f"{k:04d}.png") for r in recipes]
+        ims.append(Image.open(root / f"truth/{k:04d}.png"))
+        for c, im in enumerate(ims):
+            sheet.paste(im.convert("RGB").resize((SIDE, SIDE)), (c * (SIDE + 4), k * (SIDE + 4)))
+    return sheet
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_child":
+        name, recipe, seed, budget, work = argv[1:]
+        child(name, recipe, int(seed), float(budget), Path(work))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--renderer", choices=RENDERERS, default=[r for r in RENDERERS if r != TUNED_ON][0])
+    ap.add_argument("--recipes", default="seed,project", help=f"comma-separated, of: {', '.join(RECIPES)}")
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds (the table reports mean ± spread)")
+    ap.add_argument("--cpu-seconds", type=float, default=900.0, help="CPU-second budget of every training run")
+    ap.add_argument("--jobs", type=int, default=2, help="training processes at a time (each on one thread)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/sakura-quality"), help="renders, runs and results")
+    ap.add_argument("--write-docs", action="store_true", help="write the table and example rows into docs/")
+    args = ap.parse_args(argv)
+    recipes, seeds = args.recipes.split(","), [int(s) for s in args.seeds.split(",")]
+    unknown = [r for r in recipes if r not in RECIPES]
+    if unknown:
+        ap.error(f"--recipes: got {','.join(unknown)}; allowed: {', '.join(RECIPES)}")
+    t0 = time.time()
+    root = build(args.renderer, args.work)
+    print(f"{args.renderer}: {TRAIN_SCENES} + {TRAIN_SCENES} training renders, {TEST_SCENES} test scenes in {root} "
+          f"({time.time() - t0:.0f} s)", flush=True)  # fmt: skip
+    run_missing(args.renderer, recipes, seeds, args.cpu_seconds, args.work, args.jobs)
+    results = load_results(args.renderer, recipes, seeds, args.work)
+    tuned = "tuned on it" if args.renderer == TUNED_ON else "held out: no recipe was tuned on it"
+    md = table(args.renderer, results, reference_rows(root))
+    print(f"\nrenderer {args.renderer} ({tuned}); {TRAIN_SCENES} unpaired images a domain, {TEST_SCENES} test scenes "
+          f"at {SIDE} px; budget {args.cpu_seconds:.0f} CPU-s a run, one thread\n\n{md}")  # fmt: skip
+    if args.write_docs:
+        cmd = "python benchmarks/bench_quality.py " + shlex.join(argv)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+        doc = ROOT / "docs/benchmarks/generated" / f"bench_quality_{args.renderer}.md"
+        doc.parent.mkdir(parents=True, exist_ok=True)
+        doc.write_text(f"Printed by `{cmd}` on {stamp} (renderer `{args.renderer}`, {tuned}; "
+                       f"{TRAIN_SCENES} unpaired training images a domain, {TEST_SCENES} test scenes at {SIDE} px, "
+                       f"{args.cpu_seconds:.0f} CPU-s per run on one thread).\n\n{md}\n")  # fmt: skip
+        img = ROOT / "docs/images" / f"quality_{args.renderer}.png"
+        img.parent.mkdir(parents=True, exist_ok=True)
+        examples(args.renderer, [r for r in recipes if results[r]], seeds[0], args.work).save(img)
+        print(f"\nwrote {doc.relative_to(ROOT)} and {img.relative_to(ROOT)} (input | {' | '.join(recipes)} | truth)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
