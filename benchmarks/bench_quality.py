@@ -45,12 +45,14 @@ CALIBRATION_STEPS = 8
 RECIPES: dict[str, dict | None] = {
     "seed": None,
     "project": {},
-    "before": {"load_size": 72, "output": "image", "lambda_identity": 0.5},
+    "before": {"load_size": 72, "output": "image", "diff_augment": False, "lambda_identity": 0.5},
     "native": {"load_size": 256, "output": "image"},
     "masked": {"load_size": 256, "output": "masked"},
     "masked-72": {"load_size": 72, "output": "masked"},
     "masked-idt1": {"load_size": 256, "output": "masked", "lambda_identity": 1.0},
     "native-idt1": {"load_size": 256, "output": "image", "lambda_identity": 1.0},
+    "masked-aug": {"load_size": 256, "output": "masked", "diff_augment": True},
+    "native-aug": {"load_size": 256, "output": "image", "diff_augment": True},
 }
 LABELS = {
     "seed": "seed's recipe: aitorzip's loop, ResNet-9 ngf 64, fp32, deconv, 64 px crops of 71 px",
@@ -108,7 +110,6 @@ def _files(folder: Path) -> list[Path]:
 
 def _train_seed(root: Path, seed: int, budget: float, out: Path) -> tuple[Path, int, float]:
     import torch
-
     from seed_recipe import SeedTrainer, seed_transform, train_seed
 
     files_A, files_B = _files(root / "dataset/train/A"), _files(root / "dataset/train/B")

@@ -56,7 +56,9 @@ class SeedTrainer:
         self.D_A = init_weights(PatchDiscriminator(SEED_NET))
         self.D_B = init_weights(PatchDiscriminator(SEED_NET))
         betas = (0.5, 0.999)
-        self.opt_G = torch.optim.Adam(itertools.chain(self.G_AB.parameters(), self.G_BA.parameters()), 2e-4, betas=betas)
+        self.opt_G = torch.optim.Adam(
+            itertools.chain(self.G_AB.parameters(), self.G_BA.parameters()), 2e-4, betas=betas
+        )
         self.opt_D_A = torch.optim.Adam(self.D_A.parameters(), 2e-4, betas=betas)
         self.opt_D_B = torch.optim.Adam(self.D_B.parameters(), 2e-4, betas=betas)
         sched = lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: lr_factor(e, epochs, decay_epoch))  # noqa: E731

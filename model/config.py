@@ -26,7 +26,16 @@ RUN_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$"
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     # The paper's setup (256 px crops of 286 px images, ResNet-9 at ngf 64) with the seed project's schedule.
     "paper": dict(
-        image_size=256, load_size=286, ngf=64, ndf=64, n_blocks=9, epochs=50, decay_epoch=25, upsample="deconv"
+        image_size=256,
+        load_size=286,
+        ngf=64,
+        ndf=64,
+        n_blocks=9,
+        epochs=50,
+        decay_epoch=25,
+        upsample="deconv",
+        output="image",
+        diff_augment=False,
     ),
     # Small enough for 2 CPU cores: 64 px crops, ResNet-6 at ngf 32, a capped number of steps per epoch, resize-conv
     # upsampling (benchmarks/bench_upsample.py, README).
@@ -81,6 +90,11 @@ class TrainConfig(DatasetSettings):
         description="generator output: image (the paper's; public weights) or masked (a learned mask keeps the input "
         "wherever the season does not change it)",
     )
+    diff_augment: Bool | None = Field(
+        None,
+        description="shift and cut out what the discriminators see (DiffAugment: for small datasets; real and fake "
+        "alike, in both steps)",
+    )
     epochs: PositiveInt | None = None
     decay_epoch: NonNegativeInt | None = Field(None, description="epoch from which the lr decays linearly to 0")
     max_iters_per_epoch: NonNegativeInt | None = Field(None, description="cap on steps per epoch (0: all of A)")
@@ -126,7 +140,11 @@ class TrainConfig(DatasetSettings):
         upsample = self.upsample or "deconv"  # checkpoints from before the setting existed were all deconv
         output = self.output or "image"  # and all image
         return NetConfig(
-            ngf=self.ngf, ndf=self.ndf, n_blocks=self.n_blocks, n_layers_d=self.n_layers_d, upsample=upsample,
+            ngf=self.ngf,
+            ndf=self.ndf,
+            n_blocks=self.n_blocks,
+            n_layers_d=self.n_layers_d,
+            upsample=upsample,
             output=output,
         )
 

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from model.config import TrainConfig
-from model.losses import ImagePool, cycle_loss, lr_factor, lsgan_loss
+from model.losses import ImagePool, cycle_loss, diff_augment, lr_factor, lsgan_loss
 from model.networks import CycleGAN
 
 LOSS_NAMES = ("G_GAN", "G_cycle", "G_identity", "D_A", "D_B")
@@ -68,6 +68,7 @@ class CycleGANTrainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
         self.pool_A = ImagePool(cfg.pool_size, seed=cfg.seed * 7919 + 2 * dist.rank + 1)  # past fake_A
         self.pool_B = ImagePool(cfg.pool_size, seed=cfg.seed * 7919 + 2 * dist.rank + 2)  # past fake_B
+        self.augment_rng = torch.Generator().manual_seed(cfg.seed * 7919 + 2 * dist.rank + 3)
         self._wrap()
 
     def _wrap(self) -> None:
@@ -102,11 +103,18 @@ class CycleGANTrainer:
         rec_B = self.G_AB(fake_A)
         return {"fake_B": fake_B, "fake_A": fake_A, "rec_A": rec_A, "rec_B": rec_B, "idt_A": idt_A, "idt_B": idt_B}
 
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """What a discriminator sees of x: DiffAugment's shift and cutout when the config asks for it, else x."""
+        return diff_augment(x, self.augment_rng) if self.cfg.diff_augment else x
+
     def generator_losses(self, real_A: torch.Tensor, real_B: torch.Tensor, out: dict) -> dict[str, torch.Tensor]:
         """L_GAN(G_AB, D_B) + L_GAN(G_BA, D_A) + lambda_cyc * L_cyc + lambda_cyc * lambda_idt * L_identity (eq. 3 of
         the paper plus the identity term of its section 5.2); LSGAN over the whole patch map."""
         cfg = self.cfg
-        g_gan = lsgan_loss(self.D_B_frozen(out["fake_B"]), True) + lsgan_loss(self.D_A_frozen(out["fake_A"]), True)
+        aug = self.augment
+        g_gan = lsgan_loss(self.D_B_frozen(aug(out["fake_B"])), True) + lsgan_loss(
+            self.D_A_frozen(aug(out["fake_A"])), True
+        )
         g_cyc = (cycle_loss(out["rec_A"], real_A) + cycle_loss(out["rec_B"], real_B)) * cfg.lambda_cycle
         if out["idt_A"] is not None:
             g_idt = cycle_loss(out["idt_A"], real_A) + cycle_loss(out["idt_B"], real_B)
@@ -118,8 +126,8 @@ class CycleGANTrainer:
     def discriminator_losses(self, real_A, real_B, fake_A, fake_B) -> dict[str, torch.Tensor]:
         """0.5 * (L(D(real), 1) + L(D(pool(fake)), 0)) for D_A and D_B; real and fake go through D in one batch."""
         n = real_A.shape[0]
-        pred_real_B, pred_fake_B = self.D_B(torch.cat([real_B, self.pool_B.query(fake_B)])).split(n)
-        pred_real_A, pred_fake_A = self.D_A(torch.cat([real_A, self.pool_A.query(fake_A)])).split(n)
+        pred_real_B, pred_fake_B = self.D_B(self.augment(torch.cat([real_B, self.pool_B.query(fake_B)]))).split(n)
+        pred_real_A, pred_fake_A = self.D_A(self.augment(torch.cat([real_A, self.pool_A.query(fake_A)]))).split(n)
         d_b = 0.5 * (lsgan_loss(pred_real_B, True) + lsgan_loss(pred_fake_B, False))
         d_a = 0.5 * (lsgan_loss(pred_real_A, True) + lsgan_loss(pred_fake_A, False))
         return {"D_A": d_a, "D_B": d_b}
@@ -182,12 +190,15 @@ class CycleGANTrainer:
         rng = {"cpu": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        rng["augment"] = self.augment_rng.get_state()
         return {"pool_A": self.pool_A.state_dict(), "pool_B": self.pool_B.state_dict(), "rng": rng}
 
     def load_rank_state(self, state: dict) -> None:
         self.pool_A.load_state_dict(state["pool_A"], self.device)
         self.pool_B.load_state_dict(state["pool_B"], self.device)
         torch.set_rng_state(state["rng"]["cpu"])
+        if "augment" in state["rng"]:  # checkpoints from before the setting have none
+            self.augment_rng.set_state(state["rng"]["augment"])
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 

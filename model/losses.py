@@ -18,6 +18,23 @@ def cycle_loss(rec: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(rec.float(), real.float())
 
 
+def diff_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """DiffAugment's translation and cutout (Zhao et al. 2020), differentiable, drawn per image from `g`: a shift by up
+    to 1/8 of each side (zero padded), then a zeroed rectangle of half each side. (N, C, H, W) -> same shape. No
+    colour augmentation: colour is what tells the two seasons apart."""
+    n, _, h, w = x.shape
+    sh, sw = h // 8, w // 8
+    dy, dx = (torch.randint(-s, s + 1, (n,), generator=g).tolist() for s in (sh, sw))
+    padded = F.pad(x, (sw, sw, sh, sh))
+    x = torch.stack([padded[i, :, sh - dy[i] : sh - dy[i] + h, sw - dx[i] : sw - dx[i] + w] for i in range(n)])
+    ch, cw = h // 2, w // 2
+    ys, xs = (torch.randint(-(c // 2), size - c // 2 + 1, (n,), generator=g).tolist() for c, size in ((ch, h), (cw, w)))
+    keep = torch.ones(n, 1, h, w)
+    for i in range(n):
+        keep[i, :, max(0, ys[i]) : max(0, ys[i] + ch), max(0, xs[i]) : max(0, xs[i] + cw)] = 0
+    return x * keep.to(device=x.device, dtype=x.dtype)
+
+
 def lr_factor(epoch: int, epochs: int, decay_epoch: int) -> float:
     """Multiplier of the base lr in `epoch` (0-based): 1 before `decay_epoch`, then linearly towards 0 at `epochs`."""
     if epoch < decay_epoch:

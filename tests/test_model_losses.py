@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.losses import ImagePool, cycle_loss, lr_factor, lsgan_loss
+from model.losses import ImagePool, cycle_loss, diff_augment, lr_factor, lsgan_loss
 
 
 def test_lsgan_is_taken_over_the_whole_patch_map():
@@ -45,3 +45,16 @@ def test_pool_fills_then_swaps_and_restores_exactly():
 def test_pool_of_size_zero_passes_through():
     x = torch.randn(2, 3, 4, 4)
     assert ImagePool(0).query(x) is x
+
+
+def test_diff_augment_shifts_and_cuts_out_per_image_and_passes_gradients():
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(4, 3, 32, 32) + 0.5).requires_grad_(True)  # no zeros of its own
+    y = diff_augment(x, g)
+    assert y.shape == x.shape
+    zeros = (y == 0).all(1).float().mean((1, 2))  # share of each image cut out or shifted in
+    assert ((zeros > 0.05) & (zeros < 0.6)).all() and len({round(z, 4) for z in zeros.tolist()}) > 1
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    again = diff_augment(x.detach(), torch.Generator().manual_seed(0))
+    assert torch.equal(again, y.detach())  # a pure function of the generator's state
