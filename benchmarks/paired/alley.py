@@ -19,8 +19,8 @@ from near-white to deep pink with some bronze young leaves, and a painterly look
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 from PIL import Image
 
 NAME = "alley"
@@ -63,26 +63,87 @@ def _c(rgb):
 
 
 TOD = {
-    "morning": dict(elev=(13, 24), sun=(1.05, 1.0, 0.9), amb=(0.50, 0.56, 0.66),
-                    top=(96, 150, 214), hor=(214, 224, 230), haze=(200, 212, 224), fog=(140, 260)),
-    "golden": dict(elev=(4, 10), sun=(1.15, 0.80, 0.48), amb=(0.40, 0.39, 0.52),
-                   top=(84, 112, 170), hor=(250, 196, 140), haze=(232, 190, 150), fog=(120, 220)),
-    "overcast": dict(elev=None, sun=(0, 0, 0), amb=(0.92, 0.93, 0.95),
-                     top=(168, 174, 184), hor=(214, 216, 219), haze=(200, 203, 208), fog=(70, 140)),
-    "dusk": dict(elev=None, sun=(0, 0, 0), amb=(0.34, 0.36, 0.50),
-                 top=(28, 42, 92), hor=(226, 138, 96), haze=(120, 100, 120), fog=(90, 170)),
-    "afternoon": dict(elev=(30, 44), sun=(1.0, 0.97, 0.92), amb=(0.48, 0.53, 0.64),
-                      top=(66, 124, 206), hor=(186, 208, 230), haze=(190, 206, 222), fog=(160, 300)),
+    "morning": dict(
+        elev=(13, 24),
+        sun=(1.05, 1.0, 0.9),
+        amb=(0.50, 0.56, 0.66),
+        top=(96, 150, 214),
+        hor=(214, 224, 230),
+        haze=(200, 212, 224),
+        fog=(140, 260),
+    ),
+    "golden": dict(
+        elev=(4, 10),
+        sun=(1.15, 0.80, 0.48),
+        amb=(0.40, 0.39, 0.52),
+        top=(84, 112, 170),
+        hor=(250, 196, 140),
+        haze=(232, 190, 150),
+        fog=(120, 220),
+    ),
+    "overcast": dict(
+        elev=None,
+        sun=(0, 0, 0),
+        amb=(0.92, 0.93, 0.95),
+        top=(168, 174, 184),
+        hor=(214, 216, 219),
+        haze=(200, 203, 208),
+        fog=(70, 140),
+    ),
+    "dusk": dict(
+        elev=None,
+        sun=(0, 0, 0),
+        amb=(0.46, 0.47, 0.62),
+        top=(28, 42, 92),
+        hor=(226, 138, 96),
+        haze=(120, 100, 120),
+        fog=(90, 170),
+    ),
+    "afternoon": dict(
+        elev=(30, 44),
+        sun=(1.0, 0.97, 0.92),
+        amb=(0.48, 0.53, 0.64),
+        top=(66, 124, 206),
+        hor=(186, 208, 230),
+        haze=(190, 206, 222),
+        fog=(160, 300),
+    ),
 }
 
 CAR_MUST = [(236, 236, 232), (118, 120, 124), (176, 26, 32), (232, 142, 172), (38, 72, 158)]
-CAR_MORE = [(222, 226, 224), (178, 181, 186), (62, 64, 68), (24, 24, 28), (244, 184, 204),
-            (118, 160, 204), (26, 36, 74), (222, 190, 54), (42, 92, 62), (202, 186, 150),
-            (104, 72, 52), (222, 112, 42), (150, 30, 60), (90, 150, 140)]
+CAR_MORE = [
+    (222, 226, 224),
+    (178, 181, 186),
+    (62, 64, 68),
+    (24, 24, 28),
+    (244, 184, 204),
+    (118, 160, 204),
+    (26, 36, 74),
+    (222, 190, 54),
+    (42, 92, 62),
+    (202, 186, 150),
+    (104, 72, 52),
+    (222, 112, 42),
+    (150, 30, 60),
+    (90, 150, 140),
+]
 
-FACADE = [(214, 204, 186), (190, 172, 150), (226, 222, 212), (170, 120, 96), (150, 154, 160),
-          (236, 228, 200), (120, 96, 86), (200, 206, 212), (232, 200, 170), (110, 124, 120),
-          (198, 160, 120), (240, 240, 236), (96, 90, 96), (210, 186, 150)]
+FACADE = [
+    (214, 204, 186),
+    (190, 172, 150),
+    (226, 222, 212),
+    (170, 120, 96),
+    (150, 154, 160),
+    (236, 228, 200),
+    (120, 96, 86),
+    (200, 206, 212),
+    (232, 200, 170),
+    (110, 124, 120),
+    (198, 160, 120),
+    (240, 240, 236),
+    (96, 90, 96),
+    (210, 186, 150),
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,12 +221,22 @@ class _Scene:
             self.tunnel = False
             main = int(r.choice([-1, 1]))
             g = gl if main < 0 else gr
-            self._row_of_trees(main * (self.rw / 2 + min(1.3, g * 0.5)), main, r.uniform(4.5, 8.0),
-                               lean=-main * r.uniform(0.6, 1.8), jitter=2.5)
+            self._row_of_trees(
+                main * (self.rw / 2 + min(1.3, g * 0.5)),
+                main,
+                r.uniform(4.5, 8.0),
+                lean=-main * r.uniform(0.6, 1.8),
+                jitter=2.5,
+            )
             if r.random() < 0.45:
                 g2 = gr if main < 0 else gl
-                self._row_of_trees(-main * (self.rw / 2 + min(1.3, g2 * 0.5)), -main, r.uniform(9, 16),
-                                   lean=main * r.uniform(0.3, 1.2), jitter=3.0)
+                self._row_of_trees(
+                    -main * (self.rw / 2 + min(1.3, g2 * 0.5)),
+                    -main,
+                    r.uniform(9, 16),
+                    lean=main * r.uniform(0.3, 1.2),
+                    jitter=3.0,
+                )
             self._row_of_cars(-main * (self.rw / 2 - 0.95), -main, sparse=True)
             self._row_of_poles(main * (self.rw / 2 - 0.25), main, "util")
         else:  # canal seen from a bridge
@@ -188,11 +259,46 @@ class _Scene:
                     self._row_of_poles(s * (edge - 0.2), s, "lamp" if r.random() < 0.5 else "util")
         self._ensure_car_colours()
         self._buildings()
+        self._fit_canopy(r.uniform(0.13, 0.45))
+
+    def _crown_cover(self):
+        """Rough fraction of the frame the crowns cover (ellipses on a 64 px sketch)."""
+        n = 64
+        k = n / self.S
+        m = np.zeros((n, n), np.uint8)
+        for t in self.trees:
+            z = t["z"]
+            if z < 1.0:
+                continue
+            u = (self.u0 + self.f * (t["x"] + t["lean"] - self.camx) / z) * k
+            v = (self.v0 - self.f * (t["th"] + t["ry"] * 0.85 - self.h) / z) * k
+            ax = (self.f * t["rx"] * 0.9 / z * k, self.f * t["ry"] * 0.9 / z * k)
+            if u + ax[0] < 0 or u - ax[0] > n or v + ax[1] < 0 or v - ax[1] > n:
+                continue
+            cv2.ellipse(
+                m, (int(u * 4), int(v * 4)), (int(ax[0] * 4) + 1, int(ax[1] * 4) + 1), 0, 0, 360, 1, -1, cv2.LINE_8, 2
+            )
+        return float(m.mean())
+
+    def _fit_canopy(self, target):
+        """Scale the crowns so the canopy lands near a per-scene target fraction of the frame."""
+        for _ in range(4):
+            est = self._crown_cover() * 2.0  # the sketch misses clump overhang, strands and gaps
+            if est <= 0:
+                return
+            s = float(np.clip((target / est) ** 0.6, 0.6, 1.2))
+            if abs(s - 1) < 0.04:
+                return
+            for t in self.trees:
+                t["rx"] *= s
+                t["ry"] *= s
+                t["rz"] *= s
+                t["lean"] *= s
 
     def _crown(self, s, x, z, lean, tunnel):
         r = self.rng
         shape = self.crown if r.random() < 0.85 else str(r.choice(["round", "spread", "weep", "column"]))
-        size = r.uniform(0.8, 1.2)
+        size = r.uniform(0.55, 0.88)
         if shape == "round":
             rx, ry = r.uniform(1.8, 2.8), r.uniform(1.7, 2.6)
             th = r.uniform(2.0, 3.0)
@@ -208,33 +314,52 @@ class _Scene:
         rx *= size
         ry *= size
         if tunnel:
-            rx *= 1.35
-            lean *= 1.6
-        return dict(shape=shape, x=x, z=z, rx=rx, ry=ry, rz=rx * r.uniform(0.8, 1.1), th=th,
-                    lean=lean, seed=int(r.integers(1 << 31)), side=s,
-                    bark=np.array([0.20, 0.16, 0.15], F32) * r.uniform(0.8, 1.25))
+            rx *= 1.12
+            lean *= 1.4
+        return dict(
+            shape=shape,
+            x=x,
+            z=z,
+            rx=rx,
+            ry=ry,
+            rz=rx * r.uniform(0.8, 1.1),
+            th=th,
+            lean=lean,
+            seed=int(r.integers(1 << 31)),
+            side=s,
+            bark=np.array([0.20, 0.16, 0.15], F32) * r.uniform(0.8, 1.25),
+        )
 
     def _row_of_trees(self, x, s, spacing, lean=0.0, jitter=1.0):
         r = self.rng
         z = r.uniform(3.5, 7.0)
-        while z < 140:
+        while z < 100:
             xx = x + r.uniform(-0.2, 0.2)
             self.trees.append(self._crown(s, xx, z, lean * r.uniform(0.7, 1.2), self.tunnel))
-            z += spacing * r.uniform(1.0 / jitter ** 0.3, jitter ** 0.4)
+            z += spacing * r.uniform(1.0 / jitter**0.3, jitter**0.4)
             if r.random() < 0.08:
                 z += spacing
 
     def _row_of_cars(self, x, s, sparse=False):
         r = self.rng
         z = r.uniform(2.5, 9.0)
-        while z < 110:
+        while z < 75:
             if r.random() < (0.55 if sparse else 0.82):
                 ln = r.uniform(3.6, 4.8)
                 kind = str(r.choice(["sedan", "kei", "van"], p=[0.5, 0.3, 0.2]))
                 if kind == "kei":
                     ln = r.uniform(3.2, 3.5)
-                self.cars.append(dict(x=x + r.uniform(-0.15, 0.15), z=z, len=ln, side=s, kind=kind,
-                                      col=None, w=r.uniform(1.5, 1.8) if kind != "kei" else 1.45))
+                self.cars.append(
+                    dict(
+                        x=x + r.uniform(-0.15, 0.15),
+                        z=z,
+                        len=ln,
+                        side=s,
+                        kind=kind,
+                        col=None,
+                        w=r.uniform(1.5, 1.8) if kind != "kei" else 1.45,
+                    )
+                )
                 z += ln + r.uniform(0.8, 3.0)
             else:
                 z += r.uniform(4.0, 9.0)
@@ -253,25 +378,29 @@ class _Scene:
             self.cars[ci]["col"] = must[i]
         for c in self.cars:
             if c["col"] is None:
-                c["col"] = CAR_MORE[int(r.integers(len(CAR_MORE)))] if r.random() < 0.6 else \
-                    CAR_MUST[int(r.integers(len(CAR_MUST)))]
+                c["col"] = (
+                    CAR_MORE[int(r.integers(len(CAR_MORE)))]
+                    if r.random() < 0.6
+                    else CAR_MUST[int(r.integers(len(CAR_MUST)))]
+                )
 
     def _row_of_poles(self, x, s, kind):
         r = self.rng
         z = r.uniform(4.0, 12.0)
         sp = r.uniform(18, 32)
-        while z < 160:
+        while z < 110:
             self.poles.append(dict(x=x, z=z, kind=kind, side=s))
             if r.random() < 0.35:
-                self.poles.append(dict(x=x + s * 0.05, z=z + r.uniform(3, 8), kind="sign", side=s,
-                                       sign=int(r.integers(4))))
+                self.poles.append(
+                    dict(x=x + s * 0.05, z=z + r.uniform(3, 8), kind="sign", side=s, sign=int(r.integers(4)))
+                )
             z += sp * r.uniform(0.85, 1.15)
 
     def _buildings(self):
         r = self.rng
         self.blds = []
         lane = self.kind == "lane"
-        for si in range(2):
+        for _ in range(2):
             z = -10.0
             bl = []
             while z < 400:
@@ -279,23 +408,42 @@ class _Scene:
                 fl = int(r.integers(1, 3)) if lane else int(r.integers(2, 7))
                 fh = r.uniform(2.7, 3.3)
                 gap = r.random() < (0.08 if not lane else 0.15)
-                bl.append(dict(z0=z, z1=z + w, h=0.0 if gap else fl * fh + r.uniform(0.3, 1.2), fh=fh,
-                               col=_c(FACADE[int(r.integers(len(FACADE)))]) * r.uniform(0.88, 1.08),
-                               ww=r.uniform(0.8, 1.6), wh=r.uniform(1.1, 1.6), sp=r.uniform(2.0, 3.4),
-                               shop=(not lane) and r.random() < 0.55, glass=r.uniform(0.0, 1.0),
-                               awn=_c([(180, 40, 40), (40, 80, 140), (60, 110, 70), (220, 200, 170),
-                                       (90, 60, 40), (230, 120, 40)][int(r.integers(6))])))
+                bl.append(
+                    dict(
+                        z0=z,
+                        z1=z + w,
+                        h=0.0 if gap else fl * fh + r.uniform(0.3, 1.2),
+                        fh=fh,
+                        col=_c(FACADE[int(r.integers(len(FACADE)))]) * r.uniform(0.88, 1.08),
+                        ww=r.uniform(0.8, 1.6),
+                        wh=r.uniform(1.1, 1.6),
+                        sp=r.uniform(2.0, 3.4),
+                        shop=(not lane) and r.random() < 0.55,
+                        glass=r.uniform(0.0, 1.0),
+                        awn=_c(
+                            [
+                                (180, 40, 40),
+                                (40, 80, 140),
+                                (60, 110, 70),
+                                (220, 200, 170),
+                                (90, 60, 40),
+                                (230, 120, 40),
+                            ][int(r.integers(6))]
+                        ),
+                    )
+                )
                 z += w
             self.blds.append(bl)
         self.bz = [np.array([b["z0"] for b in bl], F32) for bl in self.blds]
         self.bh = [np.array([b["h"] for b in bl], F32) for bl in self.blds]
-        self.bparam = [np.array([[b["z0"], b["fh"], b["sp"], b["ww"], b["wh"], b["h"], float(b["shop"])]
-                                 for b in bl], F32) for bl in self.blds]
+        self.bparam = [
+            np.array([[b["z0"], b["fh"], b["sp"], b["ww"], b["wh"], b["h"], float(b["shop"])] for b in bl], F32)
+            for bl in self.blds
+        ]
         self.bcol = [np.stack([b["col"] for b in bl]).astype(F32) for bl in self.blds]
         self.bawn = [np.stack([b["awn"] for b in bl]).astype(F32) for bl in self.blds]
         # garden walls (lane): material per wall
-        self.wallmat = [str(r.choice(["block", "stone", "hedge", "plaster"], p=[0.4, 0.2, 0.2, 0.2]))
-                        for _ in range(2)]
+        self.wallmat = [str(r.choice(["block", "stone", "hedge", "plaster"], p=[0.4, 0.2, 0.2, 0.2])) for _ in range(2)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,8 +520,10 @@ def _background(sc: _Scene, shadow):
         return np.asarray(base, F32)[None, :] * (tv * (1 - gr))[:, None]
 
     def paint(col, mask, c, strength=1.0):
-        m = (mask * strength).astype(F32)[:, None]
-        col += (np.asarray(c, F32)[None, :] - col) * m
+        m = (mask * strength).astype(F32)
+        j = np.flatnonzero(m > 0)
+        if j.size:
+            col[j] += (np.asarray(c, F32)[None, :] - col[j]) * m[j, None]
 
     # ---- sky
     i, rr, cc = idx(0)
@@ -381,8 +531,8 @@ def _background(sc: _Scene, shadow):
         dx, dy = u[cc], v[rr]
         el = np.clip(dy / np.sqrt(1 + dx * dx + dy * dy) * 1.6, 0, 1) ** 0.65
         sky = sc.sky_hor[None, :] * (1 - el[:, None]) + sc.sky_top[None, :] * el[:, None]
-        cl = _fbm(r, S // 3, S, S / 5.0, 3)
-        clv = cl[np.minimum(rr // 3, S // 3 - 1), cc]
+        cl = _fbm(r, S, S // 3, S / 12.0, 3)  # clouds stretched sideways
+        clv = cl[rr, np.minimum(cc // 3, S // 3 - 1)]
         cover = r.uniform(0.35, 0.75) if sc.tod != "overcast" else 0.2
         cm = _smooth(cover, cover + 0.25, clv) * np.clip(dy * 8, 0, 1) * 0.8
         if sc.tod == "dusk":
@@ -411,13 +561,13 @@ def _background(sc: _Scene, shadow):
         xg = sc.camx + dx * zg
         ax = np.abs(xg)
         pxm = f / zg
-        tval = tex[(zg * 9).astype(np.int32) & 255, (ax * 9).astype(np.int32) & 255]
+        tval = tex[(zg * 14).astype(np.int32) & 255, (ax * 14).astype(np.int32) & 255]
         fine = grain[(zg * 37).astype(np.int32) & 255, (xg * 37 + 1000).astype(np.int32) & 255]
         fade_f = np.clip(pxm / 37.0 - 0.3, 0, 1)
         asph = _c((84, 84, 86)) * r.uniform(0.8, 1.15)
         col = np.empty((i.size, 3), F32)
         col[:] = asph
-        shade = 0.82 + 0.3 * tval + (fine - 0.5) * 0.28 * fade_f
+        shade = 0.9 + 0.14 * tval + (fine - 0.5) * 0.22 * fade_f
         white = _c((220, 220, 214))
         k = sc.kind
         if k == "avenue":
@@ -533,7 +683,9 @@ def _background(sc: _Scene, shadow):
             elif wm_ == "hedge":
                 hn = tex[(y * 23).astype(np.int32) & 255, (zz * 23).astype(np.int32) & 255]
                 hn2 = grain[(y * 61).astype(np.int32) & 255, (zz * 61).astype(np.int32) & 255]
-                base = _c((52, 86, 44))[None, :] * (0.6 + 0.5 * hn + 0.3 * (hn2 - 0.5) * np.clip(pxm / 61, 0, 1))[:, None]
+                base = (
+                    _c((52, 86, 44))[None, :] * (0.6 + 0.5 * hn + 0.3 * (hn2 - 0.5) * np.clip(pxm / 61, 0, 1))[:, None]
+                )
             else:
                 pl = tex[(y * 7).astype(np.int32) & 255, (zz * 7).astype(np.int32) & 255]
                 base = _c((212, 204, 190))[None, :] * (0.9 + 0.18 * pl)[:, None]
@@ -558,7 +710,9 @@ def _background(sc: _Scene, shadow):
             cov = lwfade(pxm, 0.1)
             winid = (np.floor((y - gf) / fh) * 31 + np.floor((lz - 0.6) / sp) * 7 + bi * 13).astype(np.int32)
             wv = (((winid * 40503) ^ (winid >> 3)) & 1023).astype(F32) / 1023.0
-            glass = (sc.sky_hor * 0.5 + sc.sky_top * 0.2)[None, :] * ((0.45 + 0.5 * wv) * (1 - 0.3 * (fy - 0.9) / 1.6))[:, None]
+            glass = (sc.sky_hor * 0.5 + sc.sky_top * 0.2)[None, :] * ((0.45 + 0.5 * wv) * (1 - 0.3 * (fy - 0.9) / 1.6))[
+                :, None
+            ]
             base *= (1 - 0.35 * cov * inframe)[:, None]
             m = (cov * inwin)[:, None]
             base += (glass - base) * m
@@ -668,20 +822,19 @@ def _shadow_map(sc):
     blur = max(0.7, S / 400.0)
     sh = cv2.GaussianBlur(sh, (0, 0), blur * 1.5)
     dap = _fbm(sc.rng, S // 2, S // 2, S / 110.0, 2)
-    strength = 0.75 if sc.has_sun else 0.35
-    sh = sh * (0.25 + 0.75 * _smooth(0.3, 0.6, dap)) * strength
+    strength = 0.7 if sc.has_sun else 0.25
+    sh = sh * (0.55 + 0.45 * _smooth(0.3, 0.65, dap)) * strength
     hard = cv2.GaussianBlur(hard, (0, 0), blur * 2.0) * (0.6 if sc.has_sun else 0.5)
     tot = np.clip(sh + hard, 0, 0.8)
     return cv2.resize(tot, (S, S), interpolation=cv2.INTER_LINEAR)
 
 
 def _car(sc, cv: _Canvas, c):
-    x, z0, ln, w, s = c["x"], c["z"], c["len"], c["w"], c["side"]
+    x, z0, ln, w = c["x"], c["z"], c["len"], c["w"]
     if z0 < 1.0:
         return
     col = np.asarray(c["col"], F32) / 255.0
     kind = c["kind"]
-    zmid = z0 + ln / 2
     cam = np.array([sc.camx, sc.h, 0.0], F32)
 
     def box(x0, x1, y0, y1, za, zb, alb, glassy=False, inset=0.0):
@@ -707,7 +860,7 @@ def _car(sc, cv: _Canvas, c):
             if glassy:
                 cen = pts.mean(0)
                 inner = cen + (pts - cen) * (1 - inset)
-                gl = sc.sky_hor * 0.35 + sc.sky_top * 0.15 + 0.03
+                gl = sc.sky_top * 0.22 + sc.sky_hor * 0.1 + 0.03
                 if n[1] > 0:
                     continue
                 cv.poly(inner, _fogc(sc, gl * (0.7 if n[2] < 0 else 0.9), fz))
@@ -738,11 +891,23 @@ def _car(sc, cv: _Canvas, c):
             u, v = cv.P(xs, 0.3, zz)
             rr = sc.f * 0.3 / zz
             ax = (int(round(u * 8)), int(round(v * 8)))
-            axes = (max(1, int(round(rr * 8 * abs(sc.camx - xs) / np.hypot(sc.camx - xs, zz) + 4))),
-                    max(1, int(round(rr * 8))))
+            axes = (
+                max(1, int(round(rr * 8 * abs(sc.camx - xs) / np.hypot(sc.camx - xs, zz) + 4))),
+                max(1, int(round(rr * 8))),
+            )
             for img in (cv.g, cv.b):
-                cv2.ellipse(img, ax, axes, 0, 0, 360, tuple(float(q) for q in _fogc(sc, (0.05, 0.05, 0.06), zz)),
-                            -1, cv2.LINE_AA, 3)
+                cv2.ellipse(
+                    img,
+                    ax,
+                    axes,
+                    0,
+                    0,
+                    360,
+                    tuple(float(q) for q in _fogc(sc, (0.05, 0.05, 0.06), zz)),
+                    -1,
+                    cv2.LINE_AA,
+                    3,
+                )
 
 
 def _pole(sc, cv: _Canvas, p):
@@ -820,12 +985,13 @@ def _trunk(sc, cv: _Canvas, t):
     w0, w1 = 0.30, 0.16
     n = np.array([-np.sign(x - sc.camx) or 1, 0, -0.4], F32)
     col = _fogc(sc, _lightc(sc, t["bark"], n / np.linalg.norm(n)), z)
-    pts = [cv.P(x - w0 / 2, 0, z), cv.P(x + w0 / 2, 0, z), cv.P(x + lean * 0.55 + w1 / 2, top, z),
-           cv.P(x + lean * 0.55 - w1 / 2, top, z)]
+    pts = [
+        cv.P(x - w0 / 2, 0, z),
+        cv.P(x + w0 / 2, 0, z),
+        cv.P(x + lean * 0.55 + w1 / 2, top, z),
+        cv.P(x + lean * 0.55 - w1 / 2, top, z),
+    ]
     cv.poly(pts, col)
-    # a dark root box / tree pit
-    a = cv.P(x - 0.6, 0.0, z - 0.6)
-    b = cv.P(x + 0.6, 0.0, z + 0.6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -833,6 +999,8 @@ def _trunk(sc, cv: _Canvas, t):
 
 
 def _crown(sc, cv: _Canvas, t, pal):
+    """Composite one tree crown: summer foliage into cv.g, blossom into cv.b (computed at half the
+    working resolution, upsampled, composited at the working resolution)."""
     S, f = sc.S, sc.f
     r = np.random.default_rng(t["seed"])
     cx = t["x"] + t["lean"]
@@ -840,8 +1008,6 @@ def _crown(sc, cv: _Canvas, t, pal):
     cz = t["z"]
     rx, ry, rz = t["rx"], t["ry"], t["rz"]
     shape = t["shape"]
-    if cz - rz < 0.8:
-        pass
     n = int(r.integers(22, 40))
     d = r.normal(size=(n, 3))
     d /= np.linalg.norm(d, axis=1, keepdims=True)
@@ -850,7 +1016,7 @@ def _crown(sc, cv: _Canvas, t, pal):
         d[:, 1] = np.abs(d[:, 1]) * 0.6 + d[:, 1] * 0.4 - 0.1
     pts = np.stack([cx + d[:, 0] * rad * rx, cy + d[:, 1] * rad * ry, cz + d[:, 2] * rad * rz], 1)
     pts[:, 0] += (pts[:, 1] - cy) / ry * t["lean"] * 0.3
-    rc = np.full(n, 0.38 * (rx + ry) / 2, F32) * r.uniform(0.7, 1.2, n)
+    rc = np.full(n, 0.38 * (rx + ry) / 2) * r.uniform(0.7, 1.2, n)
     if shape == "column":
         rc *= 1.2
     nrm = d * rad[:, None]
@@ -860,118 +1026,137 @@ def _crown(sc, cv: _Canvas, t, pal):
         shade = 0.35 + 0.65 * np.clip(0.5 + 0.6 * lam, 0, 1)
     else:
         shade = 0.55 + 0.35 * np.clip(0.5 + 0.5 * nrm[:, 1], 0, 1)
+    weep_r = r.random(n)
+    weep_l = r.uniform(1.5, 3.6, n)
     keep = pts[:, 2] > 0.9
-    pts, rc, shade = pts[keep], rc[keep], shade[keep]
+    pts, rc, shade, weep_r, weep_l = pts[keep], rc[keep], shade[keep], weep_r[keep], weep_l[keep]
     if len(pts) == 0:
         return
-    u, v = cv.P(pts[:, 0], pts[:, 1], pts[:, 2])
-    rp = f * rc / pts[:, 2]
+    # reduced-resolution patch coordinates: 1/2 of the working resolution, 1/4 for near crowns
+    ks = 4 if f / cz * 0.09 > 5.0 else 2
+    iks = 1.0 / ks
+    u, v = _P(sc, pts[:, 0], pts[:, 1], pts[:, 2])
+    u, v = u * iks, v * iks
+    rp = f * rc / pts[:, 2] * iks
     strands = []
     if shape == "weep":
-        for i in range(len(pts)):
-            if pts[i, 1] > cy - ry * 0.3 and r.random() < 0.8:
-                ln = r.uniform(1.5, 3.6)
-                y1 = max(pts[i, 1] - ln, 0.9)
-                off = (pts[i, 0] - cx) * 0.25
-                a = cv.P(pts[i, 0], pts[i, 1], pts[i, 2])
-                b = cv.P(pts[i, 0] + off, y1, pts[i, 2])
-                strands.append((a, b, f * 0.22 / pts[i, 2], shade[i]))
+        for k in range(len(pts)):
+            if pts[k, 1] > cy - ry * 0.3 and weep_r[k] < 0.8:
+                y1 = max(pts[k, 1] - weep_l[k], 0.9)
+                off = (pts[k, 0] - cx) * 0.25
+                a = _P(sc, pts[k, 0], pts[k, 1], pts[k, 2])
+                b = _P(sc, pts[k, 0] + off, y1, pts[k, 2])
+                strands.append(
+                    ((a[0] * iks, a[1] * iks), (b[0] * iks, b[1] * iks), f * 0.22 * iks / pts[k, 2], shade[k])
+                )
+    H = -(-S // ks)
     pad = rp.max() * 0.6 + 2
-    x0 = int(np.floor(min(u.min() - rp.max(), min([s[1][0] for s in strands] or [1e9])) - pad))
-    x1 = int(np.ceil(max(u.max() + rp.max(), max([s[1][0] for s in strands] or [-1e9])) + pad))
-    y0 = int(np.floor((v - rp).min() - pad))
-    y1 = int(np.ceil(max((v + rp).max(), max([s[1][1] for s in strands] or [-1e9])) + pad))
-    x0, y0 = max(x0, 0), max(y0, 0)
-    x1, y1 = min(x1, S), min(y1, S)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    sx = [s_[1][0] for s_ in strands]
+    sy = [s_[1][1] for s_ in strands]
+    X0 = int(np.floor(min((u - rp).min(), min(sx, default=1e9)) - pad))
+    X1 = int(np.ceil(max((u + rp).max(), max(sx, default=-1e9)) + pad))
+    Y0 = int(np.floor((v - rp).min() - pad))
+    Y1 = int(np.ceil(max((v + rp).max(), max(sy, default=-1e9)) + pad))
+    X0, Y0, X1, Y1 = max(X0, 0), max(Y0, 0), min(X1, H), min(Y1, H)
+    if X1 - X0 < 2 or Y1 - Y0 < 2:
         return
-    hp, wp = y1 - y0, x1 - x0
+    hp, wp = Y1 - Y0, X1 - X0
     D = np.zeros((hp, wp), F32)
     Sh = np.zeros((hp, wp), F32)
     order = np.argsort(-pts[:, 2])
     Ld = np.array([L[0], -L[1]], F32)
-    Ld /= (np.linalg.norm(Ld) + 1e-6)
-    for i in order:
-        c = (int(round((u[i] - x0) * 8)), int(round((v[i] - y0) * 8)))
-        rr = max(1, int(round(rp[i] * 8)))
-        cv2.circle(D, c, rr, 1.0, -1, cv2.LINE_AA, 3)
-        cv2.circle(Sh, c, rr, float(shade[i] * 0.78), -1, cv2.LINE_AA, 3)
-        c2 = (int(round((u[i] - x0 + Ld[0] * rp[i] * 0.3) * 8)), int(round((v[i] - y0 + Ld[1] * rp[i] * 0.3) * 8)))
-        cv2.circle(Sh, c2, max(1, int(round(rp[i] * 0.62 * 8))), float(min(1.0, shade[i] * 1.1)), -1,
-                   cv2.LINE_AA, 3)
-    for a, b, wdt, shd in strands:
-        pa = (int(round((a[0] - x0) * 8)), int(round((a[1] - y0) * 8)))
-        pb = (int(round((b[0] - x0) * 8)), int(round((b[1] - y0) * 8)))
-        wd = max(1, int(round(wdt)))
-        cv2.line(D, pa, pb, 1.0, wd, cv2.LINE_AA, 3)
-        cv2.line(Sh, pa, pb, float(shd * 0.7), wd, cv2.LINE_AA, 3)
-    rmean = float(np.median(rp))
-    D = cv2.GaussianBlur(D, (0, 0), max(0.8, rmean * 0.22))
-    Sh = cv2.GaussianBlur(Sh, (0, 0), max(0.6, rmean * 0.12))
-    # branches (identical geometry in both seasons; the seasons differ in how much shows)
-    Bm = np.zeros((hp, wp), F32)
-    tb = cv.P(t["x"] + t["lean"] * 0.55, t["th"] + t["ry"] * 0.6, cz)
-    for i in order[:: max(1, len(order) // 9)]:
-        pa = (int(round((tb[0] - x0) * 8)), int(round((tb[1] - y0) * 8)))
-        mid = ((tb[0] + u[i]) / 2 + r.uniform(-0.3, 0.3) * rp[i], (tb[1] + v[i]) / 2 - rp[i] * 0.2)
-        pm = (int(round((mid[0] - x0) * 8)), int(round((mid[1] - y0) * 8)))
-        pb = (int(round((u[i] - x0) * 8)), int(round((v[i] - y0) * 8)))
-        wd = max(1, int(round(f * 0.09 / cz)))
-        cv2.line(Bm, pa, pm, 1.0, wd, cv2.LINE_AA, 3)
-        cv2.line(Bm, pm, pb, 1.0, max(1, wd // 2), cv2.LINE_AA, 3)
-    Bm = np.clip(Bm, 0, 1)
+    Ld /= np.linalg.norm(Ld) + 1e-6
 
-    pxm = f / cz  # pixels per metre at the crown
+    def q(x_, y_):
+        return (int(round((x_ - X0) * 8)), int(round((y_ - Y0) * 8)))
+
+    for k in order:
+        c = q(u[k], v[k])
+        rr = max(1, int(round(rp[k] * 8)))
+        cv2.circle(D, c, rr, 1.0, -1, cv2.LINE_8, 3)
+        cv2.circle(Sh, c, rr, float(shade[k] * 0.78), -1, cv2.LINE_8, 3)
+        c2 = q(u[k] + Ld[0] * rp[k] * 0.3, v[k] + Ld[1] * rp[k] * 0.3)
+        cv2.circle(Sh, c2, max(1, int(round(rp[k] * 0.62 * 8))), float(min(1.0, shade[k] * 1.1)), -1, cv2.LINE_8, 3)
+    for a, b, wdt, shd in strands:
+        wd = max(1, int(round(wdt)))
+        cv2.line(D, q(*a), q(*b), 1.0, wd, cv2.LINE_AA, 3)
+        cv2.line(Sh, q(*a), q(*b), float(shd * 0.7), wd, cv2.LINE_AA, 3)
+    rmean = float(np.median(rp))
+    D = cv2.GaussianBlur(D, (0, 0), max(0.6, rmean * 0.22))
+    Sh = cv2.GaussianBlur(Sh, (0, 0), max(0.5, rmean * 0.12))
+    # branches: same geometry in both seasons; the seasons differ in how much of them shows
+    Bm = np.zeros((hp, wp), F32)
+    tb = _P(sc, t["x"] + t["lean"] * 0.55, t["th"] + t["ry"] * 0.6, cz)
+    tb = (tb[0] * iks, tb[1] * iks)
+    wd = max(1, int(round(f * 0.09 * iks / cz)))
+    for k in order[:: max(1, len(order) // 9)]:
+        mid = ((tb[0] + u[k]) / 2 + r.uniform(-0.3, 0.3) * rp[k], (tb[1] + v[k]) / 2 - rp[k] * 0.2)
+        cv2.line(Bm, q(*tb), q(*mid), 1.0, wd, cv2.LINE_AA, 3)
+        cv2.line(Bm, q(*mid), q(u[k], v[k]), 1.0, max(1, wd // 2), cv2.LINE_AA, 3)
+    np.clip(Bm, 0, 1, out=Bm)
+
+    pxm = f / cz * iks  # patch pixels per metre at the crown
     leaf = _noise(r, hp, wp, max(1.0, pxm * 0.09))
     mid = _noise(r, hp, wp, max(1.5, pxm * 0.45))
     big = _noise(r, hp, wp, max(2.0, pxm * 1.4))
     petal = _noise(r, hp, wp, max(1.0, pxm * 0.06))
     clus = _noise(r, hp, wp, max(1.2, pxm * 0.22))
-    young = _noise(r, hp, wp, max(1.0, pxm * 0.15))
+    young = _noise(r, hp, wp, max(1.0, pxm * 0.07))
 
-    fogt = 1 - np.exp(-cz / sc.fogd)
+    fogt = F32(1 - np.exp(-cz / sc.fogd))
     amb, sun = sc.amb, sc.sunc
     sunk = 1.0 if sc.has_sun else 0.0
     vert = np.linspace(0, 1, hp, dtype=F32)[:, None]
-    Ill = (amb[None, None, :] * (0.75 + 0.35 * Sh[..., None])
-           + sun[None, None, :] * (sunk * np.clip(Sh - 0.3, 0, 1) * 1.25)[..., None])
-    base_patch_g = cv.g[y0:y1, x0:x1]
-    base_patch_b = cv.b[y0:y1, x0:x1]
-    bark = t["bark"]
+    Ill = (
+        amb[None, None, :] * (0.75 + 0.35 * Sh)[..., None]
+        + sun[None, None, :] * (sunk * 1.25 * np.clip(Sh - 0.3, 0, 1))[..., None]
+    )
+    brc = t["bark"] * (amb + sun * 0.3 * sunk) * (1 - fogt) + sc.haze * fogt
+    nb = 1 - Bm
 
-    # --- summer foliage
+    # summer foliage
     fld = D + 0.34 * (mid - 0.5) + 0.26 * (leaf - 0.5) + 0.10 * (big - 0.5)
     ag = _smooth(0.44, 0.54, fld)
-    gcol = pal["green"] * r.uniform(0.88, 1.12, 3).astype(F32)
-    tone = (0.62 + 0.75 * leaf) * (0.85 + 0.3 * big) * (0.8 + 0.25 * _smooth(0.5, 0.9, fld))
-    cg = gcol[None, None, :] * Ill * tone[..., None]
+    gcol = (pal["green"] * r.uniform(0.88, 1.12, 3)).astype(F32)
+    tone = (0.62 + 0.75 * leaf) * (0.85 + 0.3 * big) * (0.8 + 0.25 * _smooth(0.5, 0.9, fld)) * (1 - 0.15 * vert)
     hi = np.clip((leaf - 0.62) * 2.5, 0, 1) * np.clip(Sh - 0.5, 0, 1) * sunk
-    cg = cg + (np.array([0.35, 0.38, 0.12], F32) * hi[..., None])
-    cg = cg * (1 - 0.15 * vert[..., None])
-    cg = cg * (1 - fogt) + sc.haze * fogt
-    brc = bark * (amb + sun * 0.3 * sunk) * (1 - fogt) + sc.haze * fogt
-    pg = base_patch_g * (1 - Bm[..., None]) + brc * Bm[..., None]
-    pg = pg * (1 - ag[..., None]) + cg * ag[..., None]
+    cg = gcol * Ill * tone[..., None] + np.array([0.35, 0.38, 0.12], F32) * hi[..., None]
+    # premultiplied layer: branches under foliage
+    Ag = 1 - nb * (1 - ag)
+    Cg = (cg * (1 - fogt) + sc.haze * fogt) * ag[..., None] + brc * (Bm * (1 - ag))[..., None]
 
-    # --- blossom: clustered petals, branches showing, a few bronze young leaves
+    # blossom: clustered petals, darker gaps, branches showing, a few young leaves
     fb = D + 0.42 * (clus - 0.5) + 0.24 * (petal - 0.5) + 0.12 * (big - 0.5)
     ab = _smooth(0.50, 0.60, fb)
-    pk = pal["pink"] * r.uniform(0.96, 1.04, 3).astype(F32)
-    shadowtint = pal["shadow"]
+    pk = (pal["pink"] * r.uniform(0.96, 1.04, 3)).astype(F32)
     lum = np.clip(0.55 + 0.6 * (clus - 0.5) + 0.5 * (petal - 0.5) + 0.4 * (Sh - 0.55), 0, 1)
-    cb = (pk[None, None, :] * lum[..., None] + shadowtint[None, None, :] * (1 - lum[..., None]))
-    cb = cb * Ill * (0.92 + 0.2 * _smooth(0.6, 0.95, petal))[..., None]
-    cb = cb + np.clip(Sh - 0.55, 0, 1)[..., None] * 0.25 * sunk * sun * (pk * 0.5 + 0.5)
-    yl = _smooth(pal["young"], pal["young"] + 0.06, young) * _smooth(0.5, 0.7, fb)
-    cb = cb * (1 - yl[..., None]) + (pal["leaf"] * Ill * (0.7 + 0.5 * leaf[..., None])) * yl[..., None]
-    cb = cb * (1 - 0.1 * vert[..., None])
-    cb = cb * (1 - fogt) + sc.haze * fogt
-    Bb = np.clip(Bm * 1.0, 0, 1)
-    pb = base_patch_b * (1 - Bb[..., None]) + brc * Bb[..., None]
-    pb = pb * (1 - ab[..., None]) + cb * ab[..., None]
-    cv.g[y0:y1, x0:x1] = pg
-    cv.b[y0:y1, x0:x1] = pb
-    sc.crowns.append((x0, y0, x1, y1, cx, cz, t["rx"]))
+    cb = pal["shadow"] + (pk - pal["shadow"]) * lum[..., None]
+    cb = cb * Ill * (0.92 + 0.2 * _smooth(0.6, 0.95, petal) - 0.1 * vert)[..., None]
+    cb += (np.clip(Sh - 0.55, 0, 1) * (0.25 * sunk))[..., None] * (sun * (pk * 0.5 + 0.5))
+    yl = _smooth(pal["young"], pal["young"] + 0.05, young) * _smooth(0.5, 0.7, fb)
+    cb += (pal["leaf"] * Ill * (0.7 + 0.5 * leaf)[..., None] - cb) * yl[..., None]
+    Ab = 1 - nb * (1 - ab)
+    Cb = (cb * (1 - fogt) + sc.haze * fogt) * ab[..., None] + brc * (Bm * (1 - ab))[..., None]
+
+    # crop to where either season covers anything, keeping a one-pixel empty margin
+    cover = np.maximum(Ag, Ab) > 1e-3
+    rows = np.flatnonzero(cover.any(1))
+    cols = np.flatnonzero(cover.any(0))
+    if rows.size == 0:
+        return
+    ra, rb = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, hp)
+    ca, cb_ = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, wp)
+    Ag, Ab, Cg, Cb = Ag[ra:rb, ca:cb_], Ab[ra:rb, ca:cb_], Cg[ra:rb, ca:cb_], Cb[ra:rb, ca:cb_]
+    Y0, Y1, X0, X1 = Y0 + ra, Y0 + rb, X0 + ca, X0 + cb_
+    hp, wp = Y1 - Y0, X1 - X0
+    y0, x0 = ks * Y0, ks * X0
+    y1, x1 = min(ks * Y1, S), min(ks * X1, S)
+    for canvas, A, C in ((cv.g, Ag, Cg), (cv.b, Ab, Cb)):
+        A2 = cv2.resize(1 - A, (ks * wp, ks * hp), interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+        C2 = cv2.resize(C, (ks * wp, ks * hp), interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+        region = canvas[y0:y1, x0:x1]
+        region *= A2[..., None]
+        region += C2
 
 
 def _petals(sc, cv: _Canvas, pal):
@@ -982,23 +1167,36 @@ def _petals(sc, cv: _Canvas, pal):
     for t in sc.trees:
         if t["z"] > 60:
             continue
-        n = int(r.integers(40, 160))
+        n = int(r.integers(80, 260) * min(1.0, 18.0 / t["z"]))
         xs = t["x"] + t["lean"] + r.normal(0, t["rx"] * 0.9, n)
         zs = t["z"] + r.normal(0, t["rz"] * 0.9, n)
         ok = zs > 1.0
         xs, zs = xs[ok], zs[ok]
         u, v = cv.P(xs, 0.0, zs)
-        rr = sc.f * 0.035 / zs
+        rr = sc.f * 0.022 / zs
         for i in range(len(xs)):
             if rr[i] < 0.25:
                 continue
-            cv2.ellipse(pm, (int(u[i] * 8), int(v[i] * 8)), (max(1, int(rr[i] * 16)), max(1, int(rr[i] * 6))),
-                        0, 0, 360, 1.0, -1, cv2.LINE_AA, 3)
+            cv2.ellipse(
+                pm,
+                (int(u[i] * 8), int(v[i] * 8)),
+                (max(1, int(rr[i] * 16)), max(1, int(rr[i] * 6))),
+                0,
+                0,
+                360,
+                1.0,
+                -1,
+                cv2.LINE_AA,
+                3,
+            )
     # a band of petals drifted into the gutter
-    pm = np.clip(pm, 0, 1) * (sc.mat == 1)
-    col = pal["pink"] * 0.5 + 0.5
-    lit = (sc.amb + sc.sunc * (max(sc.L[1], 0) if sc.has_sun else 0) * sc.lit_ground[..., None]) * 0.95
-    cv.b = cv.b * (1 - pm[..., None] * 0.85) + (col * lit) * (pm[..., None] * 0.85)
+    pm = (np.clip(pm, 0, 1) * (sc.mat == 1)).ravel()
+    j = np.flatnonzero(pm > 0)
+    col = pal["pink"] * 0.8 + 0.15
+    lit = (sc.amb + sc.sunc * (max(float(sc.L[1]), 0.0) if sc.has_sun else 0.0) * sc.lit_ground.ravel()[j, None]) * 0.95
+    b = cv.b.reshape(-1, 3)
+    m = pm[j, None] * 0.85
+    b[j] = b[j] * (1 - m) + (col * lit) * m
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1013,20 +1211,15 @@ def _palette(r, sc):
     pk = pale * (1 - depth) + deep * depth
     shadow = np.array([0.55, 0.40, 0.52], F32) * (1 - depth) + np.array([0.55, 0.25, 0.40], F32) * depth
     leaf = np.array([0.42, 0.44, 0.18], F32) if r.random() < 0.6 else np.array([0.55, 0.30, 0.22], F32)
-    return dict(green=g, pink=pk, shadow=shadow, leaf=leaf, young=r.uniform(0.72, 0.95),
-                petals=bool(r.random() < 0.5))
+    return dict(green=g, pink=pk, shadow=shadow, leaf=leaf, young=r.uniform(0.72, 0.95), petals=bool(r.random() < 0.5))
 
 
-def _barrel(img, k):
-    S = img.shape[0]
+def _barrel_maps(S, k):
     c = (S - 1) / 2.0
-    yy, xx = np.mgrid[0:S, 0:S].astype(F32)
-    nx, ny = (xx - c) / c, (yy - c) / c
-    r2 = nx * nx + ny * ny
-    sc_ = (1 + k * r2) / (1 + k * 0.9)
-    mx = nx * sc_ * c + c
-    my = ny * sc_ * c + c
-    return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    n = (np.arange(S, dtype=F32) - c) / c
+    nx, ny = n[None, :], n[:, None]
+    sc_ = (1 + k * (nx * nx + ny * ny)) / (1 + 2 * max(k, 0.0))  # corners stay inside the frame
+    return (nx * sc_ * c + c).astype(F32), (ny * sc_ * c + c).astype(F32)
 
 
 def _painterly(img, rng):
@@ -1050,9 +1243,8 @@ def render(seed: int, size: int = 256):
     sc = _Scene(rng, S)
     sc.crowns = []
     pal = _palette(rng, sc)
-    img = _background(sc)
+    img = _background(sc, _shadow_map(sc))
     cv = _Canvas(img, sc)
-    _shadows(sc, cv)
     if pal["petals"]:
         _petals(sc, cv, pal)
 
@@ -1084,7 +1276,7 @@ def render(seed: int, size: int = 256):
     # overhead wires between utility poles (drawn last)
     ut = sorted([p for p in sc.poles if p["kind"] == "util"], key=lambda p: p["z"])
     wcol = (0.12, 0.12, 0.13) if not sc.dusk else (0.05, 0.05, 0.08)
-    for a, b in zip(ut[:-1], ut[1:]):
+    for a, b in zip(ut[:-1], ut[1:], strict=False):
         if abs(a["x"] - b["x"]) > 0.5 or a["z"] < 1.5:
             continue
         for k_, off in enumerate((-0.7, -0.1, 0.6)):
@@ -1107,11 +1299,12 @@ def render(seed: int, size: int = 256):
         add = glow[..., None] * np.array([1.0, 0.7, 0.35], F32) * 0.5
         G = G + add
         B = B + add
-    if abs(sc.barrel) > 0.01:
-        G = _barrel(G, sc.barrel)
-        B = _barrel(B, sc.barrel)
     G = cv2.resize(G, (size, size), interpolation=cv2.INTER_AREA)
     B = cv2.resize(B, (size, size), interpolation=cv2.INTER_AREA)
+    if abs(sc.barrel) > 0.01:  # lens distortion, the same warp on both
+        mx, my = _barrel_maps(size, sc.barrel)
+        G = cv2.remap(G, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        B = cv2.remap(B, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     if sc.paint:
         G = _painterly(G, np.random.default_rng(seed + 7))
         B = _painterly(B, np.random.default_rng(seed + 7))

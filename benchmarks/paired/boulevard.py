@@ -52,27 +52,81 @@ _CAR_COLOURS = {
     "brown": (96, 66, 44),
 }
 _CAR_WEIGHTS = {
-    "white": 0.16, "pearl": 0.05, "silver": 0.10, "grey": 0.10, "black": 0.10, "red": 0.08, "dark red": 0.03,
-    "pink": 0.05, "blue": 0.07, "light blue": 0.03, "navy": 0.04, "green": 0.05, "dark green": 0.03,
-    "yellow": 0.03, "orange": 0.02, "beige": 0.04, "brown": 0.02,
+    "white": 0.16,
+    "pearl": 0.05,
+    "silver": 0.10,
+    "grey": 0.10,
+    "black": 0.10,
+    "red": 0.08,
+    "dark red": 0.03,
+    "pink": 0.05,
+    "blue": 0.07,
+    "light blue": 0.03,
+    "navy": 0.04,
+    "green": 0.05,
+    "dark green": 0.03,
+    "yellow": 0.03,
+    "orange": 0.02,
+    "beige": 0.04,
+    "brown": 0.02,
 }
+
+_E_Y = np.array([0, 1, 0], np.float32)
+_E_Z = np.array([0, 0, 1], np.float32)
+_HUB = np.array([120, 122, 126], np.float32)
+_TAIL = np.array([190, 20, 24], np.float32)
+_HEAD = np.array([235, 232, 215], np.float32)
+_GRILLE = np.array([30, 30, 32], np.float32)
+_PLATE = np.array([230, 230, 222], np.float32)
 
 _FACADE_COLOURS = np.array(
     [
-        (222, 210, 186), (236, 228, 210), (200, 178, 150), (176, 96, 70), (150, 84, 62), (190, 120, 90),
-        (168, 168, 162), (120, 122, 124), (232, 212, 150), (206, 186, 120), (178, 196, 206), (160, 178, 160),
-        (240, 238, 232), (214, 170, 150), (110, 90, 78), (196, 150, 110), (228, 190, 178), (90, 96, 104),
+        (222, 210, 186),
+        (236, 228, 210),
+        (200, 178, 150),
+        (176, 96, 70),
+        (150, 84, 62),
+        (190, 120, 90),
+        (168, 168, 162),
+        (120, 122, 124),
+        (232, 212, 150),
+        (206, 186, 120),
+        (178, 196, 206),
+        (160, 178, 160),
+        (240, 238, 232),
+        (214, 170, 150),
+        (110, 90, 78),
+        (196, 150, 110),
+        (228, 190, 178),
+        (90, 96, 104),
     ],
     np.float32,
 )
 _SIGN_COLOURS = np.array(
-    [(196, 30, 36), (24, 70, 150), (20, 110, 60), (236, 196, 40), (30, 30, 30), (240, 240, 236), (230, 110, 30),
-     (120, 40, 110), (0, 140, 150)],
+    [
+        (196, 30, 36),
+        (24, 70, 150),
+        (20, 110, 60),
+        (236, 196, 40),
+        (30, 30, 30),
+        (240, 240, 236),
+        (230, 110, 30),
+        (120, 40, 110),
+        (0, 140, 150),
+    ],
     np.float32,
 )
 _AWNING_COLOURS = np.array(
-    [(170, 30, 36), (24, 80, 60), (30, 60, 120), (210, 170, 60), (240, 236, 228), (60, 60, 60), (200, 90, 40),
-     (120, 30, 60)],
+    [
+        (170, 30, 36),
+        (24, 80, 60),
+        (30, 60, 120),
+        (210, 170, 60),
+        (240, 236, 228),
+        (60, 60, 60),
+        (200, 90, 40),
+        (120, 30, 60),
+    ],
     np.float32,
 )
 
@@ -97,8 +151,8 @@ def _scene(seed: int) -> dict:
     sc["zebra"] = float(rng.uniform(12, 45)) if rng.random() < 0.35 else None
     sc["asphalt"] = np.array([1.0, 1.0, 1.0], np.float32) * rng.uniform(78, 112) + rng.normal(0, 3, 3)
     pave_kind = rng.integers(3)
-    sc["pave"] = (
-        np.array([(176, 172, 164), (196, 186, 168), (160, 104, 86)][pave_kind], np.float32) * rng.uniform(0.85, 1.1)
+    sc["pave"] = np.array([(176, 172, 164), (196, 186, 168), (160, 104, 86)][pave_kind], np.float32) * rng.uniform(
+        0.85, 1.1
     )
     sc["slab"] = float(rng.uniform(0.4, 0.9)) if pave_kind != 2 else float(rng.uniform(0.2, 0.3))
     sc["kerb"] = np.array([168, 166, 160], np.float32) * rng.uniform(0.85, 1.05)
@@ -143,19 +197,26 @@ def _scene(seed: int) -> dict:
             shop = rng.random() < 0.6
             gh = rng.uniform(3.6, 4.6) if shop else fh
             blk = {
-                "z0": z, "z1": z + length,
+                "z0": z,
+                "z1": z + length,
                 "H": 0.0 if gap else gh + (storeys - 1) * fh + rng.uniform(0.4, 1.5),
-                "fh": fh, "gh": gh, "shop": shop,
+                "fh": fh,
+                "gh": gh,
+                "shop": shop,
                 "col": _FACADE_COLOURS[rng.integers(len(_FACADE_COLOURS))] * rng.uniform(0.88, 1.08)
                 + rng.normal(0, 5, 3).astype(np.float32),
-                "pw": rng.uniform(2.2, 4.0), "ww": rng.uniform(0.35, 0.6), "wh": rng.uniform(0.45, 0.62),
-                "frame": np.array([(235, 232, 225), (60, 55, 50), (200, 190, 170), (120, 70, 50)][rng.integers(4)],
-                                  np.float32),
+                "pw": rng.uniform(2.2, 4.0),
+                "ww": rng.uniform(0.35, 0.6),
+                "wh": rng.uniform(0.45, 0.62),
+                "frame": np.array(
+                    [(235, 232, 225), (60, 55, 50), (200, 190, 170), (120, 70, 50)][rng.integers(4)], np.float32
+                ),
                 "glass": np.array([70, 82, 98], np.float32) * rng.uniform(0.7, 1.3),
                 "sign": _SIGN_COLOURS[rng.integers(len(_SIGN_COLOURS))],
                 "letter": np.array((250, 250, 245) if rng.random() < 0.7 else (25, 25, 25), np.float32),
                 "awning": (_AWNING_COLOURS[rng.integers(len(_AWNING_COLOURS))], rng.random() < 0.5)
-                if shop and rng.random() < 0.45 else None,
+                if shop and rng.random() < 0.45
+                else None,
                 "blade": _SIGN_COLOURS[rng.integers(len(_SIGN_COLOURS))] if shop and rng.random() < 0.3 else None,
                 "hash": int(rng.integers(1 << 20)),
             }
@@ -168,7 +229,7 @@ def _scene(seed: int) -> dict:
     which = rng.choice(["both", "both", "both", "left", "right"])
     sc["tree_sides"] = {"both": (-1, 1), "left": (-1,), "right": (1,)}[which]
     spacing = rng.uniform(6.0, 11.0)
-    R = rng.uniform(2.4, 4.4)
+    R = rng.uniform(2.6, 4.8)
     shape = rng.choice(["round", "spread", "tall"])
     rv = {"round": 0.85, "spread": 0.62, "tall": 1.15}[shape]
     trunk_h = rng.uniform(2.0, 3.2)
@@ -176,19 +237,26 @@ def _scene(seed: int) -> dict:
     pink = rng.uniform(0.0, 1.0) ** 1.5  # 0: pale Yoshino-like white, 1: deep Kanzan-like pink
     trees = []
     tree_off = rng.uniform(0.6, min(1.4, pave_w - 1.0))
+    z_first = 2 * R + 2 if elevated else 0.0  # a raised camera must not sit inside a crown
     for side in sc["tree_sides"]:
         z = rng.uniform(1.5, spacing + 2)
         while z < 170:
-            if rng.random() < 0.93:  # an occasional missing tree
+            if rng.random() < 0.93 and z > z_first:  # an occasional missing tree
                 s = rng.uniform(0.82, 1.18)
-                trees.append({
-                    "X": side * (sc["W2"] + tree_off) + rng.normal(0, 0.08), "Z": z,
-                    "R": R * s, "Rv": R * s * rv * rng.uniform(0.9, 1.1), "th": trunk_h * rng.uniform(0.9, 1.1),
-                    "lean": -side * rng.uniform(0.2, 0.9),  # pruned to lean over the road
-                    "tint": float(np.clip(green_tint + rng.normal(0, 0.12), 0, 1)),
-                    "pink": float(np.clip(pink + rng.normal(0, 0.08), 0, 1)),
-                    "seed": int(rng.integers(1 << 31)), "side": side,
-                })
+                trees.append(
+                    {
+                        "X": side * (sc["W2"] + tree_off) + rng.normal(0, 0.08),
+                        "Z": z,
+                        "R": R * s,
+                        "Rv": R * s * rv * rng.uniform(0.9, 1.1),
+                        "th": trunk_h * rng.uniform(0.9, 1.1),
+                        "lean": -side * rng.uniform(0.2, 0.9),  # pruned to lean over the road
+                        "tint": float(np.clip(green_tint + rng.normal(0, 0.12), 0, 1)),
+                        "pink": float(np.clip(pink + rng.normal(0, 0.08), 0, 1)),
+                        "seed": int(rng.integers(1 << 31)),
+                        "side": side,
+                    }
+                )
             z += spacing * rng.uniform(0.85, 1.15)
     sc["trees"] = trees
     sc["petals"] = rng.random() < 0.6
@@ -202,13 +270,30 @@ def _scene(seed: int) -> dict:
 
     def car(X, z, facing, parked):
         kind = rng.choice(["sedan", "hatch", "hatch", "suv", "van", "kei"], p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
-        L, Wd, H = {"sedan": (4.6, 1.78, 1.45), "hatch": (4.0, 1.72, 1.48), "suv": (4.6, 1.86, 1.7),
-                    "van": (4.9, 1.9, 2.0), "kei": (3.4, 1.48, 1.65)}[kind]
+        L, Wd, H = {
+            "sedan": (4.6, 1.78, 1.45),
+            "hatch": (4.0, 1.72, 1.48),
+            "suv": (4.6, 1.86, 1.7),
+            "van": (4.9, 1.9, 2.0),
+            "kei": (3.4, 1.48, 1.65),
+        }[kind]
         s = rng.uniform(0.94, 1.05)
         name = str(rng.choice(names, p=p))
         col = np.array(_CAR_COLOURS[name], np.float32) * rng.uniform(0.92, 1.06)
-        cars.append({"X": X, "z0": z, "L": L * s, "W": Wd * s, "H": H * s, "kind": str(kind), "facing": facing,
-                     "colour": name, "rgb": np.clip(col, 0, 255), "parked": parked})
+        cars.append(
+            {
+                "X": X,
+                "z0": z,
+                "L": L * s,
+                "W": Wd * s,
+                "H": H * s,
+                "kind": str(kind),
+                "facing": facing,
+                "colour": name,
+                "rgb": np.clip(col, 0, 255),
+                "parked": parked,
+            }
+        )
         return L * s
 
     park_p = rng.uniform(0.35, 0.85)
@@ -240,7 +325,7 @@ def _scene(seed: int) -> dict:
     lsp = rng.uniform(18, 32)
     lh = rng.uniform(5.5, 8.0)
     lcol = np.array([(50, 52, 55), (40, 60, 50), (120, 122, 124)][rng.integers(3)], np.float32)
-    for side in ((-1, 1) if lside == 0 else (int(lside),)):
+    for side in (-1, 1) if lside == 0 else (int(lside),):
         z = rng.uniform(3, lsp)
         while z < 150:
             lamps.append({"X": side * (sc["W2"] + 0.35), "Z": z, "H": lh, "side": side, "col": lcol})
@@ -296,7 +381,7 @@ class _Canvas:
         """World polygon -> fixed-point screen points, clipped to the near plane; None if nothing is left."""
         c, s, cx, h = self.c, self.s, self.cx, self.h
         pts = []
-        for X, Y, Z in (P.tolist() if isinstance(P, np.ndarray) else P):
+        for X, Y, Z in P.tolist() if isinstance(P, np.ndarray) else P:
             dX = X - cx
             pts.append((c * dX - s * Z, Y - h, s * dX + c * Z))
         if all(p[2] >= _NEAR for p in pts):
@@ -329,7 +414,6 @@ class _Canvas:
             return
         cv2.fillPoly(self.img, [pts], (float(colour[0]), float(colour[1]), float(colour[2])), cv2.LINE_8, _SH)
         cv2.fillPoly(self.cbuf, [pts], (0, 0, 0, 0), cv2.LINE_8, _SH)
-
 
     def haze(self, zc: float) -> float:
         return 1.0 - math.exp(-max(zc, 0.0) / self.sc["fog"])
@@ -411,7 +495,7 @@ class _Canvas:
         # textures in world coordinates
         tex = cv2.GaussianBlur(tex_rng.random((128, 128), dtype=np.float32), (0, 0), 0.7)
         tex = (tex - tex.mean()) / (tex.std() + 1e-6)
-        fine = cv2.remap(tex, X * 9.0, Z * 9.0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        fine = cv2.remap(tex, X * 4.0, Z * 4.0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
         big_t = cv2.GaussianBlur(tex_rng.random((64, 64), dtype=np.float32), (0, 0), 2.0)
         big_t = (big_t - big_t.mean()) / (big_t.std() + 1e-6)
         big = cv2.remap(big_t, X * 1.5, Z * 0.6, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
@@ -435,11 +519,20 @@ class _Canvas:
             z0 = sc["zebra"]
             paint |= (Z > z0) & (Z < z0 + 3.5) & (ax < W2 - 0.3) & ((X % 1.1) < 0.55)
         code[paint & (ax < W2)] = 5
-        pal = np.stack([sc["asphalt"], sc["kerb"], sc["kerb"] * 0.55, sc["pave"], sc["pave"] * 0.8,
-                        np.array([214, 214, 208], np.float32)]).astype(np.float32)
+        pal = np.stack(
+            [
+                sc["asphalt"],
+                sc["kerb"],
+                sc["kerb"] * 0.55,
+                sc["pave"],
+                sc["pave"] * 0.8,
+                np.array([214, 214, 208], np.float32),
+            ]
+        ).astype(np.float32)
         amp = np.array([0.22, 0.1, 0.1, 0.12, 0.12, 0.2], np.float32)[code]
         self.g_alb = pal[code]
-        self.g_tex = 1 + (fine * amp * 0.45) * near + 0.05 * big
+        grain = tex_rng.random(X.shape, dtype=np.float32) - 0.5
+        self.g_tex = 1 + (fine * 0.25 + grain) * amp * near + 0.015 * big
 
     def building_shadow(self, side_sun: int, Zq: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Height of the sun-side facade at Zq (0 where no building)."""
@@ -550,8 +643,21 @@ class _Canvas:
             code[plain] = 5
             wall, glass, frame = P["col"][k], P["glass"][k], P["frame"][k]
             n = len(k)
-            pal = np.stack([wall, wall * 0.88, wall * 1.06, wall * 0.8, frame, glass, glass, P["sign"][k],
-                            P["letter"][k], np.broadcast_to(curtain, (n, 3))], 1)  # (n,10,3)
+            pal = np.stack(
+                [
+                    wall,
+                    wall * 0.88,
+                    wall * 1.06,
+                    wall * 0.8,
+                    frame,
+                    glass,
+                    glass,
+                    P["sign"][k],
+                    P["letter"][k],
+                    np.broadcast_to(curtain, (n, 3)),
+                ],
+                1,
+            )  # (n,10,3)
             idx = code.astype(np.int32) + (np.arange(n, dtype=np.int32) * 10)[None, :]
             img = pal.reshape(-1, 3)[idx]
             # brightness: glass variation, reveal shadow, shop-window reflections
@@ -603,16 +709,37 @@ class _Canvas:
                         z_b = za + (zb - za) * (i + 1) / max(n_str, 1)
                         c = under if i % 2 == 0 else np.array([235, 232, 225], np.float32) * 0.55
                         cs = self.shade_col(c / max(sc["amb"] * 0.85, 1e-3) * 0.8, np.array([0, -1, 0]), zc)
-                        self.fill([(Xp, y_top, z_a), (Xp, y_top, z_b), (Xp - side * depth, y_bot, z_b),
-                                   (Xp - side * depth, y_bot, z_a)], cs)
+                        self.fill(
+                            [
+                                (Xp, y_top, z_a),
+                                (Xp, y_top, z_b),
+                                (Xp - side * depth, y_bot, z_b),
+                                (Xp - side * depth, y_bot, z_a),
+                            ],
+                            cs,
+                        )
                     val = self.shade_col(col, np.array([-side, 0, 0], np.float32), zc)
-                    self.fill([(Xp - side * depth, y_bot, za), (Xp - side * depth, y_bot, zb),
-                               (Xp - side * depth, y_bot - 0.28, zb), (Xp - side * depth, y_bot - 0.28, za)], val)
+                    self.fill(
+                        [
+                            (Xp - side * depth, y_bot, za),
+                            (Xp - side * depth, y_bot, zb),
+                            (Xp - side * depth, y_bot - 0.28, zb),
+                            (Xp - side * depth, y_bot - 0.28, za),
+                        ],
+                        val,
+                    )
                 if blk["blade"] is not None and blk["H"] > gh + 2:
                     zb = blk["z0"] + 1.0
                     c = self.shade_col(blk["blade"], np.array([0, 0, -1], np.float32), zb)
-                    self.fill([(Xp, gh + 0.6, zb), (Xp - side * 0.75, gh + 0.6, zb),
-                               (Xp - side * 0.75, gh + 2.2, zb), (Xp, gh + 2.2, zb)], c)
+                    self.fill(
+                        [
+                            (Xp, gh + 0.6, zb),
+                            (Xp - side * 0.75, gh + 0.6, zb),
+                            (Xp - side * 0.75, gh + 2.2, zb),
+                            (Xp, gh + 2.2, zb),
+                        ],
+                        c,
+                    )
 
     # ---- objects
     def draw_tree(self, tr: dict) -> None:
@@ -625,103 +752,128 @@ class _Canvas:
         cc = self.cam(centre[None])[0]
         if cc[2] < -R:
             return
-        zc = max(cc[2], _NEAR)
+        zc = max(float(cc[2]), _NEAR)
         hz = self.haze(zc)
-        # trunk (two tones, lit and shaded), and a first fork into the canopy
+        # trunk in two tones (lit and shaded halves), leaning slightly into the canopy
         bark = np.array([72, 62, 56], np.float32) * rng.uniform(0.85, 1.15)
         tw = 0.17 * R / 3.3 + 0.08
-        sun = sc["sun"]
-        lit_side = 1 if sun[0] > 0 else -1
         top = th + Rv * 0.55
+        ln = tr["lean"] * 0.3
         for half in (-1, 1):
             nrm = np.array([half * 0.8, 0, -0.6], np.float32)
-            col = self.shade_col(bark, nrm / np.linalg.norm(nrm), zc)
-            xa, xb = (X - tw, X) if half < 0 else (X, X + tw)
-            xta, xtb = (X - tw * 0.6 + tr["lean"] * 0.3, X + tr["lean"] * 0.3) if half < 0 else (
-                X + tr["lean"] * 0.3, X + tw * 0.6 + tr["lean"] * 0.3)
-            self.fill([(xa, 0, Z), (xb, 0, Z), (xtb, top, Z), (xta, top, Z)], col)
-        _ = lit_side
-        # clusters in the canopy ellipsoid
-        rn = R / max(cc[2], 1.0) * sc["fn"]
-        n = int(np.clip(30 + 520 * rn, 30, 240))
-        n_small = int(n * 0.5)
+            colr = self.shade_col(bark, nrm / np.linalg.norm(nrm), zc)
+            if half < 0:
+                P = [(X - tw, 0, Z), (X, 0, Z), (X + ln, top, Z), (X - tw * 0.6 + ln, top, Z)]
+            else:
+                P = [(X, 0, Z), (X + tw, 0, Z), (X + tw * 0.6 + ln, top, Z), (X + ln, top, Z)]
+            self.fill(P, colr)
+        # clumps of foliage in the canopy ellipsoid: large ones inside, small ones on the shell
+        rn = R / max(float(cc[2]), 1.0) * sc["fn"]  # canopy radius / image width
+        shrink = float(np.clip(0.1 / max(rn, 1e-3), 0.22, 1.0)) ** 0.8  # smaller clumps on near trees
+        n = int(np.clip((40 + 900 * rn) / shrink**1.1, 40, 520))
+        n_small = int(n * 0.6)
         dirs = rng.normal(size=(n + n_small, 3)).astype(np.float32)
         dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-        rad = np.concatenate([rng.uniform(0.35, 0.95, n) ** 0.5, rng.uniform(0.85, 1.02, n_small)]).astype(np.float32)
-        # flatten the underside (pruned, clear of pedestrians)
+        rad = np.concatenate([rng.uniform(0.3, 0.92, n) ** 0.5, rng.uniform(0.86, 1.04, n_small)]).astype(np.float32)
         d = dirs * rad[:, None]
-        d[:, 1] = np.where(d[:, 1] < -0.55, -0.55 - (d[:, 1] + 0.55) * 0.3, d[:, 1])
+        d[:, 1] = np.where(d[:, 1] < -0.55, -0.55 - (d[:, 1] + 0.55) * 0.3, d[:, 1])  # pruned flat underside
         pos = centre + d * np.array([R, Rv, R], np.float32)
-        size = np.concatenate([rng.uniform(0.2, 0.36, n), rng.uniform(0.08, 0.16, n_small)]).astype(np.float32) * R
+        size = np.concatenate([rng.uniform(0.14, 0.27, n), rng.uniform(0.06, 0.12, n_small)]).astype(np.float32)
+        size *= R * shrink
         nrm = d / (np.linalg.norm(d, axis=1, keepdims=True) + 1e-6)
-        lam = nrm @ sun
+        lam = nrm @ sc["sun"]
         if sc["cloudy"]:
-            shd = 0.5 + 0.18 * nrm[:, 1] + 0.06 * lam
+            shd = 0.52 + 0.2 * nrm[:, 1] + 0.06 * lam
         else:
-            shd = 0.36 + 0.34 * np.clip(lam, -0.3, 1) + 0.12 * nrm[:, 1]
-        shd = shd + 0.25 * (rad - 0.8) + rng.normal(0, 0.05, len(shd))
-        shd = np.clip(shd, 0.05, 0.95)
-        tint = np.clip(rng.normal(0, 0.18, len(shd)) + 0.5, 0, 1)
+            shd = 0.36 + 0.36 * np.clip(lam, -0.3, 1) + 0.12 * nrm[:, 1]
+        shd = np.clip(shd + 0.3 * (rad - 0.8) + rng.normal(0, 0.06, len(shd)), 0.04, 0.95)
+        tint = np.clip(rng.normal(0.5, 0.2, len(shd)), 0, 1)
+        # branches (need the rng in a fixed order, so drawn up front)
+        n_br = int(rng.integers(5, 9))
+        base = np.array([X + ln, top - 0.3, Z], np.float32)
+        segs = []
+        for _ in range(n_br):
+            dd = rng.normal(size=3).astype(np.float32)
+            dd[1] = abs(dd[1]) * 1.2 + 0.3
+            dd /= np.linalg.norm(dd)
+            end = centre + dd * np.array([R, Rv, R], np.float32) * rng.uniform(0.55, 0.9)
+            end[1] -= Rv * 0.3
+            mid = (base + end) / 2 + rng.normal(0, 0.25, 3).astype(np.float32)
+            segs.append((base, mid, 0.09 * R / 3.3 + 0.04))
+            segs.append((mid, end, 0.05 * R / 3.3 + 0.02))
+            for _ in range(2):
+                tip = end + rng.normal(0, 0.5, 3).astype(np.float32) * np.array([R, Rv, R], np.float32) * 0.3
+                segs.append((end, tip, 0.025))
         Pc = self.cam(pos)
         keep = Pc[:, 2] > _NEAR
         if not keep.any():
             return
         Pc, size, shd, tint = Pc[keep], size[keep], shd[keep], tint[keep]
-        uv = self.proj(Pc)
-        rpx = self.f * size / Pc[:, 2]
         order = np.argsort(-Pc[:, 2])
-        hl = self.hl_dir
+        Pc, size, shd, tint = Pc[order], size[order], shd[order], tint[order]
+        uv = self.proj(Pc)
+        r = self.f * size / Pc[:, 2]
+        # leaves almost at the lens would be huge blurry discs: leave them out
+        on_screen = (uv > -r[:, None] - 2).all(1) & (uv < S + r[:, None] + 2).all(1)
+        vis = (r >= 0.35) & ((Pc[:, 2] > 2.0) | (r < 0.08 * S)) & on_screen
         hzv = int(round(hz * 255))
+        hl = self.hl_dir
+        o1 = hl[None, :] * (r * 0.24)[:, None]
+        o2 = hl[None, :] * (r * 0.45)[:, None]
+        q0 = np.round(uv * _ONE).astype(np.int32)
+        q1 = np.round((uv + o1) * _ONE).astype(np.int32)
+        q2 = np.round((uv + o2) * _ONE).astype(np.int32)
+        R0 = np.maximum(np.round(r * _ONE), 1).astype(np.int32)
+        R1 = np.round(r * 0.74 * _ONE).astype(np.int32)
+        R2 = np.round(r * 0.36 * _ONE).astype(np.int32)
+        s0 = np.clip(shd * 255 * 0.62, 1, 255).astype(np.int32)
+        s1 = np.clip(shd * 255, 1, 255).astype(np.int32)
+        s2 = np.clip(shd * 255 * 1.15 + 14, 1, 255).astype(np.int32)
+        ti = (tint * 255).astype(np.int32)
         cb = self.cbuf
-        # branches: drawn after the back half of the canopy, before the front half
-        split = np.searchsorted(-Pc[order, 2], -cc[2])
-        n_br = int(rng.integers(5, 9))
-        br_pts = []
-        base = np.array([X + tr["lean"] * 0.3, top - 0.3, Z], np.float32)
-        for _ in range(n_br):
-            dd = rng.normal(size=3).astype(np.float32)
-            dd[1] = abs(dd[1]) * 1.2 + 0.3
-            dd /= np.linalg.norm(dd)
-            end = centre + dd * np.array([R, Rv, R], np.float32) * rng.uniform(0.55, 0.85) - np.array(
-                [0, Rv * 0.3, 0], np.float32)
-            mid = (base + end) / 2 + rng.normal(0, 0.25, 3).astype(np.float32)
-            br_pts.append((base, mid, 0.09 * R / 3.3 + 0.04))
-            br_pts.append((mid, end, 0.05 * R / 3.3 + 0.02))
-            for _ in range(2):
-                tip = end + rng.normal(0, 0.45, 3).astype(np.float32) * np.array([R, Rv, R], np.float32) * 0.5
-                br_pts.append((end, tip, 0.025))
-        sh_l = np.clip(shd * 255, 1, 255).astype(int)
-        ti = (tint * 255).astype(int)
+        split = int(np.searchsorted(-Pc[:, 2], -cc[2]))
+        cols = (vis, q0, q1, q2, R0, R1, R2, s0, s1, s2, ti, r)
+        rows = list(zip(*(c.tolist() for c in cols), strict=True))
+        circle = cv2.circle
 
-        def clusters(idx):
-            for i in idx:
-                u, v = uv[i]
-                r = rpx[i]
-                if r < 0.35 or u < -r - 2 or u > S + r + 2 or v < -r - 2 or v > S + r + 2:
+        def clusters(rs):
+            for vv, a0, a1, a2, rr0, rr1, rr2, v0, v1, v2, t, rp in rs:
+                if not vv:
                     continue
-                s = int(sh_l[i])
-                t = int(ti[i])
-                c = (int(u * _ONE), int(v * _ONE))
-                cv2.circle(cb, c, max(int(r * _ONE), 1), (int(s * 0.55), t, _L_LEAF, hzv), -1, cv2.LINE_8, _SH)
-                if r > 1.2:
-                    o = hl * r * 0.22
-                    cv2.circle(cb, (int((u + o[0]) * _ONE), int((v + o[1]) * _ONE)), int(r * 0.72 * _ONE),
-                               (s, t, _L_LEAF, hzv), -1, cv2.LINE_8, _SH)
-                if r > 2.5:
-                    o = hl * r * 0.42
-                    cv2.circle(cb, (int((u + o[0]) * _ONE), int((v + o[1]) * _ONE)), int(r * 0.38 * _ONE),
-                               (min(255, int(s * 1.25 + 20)), t, _L_LEAF, hzv), -1, cv2.LINE_8, _SH)
+                circle(cb, a0, rr0, (v0, t, _L_LEAF, hzv), -1, cv2.LINE_8, _SH)
+                if rp > 1.0:
+                    circle(cb, a1, rr1, (v1, t, _L_LEAF, hzv), -1, cv2.LINE_8, _SH)
+                    if rp > 3.0:
+                        circle(cb, a2, rr2, (v2, t, _L_LEAF, hzv), -1, cv2.LINE_8, _SH)
 
-        clusters(order[:split])
-        for p0, p1, w in br_pts:
-            q = self.cam(np.stack([p0, p1]))
-            if (q[:, 2] < _NEAR).any():
-                continue
-            e = self.proj(q)
-            thick = int(max(1, round(self.f * w / q[:, 2].mean())))
-            cv2.line(cb, (int(e[0, 0] * _ONE), int(e[0, 1] * _ONE)), (int(e[1, 0] * _ONE), int(e[1, 1] * _ONE)),
-                     (40, 0, _L_BRANCH, hzv), thick, cv2.LINE_8, _SH)
-        clusters(order[split:])
+        clusters(rows[:split])
+        # branches after the back half of the canopy, before the front half
+        p0 = np.stack([sg[0] for sg in segs])
+        p1 = np.stack([sg[1] for sg in segs])
+        w = np.array([sg[2] for sg in segs], np.float32)
+        c0, c1 = self.cam(p0), self.cam(p1)
+        ok = (c0[:, 2] > _NEAR) & (c1[:, 2] > _NEAR)
+        if ok.any():
+            q0, q1 = self.proj(c0[ok]), self.proj(c1[ok])
+            thick = np.maximum(1, np.round(self.f * w[ok] * 2 / (c0[ok, 2] + c1[ok, 2]))).astype(int)
+            allq = np.concatenate([q0, q1])
+            pad = int(thick.max()) + 2
+            x0 = int(np.clip(np.floor(allq[:, 0].min()) - pad, 0, S))
+            x1 = int(np.clip(np.ceil(allq[:, 0].max()) + pad, 0, S))
+            y0 = int(np.clip(np.floor(allq[:, 1].min()) - pad, 0, S))
+            y1 = int(np.clip(np.ceil(allq[:, 1].max()) + pad, 0, S))
+            if x1 > x0 and y1 > y0:
+                bm = np.zeros((y1 - y0, x1 - x0), np.uint8)
+                off = np.array([x0, y0], np.float64)
+                e0 = np.round((q0 - off) * _ONE).astype(np.int32).tolist()
+                e1 = np.round((q1 - off) * _ONE).astype(np.int32).tolist()
+                for a, b, tk in zip(e0, e1, thick.tolist(), strict=True):
+                    cv2.line(bm, a, b, 1, tk, cv2.LINE_8, _SH)
+                # branches show only inside the foliage drawn so far, never against the sky
+                sub = cb[y0:y1, x0:x1]
+                sel = (bm > 0) & (sub[..., 2] == _L_LEAF)
+                sub[sel] = (30, 0, _L_BRANCH, hzv)
+        clusters(rows[split:])
 
     def tree_shadow(self, tr: dict) -> None:
         sc = self.sc
@@ -745,8 +897,14 @@ class _Canvas:
             cv2.fillPoly(self.shadow, [pts], 255, cv2.LINE_8, _SH)
         # trunk
         tw = 0.2
-        P = np.array([(tr["X"] - tw * pd[0], 0, tr["Z"] - tw * pd[2]), (tr["X"] + tw * pd[0], 0, tr["Z"] + tw * pd[2]),
-                      (tr["X"] + th * sx, 0, tr["Z"] + th * sz)], np.float32)
+        P = np.array(
+            [
+                (tr["X"] - tw * pd[0], 0, tr["Z"] - tw * pd[2]),
+                (tr["X"] + tw * pd[0], 0, tr["Z"] + tw * pd[2]),
+                (tr["X"] + th * sx, 0, tr["Z"] + th * sz),
+            ],
+            np.float32,
+        )
         pts = self.poly(P)
         if pts is not None:
             cv2.fillPoly(self.shadow, [pts], 255, cv2.LINE_8, _SH)
@@ -770,8 +928,15 @@ class _Canvas:
         sun = self.sc["sun"]
         sx, sz = -sun[0] / max(sun[1], 0.2), -sun[2] / max(sun[1], 0.2)
         X, Z, H = lp["X"], lp["Z"], lp["H"]
-        P = np.array([(X - 0.08, 0, Z), (X + 0.08, 0, Z), (X + 0.06 + H * sx, 0, Z + H * sz),
-                      (X - 0.06 + H * sx, 0, Z + H * sz)], np.float32)
+        P = np.array(
+            [
+                (X - 0.08, 0, Z),
+                (X + 0.08, 0, Z),
+                (X + 0.06 + H * sx, 0, Z + H * sz),
+                (X - 0.06 + H * sx, 0, Z + H * sz),
+            ],
+            np.float32,
+        )
         pts = self.poly(P)
         if pts is not None:
             cv2.fillPoly(self.shadow, [pts], 200, cv2.LINE_8, _SH)
@@ -784,20 +949,36 @@ class _Canvas:
         self.fill([(X - 0.12, 0, Z), (X + 0.12, 0, Z), (X + 0.1, 0.5, Z), (X - 0.1, 0.5, Z)], c1 * 0.9)
         xe = X - side * 1.4
         self.fill([(X, H - 0.1, Z), (xe, H + 0.1, Z), (xe, H + 0.2, Z), (X, H, Z)], c1)
-        self.fill([(xe - 0.35, H + 0.02, Z - 0.15), (xe + 0.35, H + 0.02, Z - 0.15), (xe + 0.3, H + 0.2, Z - 0.15),
-                   (xe - 0.3, H + 0.2, Z - 0.15)], c1 * 1.1)
-        self.fill([(xe - 0.3, H - 0.04, Z - 0.15), (xe + 0.3, H - 0.04, Z - 0.15), (xe + 0.3, H + 0.02, Z - 0.15),
-                   (xe - 0.3, H + 0.02, Z - 0.15)], np.array([220, 220, 210], np.float32) * 0.9)
+        self.fill(
+            [
+                (xe - 0.35, H + 0.02, Z - 0.15),
+                (xe + 0.35, H + 0.02, Z - 0.15),
+                (xe + 0.3, H + 0.2, Z - 0.15),
+                (xe - 0.3, H + 0.2, Z - 0.15),
+            ],
+            c1 * 1.1,
+        )
+        self.fill(
+            [
+                (xe - 0.3, H - 0.04, Z - 0.15),
+                (xe + 0.3, H - 0.04, Z - 0.15),
+                (xe + 0.3, H + 0.02, Z - 0.15),
+                (xe - 0.3, H + 0.02, Z - 0.15),
+            ],
+            np.array([220, 220, 210], np.float32) * 0.9,
+        )
 
     def draw_car(self, car: dict) -> None:
         X, z0, L, Wd, H = car["X"], car["z0"], car["L"], car["W"], car["H"]
         rgb, facing, kind = car["rgb"], car["facing"], car["kind"]
         z1 = z0 + L
         x0, x1 = X - Wd / 2, X + Wd / 2
-        cam = np.array([self.cx, self.h, 0.0], np.float32)
+        cx, ch = self.cx, self.h
         zc = max(z0, 0.5)
+        px = self.f * Wd / max(z0 + 0.5, 0.5)  # rough projected width in pixels
+        detailed = px > 10
         glass = np.array([38, 44, 52], np.float32)
-        yb0, yb1 = 0.3, (0.95 if kind not in ("van",) else 1.05)
+        yb0, yb1 = 0.3, (0.95 if kind != "van" else 1.05)
         if kind == "van":
             near_in, far_in = (0.25, 0.9) if facing > 0 else (0.9, 0.25)
         elif kind == "kei":
@@ -806,72 +987,114 @@ class _Canvas:
             near_in, far_in = (0.55, 1.25) if facing > 0 else (1.25, 0.55)
         slope_n = 0.3 if kind in ("van", "kei") else 0.55
         slope_f = 0.35 if kind in ("van", "kei") else 0.55
+        cols: dict = {}
+
+        def col(base, nrm, spec):
+            key = (id(base), nrm, spec)
+            if key not in cols:
+                cols[key] = self.shade_col(base, np.array(nrm, np.float32), zc, spec)
+            return cols[key]
 
         def face(P, base_col, spec=0.0, glass_inset=None):
-            P = np.asarray(P, np.float32)
-            nrm = np.cross(P[1] - P[0], P[2] - P[0])
-            nrm /= np.linalg.norm(nrm) + 1e-9
-            cen = P.mean(0)
-            if np.dot(nrm, cam - cen) <= 0:
+            (ax, ay, az), (bx, by, bz), (qx, qy, qz) = P[0], P[1], P[2]
+            ux, uy, uz = bx - ax, by - ay, bz - az
+            vx, vy, vz = qx - ax, qy - ay, qz - az
+            nx, ny, nz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx
+            nn = math.sqrt(nx * nx + ny * ny + nz * nz) + 1e-9
+            nx, ny, nz = nx / nn, ny / nn, nz / nn
+            k = len(P)
+            mx = sum(p[0] for p in P) / k
+            my = sum(p[1] for p in P) / k
+            mz = sum(p[2] for p in P) / k
+            if nx * (cx - mx) + ny * (ch - my) + nz * (0 - mz) <= 0:
                 return False
-            self.fill(P, self.shade_col(base_col, nrm, zc, spec))
-            if glass_inset is not None:
-                G = cen + (P - cen) * glass_inset
-                self.fill(G, self.shade_col(glass, nrm, zc, 0.6))
+            nr = (round(nx, 2), round(ny, 2), round(nz, 2))
+            self.fill(P, col(base_col, nr, spec))
+            if glass_inset is not None and detailed:
+                G = [
+                    (mx + (p[0] - mx) * glass_inset, my + (p[1] - my) * glass_inset, mz + (p[2] - mz) * glass_inset)
+                    for p in P
+                ]
+                self.fill(G, col(glass, nr, 0.6))
             return True
 
-        # wheels and underbody visible below the body
         tyre = np.array([22, 22, 24], np.float32)
-        under = self.shade_col(np.array([20, 20, 22], np.float32), np.array([0, 0, -1.0]), zc)
-        self.fill([(x0 + 0.15, 0.02, z0 + 0.5), (x1 - 0.15, 0.02, z0 + 0.5), (x1 - 0.15, yb0, z0 + 0.5),
-                   (x0 + 0.15, yb0, z0 + 0.5)], under)
+        back = (0.0, 0.0, -1.0)
+        # wheels and underbody visible below the body
+        self.fill(
+            [
+                (x0 + 0.15, 0.02, z0 + 0.5),
+                (x1 - 0.15, 0.02, z0 + 0.5),
+                (x1 - 0.15, yb0, z0 + 0.5),
+                (x0 + 0.15, yb0, z0 + 0.5),
+            ],
+            col(np.array([20, 20, 22], np.float32), back, 0.0),
+        )
         for xw in (x0 + 0.02, x1 - 0.27):
-            self.fill([(xw, 0, z0 + 0.55), (xw + 0.25, 0, z0 + 0.55), (xw + 0.25, 0.62, z0 + 0.55),
-                       (xw, 0.62, z0 + 0.55)], self.shade_col(tyre, np.array([0, 0, -1.0]), zc))
+            self.fill(
+                [(xw, 0, z0 + 0.55), (xw + 0.25, 0, z0 + 0.55), (xw + 0.25, 0.62, z0 + 0.55), (xw, 0.62, z0 + 0.55)],
+                col(tyre, back, 0.0),
+            )
         # body: sides, near end, top
-        b = [(x0, yb0, z0), (x1, yb0, z0), (x1, yb1, z0), (x0, yb1, z0)]
         sides_drawn = []
-        for xs, sgn in ((x0, -1), (x1, 1)):
-            P = [(xs, yb0, z0), (xs, yb0, z1), (xs, yb1, z1), (xs, yb1, z0)]
-            if sgn > 0:
-                P = P[::-1]
-            if face(P, rgb):
-                sides_drawn.append((xs, sgn))
-        face(b[::-1] if False else [(x0, yb0, z0), (x0, yb1, z0), (x1, yb1, z0), (x1, yb0, z0)], rgb)
+        if face([(x1, yb1, z0), (x1, yb1, z1), (x1, yb0, z1), (x1, yb0, z0)], rgb):
+            sides_drawn.append((x1, 1))
+        if face([(x0, yb0, z0), (x0, yb0, z1), (x0, yb1, z1), (x0, yb1, z0)], rgb):
+            sides_drawn.append((x0, -1))
+        face([(x0, yb0, z0), (x0, yb1, z0), (x1, yb1, z0), (x1, yb0, z0)], rgb)
         face([(x0, yb1, z0), (x0, yb1, z1), (x1, yb1, z1), (x1, yb1, z0)], rgb, 0.25)
-        # wheels on the visible side
         for xs, sgn in sides_drawn:
             for zw in (z0 + 0.8, z1 - 0.85):
                 C = np.array([xs + sgn * 0.01, 0.33, zw], np.float32)
-                P = self.circle_poly(C, 0.33, np.array([0, 1, 0], np.float32), np.array([0, 0, 1], np.float32))
-                self.fill(P, self.shade_col(tyre, np.array([sgn, 0, 0.0]), zc))
-                P = self.circle_poly(C + np.array([sgn * 0.01, 0, 0], np.float32), 0.18,
-                                     np.array([0, 1, 0], np.float32), np.array([0, 0, 1], np.float32), 10)
-                self.fill(P, self.shade_col(np.array([120, 122, 126], np.float32), np.array([sgn, 0, 0.0]), zc))
-        # lights, plate, bumper on the near end (if visible: camera in front of it)
-        if z0 > 0.4:
-            bump = self.shade_col(rgb * 0.55 + 10, np.array([0, 0, -1.0]), zc)
-            self.fill([(x0, yb0, z0 - 0.01), (x1, yb0, z0 - 0.01), (x1, yb0 + 0.14, z0 - 0.01),
-                       (x0, yb0 + 0.14, z0 - 0.01)], bump)
-            lc = np.array([190, 20, 24], np.float32) if facing > 0 else np.array([235, 232, 215], np.float32)
+                P = self.circle_poly(C, 0.33, _E_Y, _E_Z, 14 if detailed else 8)
+                self.fill(P, col(tyre, (float(sgn), 0.0, 0.0), 0.0))
+                if detailed:
+                    P = self.circle_poly(C + np.array([sgn * 0.01, 0, 0], np.float32), 0.18, _E_Y, _E_Z, 10)
+                    self.fill(P, col(_HUB, (float(sgn), 0.0, 0.0), 0.0))
+        # lights, plate, bumper on the near end
+        if z0 > 0.4 and detailed:
+            zf = z0 - 0.02
+            self.fill(
+                [(x0, yb0, zf), (x1, yb0, zf), (x1, yb0 + 0.14, zf), (x0, yb0 + 0.14, zf)],
+                self.shade_col(rgb * 0.55 + 10, np.array(back), zc),
+            )
+            lc = _TAIL if facing > 0 else _HEAD
+            lcol = self.shade_col(lc, np.array([0, 0.3, -1.0]), zc, 0.3)
             for xa in (x0 + 0.06, x1 - 0.36):
-                self.fill([(xa, yb1 - 0.28, z0 - 0.02), (xa + 0.3, yb1 - 0.28, z0 - 0.02),
-                           (xa + 0.3, yb1 - 0.12, z0 - 0.02), (xa, yb1 - 0.12, z0 - 0.02)],
-                          self.shade_col(lc, np.array([0, 0.3, -1.0]), zc, 0.3))
+                self.fill(
+                    [
+                        (xa, yb1 - 0.28, zf),
+                        (xa + 0.3, yb1 - 0.28, zf),
+                        (xa + 0.3, yb1 - 0.12, zf),
+                        (xa, yb1 - 0.12, zf),
+                    ],
+                    lcol,
+                )
             if facing < 0:
-                self.fill([(X - 0.4, yb1 - 0.3, z0 - 0.02), (X + 0.4, yb1 - 0.3, z0 - 0.02),
-                           (X + 0.4, yb1 - 0.12, z0 - 0.02), (X - 0.4, yb1 - 0.12, z0 - 0.02)],
-                          self.shade_col(np.array([30, 30, 32], np.float32), np.array([0, 0, -1.0]), zc))
-            self.fill([(X - 0.26, yb0 + 0.18, z0 - 0.02), (X + 0.26, yb0 + 0.18, z0 - 0.02),
-                       (X + 0.26, yb0 + 0.31, z0 - 0.02), (X - 0.26, yb0 + 0.31, z0 - 0.02)],
-                      self.shade_col(np.array([230, 230, 222], np.float32), np.array([0, 0, -1.0]), zc))
+                self.fill(
+                    [
+                        (X - 0.4, yb1 - 0.3, zf),
+                        (X + 0.4, yb1 - 0.3, zf),
+                        (X + 0.4, yb1 - 0.12, zf),
+                        (X - 0.4, yb1 - 0.12, zf),
+                    ],
+                    col(_GRILLE, back, 0.0),
+                )
+            self.fill(
+                [
+                    (X - 0.26, yb0 + 0.18, zf),
+                    (X + 0.26, yb0 + 0.18, zf),
+                    (X + 0.26, yb0 + 0.31, zf),
+                    (X - 0.26, yb0 + 0.31, zf),
+                ],
+                col(_PLATE, back, 0.0),
+            )
         # cabin
         ci0, ci1 = 0.08, 0.2
         za, zb = z0 + near_in, z1 - far_in
         zta, ztb = za + slope_n, zb - slope_f
-        cab_bot = [(x0 + ci0, yb1, za), (x1 - ci0, yb1, za), (x1 - ci0, yb1, zb), (x0 + ci0, yb1, zb)]
-        cab_top = [(x0 + ci1, H, zta), (x1 - ci1, H, zta), (x1 - ci1, H, ztb), (x0 + ci1, H, ztb)]
-        B, T = np.array(cab_bot, np.float32), np.array(cab_top, np.float32)
+        B = [(x0 + ci0, yb1, za), (x1 - ci0, yb1, za), (x1 - ci0, yb1, zb), (x0 + ci0, yb1, zb)]
+        T = [(x0 + ci1, H, zta), (x1 - ci1, H, zta), (x1 - ci1, H, ztb), (x0 + ci1, H, ztb)]
         face([B[0], T[0], T[1], B[1]], rgb, 0.1, 0.86)  # near window
         face([B[3], B[2], T[2], T[3]], rgb, 0.1, 0.86)  # far window
         face([B[0], B[3], T[3], T[0]], rgb, 0.1, 0.82)  # left side windows
@@ -884,15 +1107,15 @@ class _Canvas:
         if not sc["petals"]:
             return
         rng = np.random.default_rng(tr["seed"] + 2)
-        n = int(260 * sc["petal_density"])
+        n = int(420 * sc["petal_density"])
         # scatter around the tree, denser towards the kerb / gutter
         X0, Z0, R = tr["X"], tr["Z"], tr["R"] * 1.3
         ang = rng.uniform(0, 2 * np.pi, n)
         rr = R * np.sqrt(rng.uniform(0, 1, n))
         X = X0 + tr["lean"] + rr * np.cos(ang)
         Zs = Z0 + rr * np.sin(ang)
-        gut = rng.random(n) < 0.3
-        X = np.where(gut, np.sign(X0) * (sc["W2"] - rng.uniform(0, 0.35, n)), X)
+        gut = rng.random(n) < 0.4
+        X = np.where(gut, np.sign(X0) * (sc["W2"] - rng.exponential(0.12, n)), X)
         P = np.stack([X, np.zeros(n), Zs], 1).astype(np.float32)
         Pc = self.cam(P)
         ok = (Pc[:, 2] > 0.8) & (np.abs(X) < sc["Xf"])
@@ -900,16 +1123,25 @@ class _Canvas:
             return
         Pc = Pc[ok]
         uv = self.proj(Pc)
-        r = self.f * rng.uniform(0.025, 0.05, n)[ok] / Pc[:, 2]
+        r = self.f * rng.uniform(0.01, 0.022, n)[ok] / Pc[:, 2]
         squash = np.clip(self.h / Pc[:, 2], 0.1, 1)
         tint = rng.integers(0, 256, n)[ok]
         S = self.S
-        for (u, v), rad, sq, t in zip(uv, r, squash, tint):
+        for (u, v), rad, sq, t in zip(uv, r, squash, tint, strict=True):
             if rad < 0.3 or u < -2 or u > S + 2 or v < 0 or v > S + 2:
                 continue
-            cv2.ellipse(self.cbuf, (int(u * _ONE), int(v * _ONE)),
-                        (max(int(rad * _ONE), _ONE // 2), max(int(rad * sq * _ONE), _ONE // 2)), 0, 0, 360,
-                        (200, int(t), _L_PETAL, 0), -1, cv2.LINE_8, _SH)
+            cv2.ellipse(
+                self.cbuf,
+                (int(u * _ONE), int(v * _ONE)),
+                (max(int(rad * _ONE), _ONE // 2), max(int(rad * sq * _ONE), _ONE // 2)),
+                0,
+                0,
+                360,
+                (200, int(t), _L_PETAL, 0),
+                -1,
+                cv2.LINE_8,
+                _SH,
+            )
 
     # ---- everything
     def draw(self, tex_rng) -> None:
@@ -939,12 +1171,15 @@ class _Canvas:
         r0 = self.g_r0
         osh = self.shadow[r0:].astype(np.float32) / 255.0
         # dappled canopy shadow: holes of light through the leaves
-        dapple = cv2.resize(tex_rng.random((self.S // 5 + 1, self.S // 5 + 1), dtype=np.float32),
-                            (self.S, self.S - r0), interpolation=cv2.INTER_LINEAR)
+        dapple = cv2.resize(
+            tex_rng.random((self.S // 5 + 1, self.S // 5 + 1), dtype=np.float32),
+            (self.S, self.S - r0),
+            interpolation=cv2.INTER_LINEAR,
+        )
         osh = osh * np.clip(0.55 + 0.7 * dapple, 0, 1)
         sh = np.maximum(self.g_bshadow, osh) * sc["shadow"]
         sun = sc["sun"]
-        light = sc["amb"] + sc["dir"] * sun[1] * 1.25 * (1 - sh)
+        light = sc["amb"] + sc["dir"] * sun[1] * 1.1 * (1 - sh)
         self.g_light = light
         hz = 1 - np.exp(-self.g_t / sc["fog"])
         gcol = self.g_alb * (light * self.g_tex * (1 - hz))[..., None]
@@ -974,18 +1209,34 @@ class _Canvas:
                 self.draw_lamp(o)
 
 
-def _lerp3(s, d, m, l):
-    s = s[:, None]
-    lo = d + (m - d) * np.clip(s * 2, 0, 1)
-    hi = m + (l - m) * np.clip(s * 2 - 1, 0, 1)
+def _lerp3(s, dark, mid, light):
+    s = s[..., None]
+    lo = dark + (mid - dark) * np.clip(s * 2, 0, 1)
+    hi = mid + (light - mid) * np.clip(s * 2 - 1, 0, 1)
     return np.where(s < 0.5, lo, hi)
 
 
-_GD, _GM, _GL = (np.array(x, np.float32) for x in ((18, 38, 20), (52, 92, 40), (128, 160, 70)))
-_YD, _YM, _YL = (np.array(x, np.float32) for x in ((34, 46, 16), (88, 116, 42), (176, 192, 92)))
-_PD, _PM, _PL = (np.array(x, np.float32) for x in ((118, 78, 98), (226, 158, 186), (255, 226, 238)))
-_WD, _WM, _WL = (np.array(x, np.float32) for x in ((118, 104, 114), (232, 212, 220), (255, 250, 250)))
-_BRANCH = np.array([58, 46, 44], np.float32)
+_GD, _GM, _GL = (np.array(x, np.float32) for x in ((16, 34, 18), (50, 88, 38), (126, 158, 68)))
+_YD, _YM, _YL = (np.array(x, np.float32) for x in ((32, 44, 16), (86, 114, 40), (178, 194, 92)))
+_PD, _PM, _PL = (np.array(x, np.float32) for x in ((140, 96, 116), (226, 156, 186), (255, 224, 238)))
+_WD, _WM, _WL = (np.array(x, np.float32) for x in ((140, 128, 136), (230, 212, 220), (255, 250, 250)))
+_BRANCH = np.array([56, 44, 42], np.float32)
+_NS, _NT = 64, 16  # LUT resolution: shade x tint
+
+
+def _luts(sc: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Colour look-up tables (shade, tint) -> RGB for the summer foliage and for the blossom."""
+    trees = sc["trees"]
+    gt = float(np.mean([t["tint"] for t in trees])) if trees else 0.5
+    pk = float(np.mean([t["pink"] for t in trees])) if trees else 0.5
+    s = np.linspace(0, 1, _NS, dtype=np.float32)[:, None]
+    t = np.linspace(0, 1, _NT, dtype=np.float32)[None, :]
+    ty = np.clip(gt + (t - 0.5) * 0.8, 0, 1)[..., None]
+    g = _lerp3(s + 0 * t, _GD, _GM, _GL) * (1 - ty) + _lerp3(s + 0 * t, _YD, _YM, _YL) * ty
+    tp = np.clip(pk + (t - 0.5) * 0.7, 0, 1)[..., None]
+    sb = np.clip(s * 0.9 + 0.08, 0, 1) + 0 * t
+    b = _lerp3(sb, _WD, _WM, _WL) * (1 - tp) + _lerp3(sb, _PD, _PM, _PL) * tp
+    return g.astype(np.float32), b.astype(np.float32)
 
 
 def _compose(cv: _Canvas, tex_rng) -> tuple[np.ndarray, np.ndarray]:
@@ -995,51 +1246,51 @@ def _compose(cv: _Canvas, tex_rng) -> tuple[np.ndarray, np.ndarray]:
     layer = cb[..., 2]
     green = base.copy()
     blossom = base.copy()
+    white = tex_rng.random((S, S), dtype=np.float32)
+    blob = cv2.resize(
+        tex_rng.random((S // 3 + 1, S // 3 + 1), dtype=np.float32), (S, S), interpolation=cv2.INTER_LINEAR
+    )
     can = (layer == _L_LEAF) | (layer == _L_BRANCH)
     if can.any():
+        clump = cv2.resize(
+            tex_rng.random((S // 7 + 1, S // 7 + 1), dtype=np.float32), (S, S), interpolation=cv2.INTER_CUBIC
+        )
         ii = np.nonzero(can)
-        white = tex_rng.random((S, S), dtype=np.float32)
-        blob = cv2.resize(tex_rng.random((S // 3 + 1, S // 3 + 1), dtype=np.float32), (S, S),
-                          interpolation=cv2.INTER_LINEAR)
-        fn = (0.55 * white + 0.45 * blob)[ii]
-        shade = cb[..., 0][ii].astype(np.float32) / 255.0
-        tint = cb[..., 1][ii].astype(np.float32) / 255.0
-        hz = (cb[..., 3][ii].astype(np.float32) / 255.0)[:, None]
-        br = layer[ii] == _L_BRANCH
-        s = np.clip(shade * (0.72 + 0.56 * fn), 0, 1)
-        # per-scene tree tint (from the scene; cluster tint varies around 0.5)
-        trees = sc["trees"]
-        gt = float(np.mean([t["tint"] for t in trees])) if trees else 0.5
-        pk = float(np.mean([t["pink"] for t in trees])) if trees else 0.5
-        ty = np.clip(gt + (tint - 0.5) * 0.8, 0, 1)[:, None]
-        g = _lerp3(s, _GD, _GM, _GL) * (1 - ty) + _lerp3(s, _YD, _YM, _YL) * ty
-        # blossom: petal clumps, pink to white, with some branches and fresh leaves showing
-        sb = np.clip(shade * (0.78 + 0.44 * fn) + 0.06, 0, 1)
-        tp = np.clip(pk + (tint - 0.5) * 0.6 + (blob[ii] - 0.5) * 0.3, 0, 1)[:, None]
-        bl = _lerp3(sb, _WD, _WM, _WL) * (1 - tp) + _lerp3(sb, _PD, _PM, _PL) * tp
-        leafy = (blob[ii] > 0.78) & (white[ii] > 0.55)
-        bl = np.where(leafy[:, None], bl * 0.5 + g * 0.6 + np.array([10, 16, 0], np.float32), bl)
-        gap = (shade < 0.28) & (white[ii] > 0.72)  # dark twigs between clumps
-        bl = np.where(gap[:, None], _BRANCH * (0.7 + 0.6 * sb[:, None]), bl)
-        bl = np.where(br[:, None], _BRANCH * (0.8 + 0.4 * fn[:, None]), bl)
+        wn, bn = white[ii], blob[ii]
+        fn = np.clip((0.42 * wn + 0.36 * bn + 0.22 * clump[ii] - 0.5) * 1.9 + 0.5, 0, 1)  # leaf texture
+        shade = cb[..., 0][ii].astype(np.float32) * (1 / 255.0)
+        ti = np.minimum(cb[..., 1][ii].astype(np.int32) * _NT // 256, _NT - 1)
+        hz = (cb[..., 3][ii].astype(np.float32) * (1 / 255.0))[:, None]
+        lg, lb = _luts(sc)
+        sg = np.clip(shade * (0.4 + 1.05 * fn), 0, 1)
+        g = lg[(sg * (_NS - 1)).astype(np.int32), ti]
+        sbl = np.clip(shade * (0.5 + 0.9 * fn), 0, 1)
+        tb = np.clip(ti + ((bn - 0.5) * 6).astype(np.int32), 0, _NT - 1)
+        bl = lb[(sbl * (_NS - 1)).astype(np.int32), tb]
+        # fresh leaves among the petals, dark twigs in the gaps, the branches themselves
+        leafy = (bn > 0.8) & (wn > 0.5) & (fn > 0.4)
+        bl[leafy] = bl[leafy] * 0.4 + g[leafy] * 0.75 + np.array([14, 22, 0], np.float32)
+        gap = (bn * 0.5 + clump[ii] * 0.5 < 0.28) & (shade < 0.3)
+        bl[gap] = bl[gap] * 0.6 + _BRANCH * 0.25
+        twig = layer[ii] == _L_BRANCH
+        bl[twig] = _BRANCH * (0.7 + 0.6 * shade[twig, None])
         li = sc["exposure"]
-        hc = cv.haze_col
-        green[ii] = (g * li) * (1 - hz) + hc * hz
-        blossom[ii] = (bl * li) * (1 - hz) + hc * hz
+        hc = cv.haze_col * hz
+        green[ii] = g * (li * (1 - hz)) + hc
+        blossom[ii] = bl * (li * (1 - hz)) + hc
     pet = layer == _L_PETAL
     if pet.any():
         ii = np.nonzero(pet)
         r0 = cv.g_r0
-        rows = ii[0] - r0
-        ok = rows >= 0
+        ok = ii[0] >= r0
         ii = (ii[0][ok], ii[1][ok])
-        rows = rows[ok]
+        rows = ii[0] - r0
         lt = cv.g_light[rows, ii[1]][:, None]
         hz = cv.g_hz[rows, ii[1]][:, None]
         t = (cb[..., 1][ii].astype(np.float32) / 255.0)[:, None]
         pk = float(np.mean([x["pink"] for x in sc["trees"]])) if sc["trees"] else 0.5
-        pc = (np.array([250, 236, 240], np.float32) * (1 - pk * t) + np.array([238, 170, 195], np.float32) * pk * t)
-        pc = pc * lt * 0.92
+        pc = np.array([250, 238, 242], np.float32) * (1 - pk * t) + np.array([236, 172, 196], np.float32) * pk * t
+        pc = pc * lt * (0.85 + 0.2 * white[ii][:, None])
         blossom[ii] = pc * (1 - hz) + cv.haze_col * hz
     return green, blossom
 
@@ -1049,8 +1300,9 @@ def _finish(img: np.ndarray, size: int, sc: dict, vig: np.ndarray, noise: np.nda
     img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
     wb = np.array([1 + 0.04 * sc["warm"], 1.0, 1 - 0.04 * sc["warm"]], np.float32) * sc["exposure"]
     img = img * wb * vig
-    # gentle filmic shoulder
-    img = 255.0 * (1 - np.exp(-img / 255.0 * 1.9)) / (1 - math.exp(-1.9 * 1.08))
+    # soft shoulder: highlights roll off instead of clipping
+    hi = img > 200.0
+    img = np.where(hi, 200.0 + 55.0 * (1 - np.exp(-(img - 200.0) / 55.0)), img)
     img = img + noise
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
@@ -1069,7 +1321,7 @@ def render(seed: int, size: int = 256) -> tuple[Image.Image, Image.Image, np.nda
     g, b = _compose(cv, tex_rng)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     r2 = (((xx + 0.5) / size - 0.5) ** 2 + ((yy + 0.5) / size - 0.5) ** 2) / 0.5
-    vig = (1 - sc["vignette"] * r2 ** 1.2)[..., None].astype(np.float32)
+    vig = (1 - sc["vignette"] * r2**1.2)[..., None].astype(np.float32)
     nrng = np.random.default_rng([seed, 11, size])
     sig = sc["noise"]
     noise = (nrng.normal(0, sig, (size, size, 3)) + nrng.normal(0, sig * 0.6, (size, size, 1))).astype(np.float32)
