@@ -37,7 +37,10 @@ sys.path.insert(0, str(HERE))
 from paired import RENDERERS, TUNED_ON, renderer  # noqa: E402
 from paired.score import colour_distance, score_scene, summarise  # noqa: E402
 
-TRAIN_SCENES, TEST_SCENES, SIDE, QUALITY = 200, 40, 256, 95
+from curation.config import CurationConfig  # noqa: E402
+
+TRAIN_SCENES, TEST_SCENES, QUALITY = 200, 40, 95
+SIDE = CurationConfig.model_fields["load_size"].default  # the size curation stores a dataset at (286 px)
 TRAIN_A_SEEDS, TRAIN_B_SEEDS, TEST_SEEDS = 0, 100_000, 200_000  # disjoint scenes: A and B never pair up
 CALIBRATION_STEPS = 8
 # Recipes: "seed" is the seed project's loop (benchmarks/seed_recipe.py); the others are `sakura train` with the cpu
@@ -46,13 +49,13 @@ RECIPES: dict[str, dict | None] = {
     "seed": None,
     "project": {},
     "before": {"load_size": 72, "output": "image", "diff_augment": False, "lambda_identity": 0.5},
-    "native": {"load_size": 256, "output": "image"},
-    "masked": {"load_size": 256, "output": "masked"},
+    "native": {"load_size": SIDE, "output": "image"},
+    "masked": {"load_size": SIDE, "output": "masked"},
     "masked-72": {"load_size": 72, "output": "masked"},
-    "masked-idt1": {"load_size": 256, "output": "masked", "lambda_identity": 1.0},
-    "native-idt1": {"load_size": 256, "output": "image", "lambda_identity": 1.0},
-    "masked-aug": {"load_size": 256, "output": "masked", "diff_augment": True},
-    "native-aug": {"load_size": 256, "output": "image", "diff_augment": True},
+    "masked-idt1": {"load_size": SIDE, "output": "masked", "lambda_identity": 1.0},
+    "native-idt1": {"load_size": SIDE, "output": "image", "lambda_identity": 1.0},
+    "masked-aug": {"load_size": SIDE, "output": "masked", "diff_augment": True},
+    "native-aug": {"load_size": SIDE, "output": "image", "diff_augment": True},
 }
 LABELS = {
     "seed": "seed's recipe: aitorzip's loop, ResNet-9 ngf 64, fp32, deconv, 64 px crops of 71 px",
