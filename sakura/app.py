@@ -33,7 +33,7 @@ from model.translation import TranslateConfig, translate
 ASSETS = Path(__file__).with_name("app_page")
 MB = 2**20
 THUMB = 112
-PIL_BOMB = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)  # Pillow refuses to open more pixels than this
+PIL_BOMB_MP = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485) // 10**6  # Pillow refuses to open more (megapixels)
 NOT_TRANSLATE = ("weights", "inputs", "out_dir", "grids", "progress_bar")  # what the page decides, not a setting
 
 
@@ -44,7 +44,7 @@ class AppConfig(TranslateConfig):
     direction: Direction = Field("A2B", description="the direction the page starts with: A2B or B2A")
     port: Annotated[NonNegativeInt, Field(le=65535)] = Field(7860, description="port on 127.0.0.1 (0: a free one)")
     max_upload_mb: PositiveInt = Field(40, description="largest file the page takes, in MB")
-    max_megapixels: PositiveInt = Field(
+    max_megapixels: Annotated[PositiveInt, Field(le=PIL_BOMB_MP)] = Field(
         40, description="largest photo the page translates, in megapixels (`sakura translate` takes any size)"
     )
     min_side: PositiveInt = Field(32, description="shortest side of a photo the page translates, in pixels")
@@ -73,9 +73,9 @@ def too_large(size: int, cfg: AppConfig) -> UploadRefused:
 
 
 def check_photo(path: Path, cfg: AppConfig) -> tuple[int, int]:
-    """The rule for what the page translates: a file of at most max_upload_mb that Pillow reads as an image, at
-    most max_megapixels (and below Pillow's decompression-bomb limit), at least min_side a side. Reads the header
-    only; returns (width, height) or raises UploadRefused with the reason."""
+    """The rule for what the page translates: a file of at most max_upload_mb that Pillow reads as an image (its
+    decompression-bomb limit included), of at most max_megapixels, at least min_side a side. Reads the header only;
+    returns (width, height) or raises UploadRefused with the reason."""
     size = path.stat().st_size
     if size > cfg.max_upload_mb * MB:
         raise too_large(size, cfg)
@@ -83,13 +83,11 @@ def check_photo(path: Path, cfg: AppConfig) -> tuple[int, int]:
     try:
         with Image.open(path) as im:
             w, h = im.size
-    except Image.DecompressionBombError as e:
+    except Image.DecompressionBombError as e:  # Pillow's own limit, from the header: nothing was decoded
         raise UploadRefused(f"a decompression bomb: {e}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise UploadRefused(f"not an image this page can read (JPEG, PNG, WebP, ...): {type(e).__name__}") from None
     mp = w * h / 1e6
-    if w * h > PIL_BOMB:
-        raise UploadRefused(f"a decompression bomb: it says {w}x{h} px ({mp:,.0f} megapixels) in {size:,} bytes")
     if mp > cfg.max_megapixels:
         raise UploadRefused(f"{w}x{h} px is {mp:.1f} megapixels; this page translates up to {cfg.max_megapixels} "
                             f"(make it smaller, or use `sakura translate FILE`, which takes any size)")  # fmt: skip
