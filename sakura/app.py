@@ -27,6 +27,7 @@ from pydantic import Field
 from core.config import TEST, ConfigError, UserError
 from core.images import load_rgb, optional_plugins
 from core.settings import Cli, NonNegativeInt, PositiveInt, add_arguments, from_args
+from model.data import IMAGE_EXTS, domain_dirs
 from model.layout import DIRECTIONS, Direction, RunDir, datasets_with_runs
 from model.translation import TranslateConfig, translate
 
@@ -126,8 +127,6 @@ class App:
 
     def test_images(self) -> dict[str, Path]:
         """id -> test image of the dataset (A first, then B); the id names its domain: A/<file>."""
-        from model.data import IMAGE_EXTS, domain_dirs
-
         try:
             dirs = domain_dirs(self.dataset_dir, TEST)
         except ConfigError:
@@ -155,13 +154,13 @@ class App:
         w, h = check_photo(source, self.cfg)
         with self.lock:
             result = translate(self.cfg.translate_config(source, run, direction, slot / "out"))
-        if result.failed:
-            raise UploadRefused(f"could not translate it: {result.failed[0].reason}")
-        before = slot / "before.png"
-        load_rgb(source).save(before, compress_level=1)  # the picture the network was given (upright, sRGB)
-        stem = re.sub(r"[^\w.-]+", "_", Path(name).stem)[:80] or "photo"
-        done = Result(slot.name, before, result.written[direction][0], f"{stem}_{direction}.png", (w, h))
-        self._keep(done)
+            if result.failed:
+                raise UploadRefused(f"could not translate it: {result.failed[0].reason}")
+            before = slot / "before.png"
+            load_rgb(source).save(before, compress_level=1)  # the picture the network was given (upright, sRGB)
+            stem = re.sub(r"[^\w.-]+", "_", Path(name).stem)[:80] or "photo"
+            done = Result(slot.name, before, result.written[direction][0], f"{stem}_{direction}.png", (w, h))
+            self._keep(done)
         return done
 
     def new_slot(self) -> Path:
