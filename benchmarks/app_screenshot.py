@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-WIDTH, HEIGHT = 1280, 860
+WIDTH, HEIGHT = 1280, 900
 
 
 def main() -> None:
