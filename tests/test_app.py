@@ -109,6 +109,9 @@ def test_an_uploaded_photo_comes_back_as_sakura_translate_makes_it(driver, page,
     assert download.get_attribute("href") == after_url and download.get_attribute("download") == "my_street_A2B.png"
     status, shown = _get(after_url)
     assert status == 200
+    slide = "const s = document.getElementById('slider'); s.value = 20; s.dispatchEvent(new Event('input'));"
+    driver.execute_script(slide)
+    assert driver.find_element("id", "before").value_of_css_property("clip-path") == "inset(0px 80% 0px 0px)"
 
     out = tmp_path / "cli"
     rc = main(["translate", str(photo), "--root", str(dataset), "--out-dir", str(out), "--memory-mb", "1"])
