@@ -151,8 +151,8 @@ def reference() -> str:
             lines, nested = model_table(current, command, PROJECT_ROOT)
             out += [*lines, ""]
             todo += nested
-    out += ["## Environment: `SAKURA_*`", "", "`core.environment.Environment`: an empty variable counts as unset; a bad "
-            "value is one line naming the variable (exit 2).", "", *environment_table(PROJECT_ROOT), ""]  # fmt: skip
+    about = "`core.environment.Environment`: an empty variable counts as unset; a bad value is one line naming it."
+    out += ["## Environment: `SAKURA_*`", "", about, "", *environment_table(PROJECT_ROOT), ""]
     return "\n".join(out)
 
 
