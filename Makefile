@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install browser-check run demo test test-live lint format server stop clean
+.PHONY: help install browser-check run demo test test-live lint format docs docs-build server stop clean
 
 help:
 	@echo "make run        start the local Prefect server + deployments and run collect-and-train on the defaults"
@@ -13,6 +13,7 @@ help:
 	@echo "make test       run the whole test suite (needs chromium + chromium-driver)"
 	@echo "make test-live  run only the tests that need the real internet"
 	@echo "make lint       ruff check + format check;  make format  fixes both"
+	@echo "make docs       serve the docs site on http://127.0.0.1:8000 (mkdocs);  make docs-build  builds it strictly"
 	@echo "make server     start the local Prefect server (port: SAKURA_PREFECT_PORT, default 4200)"
 	@echo "make stop       stop what make server / make run / make demo started"
 
@@ -50,6 +51,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+docs-build: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 server: $(STAMP)
 	@$(BIN)/sakura server start
 
@@ -63,4 +70,4 @@ demo: $(STAMP)
 	@$(BIN)/sakura run --demo
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf build dist site *.egg-info .pytest_cache .ruff_cache

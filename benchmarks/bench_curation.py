@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import curation_sets as sets  # noqa: E402
+import docs_output  # noqa: E402
 
 from curation import CurationConfig  # noqa: E402
 from curation.outputs import read_manifest  # noqa: E402
@@ -239,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--search", type=int, default=20_000, help="images (random hashes) for the search-only figure")
     ap.add_argument("--skip", nargs="*", default=[], choices=["end-to-end", "alike", "search"])
     ap.add_argument("--keep", action="store_true", help="keep the generated folders")
+    docs_output.add_argument(ap)
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)  # imagededup logs every file
     base = Path(tempfile.mkdtemp(prefix="bench-curation-"))
@@ -270,4 +272,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(docs_output.run(main, __file__))

@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import curation_sets as sets  # noqa: E402
+import docs_output  # noqa: E402
 
 from curation import CurationConfig, curate  # noqa: E402
 from tests.support.curation_images import dataset_files  # noqa: E402
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2, help="decoding processes, threads in flight, Dask workers")
     ap.add_argument("--rounds", type=int, default=2)
+    docs_output.add_argument(ap)
     args = ap.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="bench-scaleout-"))
     os.environ["PREFECT_HOME"] = str(base / "prefect-home")  # a throwaway Prefect home, never ~/.prefect
@@ -101,4 +103,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(docs_output.run(main, __file__))

@@ -27,6 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import docs_output  # noqa: E402
+
 from model.config import TrainConfig, pick_device, resolve  # noqa: E402
 from model.engine import CycleGANTrainer  # noqa: E402
 from model.losses import cycle_loss, lsgan_loss  # noqa: E402
@@ -177,6 +179,7 @@ def main() -> None:
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--_memory", type=int, help=argparse.SUPPRESS)
     p.add_argument("--_optimised", action="store_true", help=argparse.SUPPRESS)
+    docs_output.add_argument(p)
     args = p.parse_args()
     device = pick_device(args.device)
     compile_ = device.type == "cuda" if args.compile is None else args.compile
@@ -205,4 +208,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    docs_output.run(main, __file__)

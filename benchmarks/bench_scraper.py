@@ -27,6 +27,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import docs_output  # noqa: E402
+
 from scraper.config import ScrapeConfig  # noqa: E402
 from scraper.fetch import Downloader  # noqa: E402
 from scraper.pipeline import download_candidates  # noqa: E402
@@ -120,6 +122,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=ScrapeConfig.model_fields["workers"].default)
     ap.add_argument("--no-fsync", action="store_true", help="do not fsync each stored file")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="server delay before each answer (remote hosts)")
+    docs_output.add_argument(ap)
     args = ap.parse_args()
 
     t = time.perf_counter()
@@ -153,4 +156,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(docs_output.run(main, __file__))

@@ -27,6 +27,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import docs_output  # noqa: E402
+
 from model.config import TrainConfig, pick_device, resolve  # noqa: E402
 from model.engine import CycleGANTrainer  # noqa: E402
 from model.layout import RunDir  # noqa: E402
@@ -112,6 +114,7 @@ def main() -> None:
     p.add_argument("--train-only", action="store_true", help="train and score at the training size only")
     p.add_argument("--image", type=Path, help="write input | deconv | resize of one test street here")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    docs_output.add_argument(p)
     args = p.parse_args()
     device = pick_device("cpu")
     ds = args.work / "streets"
@@ -138,4 +141,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    docs_output.run(main, __file__)

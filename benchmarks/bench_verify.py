@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import docs_output  # noqa: E402
+
 from sakura.synthetic import street_scene  # noqa: E402
 from tests.support import curation_alike as ca  # noqa: E402
 from tests.support import curation_streets as cs  # noqa: E402
@@ -147,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=2000, help="varied JPEGs for the speed comparison")
     ap.add_argument("--rounds", type=int, default=3, help="fresh runs of each side in the speed comparison")
     ap.add_argument("--skip-table", action="store_true")
+    docs_output.add_argument(ap)
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)  # imagededup logs every file
     base = Path(tempfile.mkdtemp(prefix="bench-verify-"))
@@ -161,4 +164,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(docs_output.run(main, __file__))

@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import docs_output  # noqa: E402
+
 from tests.support.curation_hostile import found_on_machine, hostile_corpus  # noqa: E402
 
 
@@ -47,6 +49,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the generated files (%(default)s)")
     p.add_argument("--workers", type=int, default=2, help="curate's --workers (%(default)s)")
     p.add_argument("--keep", type=Path, help="build the folder here and keep it (default: a temporary folder)")
+    docs_output.add_argument(p)
     args = p.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="hostile-"))
     shutil.rmtree(root / "raw", ignore_errors=True)
@@ -90,4 +93,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(docs_output.run(main, __file__))

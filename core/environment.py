@@ -9,8 +9,8 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError, describe
-from core.paths import PROJECT_ROOT
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: every default location is under it
 PREFIX = "SAKURA_"
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from core.environment import PROJECT_ROOT, environment
+
+__all__ = ["PROJECT_ROOT", "data_root", "dataset_dir", "default_domains_file"]
 
 
 def data_root() -> Path:
     """The data root: $SAKURA_DATA_ROOT, else `datasets/` in the project."""
-    from core.environment import environment  # it imports PROJECT_ROOT from here
-
     return environment().data_root
 
 

@@ -76,6 +76,12 @@ def _cli(info: FieldInfo) -> Cli:
     return next((m for m in info.metadata if isinstance(m, Cli)), Cli())
 
 
+def cli_flags(name: str, info: FieldInfo) -> list[str]:
+    """The command-line flags of a setting: the names in its Cli metadata, then `--field-name`; [] when left out."""
+    cli = _cli(info)
+    return [] if cli.skip else list(dict.fromkeys([*cli.flags, "--" + name.replace("_", "-")]))
+
+
 def _unwrap(tp: Any) -> tuple[Any, bool]:
     """(the type without None, whether None was allowed)."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
@@ -105,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[Settings], skip: 
         if cli.skip or name in skip:
             continue
         tp, optional = _unwrap(hints[name])
-        flags = list(dict.fromkeys([*cli.flags, "--" + name.replace("_", "-")]))
+        flags = cli_flags(name, info)
         text = ((info.description or "") + _default_text(info)).replace("%", "%%")  # argparse formats help with %
         help_ = argparse.SUPPRESS if cli.hidden else text
         kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_}

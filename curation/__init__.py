@@ -2,21 +2,20 @@
 
 import logging
 
-from core.lazy import lazy_exports
+from curation.config import CurationConfig
+from curation.pipeline import Batch, CurationResult, analyse, analyse_batch, curate
+from curation.report import ReviewSummary, add_excluded, review_summary
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())  # warnings are in the summary; an app shows the log
 
-__getattr__, __all__ = lazy_exports(
-    __name__,
-    {
-        "Batch": "pipeline",
-        "CurationConfig": "config",
-        "CurationResult": "pipeline",
-        "ReviewSummary": "report",
-        "add_excluded": "report",
-        "analyse": "pipeline",
-        "analyse_batch": "pipeline",
-        "curate": "pipeline",
-        "review_summary": "report",
-    },
-)
+__all__ = [
+    "Batch",
+    "CurationConfig",
+    "CurationResult",
+    "ReviewSummary",
+    "add_excluded",
+    "analyse",
+    "analyse_batch",
+    "curate",
+    "review_summary",
+]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from prefect import serve
 
-from flows.curate import curate_flow, review_flow
+from flows.curate import curate_flow
 from flows.pipeline import collect_and_train
+from flows.review import review_flow
 from flows.scrape import scrape_flow
 from flows.train import train_flow, translate_flow
 

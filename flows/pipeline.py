@@ -9,8 +9,8 @@ from prefect import flow
 
 from core.settings import PositiveInt
 from curation.config import CurationConfig
-from flows.curate import Reviewed, curate_flow, review_dataset
-from flows.review import ReviewSettings
+from flows.curate import curate_flow
+from flows.review import Reviewed, ReviewSettings, review_dataset
 from flows.scrape import scrape_flow
 from flows.steps import GPUS, SEARCHES_PER_MINUTE, Step, dataset_name, on_deployment
 from flows.train import train_flow, translate_flow

@@ -1,4 +1,5 @@
-"""Human review of a curated dataset in the Prefect UI: artifacts with thumbnails, a pause with a form."""
+"""Human review of a curated dataset in the Prefect UI: the review flow, its artifacts with thumbnails, the pause
+and its form, and what the decision does (exclusions, then the dataset curated again)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from prefect import flow, pause_flow_run
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.input import RunInput
+from prefect.input import RunInput, create_flow_run_input
+from prefect.runtime import flow_run
 from pydantic import Field, create_model
 
 from core.config import DOMAIN_KEYS, SPLITS, ConfigError
 from core.files import write_json
 from core.settings import PositiveInt, Settings
-from curation import add_excluded
+from curation import CurationResult, add_excluded, review_summary
+from curation.config import CurationConfig
 from curation.layout import DatasetLayout
 from curation.outputs import read_manifest
 from curation.records import DECODE_REASONS, Decision, Status, duplicate_groups
 from flows.artifacts import Tile, artifact_key, cell, gallery, strip_uri, table_rows
+from flows.curation_step import curate_dataset, named
+from flows.fingerprint import raw_digest, settings_digest
 
 ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of ID_PREFIX or more
 
@@ -331,3 +337,90 @@ __all__ = [
     "Curated", "ReviewSettings", "apply_review", "chosen_ids", "group_label", "image_file", "image_label",
     "kept_by_place", "member_caption", "publish_review", "review_form", "review_groups",
 ]  # fmt: skip
+
+
+class ReviewRejected(RuntimeError):
+    """The reviewer did not approve the dataset."""
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """What the review decided: the ids it excluded, the counts it leaves, and the curation it ran again when it
+    excluded images (None when it did not)."""
+
+    counts: dict[str, dict[str, Any]]
+    excluded: tuple[str, ...] = ()
+    recurated: CurationResult | None = None
+
+
+def _review_description(ds: Path, counts: dict[str, Any], page_hint: str) -> str:
+    lines = [
+        f"### Review the curated dataset `{ds.name}`",
+        "",
+        "| domain | kept | train | test |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {d} | {c.get('kept')} | {c.get('train')} | {c.get('test')} |" for d, c in counts.items()]
+    lines += ["", "Approve to train. To leave images out, pick them below (each list has its pictures above it, "
+              "captioned with the ids its options start with); each excluded image's near-duplicates go with it.",
+              "", f"Many images? Click them on {page_hint}: every kept image by domain and split, duplicate groups "
+              "side by side; its Submit resumes this run. Rejections and every image also are on this run's "
+              "**Artifacts** tab (`review-...`)."]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _summary(counts: dict[str, Any]) -> str:
+    """The counts in words: `A 92 kept (81 train, 11 test); B ...`."""
+    return "; ".join(
+        f"{d} {c.get('kept')} kept ({c.get('train')} train, {c.get('test')} test)" for d, c in counts.items()
+    )
+
+
+def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
+    """Publish the curated dataset's review artifacts in the current flow run; in mode `ui`, pause this run (the one
+    the user started and watches) for a reviewer, then apply the exclusions.
+
+    An exclusion re-curates the dataset at once (before any training) and stays in curation/excluded.txt for
+    every later run. A dataset approved once is not asked about again until it changes.
+    """
+    ds = cfg.data_dir()
+    cur = Curated.read(ds)
+    counts = review_summary(ds).counts
+    publish_review(cur, counts)
+    if review.mode == "auto":
+        return Reviewed(counts)
+    if approved_fingerprint(cur.layout) == settings_digest([raw_digest(ds), cfg.to_dict()]):
+        print("this dataset was already approved in an earlier review; not pausing")
+        return Reviewed(counts)
+    run_id = flow_run.get_id()
+    hint = f"the review page: `.venv/bin/sakura review {run_id}` (prints its address)"
+    create_flow_run_input(REVIEW_REQUEST, {"dataset_dir": str(ds)})  # what `sakura review <run>` shows
+    print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form, or on {hint}")
+    decision = pause_flow_run(
+        wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
+            description=_review_description(ds, counts, hint)
+        ),
+        timeout=review.timeout_s,
+    )
+    if not decision.approve:
+        raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
+    excluded = apply_review(cur, decision)
+    recurated = None
+    if excluded:
+        print(f"excluding {len(excluded)} image(s) from {ds.name}: {excluded}; curating again")
+        recurated = curate_dataset(cfg)
+        counts = recurated.counts
+        publish_review(Curated.read(ds), counts)  # the manifest curation just wrote
+    record_approval(cur.layout, settings_digest([raw_digest(ds), cfg.to_dict()]), excluded)
+    return Reviewed(counts, tuple(excluded), recurated)
+
+
+@flow(name="review", log_prints=True)
+def review_flow(
+    dataset: str | None = None,
+    domains_file: str | None = None,
+    curation: CurationConfig = CurationConfig(),
+    review: ReviewSettings = ReviewSettings(mode="ui"),
+) -> Reviewed:
+    """Publish the last curation's review artifacts; in mode `ui` (this deployment's default), pause for a reviewer."""
+    return review_dataset(named(curation, dataset, domains_file), review)

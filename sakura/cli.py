@@ -22,6 +22,7 @@ STAGE_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("sakura.run", "serve the Prefect deployments (collect-and-train, scrape, ...)"),
     "run": ("sakura.run", "start server + deployments and run collect-and-train (make run / demo)"),
     "resume": ("sakura.run", "resume a run paused for review: approve, or leave images out"),
+    "app": ("sakura.app", "a page on 127.0.0.1 to try a photo: before and after on a slider, with a trained run"),
     "review": ("sakura.review", "a page on 127.0.0.1 to review a paused run: click images to leave out, submit"),
     "demo-source": ("sakura.run", "serve the offline demo image source, for deployment runs without internet"),
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -214,3 +216,13 @@ def _print_locations(ds: Path, cfg: server.ServerConfig) -> None:
         print(f"checkpoints:  {run.last_checkpoint.parent}")
         print(f"translations: {run.translations}  (A2B/, B2A/)")
     print(f"Prefect UI:   {cfg.url}  (flow runs, review and training artifacts); `make stop` ends it")
+    if any(r.has_generators for r in RunDir.all(ds)):
+        print(f"try a photo:  {sakura_command()} app --dataset {ds.name}  (a page on 127.0.0.1: before and after)")
+
+
+def sakura_command() -> str:
+    """How to call this installation's `sakura` from here: .venv/bin/sakura in the project, else its full path."""
+    exe = Path(sys.executable).parent / "sakura"
+    if shutil.which("sakura") == str(exe):
+        return "sakura"
+    return str(exe.relative_to(Path.cwd())) if exe.is_relative_to(Path.cwd()) else str(exe)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -66,17 +65,3 @@ def street_scene(domain: str, seed: int, size: tuple[int, int] = (512, 384)) -> 
             x = vx + side * (w * 0.62 * t + 10)
             _tree(draw, rng, x, base, scale=0.25 + 1.6 * t * (w / 512), palette=CANOPY[domain])
     return img.filter(ImageFilter.GaussianBlur(0.6))
-
-
-def write_scenes(
-    out_dir: str | Path, domain: str, count: int, start: int = 0, size: tuple[int, int] = (512, 384), quality: int = 90
-) -> list[Path]:
-    """Write `count` JPEG scenes of one domain to `out_dir`; return their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for seed in range(start, start + count):
-        path = out / f"{domain.lower()}_{seed:05d}.jpg"
-        street_scene(domain, seed, size).save(path, quality=quality)
-        paths.append(path)
-    return paths

@@ -1,39 +1,46 @@
 """Scraper stage: search queries -> image URLs -> raw image files with provenance."""
 
-from core.lazy import lazy_exports
+from scraper.browser import BrowserError, DriverChoice, close_driver, make_driver, resolve_driver
+from scraper.config import ScrapeConfig
+from scraper.engine import BrowserEngine, make_engine
+from scraper.fetch import Downloader
+from scraper.layout import RawLayout
+from scraper.pipeline import collect, download_candidates, plan, remaining, scrape, summarize
+from scraper.records import Candidate, Counts, Fetched, QueryResult, ScrapeResult, SearchOutcome
+from scraper.report import query_row, shortfall
+from scraper.search import Engines, search_query
+from scraper.sources import LocalReader, folder_candidates, read_url_list
+from scraper.store import Store
 
-__getattr__, __all__ = lazy_exports(
-    __name__,
-    {
-        "BrowserEngine": "engine",
-        "BrowserError": "browser",
-        "Candidate": "records",
-        "Counts": "records",
-        "Downloader": "fetch",
-        "DriverChoice": "browser",
-        "Engines": "search",
-        "Fetched": "records",
-        "LocalReader": "sources",
-        "QueryResult": "records",
-        "RawLayout": "layout",
-        "ScrapeConfig": "config",
-        "ScrapeResult": "records",
-        "SearchOutcome": "records",
-        "Store": "store",
-        "close_driver": "browser",
-        "collect": "pipeline",
-        "plan": "pipeline",
-        "download_candidates": "pipeline",
-        "folder_candidates": "sources",
-        "make_driver": "browser",
-        "make_engine": "engine",
-        "read_url_list": "sources",
-        "query_row": "report",
-        "remaining": "pipeline",
-        "resolve_driver": "browser",
-        "scrape": "pipeline",
-        "search_query": "search",
-        "shortfall": "report",
-        "summarize": "pipeline",
-    },
-)
+__all__ = [
+    "BrowserEngine",
+    "BrowserError",
+    "Candidate",
+    "Counts",
+    "Downloader",
+    "DriverChoice",
+    "Engines",
+    "Fetched",
+    "LocalReader",
+    "QueryResult",
+    "RawLayout",
+    "ScrapeConfig",
+    "ScrapeResult",
+    "SearchOutcome",
+    "Store",
+    "close_driver",
+    "collect",
+    "download_candidates",
+    "folder_candidates",
+    "make_driver",
+    "make_engine",
+    "plan",
+    "query_row",
+    "read_url_list",
+    "remaining",
+    "resolve_driver",
+    "scrape",
+    "search_query",
+    "shortfall",
+    "summarize",
+]

@@ -302,13 +302,3 @@ def bing_extract(source: str, markers: tuple[str, ...] = BING.thumbnail_url_mark
                     out.add(url, p if _is_url(p) else None, t if isinstance(t, str) else None, keys=record_keys([v]))
                 stack.extend(reversed([x for x in v.values() if isinstance(x, list | dict)]))
     return out
-
-
-def google_candidates(source: str, markers: tuple[str, ...] = GOOGLE.thumbnail_url_markers) -> list[Candidate]:
-    """The unique originals of `google_extract`, in page order."""
-    return google_extract(source, markers).candidates
-
-
-def bing_candidates(source: str, markers: tuple[str, ...] = BING.thumbnail_url_markers) -> list[Candidate]:
-    """The unique originals of `bing_extract`, in page order."""
-    return bing_extract(source, markers).candidates

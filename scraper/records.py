@@ -113,10 +113,6 @@ class SearchOutcome:
     def found(self) -> int:
         return len(self.candidates)
 
-    @property
-    def thumbnails_only(self) -> bool:
-        return self.layer == "thumbnails"
-
     def tagged(self, domain: str, query: str) -> SearchOutcome:
         """The same outcome with its candidates labelled with the domain, query and this outcome's engine."""
         return replace(self, candidates=tuple(c.tagged(domain, query, self.engine) for c in self.candidates))

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,10 +285,3 @@ class Store:
             cur = self.db.execute(f"SELECT * FROM images WHERE {where} ORDER BY domain, rank, url", args)
             cols = [d[0] for d in cur.description]
             return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-    def status_summary(self) -> Counter:
-        """Status -> count over the whole manifest."""
-        c: Counter = Counter()
-        for (_d, s), n in self.status_counts().items():
-            c[s] += n
-        return c

@@ -12,7 +12,7 @@ from PIL import Image
 from core.config import load_domains
 from core.paths import PROJECT_ROOT
 from sakura.demo import RESULTS_PER_QUERY, start_demo_source
-from scraper.extract import google_candidates
+from tests.support.scraper_extract import google_candidates
 
 
 @pytest.fixture(scope="module")

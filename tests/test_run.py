@@ -44,3 +44,20 @@ def test_demo_needs_watch():
 
     with pytest.raises(ConfigError, match="--no-watch"):
         _cmd_run(_args("--demo", "--no-watch"))
+
+
+def test_the_end_of_a_run_prints_the_command_of_the_page_to_try_a_photo(tmp_path, capsys):
+    from model.layout import RunDir
+    from sakura import server
+    from sakura.run import _print_locations
+
+    ds = tmp_path / "streets-demo"
+    ds.mkdir()
+    _print_locations(ds, server.ServerConfig.from_env())
+    assert "sakura app" not in capsys.readouterr().out  # nothing to try without a trained run
+    for direction in ("A2B", "B2A"):
+        RunDir.of(ds, "r1").generator(direction).parent.mkdir(parents=True, exist_ok=True)
+        RunDir.of(ds, "r1").generator(direction).write_bytes(b"")
+    _print_locations(ds, server.ServerConfig.from_env())
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("try a photo:") and "sakura app --dataset streets-demo" in last

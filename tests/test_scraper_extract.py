@@ -10,14 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper.extract import (
-    bing_candidates,
     bing_extract,
-    google_candidates,
     google_extract,
     is_thumbnail_url,
     unescape_js,
 )
 from scraper.selectors import BING, GOOGLE
+from tests.support.scraper_extract import bing_candidates, google_candidates
 
 GOOGLE_SOURCE = r"""<script nonce="x">AF_initDataCallback({key: 'ds:1', hash: '2', data:[null,[
 [1,[0,"aa",["https://encrypted-tbn0.gstatic.com/images?q\u003dtbn:ANd9GcA\u0026s",194,259],

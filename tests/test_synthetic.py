@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sakura.synthetic import street_scene, write_scenes
+from sakura.synthetic import street_scene
+from tests.support.synthetic_files import write_scenes
 
 
 def _shares(img: Image.Image) -> tuple[float, float]:
