@@ -12,7 +12,8 @@ from scraper.records import QueryResult
 
 STOP_TEXT = {
     R.STOP_ASKED: "asked count reached",
-    R.STOP_END: "end of results (every way of loading more brought nothing new)",
+    R.STOP_END: "end of results (the page says so, or no more-results control and loading brought nothing new)",
+    R.STOP_CONTROL: "a more-results control did not respond (still on screen after every way of loading more)",
     R.STOP_TIMEOUT: "search timeout reached while results were still coming (--search-timeout)",
     R.STOP_PREVIEW_CAP: "preview click cap reached (--max-preview-clicks)",
     R.STOP_BLOCKED: "blocked: unusual-traffic page, no CAPTCHA attempted",
