@@ -76,8 +76,10 @@ def test_nothing_collected_exits_1(data_root, http_server, capsys):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--workers", "0"], "workers: got 0"), (["--max-mb", "0"], "max_mb: got 0.0"),
-     (["--allow-private-network", "nonsense"], "allow_private_networks"),
+    [(["--workers", "0"], "--workers: got 0"), (["--max-mb", "0"], "--max-mb: got 0.0"),
+     (["--per-query", "-5"], "error: --per-query: got -5; allowed: greater than 0"),
+     (["--per-query-limit", "-5"], "error: --per-query-limit: got -5"),
+     (["--allow-private-network", "nonsense"], "--allow-private-network: got ['nonsense']"),
      (["--domain", "A", "--urls", "/nonexistent.txt"], "file not found")],
 )  # fmt: skip
 def test_config_errors_exit_2_with_one_line(data_root, capsys, args, message):

@@ -207,8 +207,9 @@ def test_a_more_results_control_of_unknown_class_is_found_by_meaning_on_every_se
 
 
 @pytest.mark.parametrize("control", ["known", "unknown"])
-def test_a_control_that_does_not_respond_is_said_and_the_end_only_where_the_page_says_so(driver, site, tmp_path,
-                                                                                        control):
+def test_a_control_that_does_not_respond_is_said_and_the_end_only_where_the_page_says_so(
+    driver, site, tmp_path, control
+):
     # The page's control shows but its click loads nothing (a script error): not the end of results.
     base = PageSpec.unknown_control(1) if control == "unknown" else PageSpec("known-control", loading="button")
     spec = replace(base, name=f"dead-{control}", n=60, first=20, asked=60, data="json", origins=tuple(range(60)),

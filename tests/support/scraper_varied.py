@@ -99,7 +99,10 @@ class PageSpec:
         drawn from the seed; everything after the first batch (or the first three, then the control) comes by it."""
         rng = random.Random(f"control-{seed}")
         lang = rng.choice(tuple(CONTROL_LABELS))
-        token = lambda: rng.choice(string.ascii_letters) + "".join(rng.choices(string.ascii_letters + string.digits, k=5))  # noqa: E731
+
+        def token() -> str:
+            return rng.choice(string.ascii_letters) + "".join(rng.choices(string.ascii_letters + string.digits, k=5))
+
         n = rng.randint(40, 120)
         origins = _origins(rng, n, dup_rate=rng.choice((0, 0.1)))
         broken = frozenset(j for j in range(len(set(origins))) if rng.random() < 0.1)
@@ -318,7 +321,8 @@ _OVERLAY = {
 
 _SCRIPT = """<script>
 const Q = %(q)s, TOTAL = %(total)d, LOADING = %(loading)s, DELAY = %(delay)d, TILE = '.t, .imgpt';
-const WIRE = %(wire)s, KEPT = [], POST = %(post)s, DEAD = %(dead)s;  // KEPT: the page's own copy of fetched data, never in the DOM
+const WIRE = %(wire)s, POST = %(post)s, DEAD = %(dead)s;
+const KEPT = [];  // the page's own copy of fetched result data: never in the DOM
 let loaded = %(first)d, loading = false, batches = 1;
 function unwire(t) {
   if (WIRE.includes('prefix')) t = t.slice(t.indexOf('\\n') + 1);
@@ -343,7 +347,8 @@ function showButton() {
 function more() {
   if (loading || loaded >= TOTAL) return;
   loading = true;
-  fetch('/more?q=' + encodeURIComponent(Q) + '&start=' + loaded, POST ? {method: 'POST'} : {}).then(r => WIRE ? r.text().then(unwire) : r.json())
+  const url = '/more?q=' + encodeURIComponent(Q) + '&start=' + loaded;
+  fetch(url, POST ? {method: 'POST'} : {}).then(r => WIRE ? r.text().then(unwire) : r.json())
   .then(d => setTimeout(() => {
     const box = document.createElement('div'); box.innerHTML = d.html;
     box.querySelectorAll('script').forEach(s => { const n = document.createElement('script');
@@ -388,10 +393,12 @@ def page(spec: PageSpec, base: str) -> str:
     panel = BING_PANEL if spec.engine == "bing" else PANELS[spec.preview_markup]
     script = _SCRIPT % {"q": json.dumps(spec.name), "total": spec.n, "loading": json.dumps(spec.loading),
                         "delay": spec.delay_ms, "first": count,
-                        "wire": json.dumps(spec.wire if spec.data in NETWORK else ""), "post": json.dumps(spec.post), "dead": json.dumps(spec.dead_control),
+                        "wire": json.dumps(spec.wire if spec.data in NETWORK else ""), "post": json.dumps(spec.post),
+                        "dead": json.dumps(spec.dead_control),
                         "control_sel": json.dumps(f".{spec.control_class}")}  # fmt: skip
     overlay = _OVERLAY[spec.engine] if spec.consent == "overlay" else ""
-    decoy = f'<div class="nav"><div role="button" tabindex="0">{html.escape(spec.decoy)}</div></div>' if spec.decoy else ""
+    decoy = f'<div class="nav"><div role="button" tabindex="0">{html.escape(spec.decoy)}</div></div>'
+    decoy = decoy if spec.decoy else ""
     end = f'<div class="end-note" style="display:none">{html.escape(spec.end_text)}</div>' if spec.end_text else ""
     wrap = "GNJvt" if not spec.control else "c" + spec.control_class[::-1]
     more = _control(spec)
