@@ -33,7 +33,7 @@ from flows.review import (
     review_form,
 )
 from flows.runners import task_runner
-from flows.steps import dataset_name
+from flows.steps import dataset_name, paused_saying, review_message
 
 
 class ReviewRejected(RuntimeError):
@@ -143,12 +143,13 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
     hint = f"the review page: `.venv/bin/sakura review {run_id}` (prints its address)"
     create_flow_run_input(REVIEW_REQUEST, {"dataset_dir": str(ds)})  # what `sakura review <run>` shows
     print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form, or on {hint}")
-    decision = pause_flow_run(
-        wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
-            description=_review_description(ds, counts, hint)
-        ),
-        timeout=review.timeout_s,
-    )
+    with paused_saying(review_message(run_id, ds.name)):
+        decision = pause_flow_run(
+            wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
+                description=_review_description(ds, counts, hint)
+            ),
+            timeout=review.timeout_s,
+        )
     if not decision.approve:
         raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
     excluded = apply_review(cur, decision)

@@ -10,7 +10,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
-from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, load_domains
+from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, UserError, load_domains
 from core.paths import default_domains_file
 from core.settings import PositiveInt
 from flows.artifacts import table_rows
@@ -22,7 +22,7 @@ from scraper.config import ScrapeConfig
 from scraper.fetch import Downloader
 from scraper.pipeline import collect, plan, remaining, summarize
 from scraper.records import QueryResult, ScrapeResult, SearchOutcome
-from scraper.report import domain_lines, download_text, query_row
+from scraper.report import clip, domain_lines, download_text, query_row
 from scraper.search import Engines
 from scraper.sequence import EngineState, run_searches
 from scraper.store import Store
@@ -31,11 +31,11 @@ SEARCH_CACHE = timedelta(hours=24)
 FLOW_RUN = "flow"  # the scrape flow's searches keep their debug files under raw/debug/flow/
 
 
-class ScrapeFailed(RuntimeError):
+class ScrapeFailed(RuntimeError, UserError):
     """Every search failed, or a domain ended the scrape with no images at all (the message says which, briefly)."""
 
 
-class SearchFailed(RuntimeError):
+class SearchFailed(RuntimeError, UserError):
     """A search that did not succeed (blocked, error, nothing found): its task fails, so it is never cached and the
     next run searches again."""
 
@@ -78,11 +78,9 @@ def search_task(cfg: ScrapeConfig, dataset: str, engine: str, domain: str, query
         debug_dir = store.debug_dir(FLOW_RUN)
     with Engines(cfg, debug_dir) as engines:
         outcome = engines.search(engine, domain, query, cfg.per_query_limit)
-    get_run_logger().info(
-        "%s %r on %s: %s, %d candidates", domain, query.text, engine, outcome.status, len(outcome.candidates)
-    )
     if outcome.status != R.OK or not outcome.candidates:
-        raise SearchFailed(outcome)
+        raise SearchFailed(outcome)  # said once, by the download step that records it (scraper.pipeline's warning)
+    get_run_logger().info("%s %r on %s: %d candidates", domain, query.text, engine, len(outcome.candidates))
     return outcome
 
 
@@ -173,16 +171,23 @@ def scrape_flow(
     return result
 
 
+# Chromium's errors for a host it cannot reach at all: every search failing so means no network (or no engine).
+UNREACHABLE = ("ERR_NAME_NOT_RESOLVED", "ERR_INTERNET_DISCONNECTED", "ERR_ADDRESS_UNREACHABLE",
+               "ERR_CONNECTION_REFUSED", "ERR_CONNECTION_TIMED_OUT", "ERR_NETWORK_ACCESS_DENIED")  # fmt: skip
+OFFLINE_HINT = "offline? no search engine could be reached: `make demo` runs the same pipeline on a local image source"
+
+
 def _failure_message(dataset: str, result: ScrapeResult) -> str:
-    """At most three short lines: what failed, the first cause, where the details are."""
+    """The first line says what failed and the first cause (what a watcher of the run's state shows); then where the
+    details are; last, when no search reached its engine (name resolution, refused connection), the offline hint."""
     failed, n = result.failed, len(result.queries)
     what = f"every search failed ({len(failed)} of {n})" if len(failed) == n else ""
     if result.empty_domains:
         what = ", ".join(filter(None, [what, f"no images for domain(s) {', '.join(result.empty_domains)}"]))
     first = failed[0] if failed else None
-    cause = f"first: {first.domain} {first.query!r} on {first.engine}: {first.search_status}: " if first else ""
-    cause += (first.message if first else "")[:160]
-    return (
-        f"scrape of {dataset}: {what}\n{cause}\n"
-        "every search in the table artifact 'scrape-queries' and the log; offline? `make demo` uses a local source"
-    )
+    if first:
+        what += f"; first: {first.domain} {first.query!r} on {first.engine}: {first.search_status}: {first.message}"
+    lines = [clip(f"scrape of {dataset}: {what}", 400), "every search is in the table artifact 'scrape-queries'"]
+    if failed and len(failed) == n and all(any(e in q.message for e in UNREACHABLE) for q in failed):
+        lines.append(OFFLINE_HINT)
+    return "\n".join(lines)

@@ -216,8 +216,8 @@ def _start_and_watch(cfg: server.ServerConfig, params: dict, watch: bool) -> int
         return 0
     state = Watcher(str(run.id), cfg.url).until_final()
     if state.type.value != "COMPLETED":
-        print_failure(state, url)
         _print_locations(dataset_dir(params["dataset"]), cfg)
+        print_failure(state, url)  # last: the cause, and a hint such as `make demo` when offline
         return 1
     _print_locations(dataset_dir(params["dataset"]), cfg)
     return 0

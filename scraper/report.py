@@ -23,6 +23,18 @@ STOP_TEXT = {
 }
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` up to about `limit` characters, cut only between words: a path or URL is kept whole or left out."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit + 1)
+    if cut <= 0:  # one long word: keep it whole
+        cut = text.find(" ")
+        return text if cut < 0 else text[:cut] + " ..."
+    return text[:cut].rstrip(",;:") + " ..."
+
+
 def _counts(statuses: dict[str, int]) -> str:
     return ", ".join(f"{s} {n}" for s, n in sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0])))
 
