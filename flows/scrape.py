@@ -150,8 +150,11 @@ def scrape_flow(
         return _outcome(search.submit(cfg, spec.name, engine, domain, query), engine)
 
     def collect_step(outcome: SearchOutcome, domain: str, query: str) -> QueryResult:
-        # a failed search still goes through its download step, which records it in the manifest
-        return download.submit(cfg, str(raw_dir), domain, query, outcome).result()
+        # a failed search still goes through its download step, which records it in the manifest (each time: a
+        # cached one would leave the manifest without its row and the log without its warning)
+        failed = outcome.status != R.OK or not outcome.candidates
+        step = download.with_options(refresh_cache=True) if failed else download
+        return step.submit(cfg, str(raw_dir), domain, query, outcome).result()
 
     with Store(raw_dir, fsync=cfg.fsync) as store:
         state = EngineState(cfg.engine, cfg.fallback_for())

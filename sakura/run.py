@@ -256,7 +256,7 @@ def _print_locations(ds: Path, cfg: server.ServerConfig) -> None:
         print(f"\ndataset:      {ds}  (raw/, train/, test/, curation/report.json)")
     elif ds.is_dir():
         print(f"\ndataset:      {ds}  (not curated yet)")
-    if any(r.has_generators for r in RunDir.all(ds)):
+    if any(r.trained for r in RunDir.all(ds)):
         run = RunDir.newest(ds)
         print(f"checkpoints:  {run.last_checkpoint.parent}")
         print(f"translations: {run.translations}  (A2B/, B2A/)")
