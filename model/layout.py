@@ -109,7 +109,7 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         self.unfinished_mark.write_text(
             "training started here and has not ended well (still running, cancelled or crashed); nothing picks this "
-            "run up. `sakura train --resume --run NAME` continues it; or delete the folder.\n"
+            "run up. `sakura train --resume --run-name NAME` continues it; or delete the folder.\n"
         )
 
     def mark_finished(self) -> None:
