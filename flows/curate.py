@@ -142,7 +142,7 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
     run_id = flow_run.get_id()
     hint = f"the review page: `.venv/bin/sakura review {run_id}` (prints its address)"
     create_flow_run_input(REVIEW_REQUEST, {"dataset_dir": str(ds)})  # what `sakura review <run>` shows
-    print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form, or on {hint}")
+    print(review_message(run_id, ds.name))  # the log line `--watch` shows; the Paused state says the same
     with paused_saying(review_message(run_id, ds.name)):
         decision = pause_flow_run(
             wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
