@@ -30,6 +30,7 @@ __getattr__, __all__ = lazy_exports(
         "read_url_list": "sources",
         "query_row": "report",
         "remaining": "pipeline",
+        "run_searches": "sequence",
         "resolve_driver": "browser",
         "scrape": "pipeline",
         "search_query": "search",
