@@ -8,6 +8,7 @@ default is written. Validation errors become one-line ConfigErrors (core.errors)
 from __future__ import annotations
 
 import argparse
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import SkipJsonSchema
 
 from core.config import DATASET_NAME_RE, default_dataset
-from core.errors import Model
+from core.errors import ConfigError, Model
 from core.paths import dataset_dir, default_domains_file
 
 Hidden = SkipJsonSchema  # a setting the flow form does not show (the flow sets it: where the data is, a terminal bar)
@@ -119,14 +120,30 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[Settings], skip: 
         if origin is not Literal and tp is not bool:
             kw["metavar"] = cli.metavar or _METAVARS.get(typing.get_args(tp)[0] if origin else tp, "VALUE")
         if tp is bool:
-            parser.add_argument(*flags, action=argparse.BooleanOptionalAction, **kw)
+            parser.add_argument(*flags, action=_typed(argparse.BooleanOptionalAction), **kw)
         elif origin is Literal:
-            parser.add_argument(*flags, choices=typing.get_args(tp), **kw)
+            parser.add_argument(*flags, action=_typed(argparse._StoreAction), choices=typing.get_args(tp), **kw)
         elif origin in (tuple, list):
             item = typing.get_args(tp)[0]
-            parser.add_argument(*flags, action="append", type=item, **kw)
+            parser.add_argument(*flags, action=_typed(argparse._AppendAction), type=item, **kw)
         else:
-            parser.add_argument(*flags, type=_parse(tp, optional), **kw)
+            parser.add_argument(*flags, action=_typed(argparse._StoreAction), type=_parse(tp, optional), **kw)
+
+
+TYPED = "_typed_flags"  # namespace attribute: setting -> the flag the user typed for it
+
+
+def _typed(action: type[argparse.Action]) -> type[argparse.Action]:
+    """`action` that also notes which of its flags was typed, so an error can name that flag."""
+
+    class Typed(action):  # type: ignore[misc, valid-type]
+        def __call__(self, parser, namespace, values, option_string=None) -> None:
+            typed = dict(getattr(namespace, TYPED, {}))
+            typed[self.dest] = option_string
+            setattr(namespace, TYPED, typed)
+            super().__call__(parser, namespace, values, option_string)
+
+    return Typed
 
 
 def _parse(tp: type, optional: bool) -> Callable[[str], Any]:
@@ -142,7 +159,14 @@ def _parse(tp: type, optional: bool) -> Callable[[str], Any]:
 def from_args(model: type[Settings], args: argparse.Namespace, **fixed: Any) -> Settings:
     """The model built from the flags that were given (and `fixed` values; None in `fixed` means unset)."""
     given = {k: v for k, v in vars(args).items() if k in model.model_fields}
-    return model(**{**given, **{k: v for k, v in fixed.items() if v is not None}})
+    try:
+        return model(**{**given, **{k: v for k, v in fixed.items() if v is not None}})
+    except ConfigError as e:  # `per_query_limit: got -5; ...` -> `--per-query: got -5; ...`, the flag as typed
+        field, sep, rest = str(e).partition(": ")
+        flag = getattr(args, TYPED, {}).get(re.split(r"[.\[]", field)[0])
+        if not (sep and flag):
+            raise
+        raise ConfigError(f"{flag}{field[len(re.split(r'[.[]', field)[0]) :]}: {rest}") from None
 
 
 # Numbers and switches as settings: no bool taken for a number, no 'yes' for a bool (pydantic's lax mode would).

@@ -26,6 +26,7 @@ from curation.records import DECODE_REASONS, Decision, Status, duplicate_groups
 from flows.artifacts import Tile, artifact_key, cell, gallery, strip_uri, table_rows
 from flows.curation_step import curate_dataset, named
 from flows.fingerprint import raw_digest, settings_digest
+from flows.steps import paused_saying, review_message
 
 ID_CHARS = 12  # image ids shown in the UI; add_excluded accepts any prefix of ID_PREFIX or more
 
@@ -395,13 +396,14 @@ def review_dataset(cfg: CurationConfig, review: ReviewSettings) -> Reviewed:
     run_id = flow_run.get_id()
     hint = f"the review page: `.venv/bin/sakura review {run_id}` (prints its address)"
     create_flow_run_input(REVIEW_REQUEST, {"dataset_dir": str(ds)})  # what `sakura review <run>` shows
-    print(f"paused for review of {ds.name}: approve or exclude images in the run's Resume form, or on {hint}")
-    decision = pause_flow_run(
-        wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
-            description=_review_description(ds, counts, hint)
-        ),
-        timeout=review.timeout_s,
-    )
+    print(review_message(run_id, ds.name))  # the log line `--watch` shows; the Paused state says the same
+    with paused_saying(review_message(run_id, ds.name)):
+        decision = pause_flow_run(
+            wait_for_input=review_form(cur, hint, _summary(counts)).with_initial_data(
+                description=_review_description(ds, counts, hint)
+            ),
+            timeout=review.timeout_s,
+        )
     if not decision.approve:
         raise ReviewRejected(f"the reviewer did not approve {ds.name}: {decision.note or 'no reason given'}")
     excluded = apply_review(cur, decision)

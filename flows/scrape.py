@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
-from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
-from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, load_domains
+from core.config import DOMAIN_KEYS, DatasetSpec, Domain, Query, UserError, load_domains
 from core.paths import default_domains_file
 from core.settings import PositiveInt
 from flows.artifacts import table_rows
@@ -20,21 +20,22 @@ from flows.steps import CONTENT_CACHE, SEARCHES_PER_MINUTE
 from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.fetch import Downloader
-from scraper.pipeline import collect, plan, summarize
+from scraper.pipeline import collect, plan, remaining, summarize
 from scraper.records import QueryResult, ScrapeResult, SearchOutcome
-from scraper.report import domain_lines, download_text, query_row
+from scraper.report import clip, domain_lines, download_text, query_row
 from scraper.search import Engines
+from scraper.sequence import EngineState, run_searches
 from scraper.store import Store
 
 SEARCH_CACHE = timedelta(hours=24)
 FLOW_RUN = "flow"  # the scrape flow's searches keep their debug files under raw/debug/flow/
 
 
-class ScrapeFailed(RuntimeError):
+class ScrapeFailed(RuntimeError, UserError):
     """Every search failed, or a domain ended the scrape with no images at all (the message says which, briefly)."""
 
 
-class SearchFailed(RuntimeError):
+class SearchFailed(RuntimeError, UserError):
     """A search that did not succeed (blocked, error, nothing found): its task fails, so it is never cached and the
     next run searches again."""
 
@@ -63,33 +64,33 @@ STEP = dict(cache_policy=CONTENT_CACHE, cache_expiration=SEARCH_CACHE, retries=2
 
 @task(
     name="search",
-    task_run_name="search-{domain}-{query.text}",
+    task_run_name="search-{domain}-{query.text}-{engine}",
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
     retry_condition_fn=_retry_crashes,
     **STEP,
 )
-def search_task(cfg: ScrapeConfig, dataset: str, domain: str, query: Query) -> SearchOutcome:
-    """Search one query in a fresh browser. Only a search that found candidates completes (and is cached); a
-    blocked, empty or failed one raises SearchFailed, and a browser failure is retried."""
+def search_task(cfg: ScrapeConfig, dataset: str, engine: str, domain: str, query: Query) -> SearchOutcome:
+    """Search one query on `engine` in a fresh browser. Only a search that found candidates completes (and is cached);
+    a blocked, empty or failed one raises SearchFailed, and a browser failure is retried."""
     rate_limit(SEARCH_LIMIT, strict=False)
     with Store(cfg.raw_dir(dataset), fsync=cfg.fsync) as store:
         debug_dir = store.debug_dir(FLOW_RUN)
-    with Engines(cfg, debug_dir) as engines:  # the fallback engine takes over a blocked or empty search
-        outcome = engines.search(domain, query, cfg.per_query_limit, retry_empty=True)
-    get_run_logger().info("%s %r: %s, %d candidates", domain, query.text, outcome.status, len(outcome.candidates))
+    with Engines(cfg, debug_dir) as engines:
+        outcome = engines.search(engine, domain, query, cfg.per_query_limit)
     if outcome.status != R.OK or not outcome.candidates:
-        raise SearchFailed(outcome)
+        raise SearchFailed(outcome)  # said once, by the download step that records it (scraper.pipeline's warning)
+    get_run_logger().info("%s %r on %s: %d candidates", domain, query.text, engine, len(outcome.candidates))
     return outcome
 
 
-def _outcome(searched) -> SearchOutcome:
+def _outcome(searched, engine: str) -> SearchOutcome:
     """A search future's outcome: the task's result, or what the failed search said (never raises)."""
     result = searched.result(raise_on_failure=False)
     if isinstance(result, SearchFailed):
         return result.outcome
     if isinstance(result, BaseException):
-        return SearchOutcome((), "error", f"{type(result).__name__}: {result}"[:500])
+        return SearchOutcome((), R.SEARCH_ERROR, f"{type(result).__name__}: {result}"[:500], engine=engine)
     return result
 
 
@@ -129,7 +130,8 @@ def scrape_flow(
     scrape: ScrapeConfig = ScrapeConfig(),
     refresh: bool = False,
 ) -> ScrapeResult:
-    """Collect images for each domain: one search task per query (rate-limited, retried), then downloads.
+    """Collect images for each domain by the scraper's one sequence (scraper.sequence.run_searches): each search a
+    task (rate-limited, cached, retried), each search's downloads a task.
 
     `scrape` holds the scraper's settings; `engine_url` points the chosen engine at another base URL (a local
     replica). Images already collected stay; URLs already settled are not fetched again. Searches and downloads
@@ -143,19 +145,21 @@ def scrape_flow(
     jobs = plan(spec, keys, dict(zip(DOMAIN_KEYS, (_queries(queries_a), _queries(queries_b)), strict=True)))
     raw_dir = cfg.raw_dir(spec.name)
     search, download = (t.with_options(refresh_cache=refresh) for t in (search_task, download_task))
-    searches = [search.submit(cfg, spec.name, k, q) for k, q in jobs]
-    previous: dict[str, Any] = {}
-    downloads = []
-    for (key, query), searched in zip(jobs, searches, strict=True):
-        # Downloads of one domain run one after another (the per-domain limit), the two domains side by side; a
-        # failed search still goes through its download step, which records it in the manifest.
-        fut = download.submit(
-            cfg, str(raw_dir), key, query.text, _outcome(searched), wait_for=[previous[key]] if key in previous else []
-        )
-        previous[key] = fut
-        downloads.append(fut)
-    results = [fut.result() for fut in downloads]
+
+    def search_step(engine: str, domain: str, query: Query, limit: int) -> SearchOutcome:
+        return _outcome(search.submit(cfg, spec.name, engine, domain, query), engine)
+
+    def collect_step(outcome: SearchOutcome, domain: str, query: str) -> QueryResult:
+        # a failed search still goes through its download step, which records it in the manifest (each time: a
+        # cached one would leave the manifest without its row and the log without its warning)
+        failed = outcome.status != R.OK or not outcome.candidates
+        step = download.with_options(refresh_cache=True) if failed else download
+        return step.submit(cfg, str(raw_dir), domain, query, outcome).result()
+
     with Store(raw_dir, fsync=cfg.fsync) as store:
+        state = EngineState(cfg.engine, cfg.fallback_for())
+        results = run_searches(jobs, cfg.per_query_limit, state, search_step, collect_step,
+                               functools.partial(remaining, cfg, store))  # fmt: skip
         result = summarize(store, results, keys, run_id=FLOW_RUN)
     rows = [query_row(r) for r in results]
     create_table_artifact(key="scrape-queries", table=table_rows(rows), description=f"Scrape of {spec.name}: per query")
@@ -170,16 +174,23 @@ def scrape_flow(
     return result
 
 
+# Chromium's errors for a host it cannot reach at all: every search failing so means no network (or no engine).
+UNREACHABLE = ("ERR_NAME_NOT_RESOLVED", "ERR_INTERNET_DISCONNECTED", "ERR_ADDRESS_UNREACHABLE",
+               "ERR_CONNECTION_REFUSED", "ERR_CONNECTION_TIMED_OUT", "ERR_NETWORK_ACCESS_DENIED")  # fmt: skip
+OFFLINE_HINT = "offline? no search engine could be reached: `make demo` runs the same pipeline on a local image source"
+
+
 def _failure_message(dataset: str, result: ScrapeResult) -> str:
-    """At most three short lines: what failed, the first cause, where the details are."""
+    """The first line says what failed and the first cause (what a watcher of the run's state shows); then where the
+    details are; last, when no search reached its engine (name resolution, refused connection), the offline hint."""
     failed, n = result.failed, len(result.queries)
     what = f"every search failed ({len(failed)} of {n})" if len(failed) == n else ""
     if result.empty_domains:
         what = ", ".join(filter(None, [what, f"no images for domain(s) {', '.join(result.empty_domains)}"]))
     first = failed[0] if failed else None
-    cause = f"first: {first.domain} {first.query!r} on {first.engine}: {first.search_status}: " if first else ""
-    cause += (first.message if first else "")[:160]
-    return (
-        f"scrape of {dataset}: {what}\n{cause}\n"
-        "every search in the table artifact 'scrape-queries' and the log; offline? `make demo` uses a local source"
-    )
+    if first:
+        what += f"; first: {first.domain} {first.query!r} on {first.engine}: {first.search_status}: {first.message}"
+    lines = [clip(f"scrape of {dataset}: {what}", 400), "every search is in the table artifact 'scrape-queries'"]
+    if failed and len(failed) == n and all(any(e in q.message for e in UNREACHABLE) for q in failed):
+        lines.append(OFFLINE_HINT)
+    return "\n".join(lines)

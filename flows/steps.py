@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,3 +61,51 @@ def require_dataset(ds: Path) -> None:
     """A stage that reads a dataset another machine made: one line when this machine cannot see it."""
     if not ds.is_dir():
         raise UserError(f"dataset {ds} not found on {socket.gethostname()}: {SHARED}")
+
+
+class UserErrorsInOneLine(logging.Filter):
+    """Prefect's run loggers log a failed run or task with its traceback; a UserError's message already says what
+    happened (a config error, a failed search, a scrape that found nothing), so it goes without one: the line that
+    `--watch`, the UI and serve.log show is the cause itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], UserError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+# In every process that runs a flow (the serving process's flow-run subprocesses import the flows from here).
+for _name in ("prefect.flow_runs", "prefect.task_runs"):
+    if not any(isinstance(f, UserErrorsInOneLine) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(UserErrorsInOneLine())
+
+
+def review_message(run_id: str, dataset: str) -> str:
+    """What a run paused for review says in its state (`prefect flow-run inspect`, the UI): how to review and resume."""
+    return (
+        f"paused for review of {dataset}: the review page `.venv/bin/sakura review {run_id}`, or the Resume button "
+        f"in the UI; resume from a terminal: `.venv/bin/sakura resume {run_id} [--exclude ID ...] [--reject]`"
+    )
+
+
+@contextmanager
+def paused_saying(message: str) -> Iterator[None]:
+    """`pause_flow_run` inside this block proposes its Paused state with `message` (Prefect 3.9.1's takes none, and
+    builds the state inside the call: its module's `Paused` is wrapped for the block, for this flow run only)."""
+    import prefect.flow_runs as flow_runs
+    from prefect.context import FlowRunContext
+
+    original, ctx = flow_runs.Paused, FlowRunContext.get()
+    run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+
+    def paused(*args, **kwargs):
+        now = FlowRunContext.get()
+        if now and now.flow_run and now.flow_run.id == run_id:
+            kwargs.setdefault("message", message)
+        return original(*args, **kwargs)
+
+    flow_runs.Paused = paused
+    try:
+        yield
+    finally:
+        flow_runs.Paused = original

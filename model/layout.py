@@ -15,6 +15,7 @@ RUN_NAME_FORMAT = "%Y%m%d-%H%M%S"  # a new run's default name: when it started (
 Direction = Literal["A2B", "B2A"]
 DIRECTIONS: tuple[str, ...] = ("A2B", "B2A")
 TRANSLATION_METRICS = "metrics.json"  # in every translation output folder: its images' measures and failures
+UNFINISHED = "UNFINISHED"  # in a run folder while its training has not ended well (running, cancelled or crashed)
 
 
 def runs_dir(dataset_dir: str | Path) -> Path:
@@ -32,7 +33,7 @@ def datasets_with_runs(data_root: str | Path) -> list[str]:
     root = Path(data_root)
     if not root.is_dir():
         return []
-    return sorted(d.name for d in root.iterdir() if d.is_dir() and any(r.has_generators for r in RunDir.all(d)))
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and any(r.trained for r in RunDir.all(d)))
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ class RunDir:
 
     @classmethod
     def newest(cls, dataset_dir: str | Path, needs: Literal["generators", "checkpoint"] = "generators") -> RunDir:
-        """The most recently written run that has exported generators (or a last checkpoint); ConfigError if none."""
-        found = [r for r in cls.all(dataset_dir) if (r.has_generators if needs == "generators" else r.has_checkpoint)]
+        """The most recently written finished run with exported generators (or any run with a last checkpoint, which
+        `--resume` continues, unfinished ones included); ConfigError if none."""
+        found = [r for r in cls.all(dataset_dir) if (r.trained if needs == "generators" else r.has_checkpoint)]
         if not found:
             if needs == "generators":
                 others = [d for d in datasets_with_runs(Path(dataset_dir).parent) if d != Path(dataset_dir).name]
@@ -88,6 +90,30 @@ class RunDir:
     @property
     def has_generators(self) -> bool:
         return all(self.generator(d).is_file() for d in DIRECTIONS)
+
+    @property
+    def unfinished_mark(self) -> Path:
+        """`UNFINISHED`: written when training starts, removed when it ends well; left by a cancel or a crash."""
+        return self.path / UNFINISHED
+
+    @property
+    def unfinished(self) -> bool:
+        return self.unfinished_mark.exists()
+
+    @property
+    def trained(self) -> bool:
+        """Finished, with both generators exported: what translation and the summaries pick up."""
+        return self.has_generators and not self.unfinished
+
+    def mark_unfinished(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.unfinished_mark.write_text(
+            "training started here and has not ended well (still running, cancelled or crashed); nothing picks this "
+            "run up. `sakura train --resume --run-name NAME` continues it; or delete the folder.\n"
+        )
+
+    def mark_finished(self) -> None:
+        self.unfinished_mark.unlink(missing_ok=True)
 
     @property
     def has_checkpoint(self) -> bool:

@@ -283,6 +283,8 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
         )
         if run.best_checkpoint.exists():
             st.best_checkpoint = run.best_checkpoint
+    if dist.is_main:
+        run.mark_unfinished()  # until training ends well: a cancel or crash leaves the mark
     logger = RunLogger(run_dir, st.global_step if state is not None else None) if dist.is_main else None
     evaluator = Evaluator(cfg, run_dir, files_A, files_B, device) if dist.is_main else None
     if evaluator is not None:
@@ -300,6 +302,8 @@ def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> Train
         if logger is not None:
             logger.close()
     gens = export_generators(trainer, run_dir) if dist.is_main else {}
+    if dist.is_main:
+        run.mark_finished()
     return TrainResult(
         run_dir=run_dir,
         config=cfg.to_dict(),

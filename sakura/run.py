@@ -9,6 +9,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from core.config import ConfigError, load_domains
 from core.paths import dataset_dir
@@ -112,24 +113,69 @@ def _wait_for_deployment(cfg: server.ServerConfig, name: str, since: float, time
     raise server.ServerError(f"deployment {name} did not appear within {timeout_s:.0f} s; see {cfg.log_file('serve')}")
 
 
+def _param(item: str) -> tuple[str, str, Any]:
+    """One `-p KEY=JSON`: (parameter or section, setting of the section or '', value; text when not JSON)."""
+    key, sep, text = item.partition("=")
+    if not sep:
+        raise ConfigError(f"-p: got {item!r}; allowed: KEY=JSON, e.g. training.epochs=5")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    section, _, field = key.partition(".")
+    return section, field, value
+
+
 def _params(args: argparse.Namespace, demo_url: str | None, dataset: str) -> dict:
     params: dict = {"dataset": dataset}
     if demo_url:
         params.update(json.loads(json.dumps(DEMO_PARAMS)), engine_url=demo_url)
     for item in args.param:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--param: got {item!r}; allowed: KEY=JSON, e.g. training.epochs=5")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        section, dot, field = key.partition(".")
-        if dot:
+        section, field, value = _param(item)
+        if field:
             params.setdefault(section, {})[field] = value
         else:
-            params[key] = value
+            params[section] = value
     return params
+
+
+def check_params(items: list[str]) -> None:
+    """Each `-p` against collect-and-train's parameters before anything starts: an unknown parameter or setting, or a
+    value its type refuses, is one ConfigError naming it and what is allowed (no server started, no run created)."""
+    import typing
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from core.errors import describe
+    from core.settings import Settings
+    from flows.pipeline import collect_and_train
+
+    hints = typing.get_type_hints(collect_and_train.fn, include_extras=True)
+    hints.pop("return", None)
+    for item in items:
+        section, field, value = _param(item)
+        where = f"-p {item.partition('=')[0]}"
+        if section not in hints:
+            raise ConfigError(f"{where}: unknown parameter {section!r}; allowed: {', '.join(hints)}")
+        tp = hints[section]
+        if field:
+            inner = typing.get_args(tp)
+            model = next((a for a in (tp, *inner) if isinstance(a, type) and issubclass(a, Settings)), None)
+            if model is None:
+                raise ConfigError(f"{where}: {section!r} has no settings; allowed: -p {section}=JSON")
+            shown = [n for n in model.model_fields if n not in model.hidden_fields()]
+            if field not in model.model_fields:
+                raise ConfigError(f"{where}: unknown setting {field!r} of {section}; allowed: {', '.join(shown)}")
+            try:
+                model(**{field: value})
+            except ConfigError as e:
+                raise ConfigError(f"{where}: {str(e).partition(': ')[2]}") from None
+            continue
+        try:
+            TypeAdapter(tp).validate_python(value)
+        except (ValidationError, ConfigError) as e:
+            line = describe(e, lambda loc: "") if isinstance(e, ValidationError) else str(e)
+            raise ConfigError(f"{where}: {line.partition(': ')[2] or line}") from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -138,6 +184,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = server.ServerConfig.from_env()
     spec = load_domains(args.domains)
     os.environ.update(cfg.env())  # this process is a client of that server (before anything imports prefect)
+    check_params(args.param)  # before a server starts or a run is created
     rec, reused = server.start(cfg)
     print(f"Prefect server {'reused' if reused else 'started'} (pid {rec.pid}): UI {cfg.url}")
     served, reused = server.start_serve(cfg)
@@ -171,8 +218,8 @@ def _start_and_watch(cfg: server.ServerConfig, params: dict, watch: bool) -> int
         return 0
     state = Watcher(str(run.id), cfg.url).until_final()
     if state.type.value != "COMPLETED":
-        print_failure(state, url)
         _print_locations(dataset_dir(params["dataset"]), cfg)
+        print_failure(state, url)  # last: the cause, and a hint such as `make demo` when offline
         return 1
     _print_locations(dataset_dir(params["dataset"]), cfg)
     return 0
@@ -211,7 +258,7 @@ def _print_locations(ds: Path, cfg: server.ServerConfig) -> None:
         print(f"\ndataset:      {ds}  (raw/, train/, test/, curation/report.json)")
     elif ds.is_dir():
         print(f"\ndataset:      {ds}  (not curated yet)")
-    if any(r.has_generators for r in RunDir.all(ds)):
+    if any(r.trained for r in RunDir.all(ds)):
         run = RunDir.newest(ds)
         print(f"checkpoints:  {run.last_checkpoint.parent}")
         print(f"translations: {run.translations}  (A2B/, B2A/)")

@@ -68,6 +68,10 @@ class ServerConfig(Model):
             "PREFECT_SERVER_API_HOST": self.host,
             "PREFECT_SERVER_API_PORT": str(self.port),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            # `prefect deployment run ... --watch` prints a run's log lines only when the server streams them out
+            # (off by default in 3.9.1): the first cause of a failure and how to review a paused run are log lines.
+            "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
+            "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
         }
 
 

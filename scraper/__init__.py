@@ -9,6 +9,7 @@ from scraper.pipeline import collect, download_candidates, plan, remaining, scra
 from scraper.records import Candidate, Counts, Fetched, QueryResult, ScrapeResult, SearchOutcome
 from scraper.report import query_row, shortfall
 from scraper.search import Engines, search_query
+from scraper.sequence import run_searches
 from scraper.sources import LocalReader, folder_candidates, read_url_list
 from scraper.store import Store
 
@@ -39,6 +40,7 @@ __all__ = [
     "read_url_list",
     "remaining",
     "resolve_driver",
+    "run_searches",
     "scrape",
     "search_query",
     "shortfall",

@@ -141,17 +141,29 @@ def make_driver(
         lang=lang,
         extra_args=extra_args,
     )
-    # Chromium's own temp files go with the profile, where its socket path stays within the AF_UNIX limit.
-    env = {**os.environ, "TMPDIR": profile} if len(profile) <= MAX_SCRATCH_PATH else None
-    service = Service(choice.driver_path, env=env, popen_kw=R.reaper().popen_kw(profile))
+    # Chromium's own temp files (org.chromium.Chromium.*) go with the profile, or, when its path is too long for
+    # Chromium's socket (AF_UNIX), into a scratch folder of the same kind under a short root: removed with it.
+    scratch = profile if len(profile) <= MAX_SCRATCH_PATH else _short_scratch()
+    env = {**os.environ, "TMPDIR": scratch} if scratch else None
+    service = Service(choice.driver_path, env=env, popen_kw=R.reaper().popen_kw(profile, scratch or profile))
+    folders = tuple(dict.fromkeys(filter(None, (profile, scratch))))
     try:
         driver = webdriver.Chrome(service=service, options=opts)
     except BaseException:
         _end_group(service)
-        shutil.rmtree(profile, ignore_errors=True)
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
-    driver.sakura_profile_dir = profile  # removed by close_driver
+    driver.sakura_profile_dirs = folders  # removed by close_driver
     return driver
+
+
+def _short_scratch() -> str | None:
+    """A scratch folder under SHORT_ROOT, or None when that cannot be made (Chromium then uses the temp folder)."""
+    try:
+        return R.new_profile(R.SHORT_ROOT)
+    except OSError:
+        return None
 
 
 def _end_group(service: Service) -> None:
@@ -174,9 +186,8 @@ def close_driver(driver: webdriver.Chrome) -> None:
         log.info("browser did not quit cleanly (%s); killing its processes", type(e).__name__)
     finally:
         _end_group(driver.service)
-        profile = getattr(driver, "sakura_profile_dir", None)
-        if profile:
-            shutil.rmtree(profile, ignore_errors=True)
+        for folder in getattr(driver, "sakura_profile_dirs", ()):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def alive(driver: webdriver.Chrome) -> bool:

@@ -3,8 +3,10 @@
 One event is not enough: when the first batch fits the window, `window.scrollTo` moves nothing and no scroll event
 fires; a page may load on an IntersectionObserver sentinel, on wheel events, on the End key or behind a button.
 `Loader.load` tries these in turn, waits for the page's requests to settle after each, keeps to what worked, and
-stops when the target count is there, when `load_attempts` different attempts in a row brought nothing new, or when
-the search's time is up.
+stops when the target count is there or the search's time is up. When attempts bring nothing new, the results have
+ended only if the page says so (an end message) or no more-results control is on screen after `load_attempts`
+attempts in a row; a control still on screen then is its own outcome (it did not respond). The control is found by
+meaning (role, label in the page's language, place below the results), the engine's known classes only a hint.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from selenium.webdriver.common.keys import Keys
 from scraper import browser
 from scraper import records as R
 from scraper.config import ScrapeConfig
-from scraper.selectors import EngineProfile
+from scraper.selectors import END_OF_RESULTS_WORDS, MORE_RESULTS_WORDS, EngineProfile
 
 POLL = 0.1
 SETTLE_S = 0.5  # after the last request ends, this long without news before an attempt counts as fruitless
@@ -73,6 +75,59 @@ return [window.__sakuraFind(arguments[0]).length, document.documentElement.scrol
 """
 )
 
+_VISIBLE_JS = """
+window.__sakuraVisible = window.__sakuraVisible || function (el) {
+  const r = el.getBoundingClientRect();
+  if (r.width < 2 || r.height < 2) return false;
+  for (let e = el; e; e = e.parentElement) {
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden' || s.opacity === '0') return false;
+  }
+  return true;
+};
+"""
+
+# The more-results control: a visible element of the engine's known classes, else a button (button, input button,
+# role=button, a link that stays on the page) below the last tile whose label holds one of the words.
+_CONTROL_JS = (
+    FIND_JS
+    + _VISIBLE_JS
+    + """
+const [hints, words, tileSels] = arguments, seen = window.__sakuraVisible;
+const hinted = window.__sakuraFind(hints).filter(seen);
+if (hinted.length) return hinted[0];
+const label = el => [el.innerText, el.value, el.getAttribute('aria-label'), el.title].filter(Boolean).join(' ')
+  .toLowerCase().replace(/\\s+/g, ' ').trim();
+const means = el => { const t = label(el); return t.length <= 80 && words.some(w => t.includes(w)); };
+const stays = el => el.tagName !== 'A' || el.getAttribute('role') === 'button' ||
+  /^(#|javascript:|$)/.test((el.getAttribute('href') || '').trim());
+const tiles = window.__sakuraFind(tileSels);
+const lastTop = tiles.length ? tiles[tiles.length - 1].getBoundingClientRect().top : -Infinity;
+const below = el => el.getBoundingClientRect().bottom >= lastTop;
+const sends = el => el.form && (el.type || '').toLowerCase() === 'submit';  // would leave the page
+const roles = 'button, input[type=button], [role=button], a';
+for (const el of document.querySelectorAll(roles)) {
+  if (stays(el) && !sends(el) && means(el) && below(el) && seen(el)) return el;
+}
+return null;
+"""
+)
+
+# Whether a visible text of the page says the results have ended.
+_END_JS = (
+    _VISIBLE_JS
+    + """
+const words = arguments[0], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+  const t = n.nodeValue.toLowerCase().replace(/\\s+/g, ' ').trim();
+  if (t && t.length <= 200 && words.some(w => t.includes(w)) && n.parentElement &&
+      !['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(n.parentElement.tagName) &&
+      window.__sakuraVisible(n.parentElement)) return true;
+}
+return false;
+"""
+)
+
 _SCROLL_JS = """
 window.scrollTo(0, document.documentElement.scrollHeight);
 for (const t of [window, document]) t.dispatchEvent(new Event('scroll'));
@@ -109,13 +164,17 @@ class Loader:
         self.attempts, self.worked, self._next = 0, [], 0
 
     def load(self, target: int, available: Callable[[], int]) -> str:
-        """Load until `available()` reaches `target` (STOP_ASKED), nothing new comes (STOP_END) or time is up."""
+        """Load until `available()` reaches `target` (STOP_ASKED) or time is up (STOP_TIMEOUT). When nothing new
+        comes: STOP_END once the page says the results ended, or after `load_attempts` fruitless attempts in a row with
+        no more-results control on screen; STOP_CONTROL when such a control is still there then."""
         idle, have = 0, available()
         while have < target:
             if time.monotonic() >= self.deadline:
                 return R.STOP_TIMEOUT
-            if idle >= self.cfg.load_attempts:
+            if idle and self.says_end():
                 return R.STOP_END
+            if idle >= self.cfg.load_attempts:
+                return R.STOP_END if self.control() is None else R.STOP_CONTROL
             before = self._signature()
             nudge = NUDGES[self._next % len(NUDGES)]
             if not self._nudge(nudge):  # nothing to do it with (no visible button, no tile): not an attempt
@@ -148,6 +207,16 @@ class Loader:
                 break
             last = sig
         return last.tiles
+
+    def control(self):
+        """The visible more-results control (a WebElement), or None."""
+        return self.d.execute_script(
+            _CONTROL_JS, list(self.profile.show_more), list(MORE_RESULTS_WORDS), list(self.profile.thumbnails)
+        )
+
+    def says_end(self) -> bool:
+        """Whether the page shows a message that the results have ended."""
+        return bool(self.d.execute_script(_END_JS, list(END_OF_RESULTS_WORDS)))
 
     def _signature(self) -> _Signature:
         return _Signature(*self.d.execute_script(_SIGNATURE_JS, list(self.profile.thumbnails)))
@@ -184,20 +253,21 @@ class Loader:
         elif how == "end_key":  # to the page, not to a focused search box
             d.execute_script("document.activeElement && document.activeElement.blur && document.activeElement.blur()")
             ActionChains(d).send_keys(Keys.END).perform()
-        elif how in ("last_tile", "show_more"):
-            found = browser.first_match(d, self.profile.thumbnails if how == "last_tile" else self.profile.show_more)
-            found = found if how == "last_tile" else [b for b in found if b.is_displayed()]
-            if not found:
+        elif how == "last_tile":
+            tiles = browser.first_match(d, self.profile.thumbnails)
+            if not tiles:
                 return False
-            target = found[-1] if how == "last_tile" else found[0]
-            d.execute_script("arguments[0].scrollIntoView({block: 'end'})", target)
-            if how == "last_tile":
-                ActionChains(d).scroll_to_element(target).scroll_by_amount(0, 200).perform()
-            else:
-                try:
-                    target.click()
-                except WebDriverException:
-                    d.execute_script("arguments[0].click()", target)
+            d.execute_script("arguments[0].scrollIntoView({block: 'end'})", tiles[-1])
+            ActionChains(d).scroll_to_element(tiles[-1]).scroll_by_amount(0, 200).perform()
+        elif how == "show_more":
+            control = self.control()
+            if control is None:
+                return False
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", control)
+            try:
+                control.click()
+            except WebDriverException:
+                d.execute_script("arguments[0].click()", control)
         elif how == "wheel":  # twice: the second one turns the wheel at the very bottom
             ActionChains(d).scroll_by_amount(0, 100_000).pause(POLL).scroll_by_amount(0, 100_000).perform()
         elif how == "resize":

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import ConfigError, DatasetSpec, Query
@@ -18,6 +18,7 @@ from scraper.fetch import Downloader, iter_parallel
 from scraper.records import Candidate, Counts, Fetched, Progress, QueryResult, ScrapeResult, SearchOutcome
 from scraper.report import shortfall
 from scraper.search import Engines, search_query
+from scraper.sequence import run_searches
 from scraper.sources import LOCAL_ENGINE, URL_LIST_ENGINE, LocalReader, folder_candidates, read_url_list
 from scraper.store import Store, Stored
 
@@ -239,8 +240,12 @@ def scrape(
             outcome = SearchOutcome(tagged, R.OK, f"{len(cands)} items", "", (), len(cands), R.STOP_SOURCE, name)
             results.append(step(outcome, keys[0], label, name))
         else:
-            for key, domain_queries in _by_domain(plan(spec, keys, {k: queries for k in keys} if queries else None)):
-                results += _search_domain(cfg, store, engines, step, key, domain_queries)
+            jobs = plan(spec, keys, {k: queries for k in keys} if queries else None)
+            results += run_searches(
+                jobs, cfg.per_query_limit, engines.state(), engines.search,
+                lambda outcome, key, label: step(outcome, key, label, outcome.engine),
+                functools.partial(remaining, cfg, store),
+            )  # fmt: skip
         return summarize(store, results, keys, run_id, counts)
     finally:
         engines.close()
@@ -258,38 +263,9 @@ def plan(
     return [(k, q) for k in keys for q in (override.get(k) or spec.domain(k).queries)]
 
 
-def _by_domain(jobs: list[tuple[str, Query]]) -> list[tuple[str, list[Query]]]:
-    grouped: dict[str, list[Query]] = {}
-    for key, query in jobs:
-        grouped.setdefault(key, []).append(query)
-    return list(grouped.items())
-
-
 def summarize(store: Store, results: Sequence[QueryResult], domains: Sequence[str], run_id: str,
               counts: Counts | None = None) -> ScrapeResult:  # fmt: skip
     """The scrape's result from its per-query results: what each domain holds now in `store`, where things are."""
     per_domain = {k: store.count(k) for k in domains}
     return ScrapeResult(store.raw_dir.parent, store.layout.manifest, run_id, store.debug_dir(run_id),
                         tuple(results), per_domain, counts or Counts())  # fmt: skip
-
-
-def _search_domain(cfg, store: Store, engines: Engines, step, key: str, queries) -> list[QueryResult]:
-    """Search and collect a domain's queries in order; a query that found nothing before any query found results is
-    searched once more on the fallback engine at the end, if some query found results by then."""
-    results: list[QueryResult] = []
-    retry: list[tuple[int, Query, SearchOutcome]] = []
-    for query in queries:
-        if remaining(cfg, store, key) == 0:
-            break
-        found_before = engines.found_any
-        outcome = engines.search(key, query, cfg.per_query_limit)
-        if outcome.status == R.EMPTY and not found_before and not outcome.fallback_from and engines.fallback:
-            retry.append((len(results), query, outcome))
-        results.append(step(outcome, key, query.text, outcome.engine))
-    for i, query, first in retry:
-        if not engines.found_any or remaining(cfg, store, key) == 0:
-            break
-        outcome = engines.on_fallback(key, query, cfg.per_query_limit, first)
-        # replaces the empty result, whose search row is in the manifest already
-        results[i] = step(replace(outcome, attempts=()), key, query.text, outcome.engine)
-    return results

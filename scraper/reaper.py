@@ -45,9 +45,9 @@ for pgid in groups:
     except (ProcessLookupError, PermissionError):
         pass
 time.sleep(0.3)
-for profile in groups.values():
-    if profile:
-        shutil.rmtree(profile, ignore_errors=True)
+for paths in groups.values():
+    for path in filter(None, paths.split("\t")):
+        shutil.rmtree(path, ignore_errors=True)
 """
 
 
@@ -70,9 +70,10 @@ class Reaper:
     def alive(self) -> bool:
         return self.owner == os.getpid() and self.proc.poll() is None
 
-    def popen_kw(self, profile: str) -> dict:
-        """Popen arguments for chromedriver: a new session (its own process group), registered before it runs."""
-        fd, line_end = self.write_fd, f" {profile}\n".encode()
+    def popen_kw(self, *folders: str) -> dict:
+        """Popen arguments for chromedriver: a new session (its own process group), registered before it runs with
+        the folders (profile, scratch) the reaper removes after killing it."""
+        fd, line_end = self.write_fd, f" {chr(9).join(dict.fromkeys(folders))}\n".encode()
 
         def register() -> None:  # runs in the child between fork and exec: only a pid and one atomic write
             os.write(fd, b"watch " + str(os.getpid()).encode() + line_end)
@@ -121,9 +122,13 @@ def profile_root() -> Path:
     return Path(tempfile.gettempdir())
 
 
-def new_profile() -> str:
-    """A fresh profile folder named with this process's id, so a later run can tell when its owner is gone."""
-    return tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-", dir=profile_root())
+SHORT_ROOT = Path("/tmp")  # Chromium's scratch goes here when the temp folder's path is too long for its socket
+
+
+def new_profile(root: Path | None = None) -> str:
+    """A fresh profile (or scratch) folder named with this process's id, so a later run can tell when its owner is
+    gone."""
+    return tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-", dir=root or profile_root())
 
 
 def pid_alive(pid: int) -> bool:
@@ -168,7 +173,8 @@ def _in_use(profile: Path) -> bool:
 def remove_stale_profiles(root: Path | None = None) -> list[Path]:
     """Remove `sakura-chrome-*` profiles whose scraper and browser are gone; returns what was removed."""
     removed = []
-    for profile in sorted((root or profile_root()).glob(PROFILE_PREFIX + "*")):
+    roots = [root] if root else list(dict.fromkeys([profile_root(), SHORT_ROOT]))
+    for profile in sorted(p for r in roots if r.is_dir() for p in r.glob(PROFILE_PREFIX + "*")):
         if profile.is_dir() and not _in_use(profile):
             shutil.rmtree(profile, ignore_errors=True)
             removed.append(profile)

@@ -30,7 +30,8 @@ SEARCH_ERROR = "error"
 
 # Why a search stopped loading results: the one word the manifest, the CLI table and the flow artifact show.
 STOP_ASKED = "asked_reached"  # as many results as asked for
-STOP_END = "end_of_results"  # several different ways of loading more brought nothing new
+STOP_END = "end_of_results"  # the page said so, or no more-results control was there and loading brought nothing
+STOP_CONTROL = "control_unresponsive"  # a more-results control was on screen and clicking it brought nothing new
 STOP_TIMEOUT = "timeout"  # search_timeout ran out while results were still coming
 STOP_PREVIEW_CAP = "preview_cap"  # the preview layer reached max_preview_clicks
 STOP_BLOCKED = "blocked"  # the engine's unusual-traffic page (no CAPTCHA is ever attempted)

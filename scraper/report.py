@@ -12,7 +12,8 @@ from scraper.records import QueryResult
 
 STOP_TEXT = {
     R.STOP_ASKED: "asked count reached",
-    R.STOP_END: "end of results (every way of loading more brought nothing new)",
+    R.STOP_END: "end of results (the page says so, or no more-results control and loading brought nothing new)",
+    R.STOP_CONTROL: "a more-results control did not respond (still on screen after every way of loading more)",
     R.STOP_TIMEOUT: "search timeout reached while results were still coming (--search-timeout)",
     R.STOP_PREVIEW_CAP: "preview click cap reached (--max-preview-clicks)",
     R.STOP_BLOCKED: "blocked: unusual-traffic page, no CAPTCHA attempted",
@@ -20,6 +21,18 @@ STOP_TEXT = {
     R.STOP_NO_RESULTS: "no results found by any extraction layer",
     R.STOP_SOURCE: "every item of the list or folder offered",
 }
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` up to about `limit` characters, cut only between words: a path or URL is kept whole or left out."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit + 1)
+    if cut <= 0:  # one long word: keep it whole
+        cut = text.find(" ")
+        return text if cut < 0 else text[:cut] + " ..."
+    return text[:cut].rstrip(",;:") + " ..."
 
 
 def _counts(statuses: dict[str, int]) -> str:

@@ -1,19 +1,16 @@
-"""Searching with a fallback engine: when the configured engine blocks, or finds nothing for a query while other
-queries find results, the search continues on the fallback engine (never a CAPTCHA), and the outcome says so."""
+"""The engines of one scrape: the configured one and its fallback, sharing one browser (scraper.sequence decides
+which one searches)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 
 from core.config import Query
-from scraper import records as R
 from scraper.config import ScrapeConfig
 from scraper.engine import make_engine
 from scraper.records import SearchOutcome
-
-log = logging.getLogger(__name__)
+from scraper.sequence import EngineState
 
 
 def search_query(engine, domain: str, query: Query, limit: int) -> SearchOutcome:
@@ -25,16 +22,13 @@ def search_query(engine, domain: str, query: Query, limit: int) -> SearchOutcome
 class Engines:
     """The engines of one scrape: the configured one (or `engine`) and its fallback, each started on first use.
 
-    Once the configured engine has shown its unusual-traffic page, every later search of this scrape goes straight
-    to the fallback. All engines share one browser: the first engine's (or that of the engine handed in).
+    All engines share one browser: the first engine's (or that of the engine handed in).
     """
 
     def __init__(self, cfg: ScrapeConfig, debug_dir: Path | None = None, engine=None) -> None:
         self.cfg, self.debug_dir = cfg, debug_dir
         self._engines = {engine.name: engine} if engine is not None else {}
         self._given = engine
-        self.blocked: set[str] = set()
-        self.found_any = False
 
     @property
     def primary(self) -> str:
@@ -63,31 +57,10 @@ class Engines:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def search(self, domain: str, query: Query, limit: int, retry_empty: bool | None = None) -> SearchOutcome:
-        """Search on the configured engine, continuing on the fallback when it blocks, or when it finds nothing and
-        `retry_empty` (default: some earlier search of this scrape found results). Tagged candidates."""
-        primary, fallback = self.primary, self.fallback
-        if fallback and primary in self.blocked:
-            outcome = search_query(self.get(fallback), domain, query, limit)
-            return self._note(replace(outcome, fallback_from=primary, fallback_reason="blocked earlier in this scrape"))
-        first = search_query(self.get(primary), domain, query, limit)
-        retry_empty = self.found_any if retry_empty is None else retry_empty
-        if fallback is None or not (first.status == R.BLOCKED or (first.status == R.EMPTY and retry_empty)):
-            return self._note(first)
-        return self.on_fallback(domain, query, limit, first)
+    def state(self) -> EngineState:
+        """A fresh record of what a scrape learns about these engines (the sequence's rule reads and updates it)."""
+        return EngineState(self.primary, self.fallback)
 
-    def on_fallback(self, domain: str, query: Query, limit: int, first: SearchOutcome) -> SearchOutcome:
-        """Search again on the fallback engine after `first` (the configured engine's blocked or empty outcome)."""
-        primary, fallback = self.primary, self.fallback
-        if first.status == R.BLOCKED:
-            self.blocked.add(primary)
-            log.warning("%s; continuing on %s for the rest of this scrape", first.message, fallback)
-            reason = "blocked"
-        else:
-            reason = "found nothing (other queries did)"
-        second = search_query(self.get(fallback), domain, query, limit)
-        return self._note(replace(second, fallback_from=primary, fallback_reason=reason, attempts=(first,)))
-
-    def _note(self, outcome: SearchOutcome) -> SearchOutcome:
-        self.found_any = self.found_any or bool(outcome.candidates)
-        return outcome
+    def search(self, engine: str, domain: str, query: Query, limit: int) -> SearchOutcome:
+        """Search one query on the engine called `engine`; candidates tagged (the sequence chooses the engine)."""
+        return search_query(self.get(engine), domain, query, limit)

@@ -81,3 +81,21 @@ BING = EngineProfile(
 GOOGLE_META_KEY = "2003"
 # Layer 1 (Bing): result metadata objects (the `m` attribute of a.iusc links): image URL, page URL, title.
 BING_RECORD_KEYS = ("murl", "purl", "t")
+
+# A "more results" control is found by role, label and place (scraper.loading): a button, an input button, an element
+# with role=button or a link that stays on the page, below the last result tile, whose text, value, aria-label or title
+# holds one of these (lower case), in the languages the domains search in. The profile's `show_more` classes are a hint.
+MORE_RESULTS_WORDS = (
+    "more results", "show more", "see more", "load more", "more images", "view more",  # en
+    "결과 더보기", "결과 더 보기", "더보기", "더 보기", "이미지 더보기",  # ko
+    "もっと見る", "さらに表示", "もっと表示", "その他の結果", "結果をもっと", "次の結果",  # ja
+    "更多结果", "显示更多", "查看更多", "加载更多", "更多圖片",  # zh
+    "weitere ergebnisse", "mehr anzeigen", "plus de résultats", "afficher plus", "más resultados", "mostrar más",
+)  # fmt: skip
+# The page's own word that the results have ended (a visible text node holding one of these, lower case).
+END_OF_RESULTS_WORDS = (
+    "reached the end", "no more results", "end of results", "end of the results", "no more images",
+    "더 이상 결과가 없", "결과가 더 이상 없", "마지막 결과", "끝에 도달",
+    "これ以上結果はありません", "これ以上の結果はありません", "最後まで表示", "結果の最後",
+    "没有更多结果", "已经到底",
+)  # fmt: skip

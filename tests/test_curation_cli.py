@@ -33,7 +33,7 @@ def test_bad_option_is_a_one_line_config_error(tmp_path, capsys):
     _raw(tmp_path)
     assert main(["curate", "--root", str(tmp_path), "--threshold", "99"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("sakura curate: error: threshold: got 99")
+    assert err.startswith("sakura curate: error: --threshold: got 99")  # the flag as typed
 
 
 def test_dataset_name_from_domains_file_under_data_root(tmp_path, monkeypatch, capsys):

@@ -78,3 +78,35 @@ def test_scrape_without_a_reachable_engine_fails_clearly(served):
     assert state.is_failed()
     message = str(state.message)
     assert "no images for domain(s) A, B" in message and "make demo" in message, message
+
+
+def test_make_run_offline_says_each_failure_once_in_time_order_and_points_at_make_demo(served, capsys):
+    # What `make run` prints without internet: every search fails on name resolution.
+    from sakura.run import _start_and_watch
+
+    params = {**TINY, "dataset": "no-net", "engine_url": "http://images.sakura-test.invalid"}
+    assert _start_and_watch(served.cfg, params, watch=True) == 1
+    out, err = capsys.readouterr()  # the failure goes to stderr, printed last
+    lines = [line for line in (out + err).splitlines() if line.strip()]
+    assert lines[-1].startswith("offline?") and "`make demo`" in lines[-1], lines
+    said = [line.split("] ", 1)[1].strip() for line in lines if line.startswith("[")]
+    assert len(said) == len(set(said)) and not any("Encountered exception" in line for line in lines), lines
+    stamps = [line[1:9] for line in lines if line.startswith("[")]
+    assert stamps == sorted(stamps), lines  # in time order
+    debug = str(served.data_root / "no-net" / "raw" / "debug" / "flow")
+    cut = [line for line in lines if "saved to" in line and not line.rstrip(" .").endswith(debug)]
+    assert not cut, cut  # a path is never cut
+    assert sum("ERR_NAME_NOT_RESOLVED" in line for line in lines) == 6 + 1, lines  # 6 searches, and the first cause
+
+
+def test_a_failed_run_under_prefect_watch_says_its_first_cause_in_one_line(served):
+    from prefect.client.orchestration import get_client
+
+    proc, run_id = run_deployment("collect-and-train/default", {"domains_file": "/nonexistent/domains.toml"}, 120)
+    assert proc.returncode == 1
+    out = " ".join(proc.stdout.split())  # rich wraps long lines
+    assert "ConfigError: /nonexistent/domains.toml: domains file not found" in out and "Traceback" not in out, out
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state.message == "Flow run encountered an exception: ConfigError: /nonexistent/domains.toml: domains " \
+        "file not found"  # fmt: skip

@@ -158,6 +158,8 @@ def test_review_pauses_shows_thumbnails_and_honours_exclusions(served, raw_image
     run = submit("curate/default", parameters=params, timeout=0)
     paused = wait_for_paused(str(run.id), timeout_s=300)
     assert paused.id == run.id  # the run the user started is the one that pauses, not a nested subflow
+    # its state says how to review and resume (`prefect flow-run inspect`, the UI)
+    assert f"sakura review {run.id}" in paused.state.message and f"sakura resume {run.id}" in paused.state.message
     lines: list[str] = []
     with get_client(sync_client=True) as client:
         Watcher(str(run.id), served.cfg.url, out=lines.append).poll(client)

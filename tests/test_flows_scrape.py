@@ -45,8 +45,9 @@ def test_scrape_flow_runs_unchanged_on_dask_with_two_workers(served):
         demo.close()
     assert summary.stored_per_domain == {"A": 8, "B": 8}, summary.queries
     with sqlite3.connect(served.data_root / "dask" / "raw" / "manifest.sqlite") as db:
-        searches = db.execute("SELECT domain, status FROM searches").fetchall()
-    assert len(searches) == 6 and {s for _, s in searches} == {"ok"}
+        searches = db.execute("SELECT domain, status FROM searches ORDER BY id").fetchall()
+    # 7 + 1 fill each domain: its third query is not searched (the scraper's one sequence, as `sakura scrape`)
+    assert searches == [("A", "ok"), ("A", "ok"), ("B", "ok"), ("B", "ok")]
 
 
 @pytest.mark.parametrize(
@@ -161,3 +162,61 @@ def test_failed_searches_are_never_cached_and_all_failed_is_a_failed_run(served,
         assert len(state.message.splitlines()) <= 3
     finally:
         demo.close()
+
+
+SEQUENCE_DOMAINS = """name = "seq-cli"
+[domains.A]
+label = "street trees"
+queries = [{ q = "blockme first", hl = "en" }, { q = "tree street", hl = "en" }, { q = "full by now", hl = "en" }]
+[domains.B]
+label = "cherry blossoms"
+queries = [{ q = "벚꽃길", hl = "ko" }]
+"""
+
+
+def _manifest(path) -> tuple[list, list]:
+    with sqlite3.connect(path) as db:
+        searches = db.execute("SELECT domain, query, engine, status, found, asked, stop, fallback_from, "
+                              "fallback_reason FROM searches ORDER BY id").fetchall()  # fmt: skip
+        images = db.execute("SELECT domain, url, status, query, engine, rank, page_url, title FROM images "
+                            "ORDER BY domain, url").fetchall()  # fmt: skip
+    return searches, images
+
+
+@pytest.mark.prefect
+@pytest.mark.browser
+def test_the_cli_and_the_flow_run_one_scrape_sequence(prefect_server, http_server, tmp_path, monkeypatch, capsys):
+    """Google blocks the first search: the fallback (Bing) serves every later search of the run, Google is not asked
+    again, a domain full before a search is not searched; `sakura scrape` and the flow leave the same manifest and
+    say the same summary."""
+    from flows.scrape import scrape_flow
+    from sakura.cli import main
+    from scraper.cli import summary_table
+    from tests.support.scraper_replica import replica_handler
+
+    asked_google = replica_handler("google", n_results=12, block="blockme")
+    google, bing = http_server(asked_google), http_server(replica_handler("bing", n_results=12, block=""))
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path))
+    domains = tmp_path / "domains.toml"
+    domains.write_text(SEQUENCE_DOMAINS, encoding="utf-8")
+    settings = {"google_url": google.base_url, "bing_url": bing.base_url, "fallback_engine": "bing",
+                "per_query_limit": 5, "per_domain_limit": 10, "allow_private_networks": ["127.0.0.1/32"],
+                "scroll_pause": 0.2, "load_attempts": 2, "max_preview_clicks": 0, "workers": 4}  # fmt: skip
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items() if k != "allow_private_networks"]
+    code = main(["scrape", "--domains", str(domains), "--no-progress", *flags, "--allow-private-network=127.0.0.1/32"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    flow_result = scrape_flow(domains_file=str(domains), dataset="seq-flow", searches_per_minute=600,
+                              scrape=ScrapeConfig(**settings))  # fmt: skip
+
+    cli, flow = _manifest(tmp_path / "seq-cli" / "raw" / "manifest.sqlite"), _manifest(flow_result.manifest)
+    assert [s[:4] + s[7:] for s in cli[0]] == [
+        ("A", "blockme first", "google", "blocked", None, None),
+        ("A", "blockme first", "bing", "ok", "google", "blocked"),
+        ("A", "tree street", "bing", "ok", "google", "blocked earlier in this scrape"),
+        ("B", "벚꽃길", "bing", "ok", "google", "blocked earlier in this scrape"),
+    ]  # google once; "full by now" not searched: A held its 10 before it
+    assert cli == flow
+    assert summary_table(flow_result) in printed
+    assert flow_result.stored_per_domain == {"A": 10, "B": 5}
+    assert sum(p.startswith("/search") for p in asked_google.log) == 2  # once by each

@@ -38,7 +38,7 @@ def test_train_then_translate(tmp_path, capsys):
     ("argv", "message"),
     [
         (["train", "--dataset-dir", "/nonexistent/x", "--epochs", "1"], "no train images"),
-        (["train", "--dataset", "d", "--image-size", "30"], "image_size"),
+        (["train", "--dataset", "d", "--image-size", "30"], "--image-size: got 30"),  # the flag as typed
         (["train", "--dataset", "d", "--device", "cuda:7"], "device"),
         (["translate", "--weights", "/nonexistent/w.pt", "x.jpg"], "does not exist"),
     ],

@@ -201,3 +201,23 @@ def test_when_no_image_of_a_domain_loads_training_stops_and_keeps_the_last_check
     assert "\n" not in msg and "Traceback" not in msg
     state = load_checkpoint(last)
     assert (state["epoch"], state["global_step"]) == (1, 4)  # the epoch-1 checkpoint, nothing written after
+
+
+def test_a_cancelled_training_is_marked_unfinished_and_nothing_picks_it_up(tmp_path):
+    from model.layout import RunDir
+
+    root = make_dataset(tmp_path / "ds", n_train=4, n_test=2, size=(40, 40))
+    common = dict(dataset_dir=str(root), epochs=2, decay_epoch=2, evaluate=False, **TINY)
+    train(TrainConfig(run="done", **common))
+
+    def cancel_in_epoch_2(step, total, info):
+        if info["epoch"] == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(run="cancelled", **common), progress=cancel_in_epoch_2)
+    cancelled = RunDir.of(root, "cancelled")
+    assert cancelled.unfinished and cancelled.has_generators  # epoch 1 exported its generators, the run did not end
+    assert RunDir.newest(root).name == "done" and not RunDir.of(root, "done").unfinished
+    train(TrainConfig(run="cancelled", resume=True, **common))  # --resume continues it; ended well, it counts
+    assert not cancelled.unfinished and RunDir.newest(root).name == "cancelled"

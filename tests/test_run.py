@@ -61,3 +61,27 @@ def test_the_end_of_a_run_prints_the_command_of_the_page_to_try_a_photo(tmp_path
     _print_locations(ds, server.ServerConfig.from_env())
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("try a photo:") and "sakura app --dataset streets-demo" in last
+
+
+@pytest.mark.parametrize(
+    ("param", "line"),
+    [
+        ("training.epochz=3", "-p training.epochz: unknown setting 'epochz' of training; allowed: run, profile, "),
+        ("training.epochs=0", "-p training.epochs: got 0; allowed: greater than 0"),
+        ("trainig.epochs=3", "-p trainig.epochs: unknown parameter 'trainig'; allowed: dataset, domains_file, "),
+        ("searches_per_minute=0", "-p searches_per_minute: got 0; allowed: greater than 0"),
+        ("scrape.engine=yahoo", "-p scrape.engine: got 'yahoo'; allowed: 'google' or 'bing'"),
+        ("gpus.n=2", "-p gpus.n: 'gpus' has no settings; allowed: -p gpus=JSON"),
+    ],
+)
+def test_a_bad_param_is_one_line_exit_2_and_no_server_or_run(param, line, monkeypatch, capsys):
+    from sakura import server
+    from sakura.cli import main
+
+    def no(*a, **k):
+        raise AssertionError("a server was started for a parameter the flow refuses")
+
+    monkeypatch.setattr(server, "start", no)
+    assert main(["run", "-p", param]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sakura run: error: {line}") and len(err.splitlines()) == 1, err

@@ -76,8 +76,10 @@ def test_nothing_collected_exits_1(data_root, http_server, capsys):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--workers", "0"], "workers: got 0"), (["--max-mb", "0"], "max_mb: got 0.0"),
-     (["--allow-private-network", "nonsense"], "allow_private_networks"),
+    [(["--workers", "0"], "--workers: got 0"), (["--max-mb", "0"], "--max-mb: got 0.0"),
+     (["--per-query", "-5"], "error: --per-query: got -5; allowed: greater than 0"),
+     (["--per-query-limit", "-5"], "error: --per-query-limit: got -5"),
+     (["--allow-private-network", "nonsense"], "--allow-private-network: got ['nonsense']"),
      (["--domain", "A", "--urls", "/nonexistent.txt"], "file not found")],
 )  # fmt: skip
 def test_config_errors_exit_2_with_one_line(data_root, capsys, args, message):
@@ -161,8 +163,8 @@ def test_every_search_is_a_row_with_its_shortfall_and_a_block_is_said_once(data_
     rows = {line.split()[2]: line for line in out.splitlines()[1:4]}
     assert set(rows) == {"가로수길", "blockme", "벚꽃길"}  # every search, not only the failed one
     assert rows["가로수길"].split()[3:10] == ["ok", "json:12", "20", "12", "12", "0", "0"]
-    assert rows["가로수길"].rstrip().endswith("found 12 of 20: end of results (every way of loading more brought "
-                                              "nothing new)")  # fmt: skip
+    assert rows["가로수길"].rstrip().endswith("found 12 of 20: end of results (the page says so, or no more-results "
+                                              "control and loading brought nothing new)")  # fmt: skip
     assert "blocked" in rows["blockme"].split() and rows["blockme"].endswith("no CAPTCHA attempted")
     assert err.count("unusual-traffic page") == 1  # the block's message (with its advice) once
     assert "3 of 3 searches fell short" in out

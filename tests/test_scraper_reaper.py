@@ -54,8 +54,10 @@ def short_tmp():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_kill_9_of_the_scraper_takes_its_browser_along(short_tmp):
-    tmp_path = short_tmp
+@pytest.mark.parametrize("tmpdir", ["short", "long"])  # long: Chromium's scratch cannot go into the profile
+def test_kill_9_of_the_scraper_takes_its_browser_along(short_tmp, tmpdir):
+    tmp_path = short_tmp if tmpdir == "short" else short_tmp / ("t" * 20)  # profile over 50 characters
+    tmp_path.mkdir(exist_ok=True)
     mark = uuid.uuid4().hex
     env = {**os.environ, "TMPDIR": str(tmp_path), MARK: mark, "PYTHONPATH": str(ROOT)}
     code = "from scraper.browser import make_driver; d = make_driver(); d.get('data:text/html,x'); print('up')\n" \
@@ -70,6 +72,8 @@ def test_kill_9_of_the_scraper_takes_its_browser_along(short_tmp):
         proc.wait(timeout=10)
         assert _wait_until(lambda: not live_processes_with_env(MARK, mark)), live_processes_with_env(MARK, mark)
         assert _wait_until(lambda: not list(tmp_path.iterdir())), list(tmp_path.iterdir())  # profile removed too
+        scratch = lambda: list(Path("/tmp").glob(f"{PROFILE_PREFIX}{proc.pid}-*"))  # noqa: E731
+        assert _wait_until(lambda: not scratch()), scratch()  # and the scratch folder Chromium used
     finally:
         proc.kill()
 

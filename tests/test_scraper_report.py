@@ -84,3 +84,29 @@ def test_domain_lines_one_per_domain():
         "A: nothing new: 100 held, limit 100", "B: nothing new: 100 held, limit 100"]  # fmt: skip
     mixed = [_result(domain="A", statuses={R.OK: 10}), _result(domain="B", statuses={}, held=10)]
     assert domain_lines(mixed, {"A": 10, "B": 10}) == ["B: nothing new: 10 held"]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "want"),
+    [("short line", 40, "short line"),
+     ("saved to /tmp/scrape-data/x/raw/debug/flow and more", 20, "saved to ..."),  # never inside the path
+     ("could not load https://www.google.com/search?q=a (ERR)", 30, "could not load ..."),
+     ("/a/very/long/path/without/any/space", 10, "/a/very/long/path/without/any/space"),  # one word: whole
+     ("multi\n  line   text", 40, "multi line text")],
+)  # fmt: skip
+def test_clip_cuts_between_words_only(text, limit, want):
+    from scraper.report import clip
+
+    assert clip(text, limit) == want
+
+
+def test_a_failed_runs_lines_end_with_the_offline_hint():
+    from types import SimpleNamespace
+
+    from sakura.watch import failure_lines
+
+    message = "scrape of x: every search failed (6 of 6); first: ...\nsee the table\noffline? ..."
+    state = SimpleNamespace(name="Failed", message=message)
+    lines = failure_lines(state, "http://ui/runs/flow-run/1").splitlines()
+    assert lines[0].startswith("Failed: scrape of x: every search failed") and lines[-1].startswith("offline?")
+    assert lines[-2] == "details (logs, artifacts): http://ui/runs/flow-run/1"

@@ -2,12 +2,14 @@
 and consent (tests/support/scraper_varied.py), scraped end to end in real headless Chromium on 127.0.0.1.
 
     SAKURA_SWEEP_SEEDS=200 .venv/bin/pytest -q tests/test_scraper_sweep.py -s     # a longer sweep, figures printed
+    SAKURA_CONTROL_SEEDS=40 .venv/bin/pytest -q tests/test_scraper_sweep.py -s -k control   # unknown controls
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -19,6 +21,7 @@ from tests.support.scraper_varied import PageSpec, varied_handler
 
 pytestmark = [pytest.mark.browser]
 SEEDS = range(int(os.environ.get("SAKURA_SWEEP_SEEDS", "30")))
+CONTROL_SEEDS = range(int(os.environ.get("SAKURA_CONTROL_SEEDS", "4")))
 MIN_COLLECTED = 0.95
 
 
@@ -188,3 +191,32 @@ def test_seed_sweep_collects_95_percent_with_provenance_and_reports_every_shortf
     covered = Counter(j.spec.data for j in judged)
     assert set(covered) == {"json", "json_first", "preview", "thumbnails", "network", "network_only"} or \
         len(judged) < 30, covered  # fmt: skip
+
+
+# Issue 29: a "more results" control with a class, id and label the scraper has never seen (Google renames classes),
+# later batches by the page's own POSTs; the scraper finds it by role, label and place, and ends where the page says.
+def test_a_more_results_control_of_unknown_class_is_found_by_meaning_on_every_seed(driver, site, tmp_path):
+    judged = [_run(driver, site, PageSpec.unknown_control(seed), tmp_path) for seed in CONTROL_SEEDS]
+    lines = "\n".join(f"{j.line()} control={j.spec.control} label={j.spec.control_label!r} post={j.spec.post} "
+                      f"decoy={j.spec.decoy!r}" for j in judged)  # fmt: skip
+    offered, collected = sum(j.offered for j in judged), sum(j.collected for j in judged)
+    print(f"\nunknown-control sweep of {len(judged)} pages: {collected}/{offered} valid originals with provenance\n"
+          f"{lines}")  # fmt: skip
+    assert all(j.collected >= MIN_COLLECTED * j.offered for j in judged), lines  # on every seed, not only in sum
+    assert all(j.result.found == j.spec.asked for j in judged), lines
+
+
+@pytest.mark.parametrize("control", ["known", "unknown"])
+def test_a_control_that_does_not_respond_is_said_and_the_end_only_where_the_page_says_so(
+    driver, site, tmp_path, control
+):
+    # The page's control shows but its click loads nothing (a script error): not the end of results.
+    base = PageSpec.unknown_control(1) if control == "unknown" else PageSpec("known-control", loading="button")
+    spec = replace(base, name=f"dead-{control}", n=60, first=20, asked=60, data="json", origins=tuple(range(60)),
+                   broken=frozenset(), server_delay_ms=0)  # fmt: skip
+    got = _run(driver, site, replace(spec, asked=80), tmp_path, load_attempts=3)  # more asked than there is
+    assert (got.result.found, got.result.stop) == (60, R.STOP_END), got.line()
+    dead = replace(spec, name=f"dead-{control}-x", dead_control=True)
+    got = _run(driver, site, dead, tmp_path, load_attempts=3)
+    assert (got.result.found, got.result.stop) == (20, R.STOP_CONTROL), got.line()
+    assert STOP_TEXT[R.STOP_CONTROL] in got.shortfall

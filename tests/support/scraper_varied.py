@@ -12,6 +12,9 @@ JSON string, that again in a JS string), Google's \\u003d escapes, whitespace, w
 record (or nowhere: then only the tile links its page and names it in its alt text, and the preview panel may show
 only the image), tile and panel markup generations (one the scraper has no selector for), lazy `data-src`
 thumbnails, consent variants, originals shown under several thumbnails, and originals that are not images.
+`PageSpec.unknown_control(seed)` draws a page whose "more results" control has markup, class, id and label (English,
+Korean or Japanese) the scraper has no selector for, later batches by the page's own POSTs, an end message, and a
+decoy "more" menu button above the results.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import string
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, urlsplit
@@ -34,6 +38,18 @@ THUMB_MARK = "encrypted-tbn0"  # in a path, so the scraper takes these local thu
 NETWORK = ("network", "network_only")  # data that only the page's own fetch() responses hold
 WIRES = ("prefix", "chunked", "prefix+chunked", "prefix+nested", "chunked+nested", "prefix+chunked+nested")
 HOLDERS = ("script", "script", "template", "noscript", "text")
+CONTROLS = ("input", "button", "div", "a", "icon")
+CONTROL_LABELS = {
+    "en": ("Show more results", "More results", "See more images", "LOAD MORE", "  Show   more  "),
+    "ko": ("결과 더보기", "더보기", "이미지 더 보기"),
+    "ja": ("もっと見る", "その他の結果を表示", "さらに表示"),
+}
+END_TEXTS = {
+    "en": ("Looks like you've reached the end", "No more results"),
+    "ko": ("결과가 더 이상 없습니다", "마지막 결과입니다"),
+    "ja": ("これ以上結果はありません", "検索結果の最後です"),
+}
+DECOY_LABELS = {"en": "More", "ko": "더보기", "ja": "もっと見る"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,37 @@ class PageSpec:
     origins: tuple[int, ...] = ()
     broken: frozenset[int] = field(default_factory=frozenset)
     asked: int = 60
+    control: str = ""  # "": the usual <input class="mye4qd">; else a control of CONTROLS with the fields below
+    control_class: str = "mye4qd"
+    control_id: str = "more"
+    control_label: str = "Show more"
+    end_text: str = ""  # shown below the results once all have loaded
+    post: bool = False  # later batches by POST
+    decoy: str = ""  # the label of a "more" menu button above the results that loads nothing
+    dead_control: bool = False  # the control shows but clicking it loads nothing
+
+    @classmethod
+    def unknown_control(cls, seed: int) -> PageSpec:
+        """A page whose more-results control the scraper knows by no class: markup, class, id, label and language
+        drawn from the seed; everything after the first batch (or the first three, then the control) comes by it."""
+        rng = random.Random(f"control-{seed}")
+        lang = rng.choice(tuple(CONTROL_LABELS))
+
+        def token() -> str:
+            return rng.choice(string.ascii_letters) + "".join(rng.choices(string.ascii_letters + string.digits, k=5))
+
+        n = rng.randint(40, 120)
+        origins = _origins(rng, n, dup_rate=rng.choice((0, 0.1)))
+        broken = frozenset(j for j in range(len(set(origins))) if rng.random() < 0.1)
+        return cls(
+            name=f"control-{seed}", n=n, first=20, batch=rng.choice((20, 40)), tile=(120, 90),
+            window=rng.choice(WINDOWS[:3]), loading=rng.choice(("button", "scroll+button")), delay_ms=100,
+            data=rng.choice(("json", "network", "network_only")), wire=rng.choice(WIRES), origins=origins,
+            broken=broken, asked=len(set(origins)), control=rng.choice(CONTROLS), control_class=token(),
+            control_id=rng.choice(("", token())), control_label=rng.choice(CONTROL_LABELS[lang]),
+            end_text=rng.choice(END_TEXTS[lang]), post=rng.random() < 0.7,
+            decoy=DECOY_LABELS[lang] if rng.random() < 0.5 else "",
+        )  # fmt: skip
 
     @classmethod
     def from_seed(cls, seed: int) -> PageSpec:
@@ -274,7 +321,8 @@ _OVERLAY = {
 
 _SCRIPT = """<script>
 const Q = %(q)s, TOTAL = %(total)d, LOADING = %(loading)s, DELAY = %(delay)d, TILE = '.t, .imgpt';
-const WIRE = %(wire)s, KEPT = [];  // the page's own copy of fetched result data: never in the DOM
+const WIRE = %(wire)s, POST = %(post)s, DEAD = %(dead)s;
+const KEPT = [];  // the page's own copy of fetched result data: never in the DOM
 let loaded = %(first)d, loading = false, batches = 1;
 function unwire(t) {
   if (WIRE.includes('prefix')) t = t.slice(t.indexOf('\\n') + 1);
@@ -290,15 +338,17 @@ function unwire(t) {
   return parts[0];
 }
 const nearBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 50;
-const moreButton = document.getElementById('more');
+const moreButton = document.querySelector(%(control_sel)s), endNote = document.querySelector('.end-note');
 function showButton() {
   const on = loaded < TOTAL && (LOADING === 'button' || (LOADING === 'scroll+button' && batches >= 3));
   moreButton.style.display = on ? 'inline-block' : 'none';
+  if (endNote) endNote.style.display = loaded >= TOTAL ? 'block' : 'none';
 }
 function more() {
   if (loading || loaded >= TOTAL) return;
   loading = true;
-  fetch('/more?q=' + encodeURIComponent(Q) + '&start=' + loaded).then(r => WIRE ? r.text().then(unwire) : r.json())
+  const url = '/more?q=' + encodeURIComponent(Q) + '&start=' + loaded;
+  fetch(url, POST ? {method: 'POST'} : {}).then(r => WIRE ? r.text().then(unwire) : r.json())
   .then(d => setTimeout(() => {
     const box = document.createElement('div'); box.innerHTML = d.html;
     box.querySelectorAll('script').forEach(s => { const n = document.createElement('script');
@@ -313,7 +363,8 @@ window.addEventListener('wheel', () => { if (LOADING === 'wheel' && nearBottom()
 window.addEventListener('keydown', e => { if (LOADING === 'key' && e.key === 'End') more(); });
 if (LOADING === 'observer') new IntersectionObserver(es => { if (es.some(e => e.isIntersecting)) more(); })
   .observe(document.getElementById('sentinel'));
-moreButton.addEventListener('click', () => { moreButton.style.display = 'none'; more(); });
+moreButton.addEventListener('click', ev => { ev.preventDefault(); if (DEAD) return;
+  moreButton.style.display = 'none'; more(); });
 showButton();
 if (loaded === 0) more();  // every batch by the page's own request
 function AF_initDataCallback(x) {}
@@ -342,18 +393,39 @@ def page(spec: PageSpec, base: str) -> str:
     panel = BING_PANEL if spec.engine == "bing" else PANELS[spec.preview_markup]
     script = _SCRIPT % {"q": json.dumps(spec.name), "total": spec.n, "loading": json.dumps(spec.loading),
                         "delay": spec.delay_ms, "first": count,
-                        "wire": json.dumps(spec.wire if spec.data in NETWORK else "")}  # fmt: skip
+                        "wire": json.dumps(spec.wire if spec.data in NETWORK else ""), "post": json.dumps(spec.post),
+                        "dead": json.dumps(spec.dead_control),
+                        "control_sel": json.dumps(f".{spec.control_class}")}  # fmt: skip
     overlay = _OVERLAY[spec.engine] if spec.consent == "overlay" else ""
-    more = '<input id="more" class="mye4qd" type="button" value="Show more" style="display:none">'
+    decoy = f'<div class="nav"><div role="button" tabindex="0">{html.escape(spec.decoy)}</div></div>'
+    decoy = decoy if spec.decoy else ""
+    end = f'<div class="end-note" style="display:none">{html.escape(spec.end_text)}</div>' if spec.end_text else ""
+    wrap = "GNJvt" if not spec.control else "c" + spec.control_class[::-1]
+    more = _control(spec)
     return (
         f"<!DOCTYPE html><html><head><title>{html.escape(spec.name)}</title><style>"
         f".t, .imgpt {{ display: inline-block; width: {tw}px; height: {th}px; margin: 2px; overflow: hidden; }}"
         ".t img, .imgpt img { width: 100%; height: 70%; }"
         "#pv { position: fixed; right: 0; top: 0; width: 420px; height: 420px; background: #fff; z-index: 10; }"
         "#pv img { width: 320px; height: 240px; }</style></head>"
-        f'<body>{overlay}<div id="grid">{first}</div><div id="sentinel" style="height:2px"></div>'
-        f'<div class="GNJvt">{more}</div><div id="pv" style="display:none">{panel}</div>{script}</body></html>'
+        f"<body>{overlay}{decoy}"
+        f'<div id="grid">{first}</div><div id="sentinel" style="height:2px"></div>'
+        f'<div class="{wrap}">{more}</div>{end}<div id="pv" style="display:none">{panel}</div>{script}</body></html>'
     )
+
+
+def _control(spec: PageSpec) -> str:
+    """The more-results control's markup (hidden until the page's script shows it)."""
+    ids = f' id="{spec.control_id}"' if spec.control_id else ""
+    attrs, label = f'{ids} class="{spec.control_class}" style="display:none"', html.escape(spec.control_label)
+    return {
+        "": f'<input{attrs} type="button" value="{label}">',
+        "input": f'<input{attrs} type="button" value="{label}">',
+        "button": f'<button{attrs} type="button"><span>{label}</span></button>',
+        "div": f'<div{attrs} role="button" tabindex="0"><div><span>{label}</span></div></div>',
+        "a": f'<a{attrs} href="#">{label}</a>',
+        "icon": f'<span{attrs} role="button" tabindex="0" aria-label="{label}">&#8964;</span>',
+    }[spec.control]
 
 
 class VariedHandler(QuietHandler):
@@ -378,16 +450,19 @@ class VariedHandler(QuietHandler):
         if path in ("/search", "/images/search") and spec is not None:
             return self._search(spec)
         if path == "/more" and spec is not None:
-            time.sleep(spec.server_delay_ms / 1000)
-            if spec.data in NETWORK:
-                return self._send(200, wire_body(spec, self.base, int(args["start"])).encode(), "application/json")
-            body, count = chunk(spec, self.base, int(args["start"]))
-            return self._send(200, json.dumps({"html": body, "count": count}).encode(), "application/json")
+            return self._more(spec, int(args["start"]))
         if path == "/detail" and spec is not None:
             return self._detail(spec, int(args["i"]))
         if path == "/consent/ui":
             return self._consent_page(args)
         return self._send(404, b"not found", "text/plain")
+
+    def _more(self, spec: PageSpec, start: int) -> None:
+        time.sleep(spec.server_delay_ms / 1000)
+        if spec.data in NETWORK:
+            return self._send(200, wire_body(spec, self.base, start).encode(), "application/json")
+        body, count = chunk(spec, self.base, start)
+        return self._send(200, json.dumps({"html": body, "count": count}).encode(), "application/json")
 
     def _search(self, spec: PageSpec) -> None:
         cookie = "SOCS=" in (self.headers.get("Cookie") or "")
@@ -410,8 +485,13 @@ class VariedHandler(QuietHandler):
                 "</body></html>")  # fmt: skip
         self._send(200, body.encode())
 
-    def do_POST(self) -> None:  # noqa: N802 (the consent form)
+    def do_POST(self) -> None:  # noqa: N802 (the consent form, or more results for a page that posts for them)
         length = int(self.headers.get("Content-Length") or 0)
+        parts = urlsplit(self.path)
+        args = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path == "/more" and (spec := self.specs.get(args.get("q", ""))) is not None and spec.post:
+            self.rfile.read(length)
+            return self._more(spec, int(args["start"]))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         headers = {"Location": form.get("continue", "/"), "Set-Cookie": "SOCS=CAESHAgBEhIaAB; Path=/"}
         self._send(303, b"", headers=headers)
