@@ -61,6 +61,10 @@ LABELS = {
     "seed": "seed's recipe: aitorzip's loop, ResNet-9 ngf 64, fp32, deconv, 64 px crops of 71 px",
     "project": "project's cpu profile (now)",
     "before": "cpu profile before: 64 px crops of 72 px, ResNet-6 ngf 32, bf16, resize, image output",
+    "native": "before, with crops of the full-size image",
+    "masked": "before, masked output, crops of the full-size image",
+    "masked-aug": "masked, with DiffAugment",
+    "masked-72": "before, masked output (= the cpu profile now)",
 }
 METRICS = (
     ("canopy_error", "canopy error vs truth (Delta E)", "{:.1f}"),
@@ -267,9 +271,15 @@ def table(name: str, results: dict[str, list[dict]], refs: dict[str, dict]) -> s
     return "\n".join(lines)
 
 
+def built_side(root: Path) -> int:
+    """The side the renders of `root` were made at (recorded when they were built)."""
+    return int(json.loads((root / "built.json").read_text())["side"])
+
+
 def examples(name: str, recipes: list[str], seed: int, work: Path, rows: int = 4) -> Image.Image:
     """Rows of test scenes: input | each recipe's translation (training seed `seed`) | truth."""
     root = work / name
+    SIDE = built_side(root)  # noqa: N806
     tests = _files(root / "dataset/test/A")[:rows]
     cols = len(recipes) + 2
     sheet = Image.new("RGB", (cols * SIDE + (cols - 1) * 4, len(tests) * SIDE + (len(tests) - 1) * 4), "white")
@@ -307,16 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     run_missing(args.renderer, recipes, seeds, args.cpu_seconds, args.work, args.jobs)
     results = load_results(args.renderer, recipes, seeds, args.work)
     tuned = "tuned on it" if args.renderer == TUNED_ON else "held out: no recipe was tuned on it"
+    side = built_side(root)
     md = table(args.renderer, results, reference_rows(root))
     print(f"\nrenderer {args.renderer} ({tuned}); {TRAIN_SCENES} unpaired images a domain, {TEST_SCENES} test scenes "
-          f"at {SIDE} px; budget {args.cpu_seconds:.0f} CPU-s a run, one thread\n\n{md}")  # fmt: skip
+          f"at {side} px; budget {args.cpu_seconds:.0f} CPU-s a run, one thread\n\n{md}")  # fmt: skip
     if args.write_docs:
         cmd = "python benchmarks/bench_quality.py " + shlex.join(argv)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d")
         doc = ROOT / "docs/benchmarks/generated" / f"bench_quality_{args.renderer}.md"
         doc.parent.mkdir(parents=True, exist_ok=True)
         doc.write_text(f"Printed by `{cmd}` on {stamp} (renderer `{args.renderer}`, {tuned}; "
-                       f"{TRAIN_SCENES} unpaired training images a domain, {TEST_SCENES} test scenes at {SIDE} px, "
+                       f"{TRAIN_SCENES} unpaired training images a domain, {TEST_SCENES} test scenes at {side} px, "
                        f"{args.cpu_seconds:.0f} CPU-s per run on one thread).\n\n{md}\n")  # fmt: skip
         img = ROOT / "docs/images" / f"quality_{args.renderer}.png"
         img.parent.mkdir(parents=True, exist_ok=True)
