@@ -318,9 +318,18 @@ def main(argv: list[str] | None = None) -> int:
     results = load_results(args.renderer, recipes, seeds, args.work)
     tuned = "tuned on it" if args.renderer == TUNED_ON else "held out: no recipe was tuned on it"
     side = built_side(root)
+    budgets = (
+        "one thread a run; CPU-second budgets: "
+        + ", ".join(
+            f"{r} {'/'.join(f'{b:.0f}' for b in sorted({run['budget'] for run in runs}))}"
+            for r, runs in results.items()
+            if runs
+        )
+        + " (the CPU-s column is what each run used)"
+    )
     md = table(args.renderer, results, reference_rows(root))
     print(f"\nrenderer {args.renderer} ({tuned}); {TRAIN_SCENES} unpaired images a domain, {TEST_SCENES} test scenes "
-          f"at {side} px; budget {args.cpu_seconds:.0f} CPU-s a run, one thread\n\n{md}")  # fmt: skip
+          f"at {side} px; {budgets}\n\n{md}")  # fmt: skip
     if args.write_docs:
         cmd = "python benchmarks/bench_quality.py " + shlex.join(argv)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -328,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         doc.parent.mkdir(parents=True, exist_ok=True)
         doc.write_text(f"Printed by `{cmd}` on {stamp} (renderer `{args.renderer}`, {tuned}; "
                        f"{TRAIN_SCENES} unpaired training images a domain, {TEST_SCENES} test scenes at {side} px, "
-                       f"{args.cpu_seconds:.0f} CPU-s per run on one thread).\n\n{md}\n")  # fmt: skip
+                       f"{budgets}).\n\n{md}\n")  # fmt: skip
         img = ROOT / "docs/images" / f"quality_{args.renderer}.png"
         img.parent.mkdir(parents=True, exist_ok=True)
         examples(args.renderer, [r for r in recipes if results[r]], seeds[0], args.work).save(img)
