@@ -51,10 +51,12 @@ RECIPES: dict[str, dict | None] = {
     "before": {"load_size": 72, "output": "image", "diff_augment": False, "lambda_identity": 0.5},
     "native": {"load_size": SIDE, "output": "image"},
     "masked": {"load_size": SIDE, "output": "masked"},
-    "masked-72": {"load_size": 72, "output": "masked"},
     "masked-idt1": {"load_size": SIDE, "output": "masked", "lambda_identity": 1.0},
     "native-idt1": {"load_size": SIDE, "output": "image", "lambda_identity": 1.0},
     "masked-aug": {"load_size": SIDE, "output": "masked", "diff_augment": True},
+    "masked-72": {"load_size": 72, "output": "masked"},
+    "masked-cyc5": {"load_size": 72, "output": "masked", "lambda_cycle": 5.0},
+    "masked-idt0": {"load_size": 72, "output": "masked", "lambda_identity": 0.0},
     "native-aug": {"load_size": SIDE, "output": "image", "diff_augment": True},
 }
 LABELS = {
