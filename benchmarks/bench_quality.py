@@ -204,16 +204,34 @@ def child(name: str, recipe: str, seed: int, budget: float, work: Path) -> None:
 
 
 def reference_rows(root: Path) -> dict[str, dict]:
-    """Scores of the input left unchanged and of the truth itself (the floor of every measure)."""
+    """Scores of the input left unchanged, of the truth itself (the floor of every measure), and of two flat
+    oracles that know the answer's colours but not its texture: each scene's canopy painted in the mean colour of its
+    own truth, or every canopy in the mean colour of all of them. No model that has not seen the truth's petals can
+    expect a canopy error much below the first."""
     rows = {}
     tests = _files(root / "dataset/test/A")
-    for label, pick in (("input unchanged", lambda inp, truth: inp), ("the truth", lambda inp, truth: truth)):
+    truths = [np.asarray(Image.open(root / f"truth/{k:04d}.png").convert("RGB")) for k in range(len(tests))]
+    canopies = [np.asarray(Image.open(root / f"truth/{k:04d}_canopy.png")) > 127 for k in range(len(tests))]
+    every = np.concatenate([t[c] for t, c in zip(truths, canopies, strict=True)]).mean(0)
+
+    def flat(inp: np.ndarray, truth: np.ndarray, canopy: np.ndarray, colour: np.ndarray | None) -> np.ndarray:
+        out = inp.copy()
+        out[canopy] = np.round(truth[canopy].mean(0) if colour is None else colour).astype(np.uint8)
+        return out
+
+    picks = {
+        "input unchanged": lambda inp, truth, canopy: inp,
+        "the truth": lambda inp, truth, canopy: truth,
+        "oracle: each canopy flat in its truth's mean colour": lambda inp, truth, canopy: flat(
+            inp, truth, canopy, None
+        ),
+        "oracle: every canopy flat in one mean colour": lambda inp, truth, canopy: flat(inp, truth, canopy, every),
+    }
+    for label, pick in picks.items():
         scenes, arrays = [], []
-        for k, p in enumerate(tests):
+        for p, truth, canopy in zip(tests, truths, canopies, strict=True):
             inp = np.asarray(Image.open(p).convert("RGB"))
-            truth = np.asarray(Image.open(root / f"truth/{k:04d}.png").convert("RGB"))
-            canopy = np.asarray(Image.open(root / f"truth/{k:04d}_canopy.png")) > 127
-            got = pick(inp, truth)
+            got = pick(inp, truth, canopy)
             scenes.append(score_scene(inp, got, truth, canopy))
             arrays.append((got, truth, canopy))
         s = summarise(scenes)
