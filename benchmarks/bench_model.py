@@ -40,8 +40,8 @@ def make_trainer(size: int, device: torch.device, optimised: bool, compile_: boo
     """The paper profile at `size`: as `sakura train` resolves it on `device` (optimised), or fp32 without
     channels_last (the baseline's networks); `overrides` change single settings."""
     extra = {} if optimised else {"precision": "fp32", "channels_last": False}
-    cfg = TrainConfig(dataset="bench", profile="paper", image_size=size, load_size=size, compile=compile_ and optimised,
-                      **{**extra, **overrides})  # fmt: skip
+    settings = {**extra, **overrides, "compile": compile_ and optimised}
+    cfg = TrainConfig(dataset="bench", profile="paper", image_size=size, load_size=size, **settings)
     return CycleGANTrainer(resolve(cfg, device)[0], device)
 
 
@@ -126,7 +126,10 @@ def bench_variants(size: int, device: torch.device, rounds: int, steps: int, var
     (e.g. {"default": {}, "best": {"compile": True, "channels_last": True}}), interleaved round by round so machine
     load hits all alike; medians. Each variant's first step (where torch.compile compiles) is timed on its own."""
     base = make_trainer(size, device, False, False)
-    trainers = {k: make_trainer(size, device, True, v.get("compile", False), **v) for k, v in variants.items()}
+    trainers = {}
+    for k, v in variants.items():
+        trainers[k] = make_trainer(size, device, True, v.get("compile", False), **{n: x for n, x in v.items()
+                                                                                    if n != "compile"})  # fmt: skip
     a, b = (torch.rand(batch, 3, size, size, device=device) * 2 - 1 for _ in range(2))
 
     def baseline() -> None:

@@ -82,10 +82,10 @@ def sizes(dry: bool) -> dict:
     if dry:
         return dict(image=32, batches=(1,), rounds=1, steps=1, warmup=1, train_images=8, steps_per_epoch=8,
                     image_px=40, checkpoint_every=3, stop_at=11, net=dict(ngf=8, ndf=8, n_blocks=2),
-                    big=(96, 64), photo=(96, 72))  # fmt: skip
+                    big=(96, 64), photo=(96, 72), small=(64, 2, 4))  # fmt: skip
     return dict(image=256, batches=(1, 4), rounds=3, steps=10, warmup=5, train_images=150, steps_per_epoch=150,
                 image_px=288, checkpoint_every=100, stop_at=230, net={}, big=(1024, 768),
-                photo=(4000, 3000))  # fmt: skip
+                photo=(4000, 3000), small=(256, 4, 16))  # fmt: skip
 
 
 def check_environment(args, s) -> dict:
@@ -248,14 +248,17 @@ def check_torchrun(args, s) -> dict:
 
 
 def check_translation(args, s) -> dict:
-    """Images/s of a ResNet-9 ngf 64 generator (256 px at batch 4, a 1024x768 photo) in fp32 and the auto precision;
+    """Images/s of a ResNet-9 ngf 64 generator (256 px at batch 4, a 1024x768 photo; smaller when dry) in fp32 and the
+    auto precision;
     tiled against whole; the batch chosen for three same-size photos and, on CUDA, the memory estimate against the
     measured peak and whether a reflection pad over 2^31 elements is refused or right."""
     device = torch.device(args.device)
     G = ResnetGenerator()
     out: dict = {}
+    side, batch_small, n_small = s["small"]
+    shapes = ((f"{side}px_batch{batch_small}", (side, side), batch_small, n_small), ("big", s["big"][::-1], 1, 2))
     for precision in dict.fromkeys(("fp32", pick_precision("auto", device))):
-        for label, (h, w), batch, n in (("256px_batch4", (256, 256), 4, 16), ("1024x768", s["big"][::-1], 1, 4)):
+        for label, (h, w), batch, n in shapes:
             tr = Translator(G, device, precision, batch_size=batch)
             x = torch.rand(batch, 3, h, w) * 2 - 1
             tr.run(x)
@@ -267,7 +270,8 @@ def check_translation(args, s) -> dict:
     x = torch.rand(1, 3, *s["big"][::-1]) * 2 - 1
     t0 = time.perf_counter()
     tiled = tr.run_tiled(x)
-    out["1024x768_tiled_fp32_s"], out["tiles"] = time.perf_counter() - t0, tr.tiled.tiles_run
+    out["big_size"] = "x".join(map(str, s["big"]))
+    out["big_tiled_fp32_s"], out["tiles"] = time.perf_counter() - t0, tr.tiled.tiles_run
     out["tiled_vs_whole_max_abs"] = (tiled - tr.run(x)).abs().max().item()
     w, h = s["photo"]
     tr = Translator(G, device, "fp32", batch_size=4)
@@ -339,7 +343,14 @@ def main() -> int:
     p.add_argument("--budget-s", type=float, help="skip parts that would end after this (default: 540 on a GPU)")
     p.add_argument("--no-compile", dest="compile", action="store_false", help="best step without torch.compile")
     p.add_argument("--fail", choices=list(CHECKS), help=argparse.SUPPRESS)
+    p.add_argument("--docs", type=Path, help="also write the report page here (docs/benchmarks/generated/...)")
     args = p.parse_args()
+    argv = sys.argv[1:]
+    for flag in ("--out", "--docs"):  # where the report goes is no part of the command that measured it
+        if flag in argv:
+            i = argv.index(flag)
+            argv = argv[:i] + argv[i + 2 :]
+    args.command = " ".join(["benchmarks/gpu_check.sh", *argv])
     args.device = "cpu" if args.dry else "cuda"
     if not args.dry and not torch.cuda.is_available():
         print("gpu_check: no CUDA device here; use --dry for the CPU run", file=sys.stderr)
@@ -367,13 +378,45 @@ def main() -> int:
         report["checks"][name] = result
         report["total_s"] = round(time.perf_counter() - start, 1)
         (args.out / "gpu_check.json").write_text(json.dumps(report, indent=2, default=_json))
+        (args.out / "gpu_check.md").write_text(markdown(report, args.command))
         print(json.dumps({k: v for k, v in result.items() if k not in ("traceback", "output_tail")},
                          default=_json)[:2000], flush=True)  # fmt: skip
+    if args.docs:
+        args.docs.parent.mkdir(parents=True, exist_ok=True)
+        args.docs.write_text(markdown(report, args.command))
     failed = [n for n, r in report["checks"].items() if not r["ok"]]
     timings = ", ".join(f"{n} {r['seconds']:.0f} s" for n, r in report["checks"].items())
     print(f"gpu_check: {len(report['checks']) - len(failed)} part(s) ok, failed: {failed or 'none'}; "
           f"{report['total_s']:.0f} s ({timings}); {args.out / 'gpu_check.json'}")  # fmt: skip
     return 1 if failed else 0
+
+
+def markdown(report: dict, command: str) -> str:
+    """The report as a page: the command and date first, then one row per part (ok, seconds, its key figures)."""
+    lines = [f"`{command}` ({report['started']}; {report['device']}, torch {torch.__version__})", "",
+             "| part | ok | seconds | figures |", "| --- | --- | --- | --- |"]  # fmt: skip
+    for name, r in report["checks"].items():
+        lines.append(f"| {name} | {'yes' if r['ok'] else 'FAILED'} | {r['seconds']:.0f} | {_figures(name, r)} |")
+    lines.append(f"\ntotal {report['total_s']:.0f} s")
+    return "\n".join(lines) + "\n"
+
+
+def _figures(name: str, r: dict) -> str:
+    if not r["ok"]:
+        return r["error"].replace("|", "/")[:300]
+    if name == "speed":
+        rows = []
+        for t in r["training"]:
+            parts = [f"batch {t['batch']}: fp32 eager {1 / t['baseline_s_per_it']:.2f} it/s"]
+            for k, v in t["variants"].items():
+                mfu = f", MFU {v['mfu']:.1%}" if v.get("mfu") is not None else ""
+                parts.append(
+                    f"{k} ({v['precision']}, compile {v['compile']}) {v['it_s']:.2f} it/s ({v['speedup']:.2f}x{mfu})"
+                )
+            rows.append("; ".join(parts))
+        return "<br>".join(rows)
+    keep = {k: v for k, v in r.items() if k not in ("ok", "seconds", "traceback", "output_tail", "stderr_tail")}
+    return json.dumps(keep, default=_json)[:400].replace("|", "/")
 
 
 def _json(v):
