@@ -96,12 +96,12 @@ def time_steps(step, n: int, device: torch.device) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def step_flops(size: int, batch: int, device: torch.device) -> float:
+def step_flops(size: int, batch: int, device: torch.device, net: dict | None = None) -> float:
     """FLOPs of one training step's mathematics (forward and backward of every network call), counted on the eager
     fp32 baseline step: the optimised step computes the same, so this is the model FLOPs that MFU divides by."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    t = make_trainer(size, device, False, False)
+    t = make_trainer(size, device, False, False, **(net or {}))
     a, b = (torch.rand(batch, 3, size, size, device=device) * 2 - 1 for _ in range(2))
     with FlopCounterMode(display=False) as counter:
         baseline_step(t, a, b)
@@ -121,15 +121,17 @@ def bench_training(
 
 
 def bench_variants(size: int, device: torch.device, rounds: int, steps: int, variants: dict[str, dict],
-                   warmup: int = 4, batch: int = 1) -> dict:  # fmt: skip
+                   warmup: int = 4, batch: int = 1, net: dict | None = None) -> dict:  # fmt: skip
     """Seconds per step of the fp32 eager baseline (TF32 off) and of CycleGANTrainer with each variant's settings
     (e.g. {"default": {}, "best": {"compile": True, "channels_last": True}}), interleaved round by round so machine
-    load hits all alike; medians. Each variant's first step (where torch.compile compiles) is timed on its own."""
-    base = make_trainer(size, device, False, False)
+    load hits all alike; medians. Each variant's first step (where torch.compile compiles) is timed on its own.
+    `net` changes the networks (ngf, n_blocks, ...) of all of them."""
+    net = net or {}
+    base = make_trainer(size, device, False, False, **net)
     trainers = {}
     for k, v in variants.items():
-        trainers[k] = make_trainer(size, device, True, v.get("compile", False), **{n: x for n, x in v.items()
-                                                                                    if n != "compile"})  # fmt: skip
+        settings = {**net, **{n: x for n, x in v.items() if n != "compile"}}
+        trainers[k] = make_trainer(size, device, True, v.get("compile", False), **settings)
     a, b = (torch.rand(batch, 3, size, size, device=device) * 2 - 1 for _ in range(2))
 
     def baseline() -> None:

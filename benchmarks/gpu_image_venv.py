@@ -44,7 +44,7 @@ def closure(roots: tuple[str, ...]) -> dict[str, metadata.Distribution]:
             if "extra ==" in req:
                 continue
             spec, _, marker = req.partition(";")
-            if marker and "platform_system == \"Windows\"" in marker or "sys_platform == \"win32\"" in marker:
+            if marker and 'platform_system == "Windows"' in marker or 'sys_platform == "win32"' in marker:
                 continue
             todo.append(re.split(r"[ <>=!~\[(]", spec.strip(), maxsplit=1)[0])
     return seen
