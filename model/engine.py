@@ -195,6 +195,9 @@ class CycleGANTrainer:
         for opt in (self.opt_G, self.opt_D):  # the kernel choice is this trainer's, not the checkpoint's
             for group in opt.param_groups:
                 group.update(fused=True, foreach=None)
+            for p, s in opt.state.items():  # the fused kernel keeps `step` beside the weights (older files: on the CPU)
+                if torch.is_tensor(s.get("step")):
+                    s["step"] = s["step"].to(device=p.device, dtype=torch.float32)
         if state.get("scaler") or not self.scaler.is_enabled():  # fp16 from an fp32/bf16 run: a fresh scale
             self.scaler.load_state_dict(state.get("scaler") or {})
 
