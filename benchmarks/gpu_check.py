@@ -83,8 +83,8 @@ def sizes(dry: bool) -> dict:
         return dict(image=32, batches=(1,), rounds=1, steps=1, warmup=1, train_images=8, steps_per_epoch=8,
                     image_px=40, checkpoint_every=3, stop_at=11, net=dict(ngf=8, ndf=8, n_blocks=2),
                     big=(96, 64), photo=(96, 72), small=(64, 2, 4))  # fmt: skip
-    return dict(image=256, batches=(1, 4), rounds=3, steps=10, warmup=5, train_images=150, steps_per_epoch=150,
-                image_px=288, checkpoint_every=100, stop_at=230, net={}, big=(1024, 768),
+    return dict(image=256, batches=(1, 4), rounds=3, steps=10, warmup=5, train_images=100, steps_per_epoch=100,
+                image_px=288, checkpoint_every=60, stop_at=150, net={}, big=(1024, 768),
                 photo=(4000, 3000), small=(256, 4, 16))  # fmt: skip
 
 
@@ -113,7 +113,8 @@ def _version(package: str) -> str | None:
 def check_cuda_tests(args, s) -> dict:
     """The tests marked `cuda` (they skip without a GPU); only their modules are collected, so packages the GPU
     machine lacks (selenium, prefect) are not imported. Ok only when pytest exits 0 (on a GPU: with none skipped)."""
-    modules = sorted(str(p) for p in (ROOT / "tests").glob("test_*.py") if "pytest.mark.cuda" in p.read_text())
+    marked = re.compile(r"^@pytest\.mark\.cuda\b", re.MULTILINE)
+    modules = sorted(str(p) for p in (ROOT / "tests").glob("test_*.py") if marked.search(p.read_text()))
     cmd = [sys.executable, "-m", "pytest", "-q", "-m", "cuda", "-rs", "-p", "no:cacheprovider", *modules]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     lines = out.stdout.strip().splitlines()

@@ -23,7 +23,8 @@ def gpu_check():
 
 @pytest.mark.parametrize(
     ("test_file", "ok", "said"),
-    [("import not_a_module  # pytest.mark.cuda\n", False, "pytest exited 2: 1 error"),  # seen reported as ok
+    [("import not_a_module\nimport pytest\n\n@pytest.mark.cuda\ndef test_x():\n    pass\n", False,
+      "pytest exited 2: 1 error"),  # a collection error, once reported as ok
      ("import pytest\n\n@pytest.mark.cuda\ndef test_x():\n    pass\n", True, "")],
 )  # fmt: skip
 def test_the_cuda_tests_part_is_ok_only_when_pytest_exits_0(gpu_check, tmp_path, monkeypatch, test_file, ok, said):
