@@ -80,12 +80,12 @@ def peak_tflops(name: str, precision: str) -> float | None:
 def sizes(dry: bool) -> dict:
     """Image sizes, step counts and dataset shape: the real check, or a tiny one for the CPU."""
     if dry:
-        return dict(image=32, batches=(1,), rounds=1, steps=1, warmup=1, train_images=8, steps_per_epoch=8,
-                    image_px=40, checkpoint_every=3, stop_at=11, net=dict(ngf=8, ndf=8, n_blocks=2),
-                    big=(96, 64), photo=(96, 72), small=(64, 2, 4))  # fmt: skip
+        return dict(image=32, batches=(1,), rounds=1, steps=1, warmup=1, train_images=6, steps_per_epoch=6,
+                    image_px=40, checkpoint_every=4, stop_at=9, net=dict(ngf=8, ndf=8, n_blocks=2),
+                    big=(64, 48), photo=(96, 72), small=(32, 2, 2), torchrun_steps=4)  # fmt: skip
     return dict(image=256, batches=(1, 4), rounds=3, steps=10, warmup=5, train_images=100, steps_per_epoch=100,
                 image_px=288, checkpoint_every=60, stop_at=150, net={}, big=(1024, 768),
-                photo=(4000, 3000), small=(256, 4, 16))  # fmt: skip
+                photo=(4000, 3000), small=(256, 4, 16), torchrun_steps=20)  # fmt: skip
 
 
 def check_environment(args, s) -> dict:
@@ -245,7 +245,7 @@ def check_torchrun(args, s) -> dict:
     ds = args.work / "ds"
     if not ds.is_dir():
         make_dataset(ds, n_train=s["train_images"], n_test=4, size=(s["image_px"], s["image_px"]))
-    cfg = _train_cfg(ds, "torchrun", s, args).replace(epochs=1, decay_epoch=1, max_iters_per_epoch=20)
+    cfg = _train_cfg(ds, "torchrun", s, args).replace(epochs=1, decay_epoch=1, max_iters_per_epoch=s["torchrun_steps"])
     cmd = torchrun_command(cfg, gpus=1)
     t0 = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=400, env={**os.environ})
