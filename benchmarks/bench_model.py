@@ -5,9 +5,10 @@
     .venv/bin/python benchmarks/bench_model.py --compile       # also torch.compile (default on CUDA)
 
 The baseline is what the public implementations do: the project's own networks (ResNet-9 ngf 64, 70x70 PatchGAN)
-in fp32 eager mode, one network call per image role (six generator and four discriminator calls a step). The
-optimised step is CycleGANTrainer as `sakura train` runs it: mixed precision (bf16 autocast where the hardware has
-it, fp16 + GradScaler on older GPUs), calls that share a network batched, channels_last and torch.compile on CUDA.
+in fp32 eager mode, one network call per image role (six generator and four discriminator calls a step), with TF32
+off (PyTorch lets cuDNN convolutions use TF32 by default: that would not be fp32). The optimised step is
+CycleGANTrainer: mixed precision (bf16 autocast where the hardware has it, fp16 + GradScaler on older GPUs), calls
+that share a network batched, channels_last on CUDA, and torch.compile where asked (`sakura train` leaves it off).
 Both are timed in the same process, interleaved round by round, so machine load hits both alike; the ratio is
 what to read. Peak memory is measured in a fresh child process per configuration.
 """
@@ -15,6 +16,7 @@ what to read. Peak memory is measured in a fresh child process per configuration
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import statistics
@@ -36,11 +38,24 @@ from model.networks import ResnetGenerator  # noqa: E402
 from model.translation import Translator  # noqa: E402
 
 
-def make_trainer(size: int, device: torch.device, optimised: bool, compile_: bool) -> CycleGANTrainer:
+def make_trainer(size: int, device: torch.device, optimised: bool, compile_: bool, **overrides) -> CycleGANTrainer:
+    """The paper profile at `size`: as `sakura train` resolves it on `device` (optimised), or fp32 without
+    channels_last (the baseline's networks); `overrides` change single settings."""
     extra = {} if optimised else {"precision": "fp32", "channels_last": False}
-    cfg = TrainConfig(dataset="bench", profile="paper", image_size=size, load_size=size, compile=compile_ and optimised,
-                      **extra)  # fmt: skip
+    settings = {**extra, **overrides, "compile": compile_ and optimised}
+    cfg = TrainConfig(dataset="bench", profile="paper", image_size=size, load_size=size, **settings)
     return CycleGANTrainer(resolve(cfg, device)[0], device)
+
+
+@contextlib.contextmanager
+def strict_fp32():
+    """fp32 as written: no TF32 in cuDNN convolutions (PyTorch's default allows it) nor in cuBLAS matmuls."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def baseline_step(t: CycleGANTrainer, real_A: torch.Tensor, real_B: torch.Tensor) -> None:
@@ -65,7 +80,7 @@ def baseline_step(t: CycleGANTrainer, real_A: torch.Tensor, real_B: torch.Tensor
     t.opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     t.opt_D.step()
-    loss_D.item()
+    loss_D.item()  # the public implementations read their losses every step
 
 
 def _sync(device: torch.device) -> None:
@@ -83,12 +98,12 @@ def time_steps(step, n: int, device: torch.device) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def step_flops(size: int, batch: int, device: torch.device) -> float:
+def step_flops(size: int, batch: int, device: torch.device, net: dict | None = None) -> float:
     """FLOPs of one training step's mathematics (forward and backward of every network call), counted on the eager
     fp32 baseline step: the optimised step computes the same, so this is the model FLOPs that MFU divides by."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    t = make_trainer(size, device, False, False)
+    t = make_trainer(size, device, False, False, **(net or {}))
     a, b = (torch.rand(batch, 3, size, size, device=device) * 2 - 1 for _ in range(2))
     with FlopCounterMode(display=False) as counter:
         baseline_step(t, a, b)
@@ -98,27 +113,52 @@ def step_flops(size: int, batch: int, device: torch.device) -> float:
 def bench_training(
     size: int, device: torch.device, rounds: int, steps: int, compile_: bool, warmup: int = 4, batch: int = 1
 ) -> dict:
-    """Interleaved rounds of baseline and optimised steps; medians of seconds per step. The optimised model's first
-    step (where torch.compile compiles) is timed on its own."""
-    base, opt = make_trainer(size, device, False, False), make_trainer(size, device, True, compile_)
+    """The fp32 eager baseline (TF32 off) against the optimised step (`compile_` on or off); see bench_variants."""
+    r = bench_variants(size, device, rounds, steps, {"optimised": {"compile": compile_}}, warmup, batch)
+    o = r["variants"]["optimised"]
+    return {"size": size, "batch": batch, "baseline_s_per_it": r["baseline_s_per_it"],
+            "optimised_s_per_it": o["s_per_it"], "baseline_it_s": 1 / r["baseline_s_per_it"],
+            "optimised_it_s": 1 / o["s_per_it"], "speedup": r["baseline_s_per_it"] / o["s_per_it"],
+            **{k: o[k] for k in ("precision", "channels_last", "compile", "first_step_s", "warmup_s")}}  # fmt: skip
+
+
+def bench_variants(size: int, device: torch.device, rounds: int, steps: int, variants: dict[str, dict],
+                   warmup: int = 4, batch: int = 1, net: dict | None = None) -> dict:  # fmt: skip
+    """Seconds per step of the fp32 eager baseline (TF32 off) and of CycleGANTrainer with each variant's settings
+    (e.g. {"default": {}, "best": {"compile": True, "channels_last": True}}), interleaved round by round so machine
+    load hits all alike; medians. Each variant's first step (where torch.compile compiles) is timed on its own.
+    `net` changes the networks (ngf, n_blocks, ...) of all of them."""
+    net = net or {}
+    base = make_trainer(size, device, False, False, **net)
+    trainers = {}
+    for k, v in variants.items():
+        settings = {**net, **{n: x for n, x in v.items() if n != "compile"}}
+        trainers[k] = make_trainer(size, device, True, v.get("compile", False), **settings)
     a, b = (torch.rand(batch, 3, size, size, device=device) * 2 - 1 for _ in range(2))
-    steps_base = lambda: baseline_step(base, a, b)  # noqa: E731
-    steps_opt = lambda: opt.train_step(a, b)  # noqa: E731
-    first = time_steps(steps_opt, 1, device)
-    t0 = time.perf_counter()
-    for fn in (steps_base, steps_opt):  # warm-up (and compilation): the bf16 step needs about 3 steps to settle
-        for _ in range(warmup):
-            fn()
-    warm = time.perf_counter() - t0
-    tb, to = [], []
+
+    def baseline() -> None:
+        with strict_fp32():
+            baseline_step(base, a, b)
+
+    fns = {"baseline": baseline, **{k: (lambda t=t: t.train_step(a, b)) for k, t in trainers.items()}}
+    first = {k: time_steps(fn, 1, device) for k, fn in fns.items()}
+    warm = {}
+    for k, fn in fns.items():  # warm-up (and compilation): the bf16 step needs about 3 steps to settle
+        t0 = time.perf_counter()
+        time_steps(fn, warmup, device)
+        warm[k] = time.perf_counter() - t0
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
-        tb.append(time_steps(steps_base, steps, device))
-        to.append(time_steps(steps_opt, steps, device))
-    sb, so = statistics.median(tb), statistics.median(to)
-    return {"size": size, "batch": batch, "baseline_s_per_it": sb, "optimised_s_per_it": so, "baseline_it_s": 1 / sb,
-            "optimised_it_s": 1 / so, "speedup": sb / so, "precision": opt.cfg.precision,
-            "channels_last": opt.cfg.channels_last, "compile": opt.cfg.compile, "first_step_s": first,
-            "warmup_s": warm}  # fmt: skip
+        for k, fn in fns.items():
+            times[k].append(time_steps(fn, steps, device))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    out = {"size": size, "batch": batch, "baseline_s_per_it": med["baseline"],
+           "baseline_first_step_s": first["baseline"], "variants": {}}  # fmt: skip
+    for k, t in trainers.items():
+        out["variants"][k] = {"s_per_it": med[k], "it_s": 1 / med[k], "speedup": med["baseline"] / med[k],
+                              "precision": t.cfg.precision, "channels_last": t.cfg.channels_last,
+                              "compile": t.cfg.compile, "first_step_s": first[k], "warmup_s": warm[k]}  # fmt: skip
+    return out
 
 
 def bench_translation(device: torch.device, n: int = 8, batch: int = 4) -> dict:

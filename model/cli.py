@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-from pathlib import Path
 
 from core.settings import add_arguments, from_args
 from model.config import TrainConfig
@@ -79,9 +77,11 @@ COMMANDS = {"train": configure_train, "translate": configure_translate}
 def torchrun_command(cfg: TrainConfig, gpus: int) -> list[str]:
     """`torchrun ... -m sakura train` with every setting of `cfg` as its flag: one process per GPU, rank 0 writes.
 
-    Under torchrun the run is named with `--run-name` (torchrun takes `--run` for its own `--run-path`)."""
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
-    cmd = [torchrun, "--standalone", f"--nproc_per_node={gpus}", "-m", "sakura", "train"]
+    Under torchrun the run is named with `--run-name` (torchrun takes `--run` for its own `--run-path`). torchrun is
+    started as `python -m torch.distributed.run` of this interpreter: a `torchrun` script on PATH may be another
+    Python's, and an image or virtualenv may have torch without the script."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "sakura"]
+    cmd.append("train")
     for name, value in cfg.to_dict().items():
         if value is None or name == "resume":
             continue

@@ -109,12 +109,16 @@ class TrainConfig(DatasetSettings):
     pool_size: Annotated[NonNegativeInt, Field(le=10_000)] = Field(50, description="past fakes the D's see")
     device: Device = Field("auto", description="auto, cpu, cuda or cuda:N")
     precision: Precision = Field(
-        "auto", description="auto: bf16 where supported, fp16 + GradScaler on older GPUs, else fp32"
+        "auto",
+        description="auto: bf16 where native (GPUs from Ampere, CPUs with bf16), fp16 + GradScaler on "
+        "Volta/Turing, else fp32",
     )
     channels_last: Bool | None = Field(None, description="channels_last memory format (default: on CUDA)")
     compile: Bool = Field(False, description="torch.compile the networks (the first step takes a minute on a CPU)")
     num_workers: NonNegativeInt | None = Field(
-        None, description="DataLoader worker processes (default: CUDA: cores - 1, at most 8; CPU: 0 up to 4 cores)"
+        None,
+        description="DataLoader worker processes per training process (default: CUDA: its share of the cores - 1, "
+        "at most 8; CPU: 0 up to 4 cores)",
     )
     seed: Int = 0
     checkpoint_every: NonNegativeInt = Field(0, description="also checkpoint every N iterations (0: each epoch)")
@@ -160,31 +164,52 @@ def cpu_has_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def pick_device(requested: str, local_rank: int | None = None) -> torch.device:
-    """`auto` is CUDA when present (cuda:LOCAL_RANK under torchrun), else the CPU; asking for absent CUDA raises."""
+def pick_device(requested: str, local_rank: int | None = None, world: int = 1) -> torch.device:
+    """`auto` is CUDA when present, else the CPU; asking for absent CUDA raises. Under torchrun (`local_rank` given)
+    `cuda` is cuda:LOCAL_RANK; a fixed `cuda:N` with more than one process would put every rank on one GPU: refused."""
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(f"device: got {requested!r}; allowed: cpu or auto (no CUDA device is visible here)")
+        if local_rank is not None and world > 1 and requested != "cuda":
+            raise ConfigError(f"device: got {requested!r} under torchrun with {world} processes; allowed: cuda or auto "
+                              "(each process takes cuda:LOCAL_RANK)")  # fmt: skip
         if requested == "cuda" and local_rank is not None:
+            if local_rank >= torch.cuda.device_count():
+                raise ConfigError(f"device: process LOCAL_RANK={local_rank} has no GPU: {torch.cuda.device_count()} "
+                                  "visible; start torchrun with at most that many processes per node")  # fmt: skip
             requested = f"cuda:{local_rank}"
     return torch.device(requested)
 
 
+def cuda_amp_dtype(device: torch.device) -> str:
+    """The mixed precision the GPU `device` runs natively: bf16 from compute capability 8.0 (Ampere), fp16 with
+    tensor cores from 7.0 (Volta, Turing), else fp32. Asks the device given, not the current one, and never counts
+    bf16 that PyTorch only emulates (is_bf16_supported() does by default: V100/T4 would get bf16)."""
+    if torch.version.hip:
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+    major, minor = torch.cuda.get_device_capability(device)
+    if (major, minor) >= (8, 0):
+        return "bf16"
+    return "fp16" if major >= 7 else "fp32"
+
+
 def pick_precision(requested: str, device: torch.device) -> str:
-    """bf16 where supported (CUDA with bf16, CPUs with native bf16), fp16 on older CUDA GPUs, else fp32."""
+    """bf16 where native (CUDA compute capability >= 8.0, CPUs with bf16 instructions), fp16 + GradScaler on
+    Volta/Turing GPUs, else fp32. An explicit request is kept (fp16 only on CUDA)."""
     if requested == "fp16" and device.type != "cuda":
         raise ConfigError("precision: got 'fp16'; allowed on the CPU: bf16, fp32 or auto")
     if requested != "auto":
         return requested
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return cuda_amp_dtype(device)
     return "bf16" if cpu_has_bf16() else "fp32"
 
 
-def resolve(cfg: TrainConfig, device: torch.device) -> tuple[TrainConfig, str]:
-    """Fill every None from the profile (auto: paper on CUDA, cpu otherwise); returns it and a one-line reason."""
+def resolve(cfg: TrainConfig, device: torch.device, world: int = 1) -> tuple[TrainConfig, str]:
+    """Fill every None from the profile (auto: paper on CUDA, cpu otherwise) and the device settings (`world`: DDP
+    processes sharing this machine); returns it and a one-line reason."""
     if cfg.profile == "auto":
         profile = "paper" if device.type == "cuda" else "cpu"
         why = f"profile {profile} chosen automatically: " + (
@@ -199,10 +224,8 @@ def resolve(cfg: TrainConfig, device: torch.device) -> tuple[TrainConfig, str]:
     if "load_size" in filled:
         filled["load_size"] = max(filled["load_size"], filled.get("image_size", cfg.image_size))
     out = cfg.replace(profile=profile, run=cfg.run or new_run_name(), **filled)
-    precision = pick_precision(cfg.precision, device)
-    channels_last = device.type == "cuda" if cfg.channels_last is None else cfg.channels_last
-    num_workers = cfg.num_workers if cfg.num_workers is not None else default_workers(device)
-    out = out.replace(precision=precision, channels_last=channels_last, num_workers=num_workers)
+    out = resolve_device_settings(out, device, world)
+    precision, num_workers = out.precision, out.num_workers
     if out.max_iters_per_epoch == 0:
         out = out.replace(max_iters_per_epoch=None)
     why += (
@@ -213,11 +236,23 @@ def resolve(cfg: TrainConfig, device: torch.device) -> tuple[TrainConfig, str]:
     return out, why
 
 
-def default_workers(device: torch.device) -> int:
-    """DataLoader workers. CUDA: one per spare core, at most 8. CPU training: none up to 4 cores (the step's own
-    threads need every core: on 2 cores one worker process made each step 2.6x slower, measured), else a quarter of
-    the cores, at most 4."""
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+def resolve_device_settings(cfg: TrainConfig, device: torch.device, world: int = 1) -> TrainConfig:
+    """precision, channels_last and num_workers for `device` where cfg leaves them to it (auto / None)."""
+    return cfg.replace(
+        precision=pick_precision(cfg.precision, device),
+        channels_last=device.type == "cuda" if cfg.channels_last is None else cfg.channels_last,
+        num_workers=default_workers(device, world) if cfg.num_workers is None else cfg.num_workers,
+    )
+
+
+def default_workers(device: torch.device, world: int = 1, cores: int | None = None) -> int:
+    """DataLoader workers of one process, from its share of the cores (`world` DDP processes on this machine).
+    CUDA: the share less the process itself, at most 8. CPU training: none up to 4 cores (the step's own threads
+    need every core: on 2 cores one worker process made each step 2.6x slower, measured), else a quarter of the
+    share, at most 4."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = max(1, cores // max(1, world))
     if device.type == "cuda":
-        return max(0, min(8, n - 1))
-    return 0 if n <= 4 else min(4, n // 4)
+        return max(0, min(8, share - 1))
+    return 0 if share <= 4 else min(4, share // 4)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from dataclasses import dataclass
 
 import torch
+import torch.distributed as torch_dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -59,9 +61,10 @@ class CycleGANTrainer:
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.model = CycleGAN(cfg.net_config()).to(device=device, memory_format=self.memory_format)
         m = self.model
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_G = torch.optim.Adam(itertools.chain(m.G_AB.parameters(), m.G_BA.parameters()), cfg.lr, betas=betas)
-        self.opt_D = torch.optim.Adam(itertools.chain(m.D_A.parameters(), m.D_B.parameters()), cfg.lr, betas=betas)
+        # fused: one kernel per step, and it skips an update on the device (found_inf) with no host sync
+        adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
+        self.opt_G = torch.optim.Adam(itertools.chain(m.G_AB.parameters(), m.G_BA.parameters()), **adam)
+        self.opt_D = torch.optim.Adam(itertools.chain(m.D_A.parameters(), m.D_B.parameters()), **adam)
         epochs, decay = cfg.epochs, cfg.decay_epoch
         self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, lambda e: lr_factor(e, epochs, decay))
         self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, lambda e: lr_factor(e, epochs, decay))
@@ -72,13 +75,16 @@ class CycleGANTrainer:
         self._wrap()
 
     def _wrap(self) -> None:
+        """DDP first, then torch.compile of the wrapper (as PyTorch's DDP notes ask: the compiler then splits the
+        graph at DDP's gradient buckets, so all-reduce overlaps the backward)."""
         m, cfg = self.model, self.cfg
         comp = (lambda net: torch.compile(net)) if cfg.compile else (lambda net: net)
         self.D_A_frozen, self.D_B_frozen = comp(m.D_A), comp(m.D_B)
-        nets = [comp(m.G_AB), comp(m.G_BA), self.D_A_frozen, self.D_B_frozen]
         if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            nets = [DDP(net, device_ids=ids) for net in nets]
+            nets = [comp(DDP(net, device_ids=ids)) for net in (m.G_AB, m.G_BA, m.D_A, m.D_B)]
+        else:
+            nets = [comp(m.G_AB), comp(m.G_BA), self.D_A_frozen, self.D_B_frozen]
         self.G_AB, self.G_BA, self.D_A, self.D_B = nets
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -132,26 +138,37 @@ class CycleGANTrainer:
         d_a = 0.5 * (lsgan_loss(pred_real_A, True) + lsgan_loss(pred_fake_A, False))
         return {"D_A": d_a, "D_B": d_b}
 
-    def train_step(self, real_A: torch.Tensor, real_B: torch.Tensor) -> dict[str, float]:
-        """One generator update then one discriminator update; returns the five losses. Raises
-        NonFiniteLossError before applying an update whose loss is NaN or infinite."""
+    def train_step(self, real_A: torch.Tensor, real_B: torch.Tensor) -> torch.Tensor:
+        """One generator update then one discriminator update; returns the five losses (LOSS_NAMES order) as one
+        detached float tensor on the device. Nothing here waits for the device: both backward passes are queued
+        before either optimizer steps (the D step does not read the G weights, so this equals stepping G first), and
+        a step whose loss is NaN or infinite (on any rank) applies no update, skipped on the device by the fused
+        Adam; `check_finite` raises NonFiniteLossError for it when the losses are read."""
         real_A, real_B = self.to_device(real_A), self.to_device(real_B)  # (N, 3, H, W)
         m = self.model
         _set_requires_grad((m.D_A, m.D_B), False)
         with self.autocast():
             out = self.generator_forward(real_A, real_B)
             g = self.generator_losses(real_A, real_B, out)
-        losses = _checked(g, "generator")
         self.opt_G.zero_grad(set_to_none=True)
         self.scaler.scale(sum(g.values())).backward()
-        self.scaler.step(self.opt_G)
         _set_requires_grad((m.D_A, m.D_B), True)
         with self.autocast():
             d = self.discriminator_losses(real_A, real_B, out["fake_A"].detach(), out["fake_B"].detach())
-        losses.update(_checked(d, "discriminator"))
         self.opt_D.zero_grad(set_to_none=True)
         self.scaler.scale(d["D_A"] + d["D_B"]).backward()
-        self.scaler.step(self.opt_D)
+        losses = torch.stack([v.detach().float() for v in (*g.values(), *d.values())])  # (5,)
+        bad = (~torch.isfinite(losses).all()).float()  # 1.0: skip this step's updates
+        if self.dist.distributed:  # every rank skips (and later raises) together
+            torch_dist.all_reduce(bad, op=torch_dist.ReduceOp.MAX)
+            losses = torch.where(bad > 0, torch.full_like(losses, math.nan), losses)
+        for opt in (self.opt_G, self.opt_D):
+            if self.scaler.is_enabled():  # fp16: the scaler's own inf check (a non-finite loss has non-finite grads)
+                self.scaler.step(opt)
+            else:
+                opt.found_inf = bad  # what GradScaler hands a fused optimizer: skip the update where it is 1
+                opt.step()
+                del opt.found_inf
         self.scaler.update()
         return losses
 
@@ -183,7 +200,14 @@ class CycleGANTrainer:
         self.opt_D.load_state_dict(state["opt_D"])
         self.sched_G.load_state_dict(state["sched_G"])
         self.sched_D.load_state_dict(state["sched_D"])
-        self.scaler.load_state_dict(state["scaler"])
+        for opt in (self.opt_G, self.opt_D):  # the kernel choice is this trainer's, not the checkpoint's
+            for group in opt.param_groups:
+                group.update(fused=True, foreach=None)
+            for p, s in opt.state.items():  # the fused kernel keeps `step` beside the weights (older files: on the CPU)
+                if torch.is_tensor(s.get("step")):
+                    s["step"] = s["step"].to(device=p.device, dtype=torch.float32)
+        if state.get("scaler") or not self.scaler.is_enabled():  # fp16 from an fp32/bf16 run: a fresh scale
+            self.scaler.load_state_dict(state.get("scaler") or {})
 
     def rank_state(self) -> dict:
         """What differs between ranks: the image pools and the RNG states."""
@@ -216,10 +240,50 @@ class CycleGANTrainer:
         return self.opt_G.param_groups[0]["lr"]
 
 
-def _checked(losses: dict[str, torch.Tensor], what: str) -> dict[str, float]:
-    values = torch.stack([v.detach().float() for v in losses.values()]).cpu().tolist()
-    out = dict(zip(losses, values, strict=True))
-    bad = {k: v for k, v in out.items() if not torch.isfinite(torch.tensor(v))}
-    if bad:
-        raise NonFiniteLossError(f"non-finite {what} loss {bad}; the update was not applied")
-    return out
+def loss_dict(losses: torch.Tensor) -> dict[str, float]:
+    """The five losses of one step (train_step's tensor) as floats: a host read, so a sync on a GPU."""
+    return dict(zip(LOSS_NAMES, losses.tolist(), strict=True))
+
+
+def check_finite(rows: torch.Tensor, steps: list[str]) -> None:
+    """NonFiniteLossError naming the first of `steps` (labels) whose losses (a (len(steps), 5) host tensor) are not
+    finite, and which of them."""
+    bad = (~torch.isfinite(rows)).any(dim=1)
+    if bad.any():
+        i = int(bad.nonzero()[0, 0])
+        values = loss_dict(rows[i])
+        bad_values = {k: v for k, v in values.items() if not math.isfinite(v)}
+        nets = {"G_": "generator", "D_": "discriminator"}
+        what = " and ".join(dict.fromkeys(nets[k[:2]] for k in bad_values))
+        raise NonFiniteLossError(f"non-finite {what} loss {bad_values} at {steps[i]}; the update was not applied")
+
+
+class LossLog:
+    """The losses of the steps since the last read, kept on the device: `read` copies them to the host in one go
+    (one wait for the GPU per read, not per step) and raises NonFiniteLossError for a step whose loss was not finite."""
+
+    def __init__(self) -> None:
+        self._losses: list[torch.Tensor] = []
+        self._meta: list[dict] = []
+
+    def __len__(self) -> int:
+        return len(self._losses)
+
+    def add(self, losses: torch.Tensor, **meta) -> None:
+        """One step's (5,) losses from train_step and what to log beside them (its `step` at least)."""
+        self._losses.append(losses)
+        self._meta.append(meta)
+
+    def read(self) -> list[tuple[dict, dict[str, float]]]:
+        """(meta, losses) of every step added since the last read, oldest first; the log is empty afterwards."""
+        if not self._losses:
+            return []
+        rows = torch.stack(self._losses).cpu()  # (steps, 5): the one host sync
+        meta, self._losses, self._meta = self._meta, [], []
+        check_finite(rows, [_label(m) for m in meta])
+        return [(m, loss_dict(r)) for m, r in zip(meta, rows, strict=True)]
+
+
+def _label(meta: dict) -> str:
+    where = f" (epoch {meta['epoch']}, iteration {meta['iteration']})" if "epoch" in meta else ""
+    return f"step {meta['step']}{where}"

@@ -105,7 +105,7 @@ class TiledGenerator:
         self.tile, self.tile_bytes = tile, tile_bytes
         self.tiles_run = 0
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) float32 on the host, sides as the network needs them -> the generator's output, on the host."""
         x = x.float().cpu()
@@ -152,9 +152,12 @@ class TiledGenerator:
         y = torch.empty(n, c_out, ho, wo)
         side = self._side(op, c_in, c_out)
         bias = None if op.bias is None else op.bias.detach().float().cpu().view(1, -1, 1, 1)
+        band_bytes = max(1, self.tile_bytes // TILE_SAFETY)  # device memory for finished tiles awaiting their copy
         for o0 in range(0, ho, side):
             o1 = min(ho, o0 + side)
             ri, rv, (r0, r1) = op.axis(o0, o1, h)
+            band: list[torch.Tensor] = []  # this row's finished tiles, on the device, left to right from q_start
+            q_start = 0
             for q0 in range(0, wo, side):
                 q1 = min(wo, q0 + side)
                 ci, cv, (c0, c1) = op.axis(q0, q1, w)
@@ -165,8 +168,11 @@ class TiledGenerator:
                         raw = op.raw(_gather(x, ri, rv, ci, cv).to(self.device, non_blocking=True))
                 if r1 > raw.shape[2] or c1 > raw.shape[3]:  # rows only an output_padding adds (bias alone)
                     raw = F.pad(raw, (0, max(0, c1 - raw.shape[3]), 0, max(0, r1 - raw.shape[2])))
-                y[..., o0:o1, q0:q1] = raw[..., r0:r1, c0:c1].float().cpu()
+                band.append(raw[..., r0:r1, c0:c1])
                 self.tiles_run += 1
+                if sum(t.numel() for t in band) * 4 >= band_bytes or q1 == wo:  # one copy to the host per band
+                    y[..., o0:o1, q_start:q1] = torch.cat(band, dim=3).float().cpu()
+                    band, q_start = [], q1
         return y if bias is None else y.add_(bias)
 
 

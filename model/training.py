@@ -14,11 +14,11 @@ import torch
 import torch.distributed as torch_dist
 from tqdm import tqdm
 
-from core.config import TRAIN
+from core.config import TRAIN, ConfigError
 from core.environment import environment
 from core.files import atomic_path
 from model import checkpoint as ckpt_io
-from model.config import TrainConfig, pick_device, resolve
+from model.config import TrainConfig, pick_device, resolve, resolve_device_settings
 from model.data import (
     EpochSampler,
     NoImagesLeftError,
@@ -32,16 +32,16 @@ from model.data import (
     make_loader,
     next_batch,
 )
-from model.engine import CycleGANTrainer, DistInfo, NonFiniteLossError
+from model.engine import CycleGANTrainer, DistInfo, LossLog, NonFiniteLossError
 from model.evaluation import Evaluator
 from model.layout import RunDir, runs_dir
 from model.logs import RunLogger
 
-Progress = Callable[[int, int, dict], None]  # (global_step, total_steps, {"epoch", "losses", ...})
+Progress = Callable[[int, int, dict], None]  # (global_step, total_steps, {"epoch", "iteration"})
+LOG_EVERY = 50  # steps whose losses are read from the device together (and always before a checkpoint)
 # Settings that may change when resuming (they do not change the numbers a run computes).
 RUNTIME_FIELDS = (
     "device",
-    "num_workers",
     "progress_bar",
     "resume",
     "compile",
@@ -84,6 +84,8 @@ class RunState:
     best_score: float = float("-inf")
     history: list[dict] = field(default_factory=list)
     skipped: dict[str, Skipped] = field(default_factory=dict)  # training images that failed to load, by path
+    losses: LossLog = field(default_factory=LossLog)  # steps whose losses are still on the device
+    last_step_end: float = field(default_factory=time.perf_counter)
 
     def note_failures(self, batch: dict, is_main: bool) -> None:
         """Record the images this batch had to replace; warn once per file (training goes on without it)."""
@@ -94,18 +96,28 @@ class RunState:
                     print(f"warning: skipping {s.path}: {s.reason}; training goes on without it", file=sys.stderr)
 
 
-def setup_distributed() -> DistInfo:
-    """Join the torchrun job described by the environment (gloo on the CPU, NCCL on CUDA); world 1 otherwise."""
+def setup_distributed(device: str = "auto") -> DistInfo:
+    """Join the torchrun job described by the environment; world 1 otherwise. The backend follows the device this
+    process trains on (`device` as asked, `model.config.pick_device`): NCCL on CUDA, gloo on the CPU or when
+    SAKURA_DDP_BACKEND=gloo; on CUDA the process's GPU (cuda:LOCAL_RANK) is made current whatever the backend."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
     info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
     if not torch_dist.is_initialized():
-        cuda = torch.cuda.is_available() and environment().ddp_backend != "gloo"
-        if cuda:
-            torch.cuda.set_device(info.local_rank)
-        torch_dist.init_process_group(backend="nccl" if cuda else "gloo")
+        dev = pick_device(device, info.local_rank, world)
+        backend = ddp_backend(dev, environment().ddp_backend)
+        if dev.type == "cuda":
+            torch.cuda.set_device(dev)
+        torch_dist.init_process_group(backend=backend, device_id=dev if backend == "nccl" else None)
     return info
+
+
+def ddp_backend(device: torch.device, requested: str | None) -> str:
+    """NCCL for CUDA devices, gloo for the CPU; SAKURA_DDP_BACKEND=gloo forces gloo, nccl on the CPU is refused."""
+    if requested == "nccl" and device.type != "cuda":
+        raise ConfigError(f"SAKURA_DDP_BACKEND: got 'nccl' for device {device}; allowed on the CPU: gloo")
+    return requested or ("nccl" if device.type == "cuda" else "gloo")
 
 
 def _broadcast(obj, dist: DistInfo):
@@ -138,7 +150,7 @@ def save_checkpoint(trainer: CycleGANTrainer, run_dir: Path, st: RunState, epoch
         iteration,
         st.global_step,
         trainer.cfg.to_dict(),
-        {"best_score": st.best_score},
+        {"best_score": st.best_score, "device_type": trainer.device.type},
     )
     st.last_checkpoint = path
     return path
@@ -176,12 +188,14 @@ def train_one_epoch(
         disable=not (trainer.dist.is_main and cfg.progress_bar),
         dynamic_ncols=True,
     )
+    st.last_step_end = time.perf_counter()
     try:
         it, batch = first_batch_or_explain(loader)
         while batch is not None:
             st.note_failures(batch, trainer.dist.is_main)
             _step(trainer, batch, epoch, st, run_dir, logger, progress, total_steps, bar, per_epoch)
             batch = next_batch(it, loader)
+        read_losses(st, logger, bar)
     except NoImagesLeftError as e:
         raise NoImagesLeftError(
             f"{e}; training stopped at epoch {epoch + 1}, iteration {st.iteration + 1}. Last checkpoint: "
@@ -193,29 +207,47 @@ def train_one_epoch(
 
 def _step(trainer: CycleGANTrainer, batch: dict, epoch: int, st: RunState, run_dir: Path, logger: RunLogger | None,
           progress: Progress | None, total_steps: int, bar: tqdm, per_epoch: int) -> None:  # fmt: skip
-    """One training step with its logging, progress and periodic checkpoint."""
+    """One training step (queued on the device, not waited for), its progress, and every LOG_EVERY steps or before a
+    periodic checkpoint the losses read and logged."""
     cfg = trainer.cfg
-    t0 = time.perf_counter()
-    try:
-        losses = trainer.train_step(batch["A"], batch["B"])
-    except NonFiniteLossError as e:
-        raise NonFiniteLossError(
-            f"{e} at epoch {epoch + 1}, iteration {st.iteration + 1}; training stopped. Last good checkpoint: "
-            f"{st.last_checkpoint or 'none written yet'} (try --precision fp32 or a lower --lr)"
-        ) from None
+    losses = trainer.train_step(batch["A"], batch["B"])
     st.iteration += 1
     st.global_step += 1
-    if logger is not None:
-        logger.log_step(st.global_step, epoch + 1, st.iteration, losses, trainer.lr(), time.perf_counter() - t0)
+    now = time.perf_counter()
+    st.losses.add(losses, step=st.global_step, epoch=epoch + 1, iteration=st.iteration, lr=trainer.lr(),
+                  seconds=now - st.last_step_end)  # fmt: skip
+    st.last_step_end = now
     bar.update(1)
-    bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
-    if cfg.checkpoint_every and st.global_step % cfg.checkpoint_every == 0 and st.iteration < per_epoch:
+    checkpoint = cfg.checkpoint_every and st.global_step % cfg.checkpoint_every == 0 and st.iteration < per_epoch
+    if checkpoint or len(st.losses) >= LOG_EVERY:
+        read_losses(st, logger, bar)
+    if checkpoint:
         save_checkpoint(trainer, run_dir, st, epoch, st.iteration)
     if progress is not None and trainer.dist.is_main:
-        progress(st.global_step, total_steps, {"epoch": epoch + 1, "iteration": st.iteration, "losses": losses})
+        progress(st.global_step, total_steps, {"epoch": epoch + 1, "iteration": st.iteration})
 
 
-def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict, str]:
+def read_losses(st: RunState, logger: RunLogger | None, bar: tqdm | None = None) -> None:
+    """Read the losses of the steps since the last read from the device (one wait for it) and log them; a
+    non-finite one stops training before anything more is written."""
+    try:
+        rows = st.losses.read()
+    except NonFiniteLossError as e:
+        raise NonFiniteLossError(
+            f"{e}; training stopped at step {st.global_step} with nothing written after the last checkpoint: "
+            f"{st.last_checkpoint or 'none written yet'} (try --precision fp32 or a lower --lr)"
+        ) from None
+    for meta, losses in rows:
+        if logger is not None:
+            logger.log_step(meta["step"], meta["epoch"], meta["iteration"], losses, meta["lr"], meta["seconds"])
+    if rows and bar is not None:
+        bar.set_postfix({k: f"{v:.3f}" for k, v in rows[-1][1].items()}, refresh=False)
+
+
+def _resume_state(cfg: TrainConfig, device: torch.device, world: int) -> tuple[TrainConfig, dict, str]:
+    """The stored config with this command's runtime settings. precision and channels_last stay as stored unless
+    given again (--precision, --channels-last) or the run moves between the CPU and CUDA, where they are chosen
+    anew for the device, as for a new run; DataLoader workers always follow this machine."""
     ds = cfg.data_dir()
     run = cfg.run or RunDir.newest(ds, needs="checkpoint").name
     state = ckpt_io.load_checkpoint(RunDir.of(ds, run).last_checkpoint)
@@ -223,30 +255,43 @@ def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict, str]:
     overrides = {k: getattr(cfg, k) for k in RUNTIME_FIELDS}
     if cfg.epochs is not None and cfg.epochs != stored.epochs:
         overrides["epochs"] = cfg.epochs
-    merged = stored.replace(**overrides, run=run)
+    # checkpoints from before the device was stored: fp16 or channels_last were CUDA's choices
+    trained_on = state["extra"].get("device_type") or ("cuda" if stored.precision == "fp16" or stored.channels_last
+                                                       else device.type)  # fmt: skip
+    moved = trained_on != device.type
+    keep = {} if moved else {"precision": stored.precision, "channels_last": stored.channels_last}
+    device_settings = {
+        "precision": cfg.precision if cfg.precision != "auto" else keep.get("precision", "auto"),
+        "channels_last": cfg.channels_last if cfg.channels_last is not None else keep.get("channels_last"),
+        "num_workers": cfg.num_workers,
+    }
+    merged = resolve_device_settings(stored.replace(**overrides, **device_settings, run=run), device, world)
+    changed = [f"{k} {getattr(stored, k)} -> {getattr(merged, k)}" for k in ("precision", "channels_last")
+               if getattr(stored, k) != getattr(merged, k)]  # fmt: skip
     why = (
         f"resuming run {run} at epoch {state['epoch'] + 1}, iteration {state['iteration']} "
         f"(step {state['global_step']}) with the config stored in its checkpoint"
     )
+    if changed:
+        why += (f"; on {device.type}, trained on {trained_on}: " if moved else "; as asked: ") + ", ".join(changed)
     return merged, state, why
 
 
 def _setup(cfg: TrainConfig, dist: DistInfo) -> tuple[TrainConfig, torch.device, dict | None, str]:
-    device = pick_device(cfg.device, dist.local_rank if dist.distributed else None)
+    device = pick_device(cfg.device, dist.local_rank if dist.distributed else None, dist.world)
     if cfg.resume and (cfg.run is not None or any(r.has_checkpoint for r in RunDir.all(cfg.data_dir()))):
-        resolved, state, why = _resume_state(cfg)
-        device = pick_device(resolved.device, dist.local_rank if dist.distributed else None)
+        resolved, state, why = _resume_state(cfg, device, dist.world)
     else:
         if cfg.resume:
             print(f"resume: no checkpoint under {runs_dir(cfg.data_dir())} yet, starting a new run", file=sys.stderr)
-        (resolved, why), state = resolve(cfg, device), None
+        (resolved, why), state = resolve(cfg, device, dist.world), None
         resolved = resolved.replace(run=_broadcast(resolved.run, dist))
     return resolved, device, state, why
 
 
 def train(cfg: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Train a CycleGAN on cfg's dataset into <dataset>/runs/<run>/ (under torchrun: data-parallel over ranks)."""
-    dist = setup_distributed()
+    dist = setup_distributed(cfg.device)
     try:
         return _train(cfg, progress, dist)
     finally:
@@ -256,6 +301,8 @@ def train(cfg: TrainConfig, progress: Progress | None = None) -> TrainResult:
 
 def _train(cfg: TrainConfig, progress: Progress | None, dist: DistInfo) -> TrainResult:
     cfg, device, state, why = _setup(cfg, dist)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop size: cuDNN times its algorithms once, keeps the fastest
     run = RunDir.of(cfg.data_dir(), cfg.run)
     run_dir = run.path
     train_A, train_B = domain_dirs(cfg.data_dir(), TRAIN)

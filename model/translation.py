@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,13 +28,17 @@ from model.engine import AMP_DTYPES
 from model.layout import TRANSLATION_METRICS, RunDir
 from model.logs import image_grid, write_metrics
 from model.metrics import checkerboard_energy, structure
+from model.networks import ResnetBlock
 from model.tiling import MIN_TILE, TiledGenerator
 
 TranslateDirection = Literal["A2B", "B2A", "both"]
 GRID_ROWS, GRID_HEIGHT = 8, 192
 MIN_SIDE = 8  # the generator's smallest input side: 2 px at its quarter-resolution layers
 METRICS_SIDE = 1024  # checkerboard and structure of a translation are measured on its central crop of this side
-FLOATS_PER_NGF = {"deconv": 6, "resize": 10}  # peak floats per pixel and ngf channel of a whole-image forward pass
+INDEX_LIMIT = 2**31  # elements: CUDA kernels that index with int32 refuse (or misindex) tensors this large
+# Peak memory of a whole-image pass over what the shapes alone give (`forward_cost`): CUDA's allocator and cuDNN's
+# workspace; on the CPU the measured peak RSS was 1.5-3.75x the shapes' count (12-30 bytes per pixel and ngf channel).
+MEMORY_MARGIN = {"cuda": 1.25, "cpu": 3.0}
 
 
 class TranslateConfig(DatasetSettings):
@@ -113,47 +119,122 @@ def memory_budget(device: torch.device) -> int:
     return available_ram() // 2
 
 
+@dataclass(frozen=True)
+class ForwardCost:
+    """What a whole-image forward pass needs: `bytes`, the most activation memory alive at once (fp32, shapes only),
+    and `elements`, the size of its largest tensor (a padded map included)."""
+
+    bytes: int
+    elements: int
+
+
+def forward_cost(G: torch.nn.Module, n: int, h: int, w: int) -> ForwardCost:
+    """The cost of G over n images of h x w (sides as the network needs them), from a forward pass on the meta
+    device (shapes, no memory, milliseconds): at each layer its input, its output, a reflect-padded copy a
+    convolution makes inside, and the input a residual block holds for its sum."""
+    meta = _meta_copy(G)
+    state = {"held": 0, "peak": 0, "elements": 0}
+    nbytes = lambda t: t.numel() * 4  # noqa: E731 - fp32
+
+    def leaf(m: torch.nn.Module, args: tuple, out: torch.Tensor) -> None:
+        x = args[0]
+        padded = 0
+        if isinstance(m, torch.nn.Conv2d) and m.padding_mode != "zeros":
+            ph, pw = m.padding
+            padded = x.shape[0] * x.shape[1] * (x.shape[2] + 2 * ph) * (x.shape[3] + 2 * pw)
+        live = state["held"] + nbytes(x) + (0 if out is x else nbytes(out)) + padded * 4
+        state["peak"] = max(state["peak"], live)
+        state["elements"] = max(state["elements"], x.numel(), out.numel(), padded)
+
+    def hold(m: torch.nn.Module, args: tuple) -> None:
+        state["held"] += nbytes(args[0])
+
+    def release(m: torch.nn.Module, args: tuple, out: torch.Tensor) -> None:
+        state["held"] -= nbytes(args[0])
+
+    for m in meta.modules():
+        if isinstance(m, ResnetBlock):
+            m.register_forward_pre_hook(hold)
+            m.register_forward_hook(release)
+        elif not list(m.children()):
+            m.register_forward_hook(leaf)
+    with torch.inference_mode():
+        meta(torch.empty(n, 3, h, w, device="meta"))
+    return ForwardCost(state["peak"], state["elements"])
+
+
+@functools.lru_cache(maxsize=8)
+def _meta_generator(key: tuple) -> torch.nn.Module:
+    from model.networks import NetConfig, ResnetGenerator
+
+    with torch.device("meta"):
+        return ResnetGenerator(NetConfig(**dict(key)))
+
+
+def _meta_copy(G: torch.nn.Module) -> torch.nn.Module:
+    """G's structure on the meta device (no weights; hooks go on a fresh copy each time)."""
+    cfg = getattr(G, "cfg", None)
+    if cfg is not None:
+        return copy.deepcopy(_meta_generator(tuple(sorted(cfg.to_dict().items()))))
+    return copy.deepcopy(G).to("meta")
+
+
 class Translator:
     """Runs one generator over images of any size: whole (padded to what the network needs, cropped back) when the
-    forward pass fits the memory budget, otherwise layer by layer in tiles (`model.tiling`, the same result)."""
+    forward pass fits the memory budget and CUDA's int32 indexing, otherwise layer by layer in tiles
+    (`model.tiling`, the same result). No autograd (inference_mode); channels_last on CUDA."""
 
     def __init__(self, G: torch.nn.Module, device: torch.device, precision: str, batch_size: int = 4,
                  memory_bytes: int | None = None, tile: int | None = None) -> None:  # fmt: skip
-        self.G = G.to(device).eval()
+        self.memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+        self.G = G.to(device, memory_format=self.memory_format).eval()
         self.device, self.precision, self.batch_size = device, precision, batch_size
         self.budget = memory_bytes or memory_budget(device)
-        cfg = getattr(G, "cfg", None)
-        self.bytes_per_pixel = FLOATS_PER_NGF[cfg.upsample if cfg else "resize"] * (cfg.ngf if cfg else 64) * 4
         self.tiled = TiledGenerator(self.G, device, self._autocast, tile, self.budget)
         self.tiled_images = 0
+        self._costs: dict[tuple[int, int], ForwardCost] = {}
 
     def _autocast(self):
         if self.precision == "fp32":
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=AMP_DTYPES[self.precision])
 
+    def cost(self, h: int, w: int) -> ForwardCost:
+        """The forward cost of one h x w image (any sides; padded as the network needs), cached per size."""
+        key = (network_side(h), network_side(w))
+        if key not in self._costs:
+            self._costs[key] = forward_cost(self.G, 1, *key)
+        return self._costs[key]
+
     def forward_bytes(self, n: int, h: int, w: int) -> int:
-        """Estimated peak memory of the whole-image forward pass of n images of h x w (measured on the CPU: 12-30
-        bytes per pixel and ngf channel; deconv counted as 6 floats, resize as 10)."""
-        return n * network_side(h) * network_side(w) * self.bytes_per_pixel
+        """Estimated peak memory of the whole-image forward pass of n images of h x w: the shapes' count
+        (`forward_cost`) times the device's MEMORY_MARGIN."""
+        return int(n * self.cost(h, w).bytes * MEMORY_MARGIN.get(self.device.type, 3.0))
+
+    def batch_limit(self, h: int, w: int) -> int:
+        """How many h x w images go through together: at most batch_size, within the memory budget, and with no
+        tensor of INDEX_LIMIT elements or more (0: not even one; translate it in tiles)."""
+        by_memory = self.budget // max(1, self.forward_bytes(1, h, w))
+        by_index = (INDEX_LIMIT - 1) // max(1, self.cost(h, w).elements)
+        return min(self.batch_size, by_memory, by_index)
 
     def fits(self, n: int, h: int, w: int) -> bool:
-        return self.forward_bytes(n, h, w) <= self.budget
+        return n <= self.batch_limit(h, w)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def run(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) in [-1, 1] (any H, W) -> same shape, on the CPU, float32: the whole images at once."""
         xp, (h, w) = pad_for_network(x)
+        xp = xp.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         with self._autocast():
-            y = self.G(xp.to(self.device))
+            y = self.G(xp)
         return y[..., :h, :w].float().cpu()
 
-    @torch.no_grad()
     def run_tiled(self, x: torch.Tensor) -> torch.Tensor:
         """(1, 3, H, W) that does not fit: the same result as `run`, layer by layer in tiles. MemoryError when even
         the host cannot hold the layers' feature maps."""
         xp, (h, w) = pad_for_network(x)
-        need = 2 * xp.shape[-2] * xp.shape[-1] * self.bytes_per_pixel // FLOATS_PER_NGF["deconv"]
+        need = self.cost(h, w).bytes
         if need > available_ram():
             raise MemoryError(f"a {w}x{h} image needs about {need / 2**30:.1f} GiB of RAM for tiled translation; "
                               f"{available_ram() / 2**30:.1f} GiB are available")  # fmt: skip
@@ -168,7 +249,7 @@ class Translator:
         for i, im in enumerate(images):
             by_size.setdefault(im.size, []).append(i)
         for (w, h), idxs in by_size.items():
-            n = max(1, min(self.batch_size, self.budget // max(1, self.forward_bytes(1, h, w))))
+            n = max(1, self.batch_limit(h, w))
             for k in range(0, len(idxs), n):
                 chunk = idxs[k : k + n]
                 x = torch.stack([to_tensor(images[j]) for j in chunk])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from model.cli import torchrun_command
@@ -55,8 +57,9 @@ def test_bad_settings_are_one_line_errors(argv, message, capsys, tmp_path, monke
 def test_torchrun_command_passes_every_setting():
     cfg = TrainConfig(dataset="d", run="r1", epochs=5, compile=True, channels_last=False, resume=True)
     cmd = torchrun_command(cfg, gpus=4)
-    assert cmd[1:6] == ["--standalone", "--nproc_per_node=4", "-m", "sakura", "train"]
-    args = cmd[6:]
+    assert cmd[:8] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4", "-m",
+                       "sakura", "train"]  # fmt: skip
+    args = cmd[8:]
     assert args[args.index("--dataset") + 1] == "d" and args[args.index("--run-name") + 1] == "r1"
     assert "--compile" in args and "--no-channels-last" in args and "--epochs" in args
     assert "--ngf" not in args and "--resume" not in args and "--no-resume" not in args

@@ -11,12 +11,14 @@ import random
 import pytest
 import torch
 
+from core.config import ConfigError
 from model import TrainConfig, TranslateConfig, train, translate
 from model.checkpoint import load, load_checkpoint, load_generator
 from model.data import NoImagesLeftError, domain_dirs, list_images
 from model.engine import NonFiniteLossError
 from model.metrics import DomainClassifier, load_stack, share
 from model.networks import CycleGAN, NetConfig
+from model.training import _resume_state, ddp_backend, setup_distributed
 from tests.support.model_data import TINY, make_dataset, street_image
 
 
@@ -25,7 +27,7 @@ def learned(tmp_path_factory):
     root = make_dataset(tmp_path_factory.mktemp("streets"), n_train=24, n_test=8, size=(40, 40), seed=1)
     cfg = TrainConfig(dataset_dir=str(root), run="learn", **{**TINY, "ngf": 16, "ndf": 16}, epochs=4, decay_epoch=2)
     steps = []
-    result = train(cfg, progress=lambda step, total, info: steps.append((step, total, info["losses"])))
+    result = train(cfg, progress=lambda step, total, info: steps.append((step, total, info["epoch"])))
     return root, result, steps
 
 
@@ -221,3 +223,80 @@ def test_a_cancelled_training_is_marked_unfinished_and_nothing_picks_it_up(tmp_p
     assert RunDir.newest(root).name == "done" and not RunDir.of(root, "done").unfinished
     train(TrainConfig(run="cancelled", resume=True, **common))  # --resume continues it; ended well, it counts
     assert not cancelled.unfinished and RunDir.newest(root).name == "cancelled"
+
+
+@pytest.fixture
+def crashed_fp32_run(tmp_path):
+    """A CPU fp32 run (no channels_last) that crashed at step 3 of 4, after its checkpoint at step 2."""
+    root = make_dataset(tmp_path / "ds", n_train=4, n_test=2, size=(40, 40))
+    common = dict(dataset_dir=str(root), run="r", epochs=1, decay_epoch=1, checkpoint_every=2, evaluate=False, **TINY)
+
+    def crash_at_step_3(step, total, info):
+        if step == 3:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(**common, precision="fp32", channels_last=False), progress=crash_at_step_3)
+    return root, common
+
+
+@pytest.mark.slow
+def test_precision_and_channels_last_given_on_resume_take_effect(crashed_fp32_run):
+    root, common = crashed_fp32_run
+    common = {k: v for k, v in common.items() if k != "num_workers"}  # unset: this machine's default
+    with pytest.raises(ConfigError, match="fp16"):
+        train(TrainConfig(**common, resume=True, precision="fp16"))  # fp16 needs CUDA, also on resume
+    result = train(TrainConfig(**common, resume=True, precision="bf16", channels_last=True))
+    assert result.global_step == 4
+    assert "as asked: precision fp32 -> bf16, channels_last False -> True" in result.explanation
+    stored = load_checkpoint(result.last_checkpoint)
+    assert (stored["config"]["precision"], stored["config"]["channels_last"]) == ("bf16", True)
+    assert stored["extra"]["device_type"] == "cpu" and stored["config"]["num_workers"] == 0
+
+
+def test_a_cpu_run_resumed_on_cuda_chooses_its_device_settings_anew(crashed_fp32_run, monkeypatch):
+    """Resolved as a new run on that GPU would be (its capability faked), unless given again."""
+    root, common = crashed_fp32_run
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None: (8, 0))
+    cuda = torch.device("cuda:0")
+    cfg = TrainConfig(dataset_dir=str(root), run="r", resume=True, device="cuda")
+    merged, _, why = _resume_state(cfg, cuda, world=1)
+    assert (merged.precision, merged.channels_last, merged.device) == ("bf16", True, "cuda")
+    assert "on cuda, trained on cpu: precision fp32 -> bf16, channels_last False -> True" in why
+    assert (merged.image_size, merged.ngf) == (TINY["image_size"], TINY["ngf"])  # the numbers stay the run's
+    merged, _, _ = _resume_state(cfg.replace(precision="fp32", channels_last=False), cuda, world=1)
+    assert (merged.precision, merged.channels_last) == ("fp32", False)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None: (7, 5))  # a T4: fp16 + GradScaler
+    assert _resume_state(cfg, cuda, world=1)[0].precision == "fp16"
+
+
+@pytest.mark.parametrize(
+    ("device", "backend_env", "backend", "current"),
+    [("cuda", None, "nccl", "cuda:1"), ("auto", None, "nccl", "cuda:1"), ("cpu", None, "gloo", None),
+     ("cuda", "gloo", "gloo", "cuda:1"), ("cpu", "nccl", "refused", None), ("cuda:0", None, "refused", None)],
+)  # fmt: skip
+def test_each_rank_takes_its_backend_and_gpu_from_the_device_asked_for(monkeypatch, device, backend_env, backend,
+                                                                        current):  # fmt: skip
+    """Rank 1 of 2 under torchrun on a machine with two (faked) GPUs: the backend follows --device (not whether CUDA
+    exists), the rank's GPU is made current whatever the backend, a fixed cuda:N is refused."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    if backend_env:
+        monkeypatch.setenv("SAKURA_DDP_BACKEND", backend_env)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    seen = {}
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: seen.update(current=str(d)))
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: False)
+    monkeypatch.setattr(torch.distributed, "init_process_group", lambda backend, device_id=None: seen.update(
+        backend=backend, device_id=device_id))  # fmt: skip
+    if backend == "refused":
+        with pytest.raises(ConfigError):
+            setup_distributed(device)
+        return
+    info = setup_distributed(device)
+    assert (info.rank, info.world, info.local_rank) == (1, 2, 1)
+    assert seen.get("backend") == backend and seen.get("current") == current
+    assert (seen["device_id"] is not None) == (backend == "nccl")
+    assert ddp_backend(torch.device("cpu"), None) == "gloo"

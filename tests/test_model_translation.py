@@ -21,7 +21,7 @@ from model.checkpoint import export_generator
 from model.data import to_tensor
 from model.layout import RunDir
 from model.networks import NetConfig, ResnetGenerator, init_weights
-from model.translation import Translator, network_side, pad_for_network
+from model.translation import Translator, forward_cost, network_side, pad_for_network
 from tests.support.model_data import make_dataset, street_image
 from tests.support.model_images import FORMATS, MODES, encode, gradient, png_with_declared_size, write_awkward
 from tests.support.model_public import SmallImplGenerator
@@ -304,3 +304,33 @@ def test_tiled_translation_of_a_masked_generator_equals_the_whole_image():
     tr = Translator(G, CPU, "fp32", memory_bytes=2**20, tile=32)
     whole, tiled = tr.run(x), tr.run_tiled(x)
     assert tr.tiled.tiles_run > 20 and (tiled - whole).abs().max() < 1e-4
+
+
+def test_the_memory_estimate_is_the_largest_layers_input_and_output():
+    """4000x3000 through the paper's generator (ngf 64): the last reflection pad's input and output, fp32 (about
+    5.7 GiB; the former per-pixel factor said three times that), counted on the meta device in milliseconds."""
+    cost = forward_cost(ResnetGenerator(), 1, 3000, 4000)
+    assert cost.bytes == 4 * 64 * (3000 * 4000 + 3006 * 4006)
+    assert cost.elements == 64 * 3006 * 4006
+    resize = forward_cost(ResnetGenerator(NetConfig(upsample="resize")), 1, 3000, 4000)
+    assert resize.elements == 128 * 3002 * 4002  # resize-conv pads the upsampled 2 x ngf map inside its conv
+
+
+def test_no_batch_reaches_2_31_elements():
+    """Three same-size 4000x3000 photos with memory to spare: two go together (3 x 64 x 3006 x 4006 elements would
+    pass the int32 index limit of CUDA kernels), and a photo over the limit on its own goes in tiles."""
+    tr = Translator(ResnetGenerator(), CPU, "fp32", batch_size=4, memory_bytes=2**40)
+    assert tr.batch_limit(3000, 4000) == 2 and tr.fits(2, 3000, 4000) and not tr.fits(3, 3000, 4000)
+    assert tr.batch_limit(6000, 6000) == 0 and not tr.fits(1, 6000, 6000)  # 64 x 6006 x 6006 > 2^31
+
+
+def test_same_size_images_are_batched_within_the_index_limit(monkeypatch):
+    """The limit scaled down to a 36x28 image's largest tensor x 2.5: three such images run as 2 + 1, each whole."""
+    G = init_weights(ResnetGenerator(NET))
+    tr = Translator(G, CPU, "fp32", batch_size=4)
+    monkeypatch.setattr("model.translation.INDEX_LIMIT", int(tr.cost(28, 36).elements * 2.5))
+    batches = []
+    run = tr.run
+    monkeypatch.setattr(tr, "run", lambda x: batches.append(len(x)) or run(x))
+    out = tr.translate_images([gradient(36, 28)] * 3)
+    assert batches == [2, 1] and tr.tiled_images == 0 and [im.size for im in out] == [(36, 28)] * 3
