@@ -256,7 +256,7 @@ def test_the_batch_path_writes_the_same_dataset_byte_for_byte(tmp_path):
     assert (batched.analysed, batched.cached, batched.counts) == (alone.analysed, alone.cached, alone.counts)
     assert ci.dataset_files(tmp_path / "batches") == ci.dataset_files(tmp_path / "alone")
     dups = [r for r in read_manifest(batched.manifest) if r.status is Status.DUPLICATE]
-    assert len(dups) == 8 and all(r.distance is not None and r.score >= cfg.min_score for r in dups)
+    assert len(dups) == 8 and all(r.distance is not None and r.score >= cfg.dedup.min_score for r in dups)
 
 
 def test_animated_first_frame_policy_keeps_frame_one(tmp_path):
