@@ -54,9 +54,6 @@ class DedupPolicy(Settings):
     min_score: Annotated[Float, Field(ge=0, le=1)] = Field(
         0.6, description="gate: a candidate pair scoring (0-1) at least this goes on to keypoints"
     )
-    rotated_bits: Annotated[Int, _between(0, 32)] = Field(
-        10, description="gate: a pair this close in bits goes on to keypoints whatever its score (rotated copies)"
-    )
     # keypoints: one transform a copy makes maps enough keypoints onto each other
     min_inliers: Annotated[Int, _between(4, 1000)] = Field(
         30, description="keypoints: this many agree under one transform (fewer for soft pictures: few_share)"
@@ -161,4 +158,4 @@ class CurationConfig(DatasetSettings):
     @property
     def decode_key(self) -> str:
         """The settings that change what decoding produces; cached analyses made under others are redone."""
-        return f"v7:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"
+        return f"v8:{self.load_size}:{self.resample}:{self.output_format}:{self.jpeg_quality}:{self.max_pixels}"

@@ -70,9 +70,7 @@ class Geometry:
     def keypoints_agree(self, policy: DedupPolicy) -> bool:
         """Whether enough keypoints agree under a transform a copy makes (the dense check is still to come)."""
         return (
-            self.plausible(policy)
-            and self.inliers >= needed(policy, self.keypoints)
-            and self.share >= policy.min_share
+            self.plausible(policy) and self.inliers >= needed(policy, self.keypoints) and self.share >= policy.min_share
         )
 
     def same(self, policy: DedupPolicy) -> bool:

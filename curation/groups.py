@@ -12,7 +12,7 @@ import numpy as np
 
 from core.config import DOMAIN_KEYS
 from curation.config import CurationConfig
-from curation.policy import UNKNOWN, Match, Matches, Verdicts, find_duplicates, rank_key
+from curation.policy import UNKNOWN, Match, Matches, Verdicts, find_duplicates, rank_key, rank_keys
 from curation.records import Analysis, Decision, Reason, Status
 from curation.sources import is_excluded
 from curation.split import group_split
@@ -45,7 +45,7 @@ def decide(
         rows.append(Decision.judged(rec, reason, detail))
     live = [rows[i] for i in valid]
     groups, matches = find_duplicates([recs[i] for i in valid], cfg.dedup, staging, verdicts or Verdicts())
-    for members, decided in resolve_groups(groups, live, matches, cfg, excluded, history):
+    for members, decided in resolve_groups(groups, live, matches, cfg, excluded, history, [recs[i] for i in valid]):
         for k, row in zip(members, decided, strict=True):
             rows[valid[k]] = row
     return rows
@@ -58,6 +58,7 @@ def resolve_groups(
     cfg: CurationConfig,
     excluded: set[str],
     history: dict[tuple[str, str], str],
+    recs: list[Analysis],
 ) -> list[tuple[list[int], list[Decision]]]:
     """(members, their decisions) of every group by `resolve_group`, verifying the pairs it asks about together: each
     round resolves every group not yet resolved, taking a pair not yet verified as the same picture (so that the pairs
@@ -78,7 +79,8 @@ def resolve_groups(
                     return _ASSUMED
                 return found  # type: ignore[return-value]
 
-            decided = resolve_group([live[k] for k in members], cfg, excluded, history, match)
+            keys = rank_keys([recs[k] for k in members])
+            decided = resolve_group([live[k] for k in members], cfg, excluded, history, match, keys)
             if mine:
                 asked |= mine
                 again.append(members)
@@ -114,14 +116,16 @@ def resolve_group(
     excluded: set[str],
     history: dict[tuple[str, str], str],
     match: MatchOf,
+    keys: list[tuple] | None = None,
 ) -> list[Decision]:
     """Decide every member of one group (a connected component of same-picture pairs); all share one split. Returns
     the members' new decisions, in `members` order; `match(p, q)` says whether members p and q are the same picture.
 
-    In rank order (`rank_key`): an image listed in excluded.txt, or the same picture as one, is rejected;
-    an image that is the same picture as one in the other domain is dropped from both (cross_domain = 'drop') or
-    from the domain not named; then each remaining image is kept unless it is the same picture as an image already
-    kept in its domain. So the group's best image is always kept, and distinct images linked through a third are not
+    In rank order (`keys`, best first: `curation.policy.rank_keys`; by default `rank_key`, by size): an image listed
+    in excluded.txt, or the same picture as one, is rejected; an image that is the same picture as one in the other
+    domain is dropped from both (cross_domain = 'drop') or from the domain not named; then each remaining image is
+    kept unless it is the same picture as an image already kept in its domain (the first such image, in rank order:
+    `first_duplicate`). So the group's best image is always kept, and distinct images linked through a third are not
     collapsed into one.
     """
     if len(members) == 1:  # most images: the rules below reduce to these two
@@ -130,7 +134,8 @@ def resolve_group(
             return [_listed(replace(m, group=gid))]
         split = group_split([(m.domain, m.sha256)], history, cfg.seed, cfg.test_fraction)
         return [replace(m, group=gid, split=split)]
-    order = sorted(range(len(members)), key=lambda i: rank_key(members[i]))
+    keys = keys or [rank_key(m) for m in members]
+    order = sorted(range(len(members)), key=keys.__getitem__)
     gid = f"g{members[order[0]].sha256[:16]}"
     ranked = [replace(members[i], group=gid) for i in order]
     ranked_match: MatchOf = lambda p, q: match(order[p], order[q])  # noqa: E731 - positions in `ranked`

@@ -32,8 +32,8 @@ def find_duplicates(
        (as is and mirrored) against the other's whole frame or one of its nine 90% windows (crops up to 10%), of the
        content inside a plain border and of the whole frame (`curation.search`).
     3. gate: a candidate goes on when its cheap score (fine-detail correlation once aligned as a crop, a letterbox or a
-       mirror image, `curation.verify`) is at least `min_score`, or its hashes are within `rotated_bits` (a copy
-       turned by up to 10 degrees scores low: its corners are black), or either image has a plain border.
+       mirror image, `curation.verify`) is at least `min_score`, or either image has a plain border or filled corners
+       (a copy rotated inside its frame, by up to 12 degrees: its hashes and score are of it turned back, at decode).
     4. keypoints: enough ORB keypoints (`min_inliers`, fewer for soft pictures) agree under one affine transform a
        copy makes (`max_scale`, `max_stretch`, `max_shear`, `max_rotation`), as a fair share of those both images
        show (`min_share`) (`curation.geometry`).
@@ -149,7 +149,7 @@ class Matches:
             score[signed] = verify.scores(self._prep, at, enough=policy.min_score)
             mirrored[signed] = verify.mirrored(self._prep, at)
         boxed = self.boxed[pairs[:, 0]] | self.boxed[pairs[:, 1]]  # scored on one framing: keypoints judge
-        gate = (score >= policy.min_score) | (bits <= policy.rotated_bits) | boxed
+        gate = (score >= policy.min_score) | boxed
         band = np.flatnonzero(gate)
         found = self.features.verify_many(
             [
@@ -273,6 +273,30 @@ def _root(parent: dict[int, int], x: int) -> int:
     return x
 
 
-def rank_key(row: Decision) -> tuple:
-    """Best first: largest resolution, then largest file; ties broken by content hash and domain."""
-    return (-row.width * row.height, -row.bytes, row.sha256, row.domain)
+CLIPPED_MORE = 0.005  # a copy with this share more of its pixels clipped to white than the least clipped: brightened
+
+
+def rank_keys(recs: list[Analysis]) -> list[tuple]:
+    """Sort keys of one group's files, best first, for a training set: no filled corners (a rotated copy), no plain
+    border (a letterbox), not clipped to white more than the least clipped of the group (a brightened copy); then the
+    most pixels (the original before its crops and downsizes), the finest JPEG quantisation (the least compressed),
+    the larger file; ties broken by content hash and domain."""
+    least = min((r.clipped or 0.0) for r in recs)
+    boxed = _boxed(recs)
+    return [(r.corners, bool(b), (r.clipped or 0.0) > least + CLIPPED_MORE, *rank_key(r, r.quant))
+            for r, b in zip(recs, boxed, strict=True)]  # fmt: skip
+
+
+def rank_key(row: Analysis | Decision, quant: float | None = None) -> tuple:
+    """Best first by size alone: the most pixels, then the finest quantisation, then the larger file; ties broken by
+    content hash and domain."""
+    return (-(row.width or 0) * (row.height or 0), quant or 0.0, -row.bytes, row.sha256, row.domain)
+
+
+def _boxed(recs: list[Analysis]) -> np.ndarray:
+    """(n,) bool: whether each file's content was found inside a plain border (`curation.verify.boxed`)."""
+    out = np.zeros(len(recs), dtype=bool)
+    signed = [i for i, r in enumerate(recs) if r.signature is not None]
+    if signed:
+        out[signed] = verify.boxed(verify.hashes([recs[i].signature for i in signed]))
+    return out
