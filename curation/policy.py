@@ -15,7 +15,7 @@ from curation.dedup import UnionFind, group_duplicates, hex_to_uint64
 from curation.geometry import FeatureCache, load_grey
 from curation.hashing import N_WINDOW_HASHES
 from curation.records import Analysis, Decision
-from curation.search import best_ranked, nearest_window_pairs, window_distance
+from curation.search import best_ranked, nearest_pairs, window_distance
 
 BATCH = 256  # pairs verified together (vectorised gate, keypoints on threads) while connecting groups
 log = logging.getLogger(__name__)
@@ -30,7 +30,8 @@ def find_duplicates(
     1. exact: equal decoded pixels (a hash of the staged copy) are the same picture, unverified.
     2. candidates: each image's `candidates` nearest within `threshold` bits, by 64-bit DCT hashes of the whole frame
        (as is and mirrored) against the other's whole frame or one of its nine 90% windows (crops up to 10%), of the
-       content inside a plain border and of the whole frame (`curation.search`).
+       content inside a plain border and of the whole frame (`curation.search`: exhaustive up to 20,000 images,
+       multi-index hashing above).
     3. gate: a candidate goes on when its cheap score (fine-detail correlation once aligned as a crop, a letterbox or a
        mirror image, `curation.verify`) is at least `min_score`, or either image has a plain border or filled corners
        (a copy rotated inside its frame, by up to 12 degrees: its hashes and score are of it turned back, at decode).
@@ -214,7 +215,7 @@ def exact_pairs(recs: list[Analysis]) -> np.ndarray:
 
 def candidate_pairs(matches: Matches, policy: DedupPolicy) -> np.ndarray:
     """Candidate pairs (m, 2) among the first image of each distinct pixel hash, nearest hashes first: each image's
-    `policy.candidates` nearest within `policy.threshold` bits (`curation.search.nearest_window_pairs`), searched by
+    `policy.candidates` nearest within `policy.threshold` bits (`curation.search.nearest_pairs`), searched by
     the hashes of its content and, where a plain border was left out of it, of its whole frame too."""
     first: dict[str | None, int] = {}
     for i, r in enumerate(matches.recs):
@@ -223,7 +224,7 @@ def candidate_pairs(matches: Matches, policy: DedupPolicy) -> np.ndarray:
     framed = reps[matches.boxed[reps]]  # images searched by their whole frame too
     owner = np.concatenate([reps, framed])  # search row -> image
     rows = np.concatenate([matches.hashes[reps, 0], matches.hashes[framed, 1]])
-    pairs, dist = nearest_window_pairs(rows, policy.threshold, policy.candidates)
+    pairs, dist = nearest_pairs(rows, policy.threshold, policy.candidates)
     pairs = owner[pairs]
     two = pairs[:, 0] != pairs[:, 1]  # not an image's two framings
     pairs, dist = best_ranked(pairs[two], dist[two])
