@@ -186,3 +186,24 @@ def test_every_copy_of_a_target_kind_joins_its_original_among_alike_scenes(pics,
         kept, dup = sorted((rows[orig], rows[copy]), key=lambda r: r.status is not Status.KEPT)
         assert kept.status is Status.KEPT and dup.status is not Status.KEPT, (kept, dup)
         assert dup.reason in (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE) and dup.group == kept.group, dup
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_original_is_kept_over_every_degraded_copy_in_either_order_of_arrival(pics, reverse):
+    """Brightened (clipped), rotated with filled corners, letterboxed, recompressed, downsized, cropped: every copy
+    is grouped with the original and the original is the one kept, whichever file came first."""
+    im = cs.street("B", 4242)
+    w, h = im.size
+    copies = {
+        "bright": cs.jpeg(cs.brightened(im, 1.3)),
+        "rot": cs.jpeg(im.rotate(6, Image.Resampling.BICUBIC)),
+        "pad": cs.transformed(im, "pad", random.Random(1)),
+        "q30": cs.jpeg(im, 30),
+        "small": cs.jpeg(im.resize((w * 3 // 4, h * 3 // 4), Image.Resampling.LANCZOS)),
+        "crop10": cs.transformed(im, "crop10", random.Random(2)),
+    }
+    recs = [pics.add("best-orig", cs.jpeg(im, 92), "B")] + [pics.add(f"best-{k}", v, "B") for k, v in copies.items()]
+    rows = _by_name(decide(recs[::-1] if reverse else recs, CurationConfig(), set(), {}, pics.staging))
+    assert rows["best-orig"].status is Status.KEPT, rows["best-orig"]
+    for k in copies:
+        assert rows[f"best-{k}"].status is Status.DUPLICATE and rows[f"best-{k}"].group == rows["best-orig"].group, k
