@@ -13,7 +13,7 @@ from PIL import Image
 
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
-from curation.dedup import window_distance
+from curation.search import window_distance
 from curation.verify import SIGNATURE_BYTES, content_box, describe, hashes, prepare, scores
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
