@@ -72,9 +72,9 @@ def make(kind: str, root: Path, n: int) -> Path:
             sets.heavy(root / "raw", n)
             sets.heavy(root / "extra", n // 10, start=n)
         else:
-            jobs = sets.varied_jobs(n + n // 10)
-            sets.generate(root / "raw", jobs[:n], 2)
-            sets.generate(root / "extra", jobs[n:], 2)
+            jobs = sets.varied_jobs(n)  # jobs, not files: a job with a planted copy writes two
+            sets.generate(root / "raw", jobs, 2)
+            sets.generate(root / "extra", sets.varied_jobs(n + n // 5)[len(jobs) :], 2)
     return root
 
 
