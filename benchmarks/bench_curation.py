@@ -207,7 +207,8 @@ def decide_cost(root: Path) -> None:
 
 def search(n: int) -> None:
     """The candidate search alone over n images' random window hashes (each image's nearest), and the search before."""
-    from curation.dedup import near_pairs, nearest_window_pairs
+    from curation.search import nearest_window_pairs
+    from tests.support.curation_search import near_pairs
 
     rng = np.random.default_rng(0)
     h = rng.integers(0, 2**63, (n, 11), dtype=np.uint64) * np.uint64(2)

@@ -8,6 +8,7 @@ import random
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,46 @@ def by_kind(found: Planted, planted: Planted, kinds: tuple[str, ...] = KINDS) ->
 def target_recall(found: Planted, planted: Planted) -> float:
     """Recall over the target kinds together."""
     return score(found, {p for p in planted if any(kind_of(n) in TARGET_KINDS for n in p)})[0]
+
+
+@lru_cache(maxsize=64)
+def _heavy_source(k: int) -> Image.Image:
+    """Photo k of the duplicate-heavy set: the real photos scikit-image ships, then street photos of both kinds."""
+    from tests.support.curation_alike import real_photos
+
+    photos = list(real_photos().values())
+    if k < len(photos):
+        return photos[k]
+    k -= len(photos)
+    return (cs.street if k % 2 else street_scene)("AB"[k // 2 % 2], 5000 + k)
+
+
+def _heavy_copy(job: tuple[int, int, int]) -> tuple[str, str, bytes]:
+    """(domain, name, bytes) of file `i` of the duplicate-heavy set: photo `k` as it is, or a copy of it made by a
+    random 55-95% crop, a colour and brightness shift, perhaps a mirror, saved at JPEG quality 70-95."""
+    k, i, seed = job
+    im = _heavy_source(k).convert("RGB")
+    rng = np.random.default_rng(seed)
+    domain = "AB"[int(rng.integers(0, 2))]
+    if i == 0:
+        return domain, f"H{k:03d}_orig.jpg", cs.jpeg(im, 95)
+    w, h = im.size
+    keep = rng.uniform(0.55, 0.95)
+    cw, ch = int(w * keep), int(h * keep)
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    im = im.crop((x, y, x + cw, y + ch))
+    a = np.asarray(im, dtype=np.float32) * rng.uniform(0.8, 1.2, 3) * rng.uniform(0.85, 1.15)
+    im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    if rng.random() < 0.3:
+        im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return domain, f"H{k:03d}_copy{i:04d}.jpg", cs.jpeg(im, int(rng.integers(70, 96)))
+
+
+def heavy(raw: Path, n: int, photos: int = 40, workers: int = 2, start: int = 0) -> None:
+    """`n` duplicate-heavy JPEGs under raw/A and raw/B: `photos` photos (real ones, then street photos) and copies of
+    them (`_heavy_copy`), spread over both domains; `start` > 0 adds more files to a set already written."""
+    jobs = [(j % photos, j // photos, 7919 * j) for j in range(start, start + n)]
+    with ProcessPoolExecutor(workers) as pool:
+        for domain, name, data in pool.map(_heavy_copy, jobs, chunksize=16):
+            (raw / domain).mkdir(parents=True, exist_ok=True)
+            (raw / domain / name).write_bytes(data)

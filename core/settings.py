@@ -112,6 +112,9 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[Settings], skip: 
         if cli.skip or name in skip:
             continue
         tp, optional = _unwrap(hints[name])
+        if isinstance(tp, type) and issubclass(tp, Settings):  # a section: its settings' flags, by their own names
+            add_arguments(parser, tp, skip)
+            continue
         flags = cli_flags(name, info)
         text = ((info.description or "") + _default_text(info)).replace("%", "%%")  # argparse formats help with %
         help_ = argparse.SUPPRESS if cli.hidden else text
@@ -158,15 +161,28 @@ def _parse(tp: type, optional: bool) -> Callable[[str], Any]:
 
 def from_args(model: type[Settings], args: argparse.Namespace, **fixed: Any) -> Settings:
     """The model built from the flags that were given (and `fixed` values; None in `fixed` means unset)."""
-    given = {k: v for k, v in vars(args).items() if k in model.model_fields}
     try:
-        return model(**{**given, **{k: v for k, v in fixed.items() if v is not None}})
+        return model(**{**_given(model, vars(args)), **{k: v for k, v in fixed.items() if v is not None}})
     except ConfigError as e:  # `per_query_limit: got -5; ...` -> `--per-query: got -5; ...`, the flag as typed
         field, sep, rest = str(e).partition(": ")
         flag = getattr(args, TYPED, {}).get(re.split(r"[.\[]", field)[0])
         if not (sep and flag):
             raise
         raise ConfigError(f"{flag}{field[len(re.split(r'[.[]', field)[0]) :]}: {rest}") from None
+
+
+def _given(model: type[Settings], flags: dict[str, Any]) -> dict[str, Any]:
+    """The settings of `model` among the flags given; a section (a Settings field) from its own flags, if any."""
+    hints = typing.get_type_hints(model, include_extras=False)
+    out = {}
+    for name in model.model_fields:
+        tp, _ = _unwrap(hints[name])
+        if isinstance(tp, type) and issubclass(tp, Settings):
+            if section := _given(tp, flags):
+                out[name] = tp(**section)
+        elif name in flags:
+            out[name] = flags[name]
+    return out
 
 
 # Numbers and switches as settings: no bool taken for a number, no 'yes' for a bool (pydantic's lax mode would).

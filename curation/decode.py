@@ -26,6 +26,9 @@ from curation.verify import THUMB, content_box, describe
 
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _METRIC_SIDE = THUMB
+_DARK = 24  # grey level: a filled corner's pixels at most this dark
+MAX_FILLED_ROTATION = 12.0  # degrees: copies rotated inside their frame by up to this are turned back
+_FILL_MATCH = 0.6  # intersection over union of the dark pixels and the corners a rotation fills, at least
 # Resizing first shrinks by a whole factor with reduce() when the image is at least this many times the output (a
 # large PNG or WebP, which decode at full size); Pillow: from 3 on, indistinguishable from a plain resize.
 _REDUCING_GAP = 3.0
@@ -173,7 +176,17 @@ def _analyse_open(rec: Analysis, im: Image.Image, head: bytes, settings: DecodeS
     staged, pixels = _stage(out, rec.sha256, settings)
     return replace(
         rec, ok=True, width=w, height=h, icc=icc, detail=notes, pixel_hash=pixels, **_metrics(out), staged=staged,
+        **_defects(out, im),
     )  # fmt: skip
+
+
+def _defects(out: Image.Image, im: Image.Image) -> dict[str, Any]:
+    """What else tells a degraded copy from its original (`curation.policy.rank_keys`; filled corners: `_metrics`): the
+    share of pixels clipped to white, and the JPEG quantisation step."""
+    a = np.asarray(out.convert("L"))  # (h, w)
+    tables = getattr(im, "quantization", None) or {}
+    quant = round(float(np.mean(tables[0])), 2) if 0 in tables else None
+    return {"clipped": round(float((a >= 250).mean()), 4), "quant": quant}
 
 
 def _metrics(out: Image.Image) -> dict[str, Any]:
@@ -187,14 +200,58 @@ def _metrics(out: Image.Image) -> dict[str, Any]:
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     chroma = (np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).ravel()  # (4096,)
     k = int(0.99 * (chroma.size - 1))
-    box = content_box(rgb, grey_values, out.size)
-    content = grey if box is None else out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX, box).convert("L")
+    angle = filled_rotation(out)
+    box = None if angle is not None else content_box(rgb, grey_values, out.size)
+    if angle is not None:  # a copy rotated with its corners filled: its content is the picture turned back
+        content = _turned_back(out, angle).resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX).convert("L")
+    elif box is not None:
+        content = out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX, box).convert("L")
+    else:
+        content = grey
     return {
         "grey_std": round(float(grey_values.astype(np.float32).std()), 3),
         "chroma": float(np.partition(chroma, k)[k]),
         "phash": phash_hex(phash(content)),
-        "signature": describe(content, None if box is None else grey),
+        "signature": describe(content, None if content is grey else grey),
+        "corners": angle is not None,
     }
+
+
+def filled_rotation(out: Image.Image) -> float | None:
+    """The angle (degrees, counter-clockwise) `out` was rotated by inside its own frame, its corners filled dark, when
+    its dark pixels are those corners (the best of the angles up to MAX_FILLED_ROTATION matches them at least
+    _FILL_MATCH, intersection over union, on a small copy); None otherwise."""
+    grey = out.convert("L")
+    small = grey.copy()
+    small.thumbnail((96, 96), Image.Resampling.BOX)
+    dark = np.asarray(small) <= _DARK
+    if dark.mean() < 0.002 or not (dark[0, 0] and dark[0, -1] and dark[-1, 0] and dark[-1, -1]):
+        return None
+    best, angle = _fit_corners(dark, np.arange(-MAX_FILLED_ROTATION, MAX_FILLED_ROTATION + 0.01, 0.5))
+    if best < _FILL_MATCH or abs(angle) < 0.75:
+        return None
+    grey.thumbnail((256, 256), Image.Resampling.BOX)  # the angle to a tenth of a degree, on a larger copy
+    return _fit_corners(np.asarray(grey) <= _DARK, np.arange(angle - 0.5, angle + 0.51, 0.1))[1]
+
+
+def _fit_corners(dark: np.ndarray, angles: np.ndarray) -> tuple[float, float]:
+    """(intersection over union, angle) of the angle among `angles` whose filled corners best match `dark` (h, w)."""
+    frame = Image.new("L", dark.shape[::-1], 255)
+    best, angle = -1.0, 0.0
+    for a in angles.tolist():
+        filled = np.asarray(frame.rotate(a, Image.Resampling.BILINEAR)) < 128
+        iou = (filled & dark).sum() / max(1, (filled | dark).sum())
+        if iou > best:
+            best, angle = float(iou), round(a, 2)
+    return best, angle
+
+
+def _turned_back(out: Image.Image, angle: float) -> Image.Image:
+    """`out` rotated back by `angle`, the corners it lost filled with its mean colour (no dark triangles to hash)."""
+    rgb = np.asarray(out)
+    lit = rgb.max(axis=2) > _DARK
+    fill = tuple(int(c) for c in rgb[lit].mean(axis=0)) if lit.any() else (0, 0, 0)
+    return out.rotate(-angle, Image.Resampling.BICUBIC, fillcolor=fill)
 
 
 def _stage(out: Image.Image, sha256: str, settings: DecodeSettings) -> tuple[str, str]:

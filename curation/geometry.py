@@ -16,32 +16,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from curation.config import DedupPolicy
+
 FEATURE_SIDE = 256  # keypoints are found on the staged copy's grey image with its longer side at most this
 N_FEATURES = 300  # ORB keypoints kept per image (the strongest)
-RATIO = 0.8  # a match counts when its descriptor is this much nearer than the second nearest (Lowe's ratio test)
-REPROJECTION = 3.0  # pixels, at FEATURE_SIDE: a match within this of where the transform maps it is an inlier
-# A copy's evidence is strong in one of two ways and fair in both: inliers as a fraction of the keypoints both images
-# show (`overlap_keypoints`) at least MIN_SHARE, and the correlation of the fine detail, one image warped onto the
-# other, at least MIN_DENSE; and one of them at least its STRONG_ value. Copies: share 0.28 or more (fine texture
-# rescaled by a crop is the least repeatable, its detail then agrees at 0.95), dense 0.6 or more (fog, a crop); a
-# share under 0.4 comes with a dense of 0.72 or more. Distinct flat art whose roads line up: a share of 0.12-0.29
-# with a dense of 0.66 at most; distinct soft pictures aligned frame onto frame: a dense of 0.51 at most.
-MIN_SHARE, STRONG_SHARE = 0.2, 0.4
-MIN_DENSE, STRONG_DENSE = 0.55, 0.7
-# A picture with fewer keypoints than this has too few for their count to decide (glare, clipped highlights, a blur):
-# its pairs are the same picture too when the pixels alone agree strongly (STRONG_DENSE), aligned the way the
-# keypoints say or frame onto frame (a re-save, resize or brightening of a picture without corners).
-SOFT_KEYPOINTS = 60
-# A soft picture has few keypoints (40-55 in a glaring, blurred street): fewer than min_inliers can reach. Of those,
-# a copy keeps a share like any copy's (0.42 or more on the tuning set); so at most this share is asked of them...
-FEW_SHARE = 1 / 3
-FEW_FLOOR = 12  # ...and never fewer than this many inliers (the dense check then decides)
-MAX_SCALE = 1.6  # a copy's transform scales by at most this (or its inverse): crops and letterboxes of up to ~35%
-MAX_ASPECT = 1.6  # ...and stretches one axis against the other by at most this (a copy resized to another aspect)
-MAX_SHEAR = 0.1  # cosine of the angle between the transformed axes, at most (no copy shears)
-MAX_ROTATION = 20.0  # degrees
 DETAIL_SIGMAS = (1.0, 3.0)  # the fine detail compared densely: Gaussian blur at 1 px minus at 3 px, at FEATURE_SIDE
-MIN_OVERLAP = 0.25  # of the second image the warped first must cover for a dense comparison
 _ORB = dict(scaleFactor=1.2, nlevels=4, fastThreshold=5, edgeThreshold=15, patchSize=15)  # soft photos have corners
 _ITERATIONS = 1000  # RANSAC's at most (2-point samples: a copy's inliers are found in far fewer)
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
@@ -79,34 +58,36 @@ class Geometry:
     shear: float = 0.0
     keypoints: int = N_FEATURES  # the fewer keypoints of the two images
 
-    def plausible(self) -> bool:
+    def plausible(self, policy: DedupPolicy) -> bool:
         """Whether the transform is one a copy makes: a modest scale, stretch and rotation, no shear."""
         return (
-            1 / MAX_SCALE <= self.scale <= MAX_SCALE
-            and 1 / MAX_ASPECT <= self.aspect <= MAX_ASPECT
-            and abs(self.shear) <= MAX_SHEAR
-            and abs(self.rotation) <= MAX_ROTATION
+            1 / policy.max_scale <= self.scale <= policy.max_scale
+            and 1 / policy.max_stretch <= self.aspect <= policy.max_stretch
+            and abs(self.shear) <= policy.max_shear
+            and abs(self.rotation) <= policy.max_rotation
         )
 
-    def keypoints_agree(self, min_inliers: int) -> bool:
+    def keypoints_agree(self, policy: DedupPolicy) -> bool:
         """Whether enough keypoints agree under a transform a copy makes (the dense check is still to come)."""
-        return self.plausible() and self.inliers >= needed(min_inliers, self.keypoints) and self.share >= MIN_SHARE
+        return (
+            self.plausible(policy) and self.inliers >= needed(policy, self.keypoints) and self.share >= policy.min_share
+        )
 
-    def same(self, min_inliers: int) -> bool:
+    def same(self, policy: DedupPolicy) -> bool:
         """Whether this is the agreement of one picture with a copy of itself: keypoints and pixels both agree, one
         of them strongly (two views of one scene share keypoints on one plane, but parallax moves the rest; distinct
         flat art shares the edges of its road); or, for a picture too soft for keypoints (fewer than
-        SOFT_KEYPOINTS), the pixels alone agree strongly."""
-        if self.keypoints < SOFT_KEYPOINTS and self.dense >= STRONG_DENSE:
+        soft_keypoints), the pixels alone agree strongly."""
+        if self.keypoints < policy.soft_keypoints and self.dense >= policy.strong_dense:
             return True
-        strong = self.share >= STRONG_SHARE or self.dense >= STRONG_DENSE
-        return self.keypoints_agree(min_inliers) and self.dense >= MIN_DENSE and strong
+        strong = self.share >= policy.strong_share or self.dense >= policy.strong_dense
+        return self.keypoints_agree(policy) and self.dense >= policy.min_dense and strong
 
 
-def needed(min_inliers: int, keypoints: int) -> int:
+def needed(policy: DedupPolicy, keypoints: int) -> int:
     """Inliers a pair needs when the fewer keypoints of its two images are `keypoints`: `min_inliers`, or for pictures
-    too soft to have that many to spare, FEW_SHARE of their keypoints, at least FEW_FLOOR."""
-    return min(min_inliers, max(FEW_FLOOR, math.ceil(FEW_SHARE * keypoints)))
+    too soft to have that many to spare, `few_share` of their keypoints, at least `few_floor`."""
+    return min(policy.min_inliers, max(policy.few_floor, math.ceil(policy.few_share * keypoints)))
 
 
 def _orb() -> cv2.ORB:
@@ -134,15 +115,15 @@ def _detail(image: np.ndarray) -> np.ndarray:
     return fine - coarse
 
 
-def dense_agreement(a: Features, b: Features, transform: tuple[float, ...]) -> float:
+def dense_agreement(a: Features, b: Features, transform: tuple[float, ...], min_overlap: float = 0.25) -> float:
     """The correlation (-1..1) of the fine detail of `b`'s image and `a`'s warped onto it by `transform` (a to b),
-    over where they overlap (at least MIN_OVERLAP of b, a few pixels in from the edges); 0 where they do not."""
+    over where they overlap (at least `min_overlap` of b, a few pixels in from the edges); 0 where they do not."""
     m = np.array(transform, dtype=np.float32).reshape(2, 3)
     h, w = b.image.shape
     warped = cv2.warpAffine(a.image, m, (w, h), flags=cv2.INTER_LINEAR)
     inside = cv2.warpAffine(np.full(a.image.shape, 255, np.uint8), m, (w, h), flags=cv2.INTER_NEAREST)
     mask = cv2.erode(inside, np.ones((9, 9), np.uint8)) > 0
-    if mask.sum() < MIN_OVERLAP * h * w:
+    if mask.sum() < min_overlap * h * w:
         return 0.0
     da, db = _detail(warped)[mask], _detail(b.image)[mask]
     da, db = da - da.mean(), db - db.mean()
@@ -156,14 +137,14 @@ def load_grey(path: str | Path) -> Image.Image:
         return im.convert("L")
 
 
-def _matches(a: Features, b: Features) -> np.ndarray:
+def _matches(a: Features, b: Features, ratio: float) -> np.ndarray:
     """(m, 2) index pairs (a's keypoint, b's) passing Lowe's ratio test one way or the other, each once: the same
     matches whichever image comes first."""
     found: set[tuple[int, int]] = set()
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
     for first, second, flip in ((a, b, False), (b, a, True)):
         for p in matcher.knnMatch(first.descriptors, second.descriptors, k=2):
-            if len(p) == 2 and p[0].distance < RATIO * p[1].distance:
+            if len(p) == 2 and p[0].distance < ratio * p[1].distance:
                 found.add((p[0].trainIdx, p[0].queryIdx) if flip else (p[0].queryIdx, p[0].trainIdx))
     return np.array(sorted(found), dtype=np.int64).reshape(-1, 2)
 
@@ -185,35 +166,37 @@ def overlap_keypoints(a: Features, b: Features, transform: np.ndarray) -> int:
     return min(_inside(a.points, transform, b.image.shape), _inside(b.points, inverse, a.image.shape))
 
 
-def agreement(a: Features, b: Features, mirrored: bool = False, min_inliers: int = 3) -> Geometry:
+def agreement(a: Features, b: Features, policy: DedupPolicy, mirrored: bool = False) -> Geometry:
     """The geometry of the best affine transform from `a`'s keypoints to `b`'s (RANSAC over the ratio-test matches of
     both ways: `_matches`), with the dense agreement of their pixels when enough keypoints (`needed`) agree under a
     plausible one; all zero when fewer match than are needed (no transform could have more inliers). Inliers count
     distinct keypoints of each image (the fewer of the two), their share is of the keypoints both images show
     (`overlap_keypoints`)."""
     fewer = min(len(a), len(b))
-    least = max(3, needed(min_inliers, fewer))
-    g = _keypoint_agreement(a, b, mirrored, least, fewer) if fewer >= least else None
+    least = max(3, needed(policy, fewer))
+    g = _keypoint_agreement(a, b, mirrored, least, fewer, policy) if fewer >= least else None
     g = g or Geometry(mirrored=mirrored, keypoints=fewer)
-    if g.keypoints_agree(min_inliers):
-        return replace(g, dense=dense_agreement(a, b, g.transform))
-    if fewer >= SOFT_KEYPOINTS:
+    if g.keypoints_agree(policy):
+        return replace(g, dense=dense_agreement(a, b, g.transform, policy.min_overlap))
+    if fewer >= policy.soft_keypoints:
         return g
     frame = (b.image.shape[1] / a.image.shape[1], 0.0, 0.0, 0.0, b.image.shape[0] / a.image.shape[0], 0.0)
-    tries = [frame, *([g.transform] if g.transform and g.plausible() else [])]
-    dense, transform = max((dense_agreement(a, b, t), t) for t in tries)
+    tries = [frame, *([g.transform] if g.transform and g.plausible(policy) else [])]
+    dense, transform = max((dense_agreement(a, b, t, policy.min_overlap), t) for t in tries)
     return replace(g, dense=dense, transform=transform)
 
 
-def _keypoint_agreement(a: Features, b: Features, mirrored: bool, least: int, fewer: int) -> Geometry | None:
+def _keypoint_agreement(
+    a: Features, b: Features, mirrored: bool, least: int, fewer: int, policy: DedupPolicy
+) -> Geometry | None:
     """`agreement`'s keypoint part: the best transform and its inliers, without the dense check; None when fewer than
     `least` keypoints match (`fewer`: the fewer keypoints of the two images)."""
-    pairs = _matches(a, b)
+    pairs = _matches(a, b, policy.ratio)
     if len(pairs) < least:
         return None
     src, dst = a.points[pairs[:, 0]], b.points[pairs[:, 1]]
     transform, inliers = cv2.estimateAffine2D(
-        src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION, maxIters=_ITERATIONS, confidence=0.995
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=policy.reprojection, maxIters=_ITERATIONS, confidence=0.995
     )
     if transform is None or inliers is None:
         return None
@@ -258,7 +241,7 @@ class FeatureCache:
         for key, found in zip(todo, self._map(lambda k: self.get(*k), todo), strict=True):
             self._known[key] = found
 
-    def verify_many(self, pairs: list[tuple[int, int, bool]], min_inliers: int) -> list[Geometry | None]:
+    def verify_many(self, pairs: list[tuple[int, int, bool]], policy: DedupPolicy) -> list[Geometry | None]:
         """`verify` of each (a, b, mirror_first): every pair the way its hint says first, then the other way those
         that did not agree, each round's keypoints and matches in parallel."""
         out: list[Geometry | None] = [Geometry() for _ in pairs]
@@ -269,7 +252,7 @@ class FeatureCache:
 
             def one(k: int, ways: dict[int, bool] = ways) -> Geometry | None:
                 fa, fb = self._known[(pairs[k][0], False)], self._known[(pairs[k][1], ways[k])]
-                return None if fa is None or fb is None else agreement(fa, fb, ways[k], min_inliers)
+                return None if fa is None or fb is None else agreement(fa, fb, policy, ways[k])
 
             found = self._map(one, todo)
             left = []
@@ -277,16 +260,16 @@ class FeatureCache:
                 prev = out[k]
                 if g is None:
                     out[k] = None
-                elif prev is not None and (g.same(min_inliers) or g.inliers > prev.inliers):
+                elif prev is not None and (g.same(policy) or g.inliers > prev.inliers):
                     out[k] = g
-                    if not g.same(min_inliers):
+                    if not g.same(policy):
                         left.append(k)
                 elif prev is not None:
                     left.append(k)
             todo = left
         return out
 
-    def verify(self, a: int, b: int, min_inliers: int, mirror_first: bool = False) -> Geometry | None:
+    def verify(self, a: int, b: int, policy: DedupPolicy, mirror_first: bool = False) -> Geometry | None:
         """The agreement of images a and b: as they are, then with b mirrored (or that first), stopping at the first
         that is the same picture; the better of the two otherwise. None when a picture cannot be read."""
-        return self.verify_many([(a, b, mirror_first)], min_inliers)[0]
+        return self.verify_many([(a, b, mirror_first)], policy)[0]

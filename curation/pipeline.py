@@ -20,6 +20,7 @@ from curation.decode import DecodeSettings, analyse_file
 from curation.groups import decide
 from curation.layout import DatasetLayout, RawFile
 from curation.outputs import write_manifest, write_outputs
+from curation.policy import Verdicts
 from curation.records import RETRIED_REASONS, Analysis, Decision, Reason, Status
 from curation.report import build_report, problems, shortfall_warnings
 from curation.sources import Provenance, read_excluded
@@ -134,7 +135,9 @@ def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int 
         recs, n_new = _analyse(files, cfg, staging, state, progress)
         n_new = min(len(files), n_new + analysed)
         _remove_staged(staging, state.prune({(f.domain, f.relpath) for f in files}), recs)
-        rows = decide(recs, cfg, read_excluded(layout.excluded), state.split_history(), staging)
+        verdicts = Verdicts(state.verdicts(cfg.verdict_key))
+        rows = decide(recs, cfg, read_excluded(layout.excluded), state.split_history(), staging, verdicts)
+        state.store_verdicts(verdicts.new, cfg.verdict_key)
         state.record_splits({(r.domain, r.sha256): r.split for r in rows if r.split})
     provenance = Provenance(layout.raw)
     rows = [replace(r, **provenance.lookup(r.domain, r.relpath, r.sha256)) for r in rows]

@@ -131,6 +131,9 @@ class Analysis:
     phash: str | None = None
     signature: bytes | None = None
     staged: str | None = None
+    corners: bool = False  # rotated inside its frame, its corners filled dark (`curation.decode.filled_rotation`)
+    clipped: float | None = None  # share of the resized copy's pixels clipped to white (a brightened copy's are more)
+    quant: float | None = None  # mean step of a JPEG's luminance quantisation table (1: best; None: not a JPEG)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (reason as its word, `ok` stored as status 'ok' or 'failed'), without the signature,

@@ -1,4 +1,5 @@
-"""Curation state kept between runs (SQLite): cached analyses of raw files and every split ever assigned."""
+"""Curation state kept between runs (SQLite): cached analyses of raw files, verdicts of pairs and every split ever
+assigned."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from core.config import ConfigError
+from curation.policy import Match
 from curation.records import Analysis
 
 _SCHEMA = """
@@ -18,6 +20,9 @@ CREATE TABLE IF NOT EXISTS analysis (
 CREATE TABLE IF NOT EXISTS splits (
     domain TEXT NOT NULL, sha256 TEXT NOT NULL, split TEXT NOT NULL CHECK (split IN ('train', 'test')),
     assigned_at REAL NOT NULL, PRIMARY KEY (domain, sha256));
+CREATE TABLE IF NOT EXISTS verdicts (
+    a TEXT NOT NULL, b TEXT NOT NULL, policy TEXT NOT NULL, bits INTEGER, score REAL, inliers INTEGER,
+    PRIMARY KEY (a, b, policy));
 """
 
 
@@ -101,4 +106,22 @@ class CurationState:
             "INSERT OR IGNORE INTO splits (domain, sha256, split, assigned_at) VALUES (?,?,?,?)",
             [(d, s, sp, now) for (d, s), sp in assignments.items()],
         )
+        self.db.commit()
+
+    def verdicts(self, policy: str) -> dict[tuple[str, str], Match | None]:
+        """Every stored verdict of a pair of files (sha256, in order) decided under `policy` (a Match, or None: not
+        the same picture); verdicts of other policies are forgotten."""
+        self.db.execute("DELETE FROM verdicts WHERE policy != ?", (policy,))
+        rows = self.db.execute("SELECT a, b, bits, score, inliers FROM verdicts WHERE policy = ?", (policy,))
+        return {
+            (a, b): None if bits is None else Match(bits, score, False, inliers) for a, b, bits, score, inliers in rows
+        }
+
+    def store_verdicts(self, verdicts: dict[tuple[str, str], Match | None], policy: str) -> None:
+        """Save verdicts of pairs (by both files' sha256, in order) decided under `policy`, and commit."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO verdicts (a, b, policy, bits, score, inliers) VALUES (?, ?, ?, ?, ?, ?)",
+            [(a, b, policy, *((None, None, None) if m is None else (m.bits, m.score, m.inliers)))
+             for (a, b), m in verdicts.items()],
+        )  # fmt: skip
         self.db.commit()

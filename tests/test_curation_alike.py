@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from curation import CurationConfig, curate
+from curation.config import DedupPolicy
 from curation.outputs import read_manifest
 from sakura.synthetic import street_scene
 from tests.support import curation_alike as ca
@@ -63,7 +64,7 @@ def test_the_stereo_pair_is_two_pictures(tmp_path):
     for name in ("motorcycle_left", "motorcycle_right"):
         (tmp_path / "raw" / "A" / f"{name}.jpg").write_bytes(ca.jpeg(photos[name]))
     for loose in ({}, {"min_score": 0.0, "threshold": 32}):
-        curate(CurationConfig(dataset_dir=tmp_path, workers=1, **loose))
+        curate(CurationConfig(dataset_dir=tmp_path, workers=1, dedup=DedupPolicy(**loose)))
         rows = {Path(r.relpath).name: r for r in read_manifest(tmp_path / "curation" / "manifest.csv")}
         left, right = rows["motorcycle_left.jpg"], rows["motorcycle_right.jpg"]
         assert left.status == right.status == "kept" and left.group != right.group, (left, right)

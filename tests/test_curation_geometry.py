@@ -14,10 +14,6 @@ from PIL import Image
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
 from curation.geometry import (
-    MIN_DENSE,
-    MIN_SHARE,
-    STRONG_DENSE,
-    STRONG_SHARE,
     FeatureCache,
     Geometry,
     agreement,
@@ -28,7 +24,10 @@ from curation.geometry import (
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
 
-MIN_INLIERS = CurationConfig().min_inliers
+POLICY = CurationConfig().dedup
+MIN_INLIERS = POLICY.min_inliers
+MIN_SHARE, STRONG_SHARE, MIN_DENSE, STRONG_DENSE = (POLICY.min_share, POLICY.strong_share, POLICY.min_dense,
+                                                   POLICY.strong_dense)  # fmt: skip
 
 
 class Staged:
@@ -57,8 +56,8 @@ def test_every_copy_of_a_target_kind_agrees_with_its_original(staged, kind):
     for seed in range(4):
         im = cs.street("AB"[seed % 2], 10 + seed)
         a, b = staged.add(cs.jpeg(im)), staged.add(cs.transformed(im, kind, random.Random(seed)))
-        g = staged.cache.verify(a, b, MIN_INLIERS)
-        assert g.same(MIN_INLIERS) and g.mirrored == (kind == "hflip"), (kind, seed, g)
+        g = staged.cache.verify(a, b, POLICY)
+        assert g.same(POLICY) and g.mirrored == (kind == "hflip"), (kind, seed, g)
 
 
 @pytest.mark.parametrize("make", [cs.street, street_scene], ids=["varied streets", "sakura.synthetic streets"])
@@ -66,8 +65,8 @@ def test_distinct_alike_scenes_do_not_agree(staged, make):
     """20 distinct pictures of one composition per domain, every pair, mirrored too: none is the same picture."""
     for domain in "AB":
         at = [staged.add(cs.jpeg(make(domain, 50 + i))) for i in range(20)]
-        got = [staged.cache.verify(a, b, MIN_INLIERS) for k, a in enumerate(at) for b in at[k + 1 :]]
-        assert not any(g.same(MIN_INLIERS) for g in got), max(got, key=lambda g: g.inliers)
+        got = [staged.cache.verify(a, b, POLICY) for k, a in enumerate(at) for b in at[k + 1 :]]
+        assert not any(g.same(POLICY) for g in got), max(got, key=lambda g: g.inliers)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -91,43 +90,43 @@ def test_any_crop_up_to_10_percent_resized_brightened_recompressed_or_mirrored_a
     if mirror:
         copy = copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     a, b = staged.add(cs.jpeg(im)), staged.add(cs.jpeg(copy, quality))
-    g = staged.cache.verify(a, b, MIN_INLIERS, mirror_first=not mirror)  # the wrong way round first
-    assert g.same(MIN_INLIERS) and g.mirrored == mirror, g
+    g = staged.cache.verify(a, b, POLICY, mirror_first=not mirror)  # the wrong way round first
+    assert g.same(POLICY) and g.mirrored == mirror, g
 
 
 def test_the_transform_must_be_one_a_copy_makes_and_the_pixels_must_agree():
     ok = Geometry(inliers=200, share=0.6, scale=1.1, rotation=2.0, dense=0.9, aspect=1.2, shear=0.02, keypoints=300)
-    assert ok.same(MIN_INLIERS)
+    assert ok.same(POLICY)
     few = replace(ok, inliers=18, share=0.4, keypoints=45, dense=0.6)  # a soft picture: 15 of its 45 keypoints needed
-    assert few.same(MIN_INLIERS) and not replace(few, inliers=14).same(MIN_INLIERS)
+    assert few.same(POLICY) and not replace(few, inliers=14).same(POLICY)
     # too soft for keypoints to decide: the pixels alone, strongly
-    assert replace(few, inliers=0, share=0.0, dense=STRONG_DENSE).same(MIN_INLIERS)
-    assert not replace(few, inliers=0, share=0.0, dense=STRONG_DENSE - 0.01).same(MIN_INLIERS)
-    assert not replace(ok, inliers=0, share=0.0, dense=0.99).same(MIN_INLIERS)  # a picture with keypoints needs them
+    assert replace(few, inliers=0, share=0.0, dense=STRONG_DENSE).same(POLICY)
+    assert not replace(few, inliers=0, share=0.0, dense=STRONG_DENSE - 0.01).same(POLICY)
+    assert not replace(ok, inliers=0, share=0.0, dense=0.99).same(POLICY)  # a picture with keypoints needs them
     # keypoints and pixels both fair and one of them strong: a fair share needs strong pixels
     weak = replace(ok, share=(MIN_SHARE + STRONG_SHARE) / 2, dense=(MIN_DENSE + STRONG_DENSE) / 2)
-    assert not weak.same(MIN_INLIERS)
-    assert replace(weak, share=STRONG_SHARE).same(MIN_INLIERS) and replace(weak, dense=STRONG_DENSE).same(MIN_INLIERS)
-    assert needed(MIN_INLIERS, 300) == MIN_INLIERS and needed(MIN_INLIERS, 45) == 15 and needed(MIN_INLIERS, 9) == 12
+    assert not weak.same(POLICY)
+    assert replace(weak, share=STRONG_SHARE).same(POLICY) and replace(weak, dense=STRONG_DENSE).same(POLICY)
+    assert needed(POLICY, 300) == MIN_INLIERS and needed(POLICY, 45) == 15 and needed(POLICY, 9) == 12
     for bad in (dict(scale=2.5), dict(scale=0.3), dict(scale=-1.0), dict(rotation=45.0), dict(aspect=2.0),
                 dict(shear=0.3), dict(inliers=MIN_INLIERS - 1), dict(share=0.1), dict(dense=0.2)):  # fmt: skip
-        assert not replace(ok, **bad).same(MIN_INLIERS), bad
+        assert not replace(ok, **bad).same(POLICY), bad
 
 
 def test_a_copy_resized_to_another_aspect_agrees(staged):
     im = cs.street("B", 7, (800, 600))
     a, b = staged.add(cs.jpeg(im)), staged.add(cs.jpeg(im.resize((600, 600), Image.Resampling.LANCZOS), 60))
-    g = staged.cache.verify(a, b, MIN_INLIERS)
-    assert g.same(MIN_INLIERS) and g.aspect == pytest.approx(0.75, abs=0.05), g  # x squeezed by 3/4 against y
+    g = staged.cache.verify(a, b, POLICY)
+    assert g.same(POLICY) and g.aspect == pytest.approx(0.75, abs=0.05), g  # x squeezed by 3/4 against y
 
 
 def test_a_plain_image_has_no_keypoints_and_agrees_with_nothing():
     flat = features(Image.new("L", (400, 300), 128))
     some = features(cs.street("A", 1).convert("L"))
     assert len(flat) == 0 and len(some) > MIN_INLIERS
-    g = agreement(flat, some)
-    assert g.inliers == 0 and g.keypoints == 0 and g.dense == 0.0 and not g.same(MIN_INLIERS)
-    assert not agreement(flat, flat).same(MIN_INLIERS)
+    g = agreement(flat, some, POLICY)
+    assert g.inliers == 0 and g.keypoints == 0 and g.dense == 0.0 and not g.same(POLICY)
+    assert not agreement(flat, flat, POLICY).same(POLICY)
 
 
 def test_keypoints_are_found_at_a_bounded_size():

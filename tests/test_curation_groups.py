@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from curation.config import CurationConfig
+from curation.config import CurationConfig, DedupPolicy
 from curation.decode import DecodeSettings, analyse_file
-from curation.groups import Match, Matches, candidate_pairs, closest_duplicate, decide, rank_key
+from curation.groups import decide, first_duplicate
+from curation.policy import Match, Matches, Verdicts, candidate_pairs, rank_key
 from curation.records import Analysis, Decision, Reason, Status
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
@@ -64,7 +65,7 @@ def test_group_keeps_best_and_labels_exact_and_near_with_bits_and_score(pics):
     assert same.reason is Reason.EXACT_DUPLICATE and same.score == 1.0 and same.distance == 0
     for name in ("q30", "crop10", "hflip"):
         r = rows[name]
-        assert r.reason is Reason.NEAR_DUPLICATE and r.score >= CurationConfig().min_score, r
+        assert r.reason is Reason.NEAR_DUPLICATE and r.score >= DedupPolicy().min_score, r
         assert r.distance is not None and f"{r.distance} bits, score {r.score:.2f}" in r.detail
     assert len({rows[n].group for n in ("orig", "exact", "q30", "crop10", "hflip")}) == 1
     assert rows["other"].group != rows["orig"].group
@@ -74,8 +75,8 @@ def test_group_keeps_best_and_labels_exact_and_near_with_bits_and_score(pics):
 @pytest.mark.parametrize("make", [cs.street, street_scene], ids=["varied streets", "sakura.synthetic streets"])
 def test_distinct_alike_scenes_are_all_kept_even_at_a_loose_threshold(pics, make):
     recs = [pics.add(f"{make.__name__}-{d}{i}", cs.jpeg(make(d, 200 + i)), d) for d in "AB" for i in range(40)]
-    for threshold in (CurationConfig().threshold, 20):
-        rows = decide(recs, CurationConfig(threshold=threshold), set(), {}, pics.staging)
+    for threshold in (DedupPolicy().threshold, 20):
+        rows = decide(recs, CurationConfig(dedup=DedupPolicy(threshold=threshold)), set(), {}, pics.staging)
         assert [r for r in rows if r.status is not Status.KEPT] == []
 
 
@@ -139,10 +140,10 @@ def test_a_group_member_that_was_no_candidate_is_verified_when_asked(pics):
     """The candidate search caps pairs per image; resolving a group still knows every pair it asks about."""
     im = cs.street("A", 800)
     recs = [_copy(pics, f"q30-{i}", im, "q30", seed=i) for i in range(3)] + [pics.add("o", cs.jpeg(im, 95))]
-    matches = Matches(recs, CurationConfig(), pics.staging)
-    _, candidates, _ = candidate_pairs(recs, matches, CurationConfig(candidates=1, threshold=0))
+    matches = Matches(recs, DedupPolicy(), pics.staging, Verdicts())
+    candidates = candidate_pairs(matches, DedupPolicy(candidates=1, threshold=0))
     asked = next((a, b) for a in range(4) for b in range(a + 1, 4) if [a, b] not in candidates.tolist())
-    assert matches.pair(*asked) is not None and matches.pair(*asked).score >= CurationConfig().min_score
+    assert matches.pair(*asked) is not None and matches.pair(*asked).score >= DedupPolicy().min_score
 
 
 def test_candidate_pairs_are_bounded_in_a_set_of_near_identical_pictures(pics):
@@ -152,17 +153,21 @@ def test_candidate_pairs_are_bounded_in_a_set_of_near_identical_pictures(pics):
     for i in range(30):  # 30 pictures a few grey levels apart: every phash within the threshold of every other
         shifted = np.clip(base + (i % 7) - 3, 0, 255).astype(np.uint8)
         recs.append(pics.add(f"near-{i}", cs.jpeg(Image.fromarray(shifted), 70 + i), "B"))
-    cfg = CurationConfig(candidates=4)
-    _, candidates, aligned = candidate_pairs(recs, Matches(recs, cfg, pics.staging), cfg)
-    assert aligned.sum() <= cfg.candidates * len(recs) < 30 * 29 / 2
+    policy = DedupPolicy(candidates=4)
+    candidates = candidate_pairs(Matches(recs, policy, pics.staging, Verdicts()), policy)
+    assert len(candidates) <= policy.candidates * len(recs) < 30 * 29 / 2
 
 
-def test_closest_duplicate_prefers_identical_pixels_then_the_highest_score():
-    found = {(0, 1): Match(6, 0.91, False), (0, 2): Match(2, 0.97, False), (0, 3): Match(0, 1.0, True)}
-    match = found.get
-    assert closest_duplicate(0, [1, 2, 3], lambda p, q: match((p, q))) == (3, found[(0, 3)])
-    assert closest_duplicate(0, [1, 2], lambda p, q: match((p, q))) == (2, found[(0, 2)])
-    assert closest_duplicate(0, [4], lambda p, q: match((p, q))) is None
+def test_first_duplicate_is_the_first_hit_in_rank_order_and_asks_no_further():
+    found = {(0, 1): None, (0, 2): Match(2, 0.97, False), (0, 3): Match(0, 1.0, True)}
+    asked = []
+
+    def match(p: int, q: int) -> Match | None:
+        asked.append(q)
+        return found.get((p, q))
+
+    assert first_duplicate(0, [1, 2, 3], match) == (2, found[(0, 2)]) and asked == [1, 2]
+    assert first_duplicate(0, [4], match) is None
 
 
 @pytest.mark.parametrize("kind", cs.TARGET_KINDS)
@@ -181,3 +186,24 @@ def test_every_copy_of_a_target_kind_joins_its_original_among_alike_scenes(pics,
         kept, dup = sorted((rows[orig], rows[copy]), key=lambda r: r.status is not Status.KEPT)
         assert kept.status is Status.KEPT and dup.status is not Status.KEPT, (kept, dup)
         assert dup.reason in (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE) and dup.group == kept.group, dup
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_original_is_kept_over_every_degraded_copy_in_either_order_of_arrival(pics, reverse):
+    """Brightened (clipped), rotated with filled corners, letterboxed, recompressed, downsized, cropped: every copy
+    is grouped with the original and the original is the one kept, whichever file came first."""
+    im = cs.street("B", 4242)
+    w, h = im.size
+    copies = {
+        "bright": cs.jpeg(cs.brightened(im, 1.3)),
+        "rot": cs.jpeg(im.rotate(6, Image.Resampling.BICUBIC)),
+        "pad": cs.transformed(im, "pad", random.Random(1)),
+        "q30": cs.jpeg(im, 30),
+        "small": cs.jpeg(im.resize((w * 3 // 4, h * 3 // 4), Image.Resampling.LANCZOS)),
+        "crop10": cs.transformed(im, "crop10", random.Random(2)),
+    }
+    recs = [pics.add("best-orig", cs.jpeg(im, 92), "B")] + [pics.add(f"best-{k}", v, "B") for k, v in copies.items()]
+    rows = _by_name(decide(recs[::-1] if reverse else recs, CurationConfig(), set(), {}, pics.staging))
+    assert rows["best-orig"].status is Status.KEPT, rows["best-orig"]
+    for k in copies:
+        assert rows[f"best-{k}"].status is Status.DUPLICATE and rows[f"best-{k}"].group == rows["best-orig"].group, k

@@ -256,7 +256,7 @@ def test_the_batch_path_writes_the_same_dataset_byte_for_byte(tmp_path):
     assert (batched.analysed, batched.cached, batched.counts) == (alone.analysed, alone.cached, alone.counts)
     assert ci.dataset_files(tmp_path / "batches") == ci.dataset_files(tmp_path / "alone")
     dups = [r for r in read_manifest(batched.manifest) if r.status is Status.DUPLICATE]
-    assert len(dups) == 8 and all(r.distance is not None and r.score >= cfg.min_score for r in dups)
+    assert len(dups) == 8 and all(r.distance is not None and r.score >= cfg.dedup.min_score for r in dups)
 
 
 def test_animated_first_frame_policy_keeps_frame_one(tmp_path):
@@ -366,3 +366,26 @@ def test_a_damaged_state_file_is_a_config_error_saying_what_to_do(tmp_path):
     state.write_bytes(b"this is not a database" * 100)
     with pytest.raises(ConfigError, match="state.sqlite: not readable .* delete it to start over"):
         curate(CurationConfig(dataset_dir=tmp_path))
+
+
+def test_a_rerun_verifies_no_pair_again_and_decides_the_same(tmp_path, monkeypatch):
+    """Verdicts are stored by both files' content and the policy: a rerun with nothing new verifies nothing."""
+    from curation import verify
+    from curation.geometry import FeatureCache
+
+    im = cs.street("A", 77)
+    files = {"o": cs.jpeg(im), "q": cs.jpeg(im, 30), "c": cs.transformed(im, "crop10", random.Random(0)),
+             "x": cs.jpeg(cs.street("A", 78))}  # fmt: skip
+    (tmp_path / "raw" / "A").mkdir(parents=True)
+    for name, data in files.items():
+        (tmp_path / "raw" / "A" / f"{name}.jpg").write_bytes(data)
+    first, _ = _curate(tmp_path)
+    assert sum(r.status == Status.DUPLICATE for r in first.values()) == 2
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pair was verified again")
+
+    monkeypatch.setattr(FeatureCache, "verify_many", refuse)
+    monkeypatch.setattr(verify, "scores", refuse)
+    again, _ = _curate(tmp_path)
+    assert again == first

@@ -13,12 +13,12 @@ from PIL import Image
 
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
-from curation.dedup import window_distance
+from curation.search import window_distance
 from curation.verify import SIGNATURE_BYTES, content_box, describe, hashes, prepare, scores
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
 
-MIN_SCORE = CurationConfig().min_score  # every copy must reach it: below it no keypoints are matched
+MIN_SCORE = CurationConfig().dedup.min_score  # every copy must reach it: below it no keypoints are matched
 # The score's own calibration on these generators: the cut it alone decided at before keypoints did (issue 21: soft
 # photos from elsewhere pass it, which is why keypoints decide now); distinct pictures here still score below it.
 CALIBRATED = 0.8
@@ -118,7 +118,7 @@ def test_every_copy_is_within_the_candidate_threshold(copies, kind):
         key: int(window_distance(hashes([sigs["orig"]])[:, 0], hashes([sigs[kind]])[:, 0])[0])
         for key, sigs in copies.items()
     }
-    assert max(got.values()) <= CurationConfig().threshold, got
+    assert max(got.values()) <= CurationConfig().dedup.threshold, got
 
 
 def test_a_letterbox_does_not_make_distinct_pictures_alike(tmp_path):
