@@ -16,12 +16,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as TF
 
 from core.images import load_rgb
 from model.checkpoint import export_generator
-from model.data import to_tensor
+from model.data import train_transform
 from model.losses import ImagePool, lr_factor
 from model.networks import NetConfig, PatchDiscriminator, ResnetGenerator, init_weights
 
@@ -29,15 +27,9 @@ SEED_NET = NetConfig(ngf=64, ndf=64, n_blocks=9, upsample="deconv", output="imag
 
 
 def seed_transform(im: Image.Image, size: int, g: torch.Generator) -> torch.Tensor:
-    """transforms.Resize(int(size * 1.12), BICUBIC), RandomCrop(size), RandomHorizontalFlip, to [-1, 1]."""
-    im = TF.resize(im, int(size * 1.12), interpolation=InterpolationMode.BICUBIC)
-    w, h = im.size
-    top = int(torch.randint(0, h - size + 1, (1,), generator=g))
-    left = int(torch.randint(0, w - size + 1, (1,), generator=g))
-    im = TF.crop(im, top, left, size, size)
-    if torch.rand(1, generator=g).item() < 0.5:
-        im = TF.hflip(im)
-    return to_tensor(im)
+    """transforms.Resize(int(size * 1.12), BICUBIC), RandomCrop(size), RandomHorizontalFlip, to [-1, 1]: the project's
+    training transform with the seed's load size."""
+    return train_transform(im, int(size * 1.12), size, g)
 
 
 def _d(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
