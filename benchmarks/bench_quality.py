@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE))
 from paired import RENDERERS, TUNED_ON, renderer  # noqa: E402
 from paired.score import colour_distance, score_scene, summarise  # noqa: E402
 
+from core.images import load_rgb  # noqa: E402
 from curation.config import CurationConfig  # noqa: E402
 
 TRAIN_SCENES, TEST_SCENES, QUALITY = 200, 40, 95
@@ -114,6 +115,24 @@ def _files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.jpg"))
 
 
+def test_set(root: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """The test scenes as stored (the inputs a model reads, uint8 RGB), their blossom truths and canopy masks."""
+    tests = _files(root / "dataset/test/A")
+    inputs = [np.asarray(load_rgb(p)) for p in tests]
+    truths = [np.asarray(Image.open(root / f"truth/{k:04d}.png").convert("RGB")) for k in range(len(tests))]
+    canopies = [np.asarray(Image.open(root / f"truth/{k:04d}_canopy.png")) > 127 for k in range(len(tests))]
+    return inputs, truths, canopies
+
+
+def score_set(inputs: list, outs: list, truths: list, canopies: list) -> dict[str, float]:
+    """Every score of a set of translations: the per-scene means, the canopy colour distance, outside / floor."""
+    scenes = [score_scene(*scene) for scene in zip(inputs, outs, truths, canopies, strict=True)]
+    summary = summarise(scenes)
+    summary["colour"] = colour_distance(outs, truths, canopies)
+    summary["outside_x_floor"] = summary["outside"] / summary["floor"]
+    return summary
+
+
 # ---- one training run (a child process) -----------------------------------------------------------------------
 
 
@@ -168,7 +187,6 @@ def child(name: str, recipe: str, seed: int, budget: float, work: Path) -> None:
     score it and write result.json (and the translations, for the example rows)."""
     import torch
 
-    from core.images import load_rgb
     from model.checkpoint import load_generator
     from model.translation import TranslateConfig, Translator, pick_precision
 
@@ -182,19 +200,11 @@ def child(name: str, recipe: str, seed: int, budget: float, work: Path) -> None:
     G, _ = load_generator(gen, "A2B")
     device = torch.device("cpu")
     translator = Translator(G, device, pick_precision(TranslateConfig().precision, device))
-    tests = _files(root / "dataset/test/A")
-    outs = translator.translate_images([load_rgb(p) for p in tests])
-    scenes, arrays = [], []
-    for k, (p, im) in enumerate(zip(tests, outs, strict=True)):
-        im.save(out / f"{k:04d}.png")
-        inp, got = np.asarray(load_rgb(p)), np.asarray(im)
-        truth = np.asarray(Image.open(root / f"truth/{k:04d}.png").convert("RGB"))
-        canopy = np.asarray(Image.open(root / f"truth/{k:04d}_canopy.png")) > 127
-        scenes.append(score_scene(inp, got, truth, canopy))
-        arrays.append((got, truth, canopy))
-    summary = summarise(scenes)
-    summary["colour"] = colour_distance(*map(list, zip(*arrays, strict=True)))
-    summary["outside_x_floor"] = summary["outside"] / summary["floor"]
+    inputs, truths, canopies = test_set(root)
+    outs = [np.asarray(im) for im in translator.translate_images([Image.fromarray(x) for x in inputs])]
+    for k, got in enumerate(outs):
+        Image.fromarray(got).save(out / f"{k:04d}.png")
+    summary = score_set(inputs, outs, truths, canopies)
     result = {"renderer": name, "recipe": recipe, "seed": seed, "budget": budget, "cpu_s": spent, "steps": steps,
               "scores": summary, "generator": str(gen)}  # fmt: skip
     (out / "result.json").write_text(json.dumps(result, indent=1))
@@ -208,10 +218,7 @@ def reference_rows(root: Path) -> dict[str, dict]:
     oracles that know the answer's colours but not its texture: each scene's canopy painted in the mean colour of its
     own truth, or every canopy in the mean colour of all of them. No model that has not seen the truth's petals can
     expect a canopy error much below the first."""
-    rows = {}
-    tests = _files(root / "dataset/test/A")
-    truths = [np.asarray(Image.open(root / f"truth/{k:04d}.png").convert("RGB")) for k in range(len(tests))]
-    canopies = [np.asarray(Image.open(root / f"truth/{k:04d}_canopy.png")) > 127 for k in range(len(tests))]
+    inputs, truths, canopies = test_set(root)
     every = np.concatenate([t[c] for t, c in zip(truths, canopies, strict=True)]).mean(0)
 
     def flat(inp: np.ndarray, truth: np.ndarray, canopy: np.ndarray, colour: np.ndarray | None) -> np.ndarray:
@@ -227,17 +234,10 @@ def reference_rows(root: Path) -> dict[str, dict]:
         ),
         "oracle: every canopy flat in one mean colour": lambda inp, truth, canopy: flat(inp, truth, canopy, every),
     }
+    rows = {}
     for label, pick in picks.items():
-        scenes, arrays = [], []
-        for p, truth, canopy in zip(tests, truths, canopies, strict=True):
-            inp = np.asarray(Image.open(p).convert("RGB"))
-            got = pick(inp, truth, canopy)
-            scenes.append(score_scene(inp, got, truth, canopy))
-            arrays.append((got, truth, canopy))
-        s = summarise(scenes)
-        s["colour"] = colour_distance(*map(list, zip(*arrays, strict=True)))
-        s["outside_x_floor"] = s["outside"] / s["floor"]
-        rows[label] = s
+        outs = [pick(*scene) for scene in zip(inputs, truths, canopies, strict=True)]
+        rows[label] = score_set(inputs, outs, truths, canopies)
     return rows
 
 
