@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError, describe
@@ -19,7 +19,25 @@ class Environment(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, frozen=True, extra="ignore")
 
-    data_root: Path = Field(PROJECT_ROOT / "datasets", description="the data root")
+    data_root: str = Field(
+        str(PROJECT_ROOT / "datasets"),
+        description="the data root: a local folder, or `s3://bucket/prefix` (object storage shared by machines that "
+        "share no folder; each keeps its working copy in SAKURA_LOCAL_ROOT)",
+    )
+    local_root: Path = Field(
+        PROJECT_ROOT / "datasets",
+        description="this machine's working copy of the data when SAKURA_DATA_ROOT is an `s3://` URL",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="the S3-compatible server (e.g. http://store-host:8333); none: AWS S3"
+    )
+    s3_region: str = Field("us-east-1", description="the object store's region (S3-compatible servers take any)")
+    s3_access_key_id: SecretStr | None = Field(
+        None, description="object-store access key (never logged; none: AWS_ACCESS_KEY_ID, then boto3's usual chain)"
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        None, description="object-store secret key (never logged; none: AWS_SECRET_ACCESS_KEY, then boto3's chain)"
+    )
     chromium: str | None = Field(None, description="the Chromium binary (else the first on PATH)")
     chromedriver: str | None = Field(None, description="the chromedriver (else PATH, then webdriver-manager)")
     inception_weights: str | None = Field(None, description="local InceptionV3 weights for FID/KID")

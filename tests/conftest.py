@@ -117,3 +117,13 @@ def served(prefect_server, tmp_path_factory: pytest.TempPathFactory):
     """`sakura serve` (all five deployments) against the session's Prefect server, with a temporary data root."""
     with serving(prefect_server, tmp_path_factory.mktemp("data-root")) as info:
         yield info
+
+
+@pytest.fixture
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real SeaweedFS S3 server on 127.0.0.1 (free ports, a temporary folder, fresh credentials), bucket `sakura`;
+    its whole process group is stopped after the test."""
+    from tests.support.seaweed import running_seaweed
+
+    with running_seaweed(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
