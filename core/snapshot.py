@@ -108,13 +108,16 @@ def latest_snapshot(store: ObjectStore, space: str) -> str:
     return store.get_bytes(f"{space}/snapshots/{LATEST}").decode().strip()
 
 
-def pull_snapshot(store: ObjectStore, space: str, sid: str, dest: Path) -> Transfer:
-    """Make `dest` hold the snapshot `sid`'s files (verified by hash); its manifest must hash to `sid`."""
+def pull_snapshot(
+    store: ObjectStore, space: str, sid: str, dest: Path, only: Callable[[str], bool] | None = None
+) -> Transfer:
+    """Make `dest` hold the snapshot `sid`'s files (those `only` accepts), verified by hash; its manifest must hash
+    to `sid`."""
     name = f"{space}/snapshots/{sid}.json"
     data = store.get_bytes(name)
     if snapshot_id(data) != sid:
         raise StoreError(f"{store.url_of(name)}: manifest does not hash to snapshot id {sid}; refused")
-    moved, kept = _pull(store, space, json.loads(data), dest, name)
+    moved, kept = _pull(store, space, json.loads(data), dest, name, only)
     return Transfer(sid, moved, kept)
 
 
@@ -124,7 +127,9 @@ def publish_run(store: ObjectStore, space: str, run_dir: Path) -> Transfer:
     return _publish(store, space, run_dir, manifest_of(run_dir, files), f"{space}/runs/{run_dir.name}.json")
 
 
-def pull_run(store: ObjectStore, space: str, run: str, dest: Path, only: Callable[[str], bool] | None = None) -> Transfer:
+def pull_run(
+    store: ObjectStore, space: str, run: str, dest: Path, only: Callable[[str], bool] | None = None
+) -> Transfer:
     """Make `dest` (the run's local folder) hold the run's published files (those `only` accepts), verified."""
     name = f"{space}/runs/{run}.json"
     moved, kept = _pull(store, space, json.loads(store.get_bytes(name)), dest, name, only)

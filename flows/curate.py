@@ -8,6 +8,7 @@ from prefect import flow
 from curation import CurationResult
 from curation.config import CurationConfig
 from flows.curation_step import curate_dataset, named
+from flows.remote import publish_dataset
 from flows.review import ReviewSettings, review_dataset
 from flows.runners import task_runner
 
@@ -24,9 +25,12 @@ def curate_flow(
 
     The curation step is skipped (Cached) when neither the raw images, the exclusions nor the settings changed.
     `review` None leaves the review to the caller (collect-and-train reviews in its own run, where the user looks).
+    With an `s3://` data root the reviewed dataset is published as a snapshot (the newest, which training pulls).
     """
     cfg = named(curation, dataset, domains_file)
     curated = curate_dataset(cfg, refresh)
     if review is None:
         return curated
-    return review_dataset(cfg, review).recurated or curated
+    result = review_dataset(cfg, review).recurated or curated
+    publish_dataset(cfg.data_dir())
+    return result

@@ -10,6 +10,7 @@ from prefect import flow
 from core.settings import PositiveInt
 from curation.config import CurationConfig
 from flows.curate import curate_flow
+from flows.remote import publish_dataset
 from flows.review import Reviewed, ReviewSettings, review_dataset
 from flows.scrape import scrape_flow
 from flows.steps import GPUS, SEARCHES_PER_MINUTE, Step, dataset_name, on_deployment
@@ -59,6 +60,7 @@ def collect_and_train(
     Training profile `auto` trains the paper setup on a GPU and the small CPU setup otherwise.
     `gpu_deployment` (e.g. `gpu`) hands training and translation to the deployments `train/<it>` and
     `translate/<it>` (their work pool's workers, e.g. on a GPU machine); none: they run in this run's process.
+    With an `s3://` data root the curated dataset is published as a snapshot that training pulls by its id.
     """
     forced = set(force or [])
     name = dataset_name(dataset, domains_file)
@@ -74,9 +76,15 @@ def collect_and_train(
     )
     curate_flow(dataset=name, curation=curation, review=None, refresh="curate" in forced)
     reviewed = review_dataset(curation.replace(dataset=name), review)  # in this run: the one the user watches
+    snapshot = publish_dataset(curation.replace(dataset=name).data_dir())  # s3:// data root: what training pulls
     train, translate = (train_flow, translate_flow) if gpu_deployment is None else _deployed(gpu_deployment)
-    run = train(dataset=name, training=training, gpus=gpus, refresh="train" in forced)
-    translated = translate(dataset=name, translation=translation.replace(run=run.name), refresh="translate" in forced)
+    run = train(dataset=name, training=training, gpus=gpus, refresh="train" in forced, snapshot=snapshot)
+    translated = translate(
+        dataset=name,
+        translation=translation.replace(run=run.name),
+        refresh="translate" in forced,
+        snapshot=snapshot,
+    )
     print(f"dataset: {run.dataset_dir}\ncheckpoints: {run.last_checkpoint.parent}\ntranslations: {translated.out_dir}")
     return PipelineResult(scraped, reviewed, run, translated)
 

@@ -18,6 +18,7 @@ from prefect.artifacts import (
 from core.settings import PositiveInt
 from flows.artifacts import Tile, artifact_key, data_uri, gallery, table_rows
 from flows.fingerprint import file_digest, split_digest
+from flows.remote import pull_dataset, pull_generators, push_run
 from flows.steps import CONTENT_CACHE, GPUS, dataset_name, require_dataset
 from model.cli import torchrun_command
 from model.config import TrainConfig
@@ -108,15 +109,19 @@ def train_flow(
     training: TrainConfig = TrainConfig(),
     gpus: PositiveInt = GPUS,
     refresh: bool = False,
+    snapshot: str | None = None,
 ) -> RunDir:
     """Train CycleGAN on the dataset's train split (skipped, Cached, when neither the split nor the settings changed).
 
-    `gpus` > 1 launches `torchrun` with one process per GPU (DistributedDataParallel).
+    `gpus` > 1 launches `torchrun` with one process per GPU (DistributedDataParallel). With an `s3://` data root the
+    dataset snapshot `snapshot` (default: the newest published) is pulled first and the run is pushed after.
     """
     cfg = training.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)  # progress: artifact
     ds = cfg.data_dir()
+    pull_dataset(ds, snapshot)
     require_dataset(ds)
     run = train_task.with_options(refresh_cache=refresh)(cfg, str(ds), split_digest(ds), gpus)
+    push_run(run)
     print(f"run: {run.path}")
     return run
 
@@ -144,16 +149,22 @@ def translate_flow(
     domains_file: str | None = None,
     translation: TranslateConfig = TranslateConfig(),
     refresh: bool = False,
+    snapshot: str | None = None,
 ) -> TranslateResult:
     """Translate the test set A->B and B->A with a run's generators (default: the newest run); publish a gallery
-    and the metrics."""
+    and the metrics. With an `s3://` data root the test split of `snapshot` (default: the newest published) and the
+    named run's generators are pulled first and the translations pushed after."""
     cfg = translation.replace(dataset=dataset_name(dataset, domains_file), progress_bar=False)
+    pull_dataset(cfg.data_dir(), snapshot, test_only=True)
     require_dataset(cfg.data_dir())
+    if cfg.run:
+        pull_generators(RunDir.of(cfg.data_dir(), cfg.run))
     run = find_run(cfg)
     cfg = cfg.replace(run=run.name)
     weights = "".join(file_digest(run.generator(d)) for d in DIRECTIONS)
     translate_step = translate_task.with_options(refresh_cache=refresh)
     result = translate_step(cfg, str(run.path), weights, split_digest(run.dataset_dir))
+    push_run(run)
     ds = run.dataset_dir
     grids = result.grids or result.written.get("A2B", [])
     create_markdown_artifact(

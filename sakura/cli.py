@@ -25,6 +25,7 @@ STAGE_COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("sakura.app", "a page on 127.0.0.1 to try a photo: before and after on a slider, with a trained run"),
     "review": ("sakura.review", "a page on 127.0.0.1 to review a paused run: click images to leave out, submit"),
     "demo-source": ("sakura.run", "serve the offline demo image source, for deployment runs without internet"),
+    "results-storage": ("flows.results", "save the Prefect result storage block in the s3:// data root"),
 }
 
 
