@@ -35,8 +35,10 @@ class DeploymentRunFailed(RuntimeError, UserError):
 # What a stage that runs in another worker's process needs to see of this one: the data (the dataset and the run
 # folders) and Prefect's results (what the stage returned): a shared filesystem at the same path on every machine,
 # or an s3:// data root and the result storage block in it (flows.remote, flows.results).
-SHARED = f"the workers of every pool must share the data root ({variable('data_root')}) and Prefect's result storage " \
-    "(PREFECT_LOCAL_STORAGE_PATH) at the same paths, or use an s3:// data root and `sakura results-storage`"  # fmt: skip
+SHARED = (
+    f"the workers of every pool must share the data root ({variable('data_root')}) and Prefect's result storage "
+    "(PREFECT_LOCAL_STORAGE_PATH) at the same paths, or use an s3:// data root and `sakura results-storage`"
+)
 
 
 def on_deployment(name: str, parameters: dict[str, Any]) -> Any:
