@@ -6,60 +6,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from core.paths import PROJECT_ROOT
 from sakura.watch import run_tree
 from tests.support.flows_serve import TINY, run_deployment
+from tests.support.pools import POOLS, group_alive, prefect, worker
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
-PREFECT = str(Path(sys.executable).parent / "prefect")
-POOLS = ("cpu", "gpu")
-
-
-def _prefect(*args: str, env: dict, cwd: Path = PROJECT_ROOT) -> str:
-    out = subprocess.run([PREFECT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, f"prefect {' '.join(args)}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return out.stdout
-
-
-@contextmanager
-def _worker(pool: str, cwd: Path, env: dict) -> Iterator[tuple[subprocess.Popen, Path]]:
-    """`prefect worker start --pool POOL` in `cwd` (its own process group); stopped, and its group gone, on exit."""
-    cwd.mkdir(parents=True)
-    log = cwd / "worker.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [PREFECT, "worker", "start", "--pool", pool, "--type", "process", "--name", f"{pool}-worker"],
-            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
-        yield proc, log
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)  # a worker stops on Ctrl-C
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_collect_and_train_trains_and_translates_on_the_gpu_pools_worker(prefect_server, demo, tmp_path):
     from prefect.client.orchestration import get_client
 
@@ -70,12 +26,12 @@ def test_collect_and_train_trains_and_translates_on_the_gpu_pools_worker(prefect
            "PREFECT_LOCAL_STORAGE_PATH": str(results), "PREFECT_WORKER_QUERY_SECONDS": "1",
            "SAKURA_PROJECT_DIR": str(PROJECT_ROOT)}  # fmt: skip
     for pool in POOLS:
-        _prefect("work-pool", "create", pool, "--type", "process", "--overwrite", env=env)
-    deployed = _prefect("--no-prompt", "deploy", "--all", env=env)
+        prefect("work-pool", "create", pool, "--type", "process", "--overwrite", env=env)
+    deployed = prefect("--no-prompt", "deploy", "--all", env=env)
     for name in ("collect-and-train/cpu", "scrape/cpu", "curate/cpu", "review/cpu", "train/gpu", "translate/gpu"):
         assert name in deployed, deployed
 
-    cpu_worker, gpu_worker = _worker("cpu", tmp_path / "cpu-worker", env), _worker("gpu", tmp_path / "gpu-worker", env)
+    cpu_worker, gpu_worker = worker("cpu", tmp_path / "cpu-worker", env), worker("gpu", tmp_path / "gpu-worker", env)
     with cpu_worker as (cpu, cpu_log), gpu_worker as (gpu, gpu_log):
         proc, run_id = run_deployment("collect-and-train/cpu", {**TINY, "dataset": "pools", "engine_url": demo.url})
         logs = f"cpu worker:\n{cpu_log.read_text()[-3000:]}\ngpu worker:\n{gpu_log.read_text()[-3000:]}"
@@ -96,4 +52,4 @@ def test_collect_and_train_trains_and_translates_on_the_gpu_pools_worker(prefect
     assert (run_dir / "checkpoints" / "last.pt").is_file()
     assert any((run_dir / "translations" / "A2B").iterdir()) and any((run_dir / "translations" / "B2A").iterdir())
     time.sleep(0.5)
-    assert not any(_group_alive(p.pid) for p in (cpu, gpu))  # the workers and their flow-run processes are gone
+    assert not any(group_alive(p.pid) for p in (cpu, gpu))  # the workers and their flow-run processes are gone
