@@ -77,8 +77,11 @@ class ObjectStore:
         secret_access_key: str | None = None,
     ) -> ObjectStore:
         """A store whose client talks to `endpoint_url` with these credentials; nothing is sent yet."""
-        import boto3
-        from botocore.config import Config
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise StoreError(f"{url}: an s3:// data root needs boto3: pip install -e '.[s3]'") from None
 
         split_url(url)
         config = Config(

@@ -42,3 +42,17 @@ def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch, name, value, a
         environment()
     assert str(e.value).startswith(f"{name}: got {value!r}; allowed: ") and allowed in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_an_object_store_data_root_works_in_a_local_copy_and_keeps_its_keys_secret(monkeypatch, tmp_path):
+    monkeypatch.setenv("SAKURA_DATA_ROOT", "s3://bucket/team/")
+    monkeypatch.setenv("SAKURA_LOCAL_ROOT", str(tmp_path))
+    monkeypatch.setenv("SAKURA_S3_SECRET_ACCESS_KEY", "do-not-print-me")
+    from core.paths import remote_root
+
+    assert (data_root(), remote_root()) == (tmp_path, "s3://bucket/team")
+    env = environment()
+    assert env.s3_secret_access_key.get_secret_value() == "do-not-print-me"
+    assert "do-not-print-me" not in repr(env) and "do-not-print-me" not in str(env.model_dump())
+    monkeypatch.setenv("SAKURA_DATA_ROOT", str(tmp_path / "local"))
+    assert (data_root(), remote_root()) == (tmp_path / "local", None)
