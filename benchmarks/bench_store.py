@@ -1,7 +1,7 @@
 """Which S3 client moves a dataset snapshot fastest: boto3 (threads), obstore (Rust, async), s3fs (fsspec, async),
 against a real SeaweedFS S3 server on 127.0.0.1. Per client: put and get of many small files (a curated split: N
 images of ~30 KB) and of one large file (a checkpoint), best of `--rounds`; also its import time and what pip would
-add for it. Prints a table; core/store.py uses the choice.
+add for it. Prints a table and writes it to docs/benchmarks/generated/bench_store.md (docs/benchmarks/storage.md).
 
     .venv/bin/pip install -e '.[s3]' obstore
     .venv/bin/python benchmarks/bench_store.py [--files 200] [--size-kb 30] [--large-mb 64] [--rounds 3]
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.seaweed import BUCKET, running_seaweed  # noqa: E402
 
 THREADS = 8
+OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "generated" / "bench_store.md"
 
 
 def boto3_client(s):
@@ -160,11 +162,23 @@ def main() -> None:
             assert out.stat().st_size == large.stat().st_size, name
             rows.append((name, put_s, get_s, big_put, big_get, import_seconds(name)))
     mb = args.files * args.size_kb / 1024
-    print(f"\n{args.files} files x {args.size_kb} KB ({mb:.1f} MB) and one {args.large_mb} MB file, best of "
-          f"{args.rounds}, SeaweedFS on 127.0.0.1, {os.cpu_count()} cores")  # fmt: skip
-    print(f"{'client':8} {'put small s':>12} {'get small s':>12} {'put large s':>12} {'get large s':>12} {'import s':>9}")
+    what = f"{args.files} files x {args.size_kb} KB ({mb:.1f} MB) and one {args.large_mb} MB file, best of " \
+        f"{args.rounds}, SeaweedFS on 127.0.0.1, {os.cpu_count()} cores"  # fmt: skip
+    print(f"\n{what}")
+    heads = ("put small s", "get small s", "put large s", "get large s")
+    print(f"{'client':8} " + " ".join(f"{h:>12}" for h in heads) + f" {'import s':>9}")
     for name, put_s, get_s, big_put, big_get, imp in rows:
         print(f"{name:8} {put_s:12.2f} {get_s:12.2f} {big_put:12.2f} {big_get:12.2f} {imp or float('nan'):9.2f}")
+    command = "benchmarks/bench_store.py " + " ".join(sys.argv[1:])
+    lines = [
+        f"`{command.strip()}`, {datetime.date.today().isoformat()}: {what}.",
+        "",
+        "| client | put small (s) | get small (s) | put large (s) | get large (s) | import (s) |",
+        "|---|---|---|---|---|---|",
+        *(f"| {n} | {a:.2f} | {b:.2f} | {c:.2f} | {d:.2f} | {e or float('nan'):.2f} |" for n, a, b, c, d, e in rows),
+    ]
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"written: {OUT}")
 
 
 if __name__ == "__main__":
