@@ -1,10 +1,10 @@
 """Which S3 client moves a dataset snapshot fastest: boto3 (threads), obstore (Rust, async), s3fs (fsspec, async),
 against a real SeaweedFS S3 server on 127.0.0.1. Per client: put and get of many small files (a curated split: N
-images of ~30 KB) and of one large file (a checkpoint), best of `--rounds`; also its import time and what pip would
-add for it. Prints a table and writes it to docs/benchmarks/generated/bench_store.md (docs/benchmarks/storage.md).
+images of ~30 KB) and of one large file (a checkpoint), best of `--rounds`, and its import time. Prints a table
+(`--write-docs`: also to docs/benchmarks/generated/bench_store.md, shown by docs/benchmarks/storage.md).
 
     .venv/bin/pip install -e '.[s3]' obstore
-    .venv/bin/python benchmarks/bench_store.py [--files 200] [--size-kb 30] [--large-mb 64] [--rounds 3]
+    .venv/bin/python benchmarks/bench_store.py [--files 200] [--size-kb 30] [--large-mb 64] [--rounds 3] [--write-docs]
 
 A client that is not importable is skipped (s3fs: `pip install --target DIR s3fs` and put DIR on PYTHONPATH, as it
 pins botocore through aiobotocore).
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import os
 import subprocess
 import sys
@@ -24,11 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import docs_output  # noqa: E402
 
 from tests.support.seaweed import BUCKET, running_seaweed  # noqa: E402
 
 THREADS = 8
-OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "generated" / "bench_store.md"
 
 
 def boto3_client(s):
@@ -67,7 +68,7 @@ def obstore_client(s):
     )  # fmt: skip
 
     async def _put_many(items):
-        sem = asyncio.Semaphore(THREADS * 4)
+        sem = asyncio.Semaphore(THREADS)
 
         async def one(k, v):
             async with sem:
@@ -76,7 +77,7 @@ def obstore_client(s):
         await asyncio.gather(*(one(k, v) for k, v in items))
 
     async def _get_many(keys):
-        sem = asyncio.Semaphore(THREADS * 4)
+        sem = asyncio.Semaphore(THREADS)
 
         async def one(k):
             async with sem:
@@ -139,6 +140,7 @@ def main() -> None:
     ap.add_argument("--size-kb", type=int, default=30)
     ap.add_argument("--large-mb", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    docs_output.add_argument(ap)
     args = ap.parse_args()
     small = [os.urandom(args.size_kb << 10) for _ in range(args.files)]
     rows = []
@@ -162,24 +164,13 @@ def main() -> None:
             assert out.stat().st_size == large.stat().st_size, name
             rows.append((name, put_s, get_s, big_put, big_get, import_seconds(name)))
     mb = args.files * args.size_kb / 1024
-    what = f"{args.files} files x {args.size_kb} KB ({mb:.1f} MB) and one {args.large_mb} MB file, best of " \
-        f"{args.rounds}, SeaweedFS on 127.0.0.1, {os.cpu_count()} cores"  # fmt: skip
-    print(f"\n{what}")
-    heads = ("put small s", "get small s", "put large s", "get large s")
-    print(f"{'client':8} " + " ".join(f"{h:>12}" for h in heads) + f" {'import s':>9}")
+    print(f"{args.files} files x {args.size_kb} KB ({mb:.1f} MB) and one {args.large_mb} MB file, seconds, best of "
+          f"{args.rounds}; SeaweedFS on 127.0.0.1")  # fmt: skip
+    print("| client | put small | get small | put large | get large | import |")
+    print("|---|---|---|---|---|---|")
     for name, put_s, get_s, big_put, big_get, imp in rows:
-        print(f"{name:8} {put_s:12.2f} {get_s:12.2f} {big_put:12.2f} {big_get:12.2f} {imp or float('nan'):9.2f}")
-    command = "benchmarks/bench_store.py " + " ".join(sys.argv[1:])
-    lines = [
-        f"`{command.strip()}`, {datetime.date.today().isoformat()}: {what}.",
-        "",
-        "| client | put small (s) | get small (s) | put large (s) | get large (s) | import (s) |",
-        "|---|---|---|---|---|---|",
-        *(f"| {n} | {a:.2f} | {b:.2f} | {c:.2f} | {d:.2f} | {e or float('nan'):.2f} |" for n, a, b, c, d, e in rows),
-    ]
-    OUT.write_text("\n".join(lines) + "\n")
-    print(f"written: {OUT}")
+        print(f"| {name} | {put_s:.2f} | {get_s:.2f} | {big_put:.2f} | {big_get:.2f} | {imp or float('nan'):.2f} |")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(docs_output.run(main, __file__))

@@ -140,11 +140,16 @@ class ObjectStore:
             return self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()
 
     def put_file(self, path: Path, name: str) -> None:
-        """Upload a file (in parts above MULTIPART_MB; an unfinished multipart upload is aborted and never shown)."""
+        """Upload a file: one PUT, or parts above MULTIPART_MB (an unfinished multipart upload is aborted, and never
+        shown)."""
         from boto3.s3.transfer import TransferConfig
 
-        cfg = TransferConfig(multipart_threshold=MULTIPART_MB << 20, multipart_chunksize=MULTIPART_MB << 20)
         with self._errors(self.url_of(name)):
+            if path.stat().st_size < MULTIPART_MB << 20:
+                with open(path, "rb") as body:
+                    self.client.put_object(Bucket=self.bucket, Key=self.key(name), Body=body)
+                return
+            cfg = TransferConfig(multipart_threshold=MULTIPART_MB << 20, multipart_chunksize=MULTIPART_MB << 20)
             self.client.upload_file(str(path), self.bucket, self.key(name), Config=cfg)
 
     @contextlib.contextmanager

@@ -16,6 +16,8 @@ from tests.support.flows_serve import TINY, run_deployment
 from tests.support.pools import POOLS, group_alive, prefect, worker
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
+
+
 def test_collect_and_train_trains_and_translates_on_the_gpu_pools_worker(prefect_server, demo, tmp_path):
     from prefect.client.orchestration import get_client
 
