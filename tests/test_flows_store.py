@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -65,6 +67,25 @@ def _status(url: str, headers: dict[str, str] | None = None) -> int:
         return e.code
 
 
+def _run(deployment: str, params: dict, env: dict) -> tuple[subprocess.CompletedProcess, str]:
+    """`prefect deployment run DEPLOYMENT --params ... --watch` with `env`; the process and the flow run's id."""
+    proc = subprocess.run(
+        [PREFECT, "deployment", "run", deployment, "--params", json.dumps(params), "--watch", "--watch-timeout", "600"],
+        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=700,
+    )  # fmt: skip
+    found = re.search(r"UUID: ([0-9a-f-]{36})", proc.stdout)
+    assert found, proc.stdout + proc.stderr
+    return proc, found.group(1)
+
+
+def _every(read) -> list:
+    """Every item a paged client listing returns (`read_logs`, `read_artifacts`: 200 at most per call)."""
+    found: list = []
+    while page := read(limit=200, offset=len(found)):
+        found += page
+    return found
+
+
 def _machine(root: Path, name: str, env: dict[str, str]) -> dict[str, str]:
     """One machine's environment: its own folder, local data root, PREFECT_HOME and local result path."""
     home = root / name
@@ -75,6 +96,7 @@ def _machine(root: Path, name: str, env: dict[str, str]) -> dict[str, str]:
 
 def test_two_workers_that_share_no_folder_train_from_the_published_snapshot(s3_server, demo, tmp_path):
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     auth = "sakura:" + secrets.token_urlsafe(16)
@@ -99,25 +121,30 @@ def test_two_workers_that_share_no_folder_train_from_the_published_snapshot(s3_s
             right = base64.b64encode(auth.encode()).decode()  # what Prefect's clients send
             assert _status(f"{cfg.api_url}/flow_runs/filter", {"Authorization": f"Basic {right}"}) == 200
             started = time.monotonic()
-            params = {**TINY, "dataset": "pools", "engine_url": demo.url}
-            proc = subprocess.run(
-                [PREFECT, "deployment", "run", "collect-and-train/cpu", "--params", json.dumps(params), "--watch",
-                 "--watch-timeout", "600"], env=cli, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=700,
-            )  # fmt: skip
+            proc, run_id = _run("collect-and-train/cpu", {**TINY, "dataset": "pools", "engine_url": demo.url}, cli)
             logs = f"cpu worker:\n{cpu_log.read_text()[-4000:]}\ngpu worker:\n{gpu_log.read_text()[-4000:]}"
             assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:] + logs
             print(f"collect-and-train/cpu on two workers: {time.monotonic() - started:.0f} s")
-            run_id = proc.stdout.split("UUID: ")[1].split()[0]
+            # train/gpu again on the same snapshot, by its id: nothing moves twice, nothing is trained twice
+            (sid,) = [k.rsplit("/", 1)[1][: -len(".json")] for k in s3_server.keys(f"{TEAM}/pools/snapshots/")
+                      if k.endswith(".json")]  # fmt: skip
+            again, again_id = _run(
+                "train/gpu", {"dataset": "pools", "training": TINY["training"], "snapshot": sid}, cli
+            )
+            assert again.returncode == 0, again.stdout[-3000:] + gpu_log.read_text()[-4000:]
             with temporary_settings(updates={PREFECT_API_URL: cfg.api_url, PREFECT_API_AUTH_STRING: auth}):
                 with get_client(sync_client=True) as client:
                     runs = run_tree(client, run_id)
                     by_flow = {client.read_flow(r.flow_id).name: r for r in runs}
-                    logged = client.read_logs()
-                    artifacts = client.read_artifacts()
+                    rerun_tasks = {t.name: t.state.name for t in client.read_task_runs(
+                        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(again_id)])))}  # fmt: skip
+                    logged = _every(client.read_logs)
+                    artifacts = _every(client.read_artifacts)
                     blocks = client.read_block_documents(include_secrets=True)
             assert {r.state.name for r in runs} == {"Completed"}, [(r.name, r.state.name) for r in runs]
             assert (by_flow["train"].work_pool_name, by_flow["translate"].work_pool_name) == ("gpu", "gpu")
             assert by_flow["collect-and-train"].work_pool_name == "cpu"
+            assert rerun_tasks["train-model"] == "Cached", rerun_tasks
         time.sleep(0.5)
         assert not any(group_alive(p.pid) for p in (cpu, gpu))  # the workers and their flow-run processes are gone
 
@@ -154,4 +181,8 @@ def test_two_workers_that_share_no_folder_train_from_the_published_snapshot(s3_s
     for where, text in kept.items():
         for secret in secrets_:
             assert secret not in text, f"a credential appears in the {where}"
-    assert "published snapshot" in kept["flow run logs"] and "pulled snapshot" in kept["flow run logs"]
+    said = kept["flow run logs"]
+    assert f"published snapshot {sid} of pools to s3://{BUCKET}/{TEAM}: {len(cpu_split)} file(s) moved" in said, said
+    assert f"pulled snapshot {sid} of pools from s3://{BUCKET}/{TEAM}: {len(cpu_split)} file(s) moved" in said
+    assert f"pulled snapshot {sid} of pools from s3://{BUCKET}/{TEAM}: 0 file(s) moved" in said  # the rerun
+    assert f"pushed run {run_dir.name} to s3://{BUCKET}/{TEAM}: 0 file(s) moved" in said

@@ -130,7 +130,7 @@ class Seaweed:
         if self.proc is None:
             return
         pgid = self.proc.pid
-        for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        for sig, wait_s in ((signal.SIGTERM, 3), (signal.SIGKILL, 10)):
             try:
                 os.killpg(pgid, sig)
             except ProcessLookupError:
