@@ -35,11 +35,13 @@ LATEST = "latest"
 
 @dataclass(frozen=True)
 class Transfer:
-    """What one publish or pull did: the manifest's name (a snapshot's id), files moved and files already there."""
+    """What one publish or pull did: the manifest's name (a snapshot's id), files moved, files already there, and
+    local files a pull removed because the snapshot does not hold them."""
 
     name: str
     moved: int
     kept: int
+    removed: int = 0
 
 
 def file_sha256(path: Path) -> str:
@@ -109,16 +111,31 @@ def latest_snapshot(store: ObjectStore, space: str) -> str:
 
 
 def pull_snapshot(
-    store: ObjectStore, space: str, sid: str, dest: Path, only: Callable[[str], bool] | None = None
+    store: ObjectStore,
+    space: str,
+    sid: str,
+    dest: Path,
+    only: Callable[[str], bool] | None = None,
+    defines: Callable[[], Iterable[Path]] | None = None,
 ) -> Transfer:
     """Make `dest` hold the snapshot `sid`'s files (those `only` accepts), verified by hash; its manifest must hash
-    to `sid`."""
+    to `sid`. `defines` lists the local files the snapshot stands for (e.g. the split's images): those it does not
+    hold (left by an older snapshot) are removed afterwards, so `dest` then holds exactly the snapshot."""
     name = f"{space}/snapshots/{sid}.json"
     data = store.get_bytes(name)
     if snapshot_id(data) != sid:
         raise StoreError(f"{store.url_of(name)}: manifest does not hash to snapshot id {sid}; refused")
-    moved, kept = _pull(store, space, json.loads(data), dest, name, only)
-    return Transfer(sid, moved, kept)
+    manifest = json.loads(data)
+    moved, kept = _pull(store, space, manifest, dest, name, only)
+    stale = [] if defines is None else [p for p in defines() if _rel(p, dest) not in manifest["files"]]
+    stale = [p for p in stale if only is None or only(_rel(p, dest))]
+    for p in stale:
+        p.unlink()
+    return Transfer(sid, moved, kept, len(stale))
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
 
 
 def publish_run(store: ObjectStore, space: str, run_dir: Path) -> Transfer:

@@ -28,7 +28,8 @@ def open_store() -> ObjectStore:
 
 
 def _say(what: str, store: ObjectStore, t: Transfer) -> None:
-    get_run_logger().info("%s %s: %d file(s) moved, %d already in place", what, store.url, t.moved, t.kept)
+    gone = f", {t.removed} not in the snapshot removed" if t.removed else ""
+    get_run_logger().info("%s %s: %d file(s) moved, %d already in place%s", what, store.url, t.moved, t.kept, gone)
 
 
 def publish_dataset(dataset_dir: Path) -> str | None:
@@ -67,7 +68,8 @@ def _publish_dataset(dataset_dir: Path) -> str:
 def _pull_dataset(dataset_dir: Path, snapshot: str | None, test_only: bool) -> str:
     store = open_store()
     sid = snapshot or latest_snapshot(store, dataset_dir.name)
-    t = pull_snapshot(store, dataset_dir.name, sid, dataset_dir, _test_split if test_only else None)
+    only = _test_split if test_only else None
+    t = pull_snapshot(store, dataset_dir.name, sid, dataset_dir, only, defines=lambda: dataset_files(dataset_dir))
     _say(f"pulled snapshot {sid} of {dataset_dir.name}{' (test split)' if test_only else ''} from", store, t)
     return sid
 

@@ -69,6 +69,13 @@ def test_a_snapshot_moves_once_and_is_named_by_its_content(s3_server, tmp_path):
     second = publish_snapshot(store, "ds", src, [*files, src / "train" / "A" / "new.jpg"])
     assert second.name != first.name and (second.moved, second.kept) == (1, len(files))  # parts are shared
 
+    def images() -> list[Path]:
+        return sorted(dest.rglob("*.jpg"))
+
+    assert pull_snapshot(store, "ds", second.name, dest, defines=images).moved == 1
+    back = pull_snapshot(store, "ds", first.name, dest, defines=images)  # the older snapshot: new.jpg is not in it
+    assert (back.moved, back.kept, back.removed) == (0, len(files), 1) and not (dest / "train/A/new.jpg").exists()
+
 
 def test_a_run_folder_is_pushed_and_only_the_generators_pulled(s3_server, tmp_path):
     store, run = _store(s3_server), tmp_path / "runs" / "r1"
