@@ -4,17 +4,15 @@ bucket, a part or a manifest that does not match its hash."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from core.snapshot import file_sha256, latest_snapshot, publish_run, publish_snapshot, pull_run, pull_snapshot
 from core.store import ObjectStore, StoreError
-from tests.support.seaweed import BUCKET
+from tests.support.seaweed import BUCKET, stopping_store
 
 pytestmark = pytest.mark.slow
 PREFIX = "team"
@@ -89,41 +87,10 @@ def test_a_run_folder_is_pushed_and_only_the_generators_pulled(s3_server, tmp_pa
     assert pulled.moved == 2 and sorted(p.name for p in dest.rglob("*.pt")) == ["G_A2B.pt", "G_B2A.pt"]
 
 
-class _StopsServer(ObjectStore):
-    """The real store whose server is stopped (its real process killed) when the `after`-th upload or download has
-    ended: the transfers in flight then and every later one meet a server that is gone."""
-
-    server = None
-    after = 0
-
-    def _tick(self) -> None:
-        with _LOCK:
-            _COUNT[type(self)] = _COUNT.get(type(self), 0) + 1
-            if _COUNT[type(self)] == self.after:
-                self.server.stop()
-
-    def put_file(self, path, name):
-        super().put_file(path, name)
-        self._tick()
-
-    @contextlib.contextmanager
-    def download(self, name, dest):
-        with super().download(name, dest) as tmp:
-            yield tmp
-        self._tick()
-
-
-_LOCK, _COUNT = threading.Lock(), {}
-
-
-def _stopping(server, after: int) -> type[ObjectStore]:
-    return type("StopsServer", (_StopsServer,), {"server": server, "after": after})
-
-
 def test_a_publish_cut_off_by_a_stopped_server_leaves_no_snapshot_and_resumes(s3_server, tmp_path):
     src = tmp_path / "src"
     files = _dataset(src, n=40, size=20_000)
-    store = _store(s3_server, cls=_stopping(s3_server, after=5))
+    store = _store(s3_server, cls=stopping_store(s3_server, after=5))
     with pytest.raises(StoreError) as e:
         publish_snapshot(store, "ds", src, files)
     assert _one_line(e, s3_server).startswith(f"{URL}/ds/blobs/"), e.value  # names the object's URL
@@ -148,7 +115,7 @@ def test_a_pull_cut_off_by_a_stopped_server_leaves_no_partial_file_and_resumes(s
     files = _dataset(src, n=40, size=20_000)
     sid = publish_snapshot(_store(s3_server), "ds", src, files).name
     with pytest.raises(StoreError) as e:
-        pull_snapshot(_store(s3_server, cls=_stopping(s3_server, after=6)), "ds", sid, dest)
+        pull_snapshot(_store(s3_server, cls=stopping_store(s3_server, after=6)), "ds", sid, dest)
     assert _one_line(e, s3_server).startswith(f"{URL}/ds/blobs/"), e.value
 
     present = [p for p in dest.rglob("*") if p.is_file()]

@@ -6,6 +6,7 @@ own process group, and stopping it kills the group and checks that nothing of it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -13,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -172,3 +174,36 @@ def running_seaweed(home: Path) -> Iterator[Seaweed]:
         yield server
     finally:
         server.stop()
+
+
+class _StopsServer:
+    """Mixed into core.store.ObjectStore: the real store whose server is stopped (its real process killed) when the
+    `after`-th upload or download has ended; the transfers in flight then and every later one meet a server that is
+    gone."""
+
+    server: Seaweed
+    after: int
+    _lock = threading.Lock()
+
+    def _tick(self) -> None:
+        with self._lock:
+            type(self).count += 1
+            if type(self).count == self.after:
+                self.server.stop()
+
+    def put_file(self, path, name):
+        super().put_file(path, name)
+        self._tick()
+
+    @contextlib.contextmanager
+    def download(self, name, dest):
+        with super().download(name, dest) as tmp:
+            yield tmp
+        self._tick()
+
+
+def stopping_store(server: Seaweed, after: int) -> type:
+    """An ObjectStore class whose `server` stops once `after` transfers have ended (each class counts its own)."""
+    from core.store import ObjectStore
+
+    return type("StopsServer", (_StopsServer, ObjectStore), {"server": server, "after": after, "count": 0})
