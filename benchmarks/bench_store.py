@@ -3,7 +3,7 @@ against a real SeaweedFS S3 server on 127.0.0.1. Per client: put and get of many
 images of ~30 KB) and of one large file (a checkpoint), best of `--rounds`, and its import time. Prints a table
 (`--write-docs`: also to docs/benchmarks/generated/bench_store.md, shown by docs/benchmarks/storage.md).
 
-    .venv/bin/pip install -e '.[s3]' obstore
+    .venv/bin/pip install -e '.[s3,bench]'
     .venv/bin/python benchmarks/bench_store.py [--files 200] [--size-kb 30] [--large-mb 64] [--rounds 3] [--write-docs]
 
 A client that is not importable is skipped (s3fs: `pip install --target DIR s3fs` and put DIR on PYTHONPATH, as it
