@@ -12,6 +12,7 @@ import argparse
 import datetime
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,13 +54,18 @@ print(json.dumps({"rss_mb": rss, "files": len(d)}))
 
 
 def timed(args: list[str]) -> tuple[float, dict]:
-    """(wall seconds of the whole process, what it printed last as JSON). Both sides run with their bytecode cached,
-    as an installed package's is (in a folder of the benchmark's own, whatever PYTHONDONTWRITEBYTECODE says)."""
+    """(wall seconds of the whole process, what it printed last as JSON, with "cpu_s": the CPU seconds of the process
+    and its children). Both sides run with their bytecode cached, as an installed package's is (in a folder of the
+    benchmark's own, whatever PYTHONDONTWRITEBYTECODE says)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", *args], capture_output=True, text=True, cwd=HERE, check=True, env=env)
-    return time.perf_counter() - t, json.loads(out.stdout.strip().splitlines()[-1])
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, {**json.loads(out.stdout.strip().splitlines()[-1]), "cpu_s": cpu}
 
 
 def load() -> str:
@@ -92,7 +98,7 @@ def bench(kind: str, root: Path, rounds: int) -> list[str]:
     """Rows of the table for one set."""
     shutil.rmtree(root / "raw" / "A" / "new", ignore_errors=True)
     shutil.rmtree(root / "raw" / "B" / "new", ignore_errors=True)
-    fresh, base, rss, loads = [], [], [], [load()]
+    fresh, base, rss, cpu, their_cpu, loads = [], [], [], [], [], [load()]
     theirs(root)  # its bytecode cached and its files read once before timing, as ours get in the first fresh run
     ours(root, fresh=True)
     for r in range(rounds):
@@ -101,10 +107,12 @@ def bench(kind: str, root: Path, rounds: int) -> list[str]:
                 s, out = ours(root, fresh=True)
                 fresh.append(s)
                 rss.append(out["rss_mb"])
+                cpu.append(out["cpu_s"])
             else:
                 s, out = theirs(root)
                 base.append(s)
                 their_rss = out["rss_mb"]
+                their_cpu.append(out["cpu_s"])
             print(f"{kind} fresh {side}: {s:.1f} s", flush=True)
     loads.append(load())
     rerun = [ours(root, fresh=False) for _ in range(2)]  # the first right after a fresh run
@@ -113,17 +121,18 @@ def bench(kind: str, root: Path, rounds: int) -> list[str]:
         if (root / "extra" / d).is_dir():
             shutil.copytree(root / "extra" / d, root / "raw" / d / "new")
     s10, out10 = ours(root, fresh=False)
-    t10, _ = theirs(root)
+    t10, their10 = theirs(root)
     loads.append(load())
     f, b = statistics.median(fresh), statistics.median(base)
     (r_wall, r_out), (r2_wall, _) = rerun
     return [
-        f"| {kind} | fresh | {f:.1f} | {b:.1f} | **{b / f:.2f}x** | peak RSS {max(rss):.0f} MB (imagededup "
+        f"| {kind} | fresh | {f:.1f} (CPU {statistics.median(cpu):.1f}) | {b:.1f} (CPU "
+        f"{statistics.median(their_cpu):.1f}) | **{b / f:.2f}x** | peak RSS {max(rss):.0f} MB (imagededup "
         f"{their_rss:.0f} MB) | {loads[0]} |",
-        f"| {kind} | rerun, nothing new | {r_wall:.2f} (curate() {r_out['curate_s']:.2f}; again {r2_wall:.2f}) | "
-        f"{b:.1f} | {b / r_wall:.1f}x | {r_out['analysed']} decoded | {loads[1]} |",
-        f"| {kind} | rerun, 10% new | {s10:.1f} | {t10:.1f} | {t10 / s10:.1f}x | {s10 / f:.0%} of our fresh "
-        f"time; {out10['analysed']} decoded | {loads[2]} |",
+        f"| {kind} | rerun, nothing new | {r_wall:.2f} (CPU {r_out['cpu_s']:.2f}; curate() {r_out['curate_s']:.2f}; "
+        f"again {r2_wall:.2f}) | {b:.1f} | {b / r_wall:.1f}x | {r_out['analysed']} decoded | {loads[1]} |",
+        f"| {kind} | rerun, 10% new | {s10:.1f} (CPU {out10['cpu_s']:.1f}) | {t10:.1f} (CPU {their10['cpu_s']:.1f}) | "
+        f"{t10 / s10:.1f}x | {s10 / f:.0%} of our fresh time; {out10['analysed']} decoded | {loads[2]} |",
     ]
 
 

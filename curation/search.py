@@ -146,14 +146,14 @@ def indexed_pairs(hashes: np.ndarray, threshold: int) -> np.ndarray:
     t_owner, p_owner = np.repeat(np.arange(n), len(t_cols)), np.repeat(np.arange(n), len(PROBES))
     rng = np.random.default_rng(0)
     orders = [np.arange(64), *(rng.permutation(64) for _ in range(bit_orders(threshold) - 1))]
+    keys = [(_permuted(probes, order), _permuted(targets, order)) for order in orders]  # each order's codes
 
     def one(job: tuple[int, int]) -> np.ndarray:
         o, s = job
-        p, t = _substring_matches(_permuted(probes, orders[o]), _permuted(targets, orders[o]), s * _WIDTH, probes,
-                                  targets, threshold)  # fmt: skip
+        p, t = _substring_matches(*keys[o], s * _WIDTH, probes, targets, threshold)
         return np.stack([p_owner[p], t_owner[t]], axis=1)
 
-    with ThreadPoolExecutor(_THREADS) as pool:  # numpy lets go of the GIL in each step
+    with ThreadPoolExecutor(_THREADS) as pool:  # numpy lets go of the GIL in each step: both cores where free
         found = list(pool.map(one, [(o, s) for o in range(len(orders)) for s in range(SUBSTRINGS)]))
     both = np.concatenate(found)
     both = np.sort(both[both[:, 0] != both[:, 1]], axis=1)
