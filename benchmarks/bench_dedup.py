@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,6 +26,7 @@ import curation_sets as sets  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1]
 OUT = HERE / "docs" / "benchmarks" / "generated" / "bench_dedup.md"
+PYCACHE = Path("/tmp/bench-dedup-pycache")
 _CURATE = """
 import json, resource, shutil, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -51,10 +54,23 @@ print(json.dumps({"rss_mb": rss, "files": len(d)}))
 
 
 def timed(args: list[str]) -> tuple[float, dict]:
-    """(wall seconds of the whole process, what it printed last as JSON)."""
+    """(wall seconds of the whole process, what it printed last as JSON, with "cpu_s": the CPU seconds of the process
+    and its children). Both sides run with their bytecode cached, as an installed package's is (in a folder of the
+    benchmark's own, whatever PYTHONDONTWRITEBYTECODE says)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", *args], capture_output=True, text=True, cwd=HERE, check=True)
-    return time.perf_counter() - t, json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, "-c", *args], capture_output=True, text=True, cwd=HERE, check=True, env=env)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, {**json.loads(out.stdout.strip().splitlines()[-1]), "cpu_s": cpu}
+
+
+def load() -> str:
+    """The load average over the last 1, 5 and 15 minutes (the machine is shared)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def ours(root: Path, fresh: bool) -> tuple[float, dict]:
@@ -82,34 +98,41 @@ def bench(kind: str, root: Path, rounds: int) -> list[str]:
     """Rows of the table for one set."""
     shutil.rmtree(root / "raw" / "A" / "new", ignore_errors=True)
     shutil.rmtree(root / "raw" / "B" / "new", ignore_errors=True)
-    fresh, base, rss = [], [], []
+    fresh, base, rss, cpu, their_cpu, loads = [], [], [], [], [], [load()]
+    theirs(root)  # its bytecode cached and its files read once before timing, as ours get in the first fresh run
+    ours(root, fresh=True)
     for r in range(rounds):
         for side in ("ours", "theirs") if r % 2 == 0 else ("theirs", "ours"):
             if side == "ours":
                 s, out = ours(root, fresh=True)
                 fresh.append(s)
                 rss.append(out["rss_mb"])
+                cpu.append(out["cpu_s"])
             else:
                 s, out = theirs(root)
                 base.append(s)
                 their_rss = out["rss_mb"]
+                their_cpu.append(out["cpu_s"])
             print(f"{kind} fresh {side}: {s:.1f} s", flush=True)
-    rerun = [ours(root, fresh=False) for _ in range(2)]
+    loads.append(load())
+    rerun = [ours(root, fresh=False) for _ in range(2)]  # the first right after a fresh run
+    loads.append(load())
     for d in "AB":  # 10% new files
         if (root / "extra" / d).is_dir():
             shutil.copytree(root / "extra" / d, root / "raw" / d / "new")
     s10, out10 = ours(root, fresh=False)
-    t10, _ = theirs(root)
+    t10, their10 = theirs(root)
+    loads.append(load())
     f, b = statistics.median(fresh), statistics.median(base)
-    r_wall = min(s for s, _ in rerun)
-    r_in = min(o["curate_s"] for _, o in rerun)
+    (r_wall, r_out), (r2_wall, _) = rerun
     return [
-        f"| {kind} | fresh | {f:.1f} | {b:.1f} | **{b / f:.2f}x** | peak RSS {max(rss):.0f} MB (imagededup "
-        f"{their_rss:.0f} MB) |",
-        f"| {kind} | rerun, nothing new | {r_wall:.2f} (curate() {r_in:.2f}) | {b:.1f} | {b / r_wall:.1f}x | "
-        f"{rerun[-1][1]['analysed']} decoded |",
-        f"| {kind} | rerun, 10% new | {s10:.1f} | {t10:.1f} | {t10 / s10:.1f}x | {s10 / f:.0%} of our fresh "
-        f"time; {out10['analysed']} decoded |",
+        f"| {kind} | fresh | {f:.1f} (CPU {statistics.median(cpu):.1f}) | {b:.1f} (CPU "
+        f"{statistics.median(their_cpu):.1f}) | **{b / f:.2f}x** | peak RSS {max(rss):.0f} MB (imagededup "
+        f"{their_rss:.0f} MB) | {loads[0]} |",
+        f"| {kind} | rerun, nothing new | {r_wall:.2f} (CPU {r_out['cpu_s']:.2f}; curate() {r_out['curate_s']:.2f}; "
+        f"again {r2_wall:.2f}) | {b:.1f} | {b / r_wall:.1f}x | {r_out['analysed']} decoded | {loads[1]} |",
+        f"| {kind} | rerun, 10% new | {s10:.1f} (CPU {out10['cpu_s']:.1f}) | {t10:.1f} (CPU {their10['cpu_s']:.1f}) | "
+        f"{t10 / s10:.1f}x | {s10 / f:.0%} of our fresh time; {out10['analysed']} decoded | {loads[2]} |",
     ]
 
 
@@ -123,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "benchmarks/bench_dedup.py " + " ".join(sys.argv[1:] if argv is None else argv)
     lines = [f"`{command.strip()}` ({datetime.date.today()}; 2 cores shared with other work: compare the ratios)",
              "", "| set | run | curate, s (whole process) | imagededup PHash, s (whole process, 2 workers) | "
-             "speed vs imagededup | notes |", "|---|---|---:|---:|---:|---|"]  # fmt: skip
+             "speed vs imagededup | notes | load (1, 5, 15 min) |", "|---|---|---:|---:|---:|---|---|"]  # fmt: skip
     for kind in args.sets:
         root = make(kind, args.work / f"{kind}-{args.images}", args.images)
         lines += bench(kind, root, args.rounds)
         print("\n".join(lines[-3:]), flush=True)
+    shutil.rmtree(PYCACHE, ignore_errors=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
     return 0

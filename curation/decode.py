@@ -10,6 +10,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -236,14 +237,21 @@ def filled_rotation(out: Image.Image) -> float | None:
 
 def _fit_corners(dark: np.ndarray, angles: np.ndarray) -> tuple[float, float]:
     """(intersection over union, angle) of the angle among `angles` whose filled corners best match `dark` (h, w)."""
-    frame = Image.new("L", dark.shape[::-1], 255)
-    best, angle = -1.0, 0.0
-    for a in angles.tolist():
-        filled = np.asarray(frame.rotate(a, Image.Resampling.BILINEAR)) < 128
-        iou = (filled & dark).sum() / max(1, (filled | dark).sum())
-        if iou > best:
-            best, angle = float(iou), round(a, 2)
-    return best, angle
+    filled = _filled(dark.shape, tuple(angles.tolist()))  # (A, h * w)
+    flat = dark.reshape(-1)
+    inter = filled[:, flat].sum(axis=1)
+    union = filled.sum(axis=1) + flat.sum() - inter
+    iou = inter / np.maximum(1, union)
+    best = int(np.argmax(iou))  # the first of equals, as the angles are tried in order
+    return float(iou[best]), round(float(angles[best]), 2)
+
+
+@lru_cache(maxsize=32)
+def _filled(shape: tuple[int, int], angles: tuple[float, ...]) -> np.ndarray:
+    """(A, h * w) bool: the corners a frame of `shape` (h, w) rotated by each angle leaves empty (Pillow's rotation
+    of a white frame, under half lit). Made once per shape and angles: copies of one size share them."""
+    frame = Image.new("L", shape[::-1], 255)
+    return np.stack([np.asarray(frame.rotate(a, Image.Resampling.BILINEAR)).reshape(-1) < 128 for a in angles])
 
 
 def _turned_back(out: Image.Image, angle: float) -> Image.Image:

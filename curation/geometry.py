@@ -139,14 +139,18 @@ def load_grey(path: str | Path) -> Image.Image:
 
 def _matches(a: Features, b: Features, ratio: float) -> np.ndarray:
     """(m, 2) index pairs (a's keypoint, b's) passing Lowe's ratio test one way or the other, each once: the same
-    matches whichever image comes first."""
-    found: set[tuple[int, int]] = set()
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    matches whichever image comes first. Each keypoint's two nearest in the other image by Hamming distance
+    (`cv2.batchDistance`); a tie for the nearest never passes."""
+    if len(a) < 2 or len(b) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    found = []
     for first, second, flip in ((a, b, False), (b, a, True)):
-        for p in matcher.knnMatch(first.descriptors, second.descriptors, k=2):
-            if len(p) == 2 and p[0].distance < ratio * p[1].distance:
-                found.add((p[0].trainIdx, p[0].queryIdx) if flip else (p[0].queryIdx, p[0].trainIdx))
-    return np.array(sorted(found), dtype=np.int64).reshape(-1, 2)
+        d, nearest = cv2.batchDistance(first.descriptors, second.descriptors, cv2.CV_32S, normType=cv2.NORM_HAMMING,
+                                       K=2)  # fmt: skip
+        held = np.flatnonzero(d[:, 0] < ratio * d[:, 1])
+        pairs = np.stack([held, nearest[held, 0]], axis=1)
+        found.append(pairs[:, ::-1] if flip else pairs)
+    return np.unique(np.concatenate(found).astype(np.int64), axis=0).reshape(-1, 2)
 
 
 def _inside(points: np.ndarray, m: np.ndarray, shape: tuple[int, ...]) -> int:

@@ -3,9 +3,13 @@ group who is kept, dropped and where."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +53,35 @@ def decide(
         for k, row in zip(members, decided, strict=True):
             rows[valid[k]] = row
     return rows
+
+
+_EXECUTION = ("workers", "decode_timeout", "sheet_thumb", "sheet_max_images")  # settings no decision depends on
+_DECIDING = ("config", "dedup", "geometry", "groups", "hashing", "policy", "records", "search", "sources", "split",
+             "validate", "verify")  # fmt: skip  # the modules whose code decides
+
+
+def decision_key(recs: list[Analysis], cfg: CurationConfig, excluded: set[str]) -> str:
+    """A digest of everything `decide` decides from but the split history: each file (its place, content and whether
+    it decoded: its analysis is that content's under `cfg.decode_key`), the settings (those of execution aside), the
+    excluded ids and the code of the modules that decide. Equal digests, with an equal history (`history_key`), are
+    equal decisions."""
+    h = hashlib.sha256(_code())
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in _EXECUTION}
+    files = [(r.domain, r.relpath, r.sha256, r.ok, r.reason, r.detail, r.staged) for r in recs]
+    h.update(json.dumps([settings, cfg.decode_key, sorted(excluded), files], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def history_key(history: dict[tuple[str, str], str], recs: list[Analysis]) -> str:
+    """A digest of the split history of these files (the part of it `decide` reads)."""
+    mine = sorted((d, s, history[(d, s)]) for d, s in {(r.domain, r.sha256) for r in recs} if (d, s) in history)
+    return hashlib.sha256(json.dumps(mine).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code() -> bytes:
+    """The source of the modules that decide (a change to any of them decides again)."""
+    return b"".join(Path(importlib.import_module(f"curation.{m}").__file__ or "").read_bytes() for m in _DECIDING)
 
 
 def resolve_groups(

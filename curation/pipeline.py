@@ -17,7 +17,7 @@ from core.config import DOMAIN_KEYS, SPLITS, TRAIN, ConfigError
 from core.items import ItemFailure, isolate
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
-from curation.groups import decide
+from curation.groups import decide, decision_key, history_key
 from curation.layout import DatasetLayout, RawFile
 from curation.outputs import write_manifest, write_outputs
 from curation.policy import Verdicts
@@ -135,10 +135,7 @@ def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int 
         recs, n_new = _analyse(files, cfg, staging, state, progress)
         n_new = min(len(files), n_new + analysed)
         _remove_staged(staging, state.prune({(f.domain, f.relpath) for f in files}), recs)
-        verdicts = Verdicts(state.verdicts(cfg.verdict_key))
-        rows = decide(recs, cfg, read_excluded(layout.excluded), state.split_history(), staging, verdicts)
-        state.store_verdicts(verdicts.new, cfg.verdict_key)
-        state.record_splits({(r.domain, r.sha256): r.split for r in rows if r.split})
+        rows = _decided(recs, cfg, read_excluded(layout.excluded), staging, state)
     provenance = Provenance(layout.raw)
     rows = [replace(r, **provenance.lookup(r.domain, r.relpath, r.sha256)) for r in rows]
     rows, _ = write_outputs(ds, staging, rows, cfg, progress)
@@ -151,6 +148,24 @@ def curate(cfg: CurationConfig, progress: Progress | None = None, analysed: int 
     report, counts, sheets = build_report(layout, rows, cfg, n_new, len(files) - n_new, warnings, progress, found)
     seconds = round(time.perf_counter() - t0, 3)
     return CurationResult(ds, counts, manifest, report, sheets, n_new, len(files) - n_new, seconds, warnings, found)
+
+
+def _decided(
+    recs: list[Analysis], cfg: CurationConfig, excluded: set[str], staging: Path, state: CurationState
+) -> list[Decision]:
+    """`decide`'s decisions, stored by what they were decided from: read back when nothing of that changed (a rerun
+    with nothing new decides nothing), else decided, with the verdicts of the pairs verified and the splits stored."""
+    history = state.split_history()
+    inputs = decision_key(recs, cfg, excluded)
+    rows = state.decisions(inputs, history_key(history, recs))
+    if rows is not None:
+        return rows
+    verdicts = Verdicts(state.verdicts(cfg.verdict_key))
+    rows = decide(recs, cfg, excluded, history, staging, verdicts)
+    state.store_verdicts(verdicts.new, cfg.verdict_key)
+    state.record_splits({(r.domain, r.sha256): r.split for r in rows if r.split})
+    state.store_decisions(inputs, history_key(state.split_history(), recs), rows)
+    return rows
 
 
 def _split_warnings(rows: list[Decision], cfg: CurationConfig) -> list[str]:

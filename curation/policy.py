@@ -109,6 +109,7 @@ class Matches:
         self.boxed = verify.boxed(self.hashes)  # its border may be part of the picture: keypoints judge its pairs
         self._at = np.full(len(recs), -1, dtype=np.int64)  # image -> index into the prepared signatures
         self._prep: verify.Prepared | None = None
+        self._prepared = 0  # images in self._prep (its arrays have room for more)
 
     def known(self, a: int, b: int) -> object:
         """The verdict of images a and b if decided (a Match or None), else UNKNOWN."""
@@ -192,9 +193,9 @@ class Matches:
         if not len(new):
             return
         more = verify.prepare([self.recs[i].signature for i in new])
-        start = 0 if self._prep is None else len(self._prep.full)
-        self._at[new] = start + np.arange(len(new))
-        self._prep = more if self._prep is None else verify.concatenate(self._prep, more)
+        self._at[new] = self._prepared + np.arange(len(new))
+        self._prep = verify.concatenate(self._prep, self._prepared, more)
+        self._prepared += len(new)
 
 
 def _key(a: str, b: str) -> tuple[str, str]:
@@ -236,8 +237,10 @@ def connect(n: int, exact: np.ndarray, candidates: np.ndarray, matches: Matches)
     """The connected components over 0..n-1 of the exact pairs and the candidate pairs that are the same picture,
     verifying only candidates that would join two components not yet joined: known verdicts first, then in batches
     of BATCH pairs that would each join two components even if every other pair of the batch joined its own
-    (`candidates` in order: nearest first). A pair inside a component cannot change it, so the components are those
-    of every candidate verified."""
+    (`candidates` in order: nearest first). Two components between which f candidates were found not the same
+    picture have up to f more tried together in the next batch (so as many batches as the log of the failures, not
+    the failures). A pair inside a component cannot change it, so the components are those of every candidate
+    verified, whichever were verified first."""
     uf = UnionFind(n)
     for a, b in exact.tolist():
         uf.union(a, b)
@@ -248,22 +251,29 @@ def connect(n: int, exact: np.ndarray, candidates: np.ndarray, matches: Matches)
             todo.append((a, b))
         elif found is not None:
             uf.union(a, b)
+    failed: dict[tuple[int, int], int] = {}  # (root, root) -> candidates between them found not the same picture
     while todo:
         batch, rest, joined = [], [], {}  # joined: tentative unions of this batch, root -> root
+        tried: dict[tuple[int, int], int] = {}  # (root, root) -> pairs between them in this batch
         for a, b in todo:
             ra, rb = uf.find(a), uf.find(b)
             if ra == rb:
                 continue
+            key = (ra, rb) if ra < rb else (rb, ra)
             ta, tb = _root(joined, ra), _root(joined, rb)
-            if len(batch) >= BATCH or ta == tb:
+            if len(batch) < BATCH and ta != tb:
+                joined[ta] = tb
+            elif len(batch) >= BATCH or not 0 < tried.get(key, 0) <= failed.get(key, 0):
                 rest.append((a, b))
                 continue
-            batch.append((a, b))
-            joined[ta] = tb
-        matches.verify(np.array(batch, dtype=np.int64))
-        for a, b in batch:
+            batch.append((a, b, key))
+            tried[key] = tried.get(key, 0) + 1
+        matches.verify(np.array([(a, b) for a, b, _ in batch], dtype=np.int64))
+        for a, b, key in batch:
             if isinstance(matches.known(a, b), Match):
                 uf.union(a, b)
+            else:
+                failed[key] = failed.get(key, 0) + 1
         todo = rest
     return group_duplicates(n, ((i, uf.find(i)) for i in range(n)))
 

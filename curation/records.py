@@ -184,6 +184,17 @@ class Decision:
     staged: str | None = None
     format: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field (status and reason as their words)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d.update(status=self.status.value, reason=None if self.reason is None else self.reason.value)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Decision:
+        """The decision `to_dict` wrote."""
+        return cls(**{**d, "status": Status(d["status"]), "reason": Reason(d["reason"]) if d["reason"] else None})
+
     @classmethod
     def judged(cls, a: Analysis, reason: Reason | None, detail: str | None) -> Decision:
         """The first decision about an analysed file: rejected with `reason`, or (no reason) kept for now."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from math import comb
 
@@ -90,95 +92,123 @@ def _keep(best: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
 
 
 # Above this many images the search is indexed (multi-index hashing) rather than exhaustive: exhaustive costs n^2
-# (about 15 s at 20k images on 2 cores), the index about linear.
+# (about 15 s at 20k images on 2 cores), the index far less.
 EXACT_MAX = 20_000
-CHUNKS = 3  # an indexed code is looked up by each of its 3 substrings of 21-22 bits (about five codes a bucket at 1M)
-PAIR_BUDGET = 20_000_000  # pairs the index may propose (expected, of random codes)...
-LOOKUP_BUDGET = 20_000_000  # ...and substring lookups it may make: the flip radius is the largest within both
+SUBSTRINGS = 4  # an indexed code is looked up by each of its 4 substrings of 16 bits...
+FLIPS = 2  # ...with up to 2 of their bits flipped: every pair within 4 * (2 + 1) - 1 = 11 bits is found
+MAX_MISS = 0.001  # the share of pairs at `threshold` bits the index may miss: bit orders are added until below
+_BLOCK = 1_000_000  # candidate codes compared at once: bounded scratch memory whatever n
+_WIDTH = 64 // SUBSTRINGS
+_THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def nearest_pairs(hashes: np.ndarray, threshold: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs (i, j), i < j, and their distances: `nearest_window_pairs` (exhaustive, exact) up to
-    EXACT_MAX images; above, the same rule over the pairs multi-index hashing finds (`indexed_pairs`): every pair
-    whose whole frame (as is or mirrored) is within 3 * (radius + 1) - 1 bits of the other's whole frame or one of its
-    windows, and most pairs up to `threshold`."""
+    EXACT_MAX images; above, the same rule over the pairs within `threshold` that multi-index hashing finds
+    (`indexed_pairs`: every pair up to 11 bits, all but a share under MAX_MISS of those further)."""
     if len(hashes) <= EXACT_MAX:
         return nearest_window_pairs(hashes, threshold, k)
-    pairs = indexed_pairs(hashes, flip_radius(len(hashes), threshold))
+    pairs = indexed_pairs(hashes, threshold)
     d = window_distance(hashes[pairs[:, 0]], hashes[pairs[:, 1]])
-    near = d <= threshold
-    return k_nearest(pairs[near], d[near].astype(np.int64), len(hashes), k)
+    return k_nearest(pairs, d.astype(np.int64), len(hashes), k)
 
 
-def flip_radius(n: int, threshold: int) -> int:
-    """Bits flipped in each substring of a query (0: exact substring match): as many as make the search exact for
-    `threshold` (3 * (radius + 1) > threshold), fewer when n images would take more than LOOKUP_BUDGET lookups or be
-    proposed more than PAIR_BUDGET pairs."""
-    bits = 64 // CHUNKS
-    radius = 0
-    while CHUNKS * (radius + 1) <= threshold:
-        variants = sum(comb(bits, r) for r in range(radius + 2))
-        lookups = len(PROBES) * n * CHUNKS * variants
-        if lookups > LOOKUP_BUDGET or lookups * 10 * n / 2**bits > PAIR_BUDGET:
-            break
-        radius += 1
-    return radius
+def miss_rate(bits: int) -> float:
+    """The share of code pairs `bits` apart that one bit order of the index misses: those whose differing bits fall
+    more than FLIPS into every substring (over every way `bits` positions spread among 64 equally likely)."""
+    ways = [1]  # ways[d]: ways to place d differing bits in the substrings so far, more than FLIPS in each
+    for _ in range(SUBSTRINGS):
+        ways = [sum(ways[d - e] * comb(_WIDTH, e) for e in range(FLIPS + 1, min(d, _WIDTH) + 1) if d - e < len(ways))
+                for d in range(bits + 1)]  # fmt: skip
+    return ways[bits] / comb(64, bits)
 
 
-def _chunks() -> list[tuple[int, int]]:
-    """(shift, width) of each substring of a 64-bit code."""
-    widths = [64 // CHUNKS + (1 if c < 64 % CHUNKS else 0) for c in range(CHUNKS)]
-    shifts = np.concatenate([[0], np.cumsum(widths)[:-1]]).tolist()
-    return list(zip(shifts, widths, strict=True))
+def bit_orders(threshold: int) -> int:
+    """How many bit orders the index is built on (the first the codes' own, the others seeded random permutations):
+    the fewest that miss under MAX_MISS of the pairs `threshold` apart, each order missing independently."""
+    miss, orders = miss_rate(threshold), 1
+    while miss**orders > MAX_MISS:
+        orders += 1
+    return orders
+
+
+def indexed_pairs(hashes: np.ndarray, threshold: int) -> np.ndarray:
+    """(m, 2) pairs (i, j), i < j, of images one of whose whole-frame hashes (as is, mirrored: columns PROBES) is within
+    `threshold` bits of one of the other's whole-frame or window hashes, found by multi-index hashing (Norouzi,
+    Punjani and Fleet, CVPR 2012): a pair that close shares, in some substring of 16 bits, all but FLIPS bits (by the
+    pigeonhole principle certainly up to 11 bits; further on, `bit_orders` permutations of the bits make a miss
+    rarer than MAX_MISS). Each substring's index is the codes sorted by it, looked up by bucket; candidates are
+    compared whole at once, a block at a time."""
+    h = np.ascontiguousarray(hashes, dtype=np.uint64)
+    n, width = h.shape
+    t_cols = _targets(width)
+    targets, probes = h[:, t_cols].reshape(-1), h[:, PROBES].reshape(-1)  # (n * 10,), (n * 2,)
+    t_owner, p_owner = np.repeat(np.arange(n), len(t_cols)), np.repeat(np.arange(n), len(PROBES))
+    rng = np.random.default_rng(0)
+    orders = [np.arange(64), *(rng.permutation(64) for _ in range(bit_orders(threshold) - 1))]
+    keys = [(_permuted(probes, order), _permuted(targets, order)) for order in orders]  # each order's codes
+
+    def one(job: tuple[int, int]) -> np.ndarray:
+        o, s = job
+        p, t = _substring_matches(*keys[o], s * _WIDTH, probes, targets, threshold)
+        return np.stack([p_owner[p], t_owner[t]], axis=1)
+
+    with ThreadPoolExecutor(_THREADS) as pool:  # numpy lets go of the GIL in each step: both cores where free
+        found = list(pool.map(one, [(o, s) for o in range(len(orders)) for s in range(SUBSTRINGS)]))
+    both = np.concatenate(found)
+    both = np.sort(both[both[:, 0] != both[:, 1]], axis=1)
+    return np.unique(both, axis=0) if len(both) else np.empty((0, 2), dtype=np.int64)
+
+
+def _permuted(codes: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """`codes` (m,) uint64 with bit order[b] moved to bit b (the identity order: the codes themselves)."""
+    if np.array_equal(order, np.arange(64)):
+        return codes
+    out = np.zeros_like(codes)
+    for b, src in enumerate(order.tolist()):
+        out |= ((codes >> np.uint64(src)) & np.uint64(1)) << np.uint64(b)
+    return out
+
+
+def _substring_matches(
+    p_keys: np.ndarray, t_keys: np.ndarray, shift: int, probes: np.ndarray, targets: np.ndarray, threshold: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(probe, target) index pairs within `threshold` bits (whole codes `probes`, `targets`) whose 16-bit substrings at
+    `shift` (of the permuted codes `p_keys`, `t_keys`) differ in at most FLIPS bits."""
+    mask = np.uint64((1 << _WIDTH) - 1)
+    tk = ((t_keys >> np.uint64(shift)) & mask).astype(np.int64)
+    t_order = np.argsort(tk, kind="stable")
+    t_sorted = targets[t_order]
+    start = np.zeros((1 << _WIDTH) + 1, dtype=np.int64)  # bucket b holds t_sorted[start[b]:start[b + 1]]
+    np.cumsum(np.bincount(tk, minlength=1 << _WIDTH), out=start[1:])
+    pk = ((p_keys >> np.uint64(shift)) & mask).astype(np.int64)
+    p_order = np.argsort(pk, kind="stable")  # nearby keys together: the bucket lookups stay in cache
+    pk, p_sorted = pk[p_order], probes[p_order]
+    step = max(1, int(_BLOCK * (1 << _WIDTH) / max(1, len(targets))))  # probes a block: about _BLOCK candidates
+    got_p, got_t = [], []
+    for flip in _flips(_WIDTH, FLIPS).astype(np.int64):
+        for b0 in range(0, len(pk), step):
+            q = pk[b0 : b0 + step] ^ flip
+            lo = start[q]
+            count = start[q + 1] - lo
+            some = np.flatnonzero(count)
+            if not len(some):
+                continue
+            c = count[some]
+            pi = np.repeat(some, c)
+            ti = np.arange(len(pi)) - np.repeat(np.cumsum(c) - c - lo[some], c)
+            near = np.flatnonzero(np.bitwise_count(p_sorted[b0 + pi] ^ t_sorted[ti]) <= threshold)
+            got_p.append(p_order[b0 + pi[near]])
+            got_t.append(t_order[ti[near]])
+    if not got_p:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(got_p), np.concatenate(got_t)
 
 
 def _flips(width: int, radius: int) -> np.ndarray:
     """(v,) uint64 masks of every set of at most `radius` bits among `width`."""
     masks = [sum(1 << b for b in bits) for r in range(radius + 1) for bits in combinations(range(width), r)]
     return np.array(masks, dtype=np.uint64)
-
-
-def indexed_pairs(hashes: np.ndarray, radius: int) -> np.ndarray:
-    """(m, 2) pairs (i, j), i < j, of images one of whose whole-frame hashes (as is, mirrored: columns PROBES) shares
-    a substring, up to `radius` bits flipped, with one of the other's whole-frame or window hashes: multi-index
-    hashing (Norouzi, Punjani and Fleet, CVPR 2012). By the pigeonhole principle every pair within
-    CHUNKS * (radius + 1) - 1 bits is among them. Each substring's index is a sorted array, looked up by searchsorted.
-    """
-    h = np.ascontiguousarray(hashes, dtype=np.uint64)
-    n, width = h.shape
-    targets = h[:, _targets(width)].reshape(-1)  # (n * 10,)
-    t_owner = np.repeat(np.arange(n), len(_targets(width)))
-    probes = h[:, PROBES].reshape(-1)  # (n * 2,)
-    p_owner = np.repeat(np.arange(n), len(PROBES))
-    found = []
-    for shift, bits in _chunks():
-        mask = np.uint64((1 << bits) - 1)
-        keys = ((targets >> np.uint64(shift)) & mask).astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        owners = t_owner[order]
-        start = np.zeros((1 << bits) + 1, dtype=np.int64)  # the index: bucket b holds owners[start[b]:start[b + 1]]
-        np.cumsum(np.bincount(keys, minlength=1 << bits), out=start[1:])
-        mine = ((probes >> np.uint64(shift)) & mask).astype(np.int64)
-        for flip in _flips(bits, radius).astype(np.int64):
-            q = mine ^ flip
-            lo = start[q]
-            count = start[q + 1] - lo
-            if not count.any():
-                continue
-            at = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
-            a, b = np.repeat(p_owner, count), owners[at]
-            other = a != b
-            found.append(np.stack([np.minimum(a, b)[other], np.maximum(a, b)[other]], axis=1))
-    if not found:
-        return np.empty((0, 2), dtype=np.int64)
-    both = np.concatenate(found)
-    return _unique_pairs(both, n)
-
-
-def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
-    """`pairs` (m, 2) of indices below n, each once, sorted."""
-    code = np.unique(pairs[:, 0] * n + pairs[:, 1])
-    return np.stack([code // n, code % n], axis=1)
 
 
 def k_nearest(pairs: np.ndarray, dist: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,5 @@
-"""Curation state kept between runs (SQLite): cached analyses of raw files, verdicts of pairs and every split ever
-assigned."""
+"""Curation state kept between runs (SQLite): cached analyses of raw files, verdicts of pairs, every split ever
+assigned, and the last run's decisions by what they were decided from."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.config import ConfigError
 from curation.policy import Match
-from curation.records import Analysis
+from curation.records import Analysis, Decision
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS analysis (
@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS analysis (
 CREATE TABLE IF NOT EXISTS splits (
     domain TEXT NOT NULL, sha256 TEXT NOT NULL, split TEXT NOT NULL CHECK (split IN ('train', 'test')),
     assigned_at REAL NOT NULL, PRIMARY KEY (domain, sha256));
+CREATE TABLE IF NOT EXISTS decisions (
+    inputs TEXT NOT NULL PRIMARY KEY, history TEXT NOT NULL, rows TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts (
     a TEXT NOT NULL, b TEXT NOT NULL, policy TEXT NOT NULL, bits INTEGER, score REAL, inliers INTEGER,
     PRIMARY KEY (a, b, policy));
@@ -124,4 +126,22 @@ class CurationState:
             [(a, b, policy, *((None, None, None) if m is None else (m.bits, m.score, m.inliers)))
              for (a, b), m in verdicts.items()],
         )  # fmt: skip
+        self.db.commit()
+
+    def decisions(self, inputs: str, history: str) -> list[Decision] | None:
+        """The decisions stored for these inputs (`curation.groups.decision_key`) when the split history of their
+        files is still `history` (the digest it had after they were decided), else None."""
+        row = self.db.execute("SELECT history, rows FROM decisions WHERE inputs = ?", (inputs,)).fetchone()
+        if row is None or row[0] != history:
+            return None
+        try:
+            return [Decision.from_dict(d) for d in json.loads(row[1])]
+        except (ValueError, KeyError, TypeError):  # stored by a version that wrote them otherwise: decided again
+            return None
+
+    def store_decisions(self, inputs: str, history: str, rows: list[Decision]) -> None:
+        """Keep these decisions (only the last run's) by their inputs and their files' split history after them."""
+        self.db.execute("DELETE FROM decisions")
+        self.db.execute("INSERT INTO decisions (inputs, history, rows) VALUES (?, ?, ?)",
+                        (inputs, history, json.dumps([r.to_dict() for r in rows])))  # fmt: skip
         self.db.commit()

@@ -182,10 +182,23 @@ def prepare(signatures: list[bytes]) -> Prepared:
     )
 
 
-def concatenate(first: Prepared, second: Prepared) -> Prepared:
-    """The images of `first`, then those of `second`."""
-    both = {f.name: np.concatenate([getattr(first, f.name), getattr(second, f.name)]) for f in fields(first)}
-    return Prepared(**both)
+def concatenate(first: Prepared | None, used: int, second: Prepared) -> Prepared:
+    """The first `used` images of `first` (None: none), then those of `second`: in `first` itself where it has room,
+    else in arrays twice as large (so that adding images one batch at a time copies each about twice, not once a
+    batch). Rows past the images are unused."""
+    if first is not None and len(first.full) >= used + len(second.full):
+        for f in fields(first):
+            getattr(first, f.name)[used : used + len(second.full)] = getattr(second, f.name)
+        return first
+    room = max(used + len(second.full), 2 * (len(first.full) if first is not None else 0))
+    out = {}
+    for f in fields(second):
+        new = getattr(second, f.name)
+        out[f.name] = np.empty((room, *new.shape[1:]), dtype=new.dtype)
+        if first is not None:
+            out[f.name][:used] = getattr(first, f.name)[:used]
+        out[f.name][used : used + len(new)] = new
+    return Prepared(**out)
 
 
 def _window_views(detail: np.ndarray, which: np.ndarray, kx, ox, ky, oy) -> np.ndarray:

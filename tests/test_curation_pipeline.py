@@ -389,3 +389,31 @@ def test_a_rerun_verifies_no_pair_again_and_decides_the_same(tmp_path, monkeypat
     monkeypatch.setattr(verify, "scores", refuse)
     again, _ = _curate(tmp_path)
     assert again == first
+
+
+def test_a_rerun_with_nothing_new_reads_its_decisions_and_decides_again_when_an_input_changes(tmp_path, monkeypatch):
+    """The decisions are stored by what they were decided from: a rerun with nothing new decides nothing and writes
+    the same dataset; a new file, another setting or an id listed in excluded.txt decides again."""
+    from curation import pipeline
+
+    im = cs.street("A", 81)
+    (tmp_path / "raw" / "A").mkdir(parents=True)
+    for name, data in {"o": cs.jpeg(im), "q": cs.jpeg(im, 30), "x": cs.jpeg(cs.street("A", 82))}.items():
+        (tmp_path / "raw" / "A" / f"{name}.jpg").write_bytes(data)
+    first, _ = _curate(tmp_path)
+    decided = []
+    real = pipeline.decide
+    monkeypatch.setattr(pipeline, "decide", lambda *a, **k: decided.append(1) or real(*a, **k))
+    again, _ = _curate(tmp_path)
+    assert again == first and not decided
+    (tmp_path / "raw" / "A" / "y.jpg").write_bytes(cs.jpeg(cs.street("A", 83)))
+    with_new, _ = _curate(tmp_path)
+    assert len(decided) == 1 and len(with_new) == 4
+    _curate(tmp_path, min_side=64)
+    assert len(decided) == 2
+    kept = next(s for s, r in with_new.items() if r.status == Status.KEPT and r.relpath.endswith("x.jpg"))
+    (tmp_path / "curation" / "excluded.txt").write_text(kept + "\n")
+    listed, _ = _curate(tmp_path, min_side=64)
+    assert len(decided) == 3 and listed[kept].status == Status.REJECTED
+    result = curate(CurationConfig(dataset_dir=tmp_path, workers=2, min_side=64))  # execution settings decide nothing
+    assert {r.sha256: r for r in read_manifest(result.manifest)} == listed and len(decided) == 3

@@ -1,5 +1,6 @@
-"""Tests for curation.search: the indexed search finds every pair the pigeonhole principle promises, the k nearest of
-each image are kept, and below EXACT_MAX the search is the exhaustive one."""
+"""Tests for curation.search: the indexed search finds every pair the pigeonhole principle promises and misses no more
+further ones than its miss rate says, the k nearest of each image are kept, and below EXACT_MAX the search is the
+exhaustive one."""
 
 from __future__ import annotations
 
@@ -18,14 +19,28 @@ def _sets(n: int, seed: int) -> np.ndarray:
     return h
 
 
-@pytest.mark.parametrize("radius", [0, 1])
-def test_indexed_pairs_hold_every_pair_within_the_guaranteed_distance(radius):
-    h = _sets(300, seed=radius)
-    i, j = np.triu_indices(300, 1)
-    near = search.window_distance(h[i], h[j]) <= search.CHUNKS * (radius + 1) - 1
-    i, j = i[near], j[near]
-    got = {tuple(p) for p in search.indexed_pairs(h, radius).tolist()}
-    assert {(int(a), int(b)) for a, b in zip(i, j, strict=True)} <= got and all(a < b for a, b in got)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_indexed_pairs_hold_every_pair_within_the_guaranteed_distance_and_none_beyond_the_threshold(seed):
+    h = _sets(400, seed=seed)
+    i, j = np.triu_indices(400, 1)
+    d = search.window_distance(h[i], h[j])
+    guaranteed = search.SUBSTRINGS * (search.FLIPS + 1) - 1
+    got = {tuple(p) for p in search.indexed_pairs(h, 12).tolist()}
+    sure = {(int(a), int(b)) for a, b in zip(i[d <= guaranteed], j[d <= guaranteed], strict=True)}
+    within = {(int(a), int(b)) for a, b in zip(i[d <= 12], j[d <= 12], strict=True)}
+    assert sure <= got <= within and all(a < b for a, b in got)
+
+
+def test_the_miss_rate_is_the_share_of_random_codes_the_index_misses():
+    rng = np.random.default_rng(3)
+    n = 4000  # codes 12 bits from their partner: the index (one bit order) misses those spread 3, 3, 3, 3
+    a = rng.integers(0, 2**63, n, dtype=np.uint64)
+    b = a ^ np.array([sum(1 << int(x) for x in rng.choice(64, 12, replace=False)) for _ in range(n)], dtype=np.uint64)
+    parts = [np.bitwise_count((a ^ b) >> np.uint64(s * search._WIDTH) & np.uint64(2**search._WIDTH - 1))
+             for s in range(search.SUBSTRINGS)]  # fmt: skip
+    missed = (np.min(parts, axis=0) > search.FLIPS).mean()
+    assert search.miss_rate(11) == 0 and abs(missed - search.miss_rate(12)) < 0.01
+    assert search.miss_rate(12) ** search.bit_orders(12) <= search.MAX_MISS < search.miss_rate(12)
 
 
 def test_k_nearest_keeps_each_images_nearest_by_distance_then_index():
@@ -38,8 +53,3 @@ def test_below_exact_max_the_search_is_the_exhaustive_one():
     h = _sets(200, seed=7)
     a, b = search.nearest_pairs(h, 12, 4), search.nearest_window_pairs(h, 12, 4)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-
-
-def test_the_flip_radius_falls_with_size_to_stay_within_budget():
-    radii = [search.flip_radius(n, 12) for n in (25_000, 100_000, 1_000_000)]
-    assert radii == sorted(radii, reverse=True) and radii[-1] == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from curation.records import Analysis
+from curation.records import Analysis, Decision, Reason, Status
 from curation.state import CurationState
 
 
@@ -31,3 +31,17 @@ def test_split_history_is_never_overwritten(tmp_path):
         st.record_splits({("A", "x"): "test", ("B", "y"): "train"})
         st.record_splits({("A", "x"): "train", ("A", "z"): "train"})
         assert st.split_history() == {("A", "x"): "test", ("B", "y"): "train", ("A", "z"): "train"}
+
+
+def test_decisions_are_read_back_only_for_their_inputs_and_history(tmp_path):
+    rows = [
+        Decision("A", "x", "x.jpg", Status.KEPT, group="gx", split="train", score=0.5),
+        Decision("A", "y", "y.jpg", Status.DUPLICATE, Reason.NEAR_DUPLICATE, "of x", "gx", "train", distance=4),
+    ]
+    with CurationState(tmp_path / "s.sqlite") as st:
+        st.store_decisions("in1", "h1", rows)
+    with CurationState(tmp_path / "s.sqlite") as st:
+        assert st.decisions("in1", "h1") == rows
+        assert st.decisions("in1", "h2") is None and st.decisions("in2", "h1") is None
+        st.store_decisions("in2", "h1", rows[:1])
+        assert st.decisions("in1", "h1") is None and st.decisions("in2", "h1") == rows[:1]  # only the last run's
