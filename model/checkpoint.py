@@ -175,7 +175,7 @@ def load_generator(path: str | Path, direction: str = "A2B", map_location="cpu")
         cfg = obj["config"]
         net_cfg = NetConfig(ngf=cfg["ngf"], ndf=cfg["ndf"], n_blocks=cfg["n_blocks"], n_layers_d=cfg["n_layers_d"],
                             upsample=cfg.get("upsample") or "deconv", output=cfg.get("output") or "image")  # fmt: skip
-        sd, source = (obj.get("ema") or obj)[g], "sakura checkpoint"  # the moving average where the run kept one
+        sd, source = obj[g], "sakura checkpoint"
     elif isinstance(obj, dict) and obj.get("format") == GENERATOR_FORMAT:
         require_keys(obj, GENERATOR_KEYS, "generator file", path)
         if obj["direction"] != direction:

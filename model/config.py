@@ -36,7 +36,6 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         upsample="deconv",
         output="image",
         diff_augment=False,
-        ema=0.0,
     ),
     # Small enough for 2 CPU cores: 64 px crops, ResNet-6 at ngf 32, a capped number of steps per epoch, resize-conv
     # upsampling (benchmarks/bench_upsample.py, README).
@@ -52,7 +51,6 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         upsample="resize",  # measured: a fifth of deconv's checkerboard energy, more structure, same domain score
         output="masked",  # measured (benchmarks/bench_quality.py): the season changes the canopy, the rest stays
         diff_augment=False,  # measured: with 286 px crops the mask closed everywhere (the input came back unchanged)
-        ema=0.999,  # measured (bench_quality): nearer the truth than the last weights on both renderers
     ),
 }
 
@@ -98,11 +96,6 @@ class TrainConfig(DatasetSettings):
         None,
         description="shift and cut out what the discriminators see (DiffAugment: for small datasets; real and fake "
         "alike, in both steps)",
-    )
-    ema: Annotated[Float, Field(ge=0, lt=1)] | None = Field(
-        None,
-        description="decay of the moving average of the generators' weights that is exported, evaluated and "
-        "translated with (0: the last weights, as the paper)",
     )
     epochs: PositiveInt | None = None
     decay_epoch: NonNegativeInt | None = Field(None, description="epoch from which the lr decays linearly to 0")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 import math
 from dataclasses import dataclass
@@ -48,38 +47,6 @@ def _set_requires_grad(nets: tuple[nn.Module, ...], flag: bool) -> None:
             p.requires_grad_(flag)
 
 
-class GeneratorAverage:
-    """An exponential moving average of both generators' weights: the copies that are exported, evaluated and
-    translated with. After update k, avg += (1 - d_k) (w - avg) with d_k = min(decay, (1 + k) / (10 + k)), so an early
-    average follows the weights instead of the initialisation. One fused lerp a step, no host sync."""
-
-    def __init__(self, G_AB: nn.Module, G_BA: nn.Module, decay: float) -> None:  # noqa: N803
-        self.decay, self.updates = decay, 0
-        self.G_AB, self.G_BA = (copy.deepcopy(g).eval().requires_grad_(False) for g in (G_AB, G_BA))
-        self._src = [*G_AB.parameters(), *G_BA.parameters()]
-        self._avg = [*self.G_AB.parameters(), *self.G_BA.parameters()]
-
-    @torch.no_grad()
-    def update(self) -> None:
-        self.updates += 1
-        k = self.updates
-        torch._foreach_lerp_(self._avg, self._src, 1.0 - min(self.decay, (1 + k) / (10 + k)))
-
-    @torch.no_grad()
-    def restart(self) -> None:
-        """The average set to the weights themselves (resuming a checkpoint written without one)."""
-        torch._foreach_copy_(self._avg, self._src)
-        self.updates = 0
-
-    def state_dict(self) -> dict:
-        return {"G_AB": self.G_AB.state_dict(), "G_BA": self.G_BA.state_dict(), "updates": self.updates}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.G_AB.load_state_dict(state["G_AB"])
-        self.G_BA.load_state_dict(state["G_BA"])
-        self.updates = int(state["updates"])
-
-
 class CycleGANTrainer:
     """Holds the networks and optimizer state of one run and applies training steps.
 
@@ -105,7 +72,6 @@ class CycleGANTrainer:
         self.pool_A = ImagePool(cfg.pool_size, seed=cfg.seed * 7919 + 2 * dist.rank + 1)  # past fake_A
         self.pool_B = ImagePool(cfg.pool_size, seed=cfg.seed * 7919 + 2 * dist.rank + 2)  # past fake_B
         self.augment_rng = torch.Generator().manual_seed(cfg.seed * 7919 + 2 * dist.rank + 3)
-        self.average = GeneratorAverage(m.G_AB, m.G_BA, cfg.ema) if cfg.ema else None
         self._wrap()
 
     def _wrap(self) -> None:
@@ -204,15 +170,7 @@ class CycleGANTrainer:
                 opt.step()
                 del opt.found_inf
         self.scaler.update()
-        if self.average is not None:
-            self.average.update()
         return losses
-
-    def generator(self, direction: str) -> nn.Module:
-        """The plain generator that translates `direction` ("A2B" or "B2A"): the moving average when the config
-        keeps one, else the trained weights themselves."""
-        nets = self.average or self.model
-        return nets.G_AB if direction == "A2B" else nets.G_BA
 
     def end_epoch(self) -> None:
         """Advance both learning-rate schedules by one epoch."""
@@ -232,7 +190,7 @@ class CycleGANTrainer:
             "sched_G": self.sched_G.state_dict(),
             "sched_D": self.sched_D.state_dict(),
             "scaler": self.scaler.state_dict(),
-        } | ({"ema": self.average.state_dict()} if self.average is not None else {})
+        }
 
     def load_state_dict(self, state: dict) -> None:
         m = self.model
@@ -250,11 +208,6 @@ class CycleGANTrainer:
                     s["step"] = s["step"].to(device=p.device, dtype=torch.float32)
         if state.get("scaler") or not self.scaler.is_enabled():  # fp16 from an fp32/bf16 run: a fresh scale
             self.scaler.load_state_dict(state.get("scaler") or {})
-        if self.average is not None:
-            if state.get("ema"):
-                self.average.load_state_dict(state["ema"])
-            else:
-                self.average.restart()
 
     def rank_state(self) -> dict:
         """What differs between ranks: the image pools and the RNG states."""

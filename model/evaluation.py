@@ -71,7 +71,7 @@ class Evaluator:
 
     @torch.no_grad()
     def _translate(self, trainer, x: torch.Tensor, direction: str) -> torch.Tensor:
-        G = trainer.generator(direction)
+        G = trainer.model.G_AB if direction == "A2B" else trainer.model.G_BA
         with trainer.autocast():
             return translate_batch(G, x.contiguous(memory_format=trainer.memory_format), trainer.device)
 

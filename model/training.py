@@ -157,12 +157,11 @@ def save_checkpoint(trainer: CycleGANTrainer, run_dir: Path, st: RunState, epoch
 
 
 def export_generators(trainer: CycleGANTrainer, run_dir: Path, best: bool = False) -> dict[str, Path]:
-    """generators/G_A2B.pt and G_B2A.pt (best_G_*.pt): each generator alone (its moving average, when the config
-    keeps one), for `sakura translate`."""
-    cfg, meta = trainer.model.cfg, {"run": trainer.cfg.run, "image_size": trainer.cfg.image_size}
+    """generators/G_A2B.pt and G_B2A.pt (best_G_*.pt): each generator alone, for `sakura translate`."""
+    m, meta = trainer.model, {"run": trainer.cfg.run, "image_size": trainer.cfg.image_size}
     return {
-        d: ckpt_io.export_generator(RunDir(run_dir).generator(d, best), trainer.generator(d).state_dict(), cfg, d, meta)
-        for d in ("A2B", "B2A")
+        d: ckpt_io.export_generator(RunDir(run_dir).generator(d, best), net.state_dict(), m.cfg, d, meta)
+        for d, net in (("A2B", m.G_AB), ("B2A", m.G_BA))
     }
 
 

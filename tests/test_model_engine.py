@@ -9,7 +9,6 @@ import math
 import pytest
 import torch
 
-from model import checkpoint as ckpt_io
 from model.config import TrainConfig, cpu_has_bf16, resolve
 from model.engine import LOSS_NAMES, CycleGANTrainer, DistInfo, LossLog, NonFiniteLossError, loss_dict
 from tests.support.host_reads import HostReadError, host_reads_allowed, on_device
@@ -100,41 +99,6 @@ def test_state_round_trip_gives_identical_next_steps():
     t2.load_rank_state(rank)
     for _ in range(3):
         assert torch.equal(t1.train_step(a, b), t2.train_step(a, b))
-    assert t1.average is not None  # the cpu profile keeps a moving average: it resumes too
-    for p1, p2 in zip(t1.generator("A2B").parameters(), t2.generator("A2B").parameters(), strict=True):
-        assert torch.equal(p1, p2)
-
-
-def test_the_moving_average_follows_the_weights_and_is_what_translates(tmp_path):
-    decay = 0.9
-    trainer = CycleGANTrainer(tiny(precision="fp32", ema=decay), CPU)
-    avg = [p.detach().clone() for p in trainer.model.G_AB.parameters()]
-    for k in range(1, 5):
-        trainer.train_step(torch.randn(1, 3, 32, 32), torch.randn(1, 3, 32, 32))
-        w = 1 - min(decay, (1 + k) / (10 + k))
-        avg = [a + w * (p.detach() - a) for a, p in zip(avg, trainer.model.G_AB.parameters(), strict=True)]
-    got = list(trainer.generator("A2B").parameters())
-    assert all(torch.allclose(a, g, atol=1e-6) for a, g in zip(avg, got, strict=True))
-    assert not all(torch.equal(g, p) for g, p in zip(got, trainer.model.G_AB.parameters(), strict=True))
-    path = ckpt_io.save_checkpoint(tmp_path / "last.pt", trainer.state_dict(), [trainer.rank_state()], 1, 4, 4,
-                                   trainer.cfg.to_dict(), {})  # fmt: skip
-    loaded, _ = ckpt_io.load_generator(path, "B2A")
-    x = torch.randn(1, 3, 32, 32)
-    with torch.no_grad():
-        assert torch.equal(loaded(x), trainer.generator("B2A")(x))
-
-
-def test_a_checkpoint_without_an_average_resumes_with_the_weights_as_its_start():
-    a, b = torch.randn(1, 3, 32, 32), torch.randn(1, 3, 32, 32)
-    plain = CycleGANTrainer(tiny(precision="fp32", ema=0.0), CPU)
-    plain.train_step(a, b)
-    state = plain.state_dict()
-    assert "ema" not in state and plain.generator("A2B") is plain.model.G_AB
-    averaged = CycleGANTrainer(tiny(precision="fp32", ema=0.99, seed=3), CPU)
-    averaged.load_state_dict(state)
-    for g, p in zip(averaged.generator("A2B").parameters(), plain.model.G_AB.parameters(), strict=True):
-        assert torch.equal(g, p)
-    assert averaged.average.updates == 0
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
