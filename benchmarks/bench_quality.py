@@ -58,6 +58,7 @@ RECIPES: dict[str, dict | None] = {
     "masked-72": {"load_size": 72, "output": "masked"},
     "masked-cyc5": {"load_size": 72, "output": "masked", "lambda_cycle": 5.0},
     "masked-idt0": {"load_size": 72, "output": "masked", "lambda_identity": 0.0},
+    "masked-lr4": {"load_size": 72, "output": "masked", "lr": 4e-4},
     "native-aug": {"load_size": SIDE, "output": "image", "diff_augment": True},
 }
 LABELS = {
@@ -68,9 +69,14 @@ LABELS = {
     "masked": "before, masked output, crops of the full-size image",
     "masked-aug": "masked, with DiffAugment",
     "masked-72": "before, masked output (= the cpu profile now)",
+    "masked-cyc5": "the cpu profile now, cycle weight 5 (not 10)",
+    "masked-idt0": "the cpu profile now, no identity loss",
+    "masked-lr4": "the cpu profile now, learning rate 4e-4 (not 2e-4)",
 }
 METRICS = (
     ("canopy_error", "canopy error vs truth (Delta E)", "{:.1f}"),
+    ("mean_offset", "canopy mean colour vs truth's (Delta E)", "{:.1f}"),
+    ("lightness", "canopy lightness vs truth (Delta L)", "{:+.1f}"),
     ("outside", "change outside the canopy (Delta E)", "{:.2f}"),
     ("outside_x_floor", "outside / JPEG floor", "{:.2f}"),
     ("nearer", "canopy pixels nearer the truth", "{:.1%}"),
@@ -214,16 +220,24 @@ def child(name: str, recipe: str, seed: int, budget: float, work: Path) -> None:
 
 
 def reference_rows(root: Path) -> dict[str, dict]:
-    """Scores of the input left unchanged, of the truth itself (the floor of every measure), and of two flat
-    oracles that know the answer's colours but not its texture: each scene's canopy painted in the mean colour of its
-    own truth, or every canopy in the mean colour of all of them. No model that has not seen the truth's petals can
-    expect a canopy error much below the first."""
+    """Scores of the input left unchanged, of the truth itself (the floor of every measure), and of three oracles
+    that know the answer but keep no more than a model could: each scene's canopy painted flat in the mean colour of
+    its own truth, every canopy in the mean colour of all of them, and each canopy's input pixels recoloured by the
+    one affine colour map (RGB -> RGB, least squares) that brings them nearest their truth: the texture the input
+    already has, in the truth's colours."""
     inputs, truths, canopies = test_set(root)
     every = np.concatenate([t[c] for t, c in zip(truths, canopies, strict=True)]).mean(0)
 
     def flat(inp: np.ndarray, truth: np.ndarray, canopy: np.ndarray, colour: np.ndarray | None) -> np.ndarray:
         out = inp.copy()
         out[canopy] = np.round(truth[canopy].mean(0) if colour is None else colour).astype(np.uint8)
+        return out
+
+    def mapped(inp: np.ndarray, truth: np.ndarray, canopy: np.ndarray) -> np.ndarray:
+        x = np.c_[inp[canopy].astype(np.float64), np.ones(int(canopy.sum()))]  # (n, 4): RGB and 1
+        coef, *_ = np.linalg.lstsq(x, truth[canopy].astype(np.float64), rcond=None)
+        out = inp.copy()
+        out[canopy] = np.clip(np.round(x @ coef), 0, 255).astype(np.uint8)
         return out
 
     picks = {
@@ -233,6 +247,7 @@ def reference_rows(root: Path) -> dict[str, dict]:
             inp, truth, canopy, None
         ),
         "oracle: every canopy flat in one mean colour": lambda inp, truth, canopy: flat(inp, truth, canopy, every),
+        "oracle: each canopy's input recoloured by its truth's best affine colour map": mapped,
     }
     rows = {}
     for label, pick in picks.items():
@@ -263,17 +278,30 @@ def run_missing(name: str, recipes: list[str], seeds: list[int], budget: float, 
 
 
 def load_results(name: str, recipes: list[str], seeds: list[int], work: Path) -> dict[str, list[dict]]:
-    out = {}
+    """Every finished run's result; a run scored before a score was added is scored again from its saved
+    translations (the scores' keys are those of the current scorer)."""
+    out, want, test = {}, {k for k, _, _ in METRICS}, None
     for r in recipes:
-        files = [work / name / "runs" / f"{r}-{s}" / "result.json" for s in seeds]
-        out[r] = [json.loads(f.read_text()) for f in files if f.is_file()]
+        out[r] = []
+        for s in seeds:
+            f = work / name / "runs" / f"{r}-{s}" / "result.json"
+            if not f.is_file():
+                continue
+            result = json.loads(f.read_text())
+            if not want <= set(result["scores"]):
+                test = test or test_set(work / name)
+                outs = [np.asarray(load_rgb(f.parent / f"{k:04d}.png")) for k in range(len(test[0]))]
+                result["scores"] = score_set(test[0], outs, *test[1:])
+                f.write_text(json.dumps(result, indent=1))
+            out[r].append(result)
     return out
 
 
 def _cell(values: list[float], fmt: str) -> str:
     if len(values) == 1:
         return fmt.format(values[0])
-    return f"{fmt.format(float(np.mean(values)))} ± {fmt.format(float(np.std(values, ddof=1)))}"
+    spread = fmt.replace("+", "")  # a spread has no sign
+    return f"{fmt.format(float(np.mean(values)))} ± {spread.format(float(np.std(values, ddof=1)))}"
 
 
 def table(name: str, results: dict[str, list[dict]], refs: dict[str, dict]) -> str:

@@ -33,7 +33,9 @@ def score_scene(inp: np.ndarray, out: np.ndarray, truth: np.ndarray, canopy: np.
     """inp: the test image the model read (uint8, as stored), out: its translation, truth: the blossom render,
     canopy: bool (H, W), what the season changes.
 
-    canopy_error: mean Delta E(out, truth) in the canopy. outside: mean Delta E(out, inp) outside it (0 = nothing
+    canopy_error: mean Delta E(out, truth) in the canopy. mean_offset: Delta E between the canopy's mean colour and
+    the truth's (the part of the error a single colour shift would remove); lightness: the canopy's mean L minus the
+    truth's (negative: darker). outside: mean Delta E(out, inp) outside it (0 = nothing
     repainted). floor: the same for the truth itself, which differs from the stored input only by its compression.
     nearer: share of canopy pixels nearer the truth's colour than the input was. checkerboard / structure: the
     project's artifact measures of the translation against its input."""
@@ -43,6 +45,8 @@ def score_scene(inp: np.ndarray, out: np.ndarray, truth: np.ndarray, canopy: np.
     a, b = (to_tensor_u8(x) for x in (inp, out))
     return {
         "canopy_error": float(err[canopy].mean()) if canopy.any() else 0.0,
+        "mean_offset": float(np.linalg.norm(L_out[canopy].mean(0) - L_truth[canopy].mean(0))) if canopy.any() else 0.0,
+        "lightness": float(L_out[canopy][:, 0].mean() - L_truth[canopy][:, 0].mean()) if canopy.any() else 0.0,
         "outside": float(delta_e(L_out, L_in)[outside].mean()) if outside.any() else 0.0,
         "floor": float(delta_e(L_truth, L_in)[outside].mean()) if outside.any() else 0.0,
         "nearer": float((err < err_in)[canopy].mean()) if canopy.any() else 0.0,
