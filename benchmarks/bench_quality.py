@@ -57,6 +57,7 @@ RECIPES: dict[str, dict | None] = {
     "masked-aug": {"load_size": SIDE, "output": "masked", "diff_augment": True},
     "masked-72": {"load_size": 72, "output": "masked"},
     "masked-cyc5": {"load_size": 72, "output": "masked", "lambda_cycle": 5.0},
+    "masked-cyc2": {"load_size": 72, "output": "masked", "lambda_cycle": 2.0},
     "masked-idt0": {"load_size": 72, "output": "masked", "lambda_identity": 0.0},
     "masked-lr4": {"load_size": 72, "output": "masked", "lr": 4e-4},
     "native-aug": {"load_size": SIDE, "output": "image", "diff_augment": True},
@@ -70,6 +71,7 @@ LABELS = {
     "masked-aug": "masked, with DiffAugment",
     "masked-72": "before, masked output (= the cpu profile now)",
     "masked-cyc5": "the cpu profile now, cycle weight 5 (not 10)",
+    "masked-cyc2": "the cpu profile now, cycle weight 2 (not 10)",
     "masked-idt0": "the cpu profile now, no identity loss",
     "masked-lr4": "the cpu profile now, learning rate 4e-4 (not 2e-4)",
 }
