@@ -26,6 +26,7 @@ from pathlib import Path
 from tests.support.net import free_port
 
 BUCKET = "sakura"
+READY_PROBE = ".ready-probe"  # written and deleted by start() to know the server takes writes
 # every listener of `weed mini` (a gRPC port defaults to its HTTP port + 10000: each is given explicitly)
 _PORTS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
@@ -105,8 +106,11 @@ class Seaweed:
         import boto3
         from botocore.exceptions import ClientError
 
-        try:
-            self.client().head_bucket(Bucket=BUCKET)
+        try:  # the bucket answers and takes a write (after a restart the volume server registers a moment later)
+            client = self.client()
+            client.head_bucket(Bucket=BUCKET)
+            client.put_object(Bucket=BUCKET, Key=READY_PROBE, Body=b"ready")
+            client.delete_object(Bucket=BUCKET, Key=READY_PROBE)
         except (ClientError, OSError, boto3.exceptions.Boto3Error):
             return False
         except Exception:  # botocore's connection errors while the filer comes up
