@@ -69,10 +69,16 @@ def _ico_cut(data: bytes) -> str | None:
     return None
 
 
+# The top-level boxes a whole file has, by its first box: a HEIF / AVIF (ftyp) its metadata and media data, a JPEG 2000
+# (its signature box) the codestream. A file cut exactly between two boxes has all its boxes whole but not these.
+_REQUIRED_BOXES = {b"ftyp": (b"meta", b"mdat"), b"jP  ": (b"jp2c",)}
+
+
 def _boxes_cut(data: bytes) -> str | None:
-    n, pos = len(data), 0
+    n, pos, seen = len(data), 0, set()
     while pos + 8 <= n:
         size = int.from_bytes(data[pos : pos + 4], "big")
+        seen.add(data[pos + 4 : pos + 8])
         if size == 1 and pos + 16 <= n:
             size = int.from_bytes(data[pos + 8 : pos + 16], "big")
         if size == 0:  # the last box, to the end of the file
@@ -84,7 +90,10 @@ def _boxes_cut(data: bytes) -> str | None:
         pos += size
     if pos > n:
         return f"its boxes declare {pos:,} bytes but it has {n:,}"
-    return f"it ends inside a box header (at {n:,} bytes)" if pos < n else None
+    if pos < n:
+        return f"it ends inside a box header (at {n:,} bytes)"
+    missing = [k.decode("latin-1") for k in _REQUIRED_BOXES[data[4:8]] if k not in seen]
+    return f"its boxes end at {n:,} bytes without {' and '.join(missing)}" if missing else None
 
 
 def tiff_compression(data: bytes) -> int | None:

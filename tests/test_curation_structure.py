@@ -34,6 +34,18 @@ def test_a_file_cut_anywhere_is_cut_short(fmt, kw, keep):
     assert cut_short(data[: max(9, int(len(data) * keep))]) is not None
 
 
+@pytest.mark.parametrize("fmt, kw", [f for f in FORMATS if f[0] in ("AVIF", "JPEG2000") and not f[1]])
+def test_a_box_file_cut_exactly_between_two_boxes_is_cut_short(fmt, kw):
+    data = _file(fmt, **kw)
+    pos, ends = 0, []
+    while pos + 8 <= len(data) and (size := int.from_bytes(data[pos : pos + 4], "big")) >= 8:
+        pos += size
+        ends.append(pos)
+    assert len(ends) >= 2  # a file of boxes, each whole
+    for end in ends[:-1]:  # every box whole up to here, the ones that carry the picture missing
+        assert cut_short(data[:end]) is not None, end
+
+
 def test_a_jpeg_cut_in_its_header_is_cut_short_and_one_cut_in_its_data_is_left_to_the_decoder():
     data = _file("JPEG")
     sos = data.index(b"\xff\xda")
