@@ -194,7 +194,7 @@ class Matches:
             return
         more = verify.prepare([self.recs[i].signature for i in new])
         self._at[new] = self._prepared + np.arange(len(new))
-        self._prep = verify.concatenate(self._prep, self._prepared, more)
+        self._prep = verify.concatenate(self._prep, self._prepared, more, room=len(self.recs))
         self._prepared += len(new)
 
 
@@ -215,7 +215,9 @@ def exact_pairs(recs: list[Analysis]) -> np.ndarray:
 
 
 def candidate_pairs(matches: Matches, policy: DedupPolicy) -> np.ndarray:
-    """Candidate pairs (m, 2) among the first image of each distinct pixel hash, nearest hashes first: each image's
+    """Candidate pairs (m, 2) among the first image of each distinct pixel hash, those of the best ranked images first
+    (`rank_keys` over the whole set: the pairs `curation.groups.resolve_groups` asks are those of each group's best
+    files, so `connect` verifying them first leaves it fewer to ask), then nearest hashes first: each image's
     `policy.candidates` nearest within `policy.threshold` bits (`curation.search.nearest_pairs`), searched by
     the hashes of its content and, where a plain border was left out of it, of its whole frame too."""
     first: dict[str | None, int] = {}
@@ -229,7 +231,9 @@ def candidate_pairs(matches: Matches, policy: DedupPolicy) -> np.ndarray:
     pairs = owner[pairs]
     two = pairs[:, 0] != pairs[:, 1]  # not an image's two framings
     pairs, dist = best_ranked(pairs[two], dist[two])
-    order = np.lexsort((pairs[:, 1], pairs[:, 0], dist))
+    rank = np.empty(len(matches.recs), dtype=np.int64)  # each image's place in rank order over the whole set
+    rank[sorted(range(len(matches.recs)), key=rank_keys(matches.recs).__getitem__)] = np.arange(len(matches.recs))
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], dist, rank[pairs].min(axis=1)))
     return pairs[order]
 
 

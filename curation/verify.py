@@ -182,15 +182,16 @@ def prepare(signatures: list[bytes]) -> Prepared:
     )
 
 
-def concatenate(first: Prepared | None, used: int, second: Prepared) -> Prepared:
+def concatenate(first: Prepared | None, used: int, second: Prepared, room: int = 0) -> Prepared:
     """The first `used` images of `first` (None: none), then those of `second`: in `first` itself where it has room,
-    else in arrays twice as large (so that adding images one batch at a time copies each about twice, not once a
-    batch). Rows past the images are unused."""
+    else in arrays with room for `room` images or twice as many as before (so that adding images one batch at a time
+    copies each about twice, not once a batch; none when `room` is all there will be: unwritten rows cost no memory).
+    Rows past the images are unused."""
     if first is not None and len(first.full) >= used + len(second.full):
         for f in fields(first):
             getattr(first, f.name)[used : used + len(second.full)] = getattr(second, f.name)
         return first
-    room = max(used + len(second.full), 2 * (len(first.full) if first is not None else 0))
+    room = max(room, used + len(second.full), 2 * (len(first.full) if first is not None else 0))
     out = {}
     for f in fields(second):
         new = getattr(second, f.name)
