@@ -234,7 +234,7 @@ class FeatureCache:
         return self._known[key]
 
     def _map(self, fn, items: list) -> list:
-        if self.threads <= 1 or len(items) < 8:
+        if self.threads <= 1 or len(items) < 2:
             return [fn(x) for x in items]
         with ThreadPoolExecutor(self.threads) as pool:
             return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * self.threads))))

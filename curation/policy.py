@@ -42,8 +42,8 @@ def find_duplicates(
        either the share or the correlation is strong (`strong_share`, `strong_dense`). Two viewpoints of one scene
        share keypoints on one plane only and fail here; a soft picture (under `soft_keypoints`) passes on strong pixels.
     6. groups: the connected components of the pairs that are the same picture. Only pairs that join two components
-       not yet joined are verified (best hashes first, `connect`): the components are those of every candidate pair
-       verified, at a fraction of the cost.
+       not yet joined are verified (those of the best ranked files first, then the nearest hashes, `connect`): the
+       components are those of every candidate pair verified, at a fraction of the cost.
     7. keep (`curation.groups.resolve_group`): in each group, best file first (`rank_key`: native resolution, no
        corners or border, not clipped, least compressed, then the larger file), a file is kept unless it is the same
        picture (asked pair by pair, first hit wins) as a file already kept in its domain.
@@ -194,7 +194,7 @@ class Matches:
             return
         more = verify.prepare([self.recs[i].signature for i in new])
         self._at[new] = self._prepared + np.arange(len(new))
-        self._prep = verify.concatenate(self._prep, self._prepared, more)
+        self._prep = verify.concatenate(self._prep, self._prepared, more, room=len(self.recs))
         self._prepared += len(new)
 
 
@@ -215,7 +215,9 @@ def exact_pairs(recs: list[Analysis]) -> np.ndarray:
 
 
 def candidate_pairs(matches: Matches, policy: DedupPolicy) -> np.ndarray:
-    """Candidate pairs (m, 2) among the first image of each distinct pixel hash, nearest hashes first: each image's
+    """Candidate pairs (m, 2) among the first image of each distinct pixel hash, those of the best ranked images first
+    (`rank_keys` over the whole set: the pairs `curation.groups.resolve_groups` asks are those of each group's best
+    files, so `connect` verifying them first leaves it fewer to ask), then nearest hashes first: each image's
     `policy.candidates` nearest within `policy.threshold` bits (`curation.search.nearest_pairs`), searched by
     the hashes of its content and, where a plain border was left out of it, of its whole frame too."""
     first: dict[str | None, int] = {}
@@ -229,7 +231,11 @@ def candidate_pairs(matches: Matches, policy: DedupPolicy) -> np.ndarray:
     pairs = owner[pairs]
     two = pairs[:, 0] != pairs[:, 1]  # not an image's two framings
     pairs, dist = best_ranked(pairs[two], dist[two])
-    order = np.lexsort((pairs[:, 1], pairs[:, 0], dist))
+    if not len(pairs):
+        return pairs
+    rank = np.empty(len(matches.recs), dtype=np.int64)  # each image's place in rank order over the whole set
+    rank[sorted(range(len(matches.recs)), key=rank_keys(matches.recs).__getitem__)] = np.arange(len(matches.recs))
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], dist, rank[pairs].min(axis=1)))
     return pairs[order]
 
 
@@ -237,10 +243,10 @@ def connect(n: int, exact: np.ndarray, candidates: np.ndarray, matches: Matches)
     """The connected components over 0..n-1 of the exact pairs and the candidate pairs that are the same picture,
     verifying only candidates that would join two components not yet joined: known verdicts first, then in batches
     of BATCH pairs that would each join two components even if every other pair of the batch joined its own
-    (`candidates` in order: nearest first). Two components between which f candidates were found not the same
-    picture have up to f more tried together in the next batch (so as many batches as the log of the failures, not
-    the failures). A pair inside a component cannot change it, so the components are those of every candidate
-    verified, whichever were verified first."""
+    (`candidates` in their order: `candidate_pairs` puts the best ranked files' first). Two components between which
+    f candidates were found not the same picture have up to f more tried together in the next batch (so as many
+    batches as the log of the failures, not the failures). A pair inside a component cannot change it, so the
+    components are those of every candidate verified, whichever were verified first."""
     uf = UnionFind(n)
     for a, b in exact.tolist():
         uf.union(a, b)

@@ -133,16 +133,17 @@ def _taps(k: np.ndarray, o: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndar
 
 
 @lru_cache(maxsize=1)
-def _profile_matrix() -> np.ndarray:
-    """(THUMB, H * PROFILE): a profile times it is the profile resampled on every hypothesis' window."""
+def _profile_taps() -> tuple[np.ndarray, np.ndarray]:
+    """(index, weight), each (H, PROFILE): the taps that resample a profile on every hypothesis' window."""
     hyp = hypotheses()
-    i0, w = _taps(hyp[:, 0], hyp[:, 1], PROFILE)  # (H, PROFILE)
-    m = np.zeros((len(hyp), PROFILE, THUMB), dtype=np.float32)
-    rows = np.arange(PROFILE)
-    for h in range(len(hyp)):
-        np.add.at(m[h], (rows, i0[h]), 1 - w[h])
-        np.add.at(m[h], (rows, i0[h] + 1), w[h])
-    return m.reshape(-1, THUMB).T.copy()
+    return _taps(hyp[:, 0], hyp[:, 1], PROFILE)
+
+
+def _resampled(profile: np.ndarray) -> np.ndarray:
+    """(n, H, PROFILE) the profiles (n, THUMB) resampled on every hypothesis' window, unit (two taps gathered: a
+    matrix product would cost as much and, under BLAS's threads on a busy machine, milliseconds a call)."""
+    i0, w = _profile_taps()
+    return _unit(profile[:, i0] * (1 - w) + profile[:, i0 + 1] * w)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,6 @@ def prepare(signatures: list[bytes]) -> Prepared:
     px, py = prof[:, 0].astype(np.float32), prof[:, 1].astype(np.float32)  # (n, THUMB) each
     f = THUMB // VIEW
     small = detail.reshape(n, VIEW, f, VIEW, f).mean(axis=(2, 4))  # (n, VIEW, VIEW)
-    m, h = _profile_matrix(), len(hypotheses())
     return Prepared(
         detail=detail,
         full=_unit(small.reshape(n, -1)),
@@ -177,20 +177,21 @@ def prepare(signatures: list[bytes]) -> Prepared:
         py=py,
         qx=_unit(px.reshape(n, PROFILE, -1).mean(axis=2)),
         qy=_unit(py.reshape(n, PROFILE, -1).mean(axis=2)),
-        bank_x=_unit((px @ m).reshape(n, h, PROFILE)),
-        bank_y=_unit((py @ m).reshape(n, h, PROFILE)),
+        bank_x=_resampled(px),
+        bank_y=_resampled(py),
     )
 
 
-def concatenate(first: Prepared | None, used: int, second: Prepared) -> Prepared:
+def concatenate(first: Prepared | None, used: int, second: Prepared, room: int = 0) -> Prepared:
     """The first `used` images of `first` (None: none), then those of `second`: in `first` itself where it has room,
-    else in arrays twice as large (so that adding images one batch at a time copies each about twice, not once a
-    batch). Rows past the images are unused."""
+    else in arrays with room for `room` images or twice as many as before (so that adding images one batch at a time
+    copies each about twice, not once a batch; none when `room` is all there will be: unwritten rows cost no memory).
+    Rows past the images are unused."""
     if first is not None and len(first.full) >= used + len(second.full):
         for f in fields(first):
             getattr(first, f.name)[used : used + len(second.full)] = getattr(second, f.name)
         return first
-    room = max(used + len(second.full), 2 * (len(first.full) if first is not None else 0))
+    room = max(room, used + len(second.full), 2 * (len(first.full) if first is not None else 0))
     out = {}
     for f in fields(second):
         new = getattr(second, f.name)

@@ -53,3 +53,18 @@ def test_below_exact_max_the_search_is_the_exhaustive_one():
     h = _sets(200, seed=7)
     a, b = search.nearest_pairs(h, 12, 4), search.nearest_window_pairs(h, 12, 4)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("clustered", [False, True])
+def test_the_substring_table_finds_what_a_bucket_by_bucket_search_finds(clustered):
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 2**63, 6000, dtype=np.uint64) * np.uint64(2)
+    codes[1::2] = codes[::2] ^ np.uint64(0b1011 << 20)  # pairs 3 bits apart, outside the first substring
+    if clustered:  # a third share their first substring: its bucket overflows the table's row
+        codes[:2000] &= ~np.uint64(0xFFFF)
+    probes = codes[::3]
+    for shift in (0, 16):
+        p, t = search._substring_matches(probes, codes, shift, probes, codes, 12)
+        q, u = search._bucket_matches(probes, codes, shift, probes, codes, 12)
+        table, buckets = set(zip(p.tolist(), t.tolist(), strict=True)), set(zip(q.tolist(), u.tolist(), strict=True))
+        assert table == buckets and len(table) == len(p) >= len(probes)
