@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
@@ -98,9 +97,6 @@ EXACT_MAX = 20_000
 SUBSTRINGS = 4  # an indexed code is looked up by each of its 4 substrings of 16 bits...
 FLIPS = 2  # ...with up to 2 of their bits flipped: every pair within 4 * (2 + 1) - 1 = 11 bits is found
 MAX_MISS = 0.001  # the share of pairs at `threshold` bits the index may miss: bit orders are added until below
-_BLOCK = 1_000_000  # candidate codes compared at once: bounded scratch memory whatever n
-_ROWS = 100_000  # codes of the substring table compared at once (a block of probes times a row's room)
-ROOM_SDS = 2.0  # a substring table row holds the mean bucket plus this many standard deviations; the rest overflow
 _WIDTH = 64 // SUBSTRINGS
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
@@ -140,8 +136,8 @@ def indexed_pairs(hashes: np.ndarray, threshold: int) -> np.ndarray:
     `threshold` bits of one of the other's whole-frame or window hashes, found by multi-index hashing (Norouzi,
     Punjani and Fleet, CVPR 2012): a pair that close shares, in some substring of 16 bits, all but FLIPS bits (by the
     pigeonhole principle certainly up to 11 bits; further on, `bit_orders` permutations of the bits make a miss
-    rarer than MAX_MISS). Each substring's index is the codes sorted by it, looked up by bucket; candidates are
-    compared whole at once, a block at a time."""
+    rarer than MAX_MISS). Each substring's index is the codes sorted by it, looked up by bucket; each probe's
+    candidates are compared whole by a compiled kernel (`_substring_matches`)."""
     h = np.ascontiguousarray(hashes, dtype=np.uint64)
     n, width = h.shape
     t_cols = _targets(width)
@@ -156,7 +152,7 @@ def indexed_pairs(hashes: np.ndarray, threshold: int) -> np.ndarray:
         p, t = _substring_matches(*keys[o], s * _WIDTH, probes, targets, threshold)
         return np.stack([p_owner[p], t_owner[t]], axis=1)
 
-    with ThreadPoolExecutor(_THREADS) as pool:  # numpy lets go of the GIL in each step: both cores where free
+    with ThreadPoolExecutor(_THREADS) as pool:  # numpy and the kernel let go of the GIL: both cores where free
         found = list(pool.map(one, [(o, s) for o in range(len(orders)) for s in range(SUBSTRINGS)]))
     both = np.concatenate(found)
     both = np.sort(both[both[:, 0] != both[:, 1]], axis=1)
@@ -177,87 +173,22 @@ def _substring_matches(
     p_keys: np.ndarray, t_keys: np.ndarray, shift: int, probes: np.ndarray, targets: np.ndarray, threshold: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(probe, target) index pairs within `threshold` bits (whole codes `probes`, `targets`) whose 16-bit substrings at
-    `shift` (of the permuted codes `p_keys`, `t_keys`) differ in at most FLIPS bits. The targets are laid out as a
-    table, a row per substring value with room for ROOM_SDS standard deviations (of a Poisson count) above the mean
-    bucket; each flip compares a block of probes, sorted by substring (the rows read lie together), with its rows at
-    once. Targets past their row's room are compared bucket by bucket (`_bucket_matches`)."""
+    `shift` (of the permuted codes `p_keys`, `t_keys`) differ in at most FLIPS bits. The targets sorted by substring
+    (a bucket per value, found by its start offset), the probes too; the compiled kernel
+    (`curation.search_kernel.bucket_matches`, numba: imported here, so only an indexed search pays for it) walks each
+    probe's flipped buckets."""
+    from curation.search_kernel import bucket_matches
+
     mask = np.uint64((1 << _WIDTH) - 1)
-    tk = ((t_keys >> np.uint64(shift)) & mask).astype(np.int64)
-    order = np.argsort(tk, kind="stable")
-    key = tk[order]
-    start = np.zeros((1 << _WIDTH) + 1, dtype=np.int64)
+    tk = ((t_keys >> np.uint64(shift)) & mask).astype(np.uint16)
+    t_order = np.argsort(tk, kind="stable")  # 16-bit keys: numpy's radix sort
+    start = np.zeros((1 << _WIDTH) + 1, dtype=np.int64)  # bucket b holds targets[t_order[start[b]:start[b + 1]]]
     np.cumsum(np.bincount(tk, minlength=1 << _WIDTH), out=start[1:])
-    mean = len(targets) / (1 << _WIDTH)
-    room = max(1, math.ceil(mean + ROOM_SDS * math.sqrt(mean)))
-    slot = np.arange(len(order)) - start[key]
-    fits = slot < room
-    table = np.zeros((1 << _WIDTH, room), dtype=np.uint64)  # (substring value, slot): the target's whole code
-    index = np.full((1 << _WIDTH, room), -1, dtype=np.int64)  # the target's index, -1 for an empty slot
-    table[key[fits], slot[fits]] = targets[order[fits]]
-    index[key[fits], slot[fits]] = order[fits]
-    pk = ((p_keys >> np.uint64(shift)) & mask).astype(np.int64)
+    pk = ((p_keys >> np.uint64(shift)) & mask).astype(np.uint16)
     p_order = np.argsort(pk, kind="stable")
-    pk, p_sorted = pk[p_order], probes[p_order, None]
-    block = min(len(pk), max(1, _ROWS // room))
-    xor, cnt = np.empty((block, room), dtype=np.uint64), np.empty((block, room), dtype=np.uint8)
-    near = np.empty((block, room), dtype=bool)
-    got_p, got_t = [], []
-    for b0 in range(0, len(pk), block):
-        m = min(block, len(pk) - b0)
-        x, c, close = xor[:m], cnt[:m], near[:m]
-        for flip in _flips(_WIDTH, FLIPS).astype(np.int64):
-            rows = pk[b0 : b0 + m] ^ flip
-            np.take(table, rows, axis=0, out=x, mode="clip")  # rows are valid: clip skips the checks
-            np.bitwise_xor(x, p_sorted[b0 : b0 + m], out=x)
-            np.bitwise_count(x, out=c)
-            np.less_equal(c, threshold, out=close)
-            i, j = np.divmod(np.flatnonzero(close), room)
-            t = index[rows[i], j]
-            got_p.append(p_order[b0 + i[t >= 0]])
-            got_t.append(t[t >= 0])
-    if not fits.all():
-        over = order[~fits]
-        p, t = _bucket_matches(p_keys, t_keys[over], shift, probes, targets[over], threshold)
-        got_p.append(p)
-        got_t.append(over[t])
-    if not got_p:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return np.concatenate(got_p), np.concatenate(got_t)
-
-
-def _bucket_matches(
-    p_keys: np.ndarray, t_keys: np.ndarray, shift: int, probes: np.ndarray, targets: np.ndarray, threshold: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """`_substring_matches` bucket by bucket: each probe's FLIPS-near buckets of targets sorted by substring, gathered
-    and compared a block of about _BLOCK candidates at a time (for buckets of any size)."""
-    mask = np.uint64((1 << _WIDTH) - 1)
-    tk = ((t_keys >> np.uint64(shift)) & mask).astype(np.int64)
-    t_order = np.argsort(tk, kind="stable")
-    t_sorted = targets[t_order]
-    start = np.zeros((1 << _WIDTH) + 1, dtype=np.int64)  # bucket b holds t_sorted[start[b]:start[b + 1]]
-    np.cumsum(np.bincount(tk, minlength=1 << _WIDTH), out=start[1:])
-    pk = ((p_keys >> np.uint64(shift)) & mask).astype(np.int64)
-    p_order = np.argsort(pk, kind="stable")  # nearby keys together: the bucket lookups stay in cache
-    pk, p_sorted = pk[p_order], probes[p_order]
-    step = max(1, int(_BLOCK * (1 << _WIDTH) / max(1, len(targets))))  # probes a block: about _BLOCK candidates
-    got_p, got_t = [], []
-    for flip in _flips(_WIDTH, FLIPS).astype(np.int64):
-        for b0 in range(0, len(pk), step):
-            q = pk[b0 : b0 + step] ^ flip
-            lo = start[q]
-            count = start[q + 1] - lo
-            some = np.flatnonzero(count)
-            if not len(some):
-                continue
-            c = count[some]
-            pi = np.repeat(some, c)
-            ti = np.arange(len(pi)) - np.repeat(np.cumsum(c) - c - lo[some], c)
-            near = np.flatnonzero(np.bitwise_count(p_sorted[b0 + pi] ^ t_sorted[ti]) <= threshold)
-            got_p.append(p_order[b0 + pi[near]])
-            got_t.append(t_order[ti[near]])
-    if not got_p:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return np.concatenate(got_p), np.concatenate(got_t)
+    p, t = bucket_matches(pk[p_order].astype(np.int64), probes[p_order], start, targets[t_order],
+                          _flips(_WIDTH, FLIPS).astype(np.int64), threshold)  # fmt: skip
+    return p_order[p], t_order[t]
 
 
 def _flips(width: int, radius: int) -> np.ndarray:

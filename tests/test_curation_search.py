@@ -1,6 +1,6 @@
 """Tests for curation.search: the indexed search finds every pair the pigeonhole principle promises and misses no more
-further ones than its miss rate says, the k nearest of each image are kept, and below EXACT_MAX the search is the
-exhaustive one."""
+further ones than its miss rate says, the k nearest of each image are kept, below EXACT_MAX the search is the
+exhaustive one, and the compiled kernel finds exactly the pairs the numpy search it replaced finds."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from curation import search
+from tests.support import curation_search as reference
 
 
 def _sets(n: int, seed: int) -> np.ndarray:
@@ -55,16 +56,19 @@ def test_below_exact_max_the_search_is_the_exhaustive_one():
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
-@pytest.mark.parametrize("clustered", [False, True])
-def test_the_substring_table_finds_what_a_bucket_by_bucket_search_finds(clustered):
+@pytest.mark.parametrize("kind", ["random", "clustered", "copies"])
+def test_the_compiled_kernel_finds_exactly_what_the_numpy_table_and_bucket_searches_find(kind):
     rng = np.random.default_rng(5)
     codes = rng.integers(0, 2**63, 6000, dtype=np.uint64) * np.uint64(2)
     codes[1::2] = codes[::2] ^ np.uint64(0b1011 << 20)  # pairs 3 bits apart, outside the first substring
-    if clustered:  # a third share their first substring: its bucket overflows the table's row
+    if kind == "clustered":  # a third share their first substring: its bucket overflows the table's row
         codes[:2000] &= ~np.uint64(0xFFFF)
+    if kind == "copies":  # 1,500 copies of one code: 750,000 pairs, the kernel's output grows many times
+        codes[:1500] = codes[0]
     probes = codes[::3]
     for shift in (0, 16):
         p, t = search._substring_matches(probes, codes, shift, probes, codes, 12)
-        q, u = search._bucket_matches(probes, codes, shift, probes, codes, 12)
-        table, buckets = set(zip(p.tolist(), t.tolist(), strict=True)), set(zip(q.tolist(), u.tolist(), strict=True))
-        assert table == buckets and len(table) == len(p) >= len(probes)
+        q, u = reference.table_matches(probes, codes, shift, probes, codes, 12)
+        r, v = reference.bucket_matches(probes, codes, shift, probes, codes, 12)
+        kernel, table, buckets = (sorted(zip(a.tolist(), b.tolist(), strict=True)) for a, b in ((p, t), (q, u), (r, v)))
+        assert kernel == table == buckets and len(kernel) >= len(probes)
