@@ -348,8 +348,9 @@ def _colour_bin(rgb: np.ndarray) -> np.ndarray:
     return (q[:, 0] * BINS + q[:, 1]) * BINS + q[:, 2]
 
 
-def run_missing(name: str, recipes: list[str], seeds: list[int], budget: float, work: Path, jobs: int) -> None:
-    todo = [(r, s) for r in recipes for s in seeds if not (work / name / "runs" / f"{r}-{s}" / "result.json").is_file()]
+def run_missing(name: str, plan: dict[str, list[int]], budget: float, work: Path, jobs: int) -> None:
+    todo = [(r, s) for r, seeds in plan.items() for s in seeds
+            if not (work / name / "runs" / f"{r}-{s}" / "result.json").is_file()]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "SAKURA_THREADS": "1"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 
@@ -369,11 +370,11 @@ def run_missing(name: str, recipes: list[str], seeds: list[int], budget: float, 
         list(pool.map(one, todo))
 
 
-def load_results(name: str, recipes: list[str], seeds: list[int], work: Path) -> dict[str, list[dict]]:
+def load_results(name: str, plan: dict[str, list[int]], work: Path) -> dict[str, list[dict]]:
     """Every finished run's result; a run scored before a score was added is scored again from its saved
     translations (the scores' keys are those of the current scorer)."""
     out, want, test = {}, {k for k, _, _ in METRICS}, None
-    for r in recipes:
+    for r, seeds in plan.items():
         out[r] = []
         for s in seeds:
             f = work / name / "runs" / f"{r}-{s}" / "result.json"
@@ -441,12 +442,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--renderer", choices=RENDERERS, default=[r for r in RENDERERS if r != TUNED_ON][0])
     ap.add_argument("--recipes", default="seed,project", help=f"comma-separated, of: {', '.join(RECIPES)}")
     ap.add_argument("--seeds", default="0,1,2", help="training seeds (the table reports mean ± spread)")
+    ap.add_argument("--seeds-for", action="append", default=[], metavar="RECIPE=SEEDS",
+                    help="other seeds for one recipe, e.g. masked-cyc2=0,1,2 (repeatable)")  # fmt: skip
     ap.add_argument("--cpu-seconds", type=float, default=900.0, help="CPU-second budget of every training run")
     ap.add_argument("--jobs", type=int, default=2, help="training processes at a time (each on one thread)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/sakura-quality"), help="renders, runs and results")
     ap.add_argument("--write-docs", action="store_true", help="write the table and example rows into docs/")
     args = ap.parse_args(argv)
     recipes, seeds = args.recipes.split(","), [int(s) for s in args.seeds.split(",")]
+    plan = {r: seeds for r in recipes}
+    for spec in args.seeds_for:
+        recipe, _, own = spec.partition("=")
+        if recipe not in plan or not own:
+            ap.error(f"--seeds-for: got {spec!r}; want RECIPE=SEEDS with RECIPE one of --recipes")
+        plan[recipe] = [int(s) for s in own.split(",")]
     unknown = [r for r in recipes if r not in RECIPES]
     if unknown:
         ap.error(f"--recipes: got {','.join(unknown)}; allowed: {', '.join(RECIPES)}")
@@ -456,8 +465,8 @@ def main(argv: list[str] | None = None) -> int:
           f"({time.time() - t0:.0f} s)", flush=True)  # fmt: skip
     if PAIRED & set(recipes):
         build_paired(root, args.renderer)
-    run_missing(args.renderer, recipes, seeds, args.cpu_seconds, args.work, args.jobs)
-    results = load_results(args.renderer, recipes, seeds, args.work)
+    run_missing(args.renderer, plan, args.cpu_seconds, args.work, args.jobs)
+    results = load_results(args.renderer, plan, args.work)
     tuned = "tuned on it" if args.renderer == TUNED_ON else "held out: no recipe was tuned on it"
     side = built_side(root)
     budgets = (
