@@ -44,6 +44,7 @@ TRAIN_SCENES, TEST_SCENES, QUALITY = 200, 40, 95
 SIDE = CurationConfig.model_fields["load_size"].default  # the size curation stores a dataset at (286 px)
 TRAIN_A_SEEDS, TRAIN_B_SEEDS, TEST_SEEDS = 0, 100_000, 200_000  # disjoint scenes: A and B never pair up
 CALIBRATION_STEPS = 8
+STALE_LEVELS = 4.0  # mean difference (0-255) beyond which a stored render is not the renderer's (JPEG: about 1)
 BINS = 32  # the colour bins of the one-colour-map bound
 BOUND = "bound: one colour map for every scene (a canopy pixel's colour -> the truth), fitted on the answers"
 # Recipes: "seed" is the seed project's loop (benchmarks/seed_recipe.py); the others are `sakura train` with the cpu
@@ -198,13 +199,19 @@ def _train_project(root: Path, recipe: str, seed: int, budget: float, out: Path)
 def build_paired(root: Path, name: str) -> Path:
     """The blossom renders of the training A scenes (the answers the unpaired recipes never see), for the paired
     bound: paired/B/<k>.jpg beside dataset/train/A/<k>.jpg."""
-    folder, done = root / "paired/B", root / "paired/built.json"
-    if not done.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
+    folder, done, side = root / "paired/B", root / "paired/built.json", built_side(root)  # the side of their A
+    if not done.is_file() or json.loads(done.read_text())["side"] != side:
         render = renderer(name)
+        stored = np.asarray(load_rgb(_files(root / "dataset/train/A")[0]), np.float64)
+        if np.abs(stored - np.asarray(render(TRAIN_A_SEEDS, side)[0], np.float64)).mean() > STALE_LEVELS:
+            raise SystemExit(
+                f"{root}: its renders were made by another version of the {name} renderer (the first training scene "
+                "differs from a fresh render); render a fresh set with another --work"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
         for k in range(TRAIN_SCENES):
-            render(TRAIN_A_SEEDS + k, SIDE)[1].save(folder / f"{k:04d}.jpg", quality=QUALITY)
-        done.write_text(json.dumps({"renderer": name, "scenes": TRAIN_SCENES, "side": SIDE}))
+            render(TRAIN_A_SEEDS + k, side)[1].save(folder / f"{k:04d}.jpg", quality=QUALITY)
+        done.write_text(json.dumps({"renderer": name, "scenes": TRAIN_SCENES, "side": side}))
     return folder
 
 
