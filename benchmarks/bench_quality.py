@@ -44,6 +44,9 @@ TRAIN_SCENES, TEST_SCENES, QUALITY = 200, 40, 95
 SIDE = CurationConfig.model_fields["load_size"].default  # the size curation stores a dataset at (286 px)
 TRAIN_A_SEEDS, TRAIN_B_SEEDS, TEST_SEEDS = 0, 100_000, 200_000  # disjoint scenes: A and B never pair up
 CALIBRATION_STEPS = 8
+STALE_LEVELS = 4.0  # mean difference (0-255) beyond which a stored render is not the renderer's (JPEG: about 1)
+BINS = 32  # the colour bins of the one-colour-map bound
+BOUND = "bound: one colour map for every scene (a canopy pixel's colour -> the truth), fitted on the answers"
 # Recipes: "seed" is the seed project's loop (benchmarks/seed_recipe.py); the others are `sakura train` with the cpu
 # profile and these overrides ("project": the profile as it is now; "before": the cpu profile before issue 32).
 RECIPES: dict[str, dict | None] = {
@@ -61,7 +64,9 @@ RECIPES: dict[str, dict | None] = {
     "masked-idt0": {"load_size": 72, "output": "masked", "lambda_identity": 0.0},
     "masked-lr4": {"load_size": 72, "output": "masked", "lr": 4e-4},
     "native-aug": {"load_size": SIDE, "output": "image", "diff_augment": True},
+    "paired": {},
 }
+PAIRED = {"paired"}  # bounds: the generator trained with the answers (paired renders), not a CycleGAN
 LABELS = {
     "seed": "seed's recipe: aitorzip's loop, ResNet-9 ngf 64, fp32, deconv, 64 px crops of 71 px",
     "project": "project's cpu profile (now)",
@@ -74,6 +79,7 @@ LABELS = {
     "masked-cyc2": "the cpu profile now, cycle weight 2 (not 10)",
     "masked-idt0": "the cpu profile now, no identity loss",
     "masked-lr4": "the cpu profile now, learning rate 4e-4 (not 2e-4)",
+    "paired": "bound: the cpu profile's generator trained with the answers (200 paired renders, L1), same CPU time",
 }
 METRICS = (
     ("canopy_error", "canopy error vs truth (Delta E)", "{:.1f}"),
@@ -190,6 +196,76 @@ def _train_project(root: Path, recipe: str, seed: int, budget: float, out: Path)
     return result.run_dir, per_epoch * epochs, cpu_seconds() - t0
 
 
+def build_paired(root: Path, name: str) -> Path:
+    """The blossom renders of the training A scenes (the answers the unpaired recipes never see), for the paired
+    bound: paired/B/<k>.jpg beside dataset/train/A/<k>.jpg."""
+    folder, done, side = root / "paired/B", root / "paired/built.json", built_side(root)  # the side of their A
+    if not done.is_file() or json.loads(done.read_text())["side"] != side:
+        render = renderer(name)
+        stored = np.asarray(load_rgb(_files(root / "dataset/train/A")[0]), np.float64)
+        if np.abs(stored - np.asarray(render(TRAIN_A_SEEDS, side)[0], np.float64)).mean() > STALE_LEVELS:
+            raise SystemExit(
+                f"{root}: its renders were made by another version of the {name} renderer (the first training scene "
+                "differs from a fresh render); render a fresh set with another --work"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        for k in range(TRAIN_SCENES):
+            render(TRAIN_A_SEEDS + k, side)[1].save(folder / f"{k:04d}.jpg", quality=QUALITY)
+        done.write_text(json.dumps({"renderer": name, "scenes": TRAIN_SCENES, "side": side}))
+    return folder
+
+
+def _train_paired(root: Path, recipe: str, seed: int, budget: float, out: Path) -> tuple[Path, int, float]:
+    """The cpu profile's generator trained with the answers: each green training render with its own blossom render,
+    the same crop of both, L1 to the blossom render (Adam, the profile's learning rate and schedule)."""
+    import torch
+    import torchvision.transforms.functional as TF
+    from torchvision.transforms import InterpolationMode
+
+    from model.checkpoint import export_generator
+    from model.config import TrainConfig, resolve
+    from model.data import to_tensor
+    from model.losses import lr_factor
+    from model.networks import ResnetGenerator
+
+    cfg, _ = resolve(TrainConfig(dataset_dir=root / "dataset", profile="cpu", seed=seed, **RECIPES[recipe]),
+                     torch.device("cpu"))  # fmt: skip
+    torch.manual_seed(seed)
+    G = ResnetGenerator(cfg.net_config())
+    opt = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    pairs = [
+        tuple(TF.resize(load_rgb(p), cfg.load_size, interpolation=InterpolationMode.BICUBIC) for p in pair)
+        for pair in zip(_files(root / "dataset/train/A"), _files(root / "paired/B"), strict=True)
+    ]
+    g = torch.Generator().manual_seed(seed)
+
+    def step(k: int, lr: float) -> None:
+        a, b = pairs[int(torch.randint(len(pairs), (1,), generator=g))]
+        w, h = a.size
+        top, left = (int(torch.randint(0, n - cfg.image_size + 1, (1,), generator=g)) for n in (h, w))
+        flip = torch.rand(1, generator=g).item() < 0.5
+        x, y = (to_tensor(TF.hflip(c) if flip else c)[None] for c in
+                (TF.crop(im, top, left, cfg.image_size, cfg.image_size) for im in (a, b)))  # fmt: skip
+        for group in opt.param_groups:
+            group["lr"] = lr
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            loss = (G(x).float() - y).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for k in range(CALIBRATION_STEPS):
+        if k == 2:
+            t0 = cpu_seconds()
+        step(k, cfg.lr)
+    steps = max(1, int(budget / ((cpu_seconds() - t0) / (CALIBRATION_STEPS - 2))))
+    t0 = cpu_seconds()
+    for k in range(steps):  # the profile's schedule: constant, then linear to 0 over the second half
+        step(k, cfg.lr * lr_factor(k, steps, steps // 2))
+    path = export_generator(out / "G_AB.pt", G.state_dict(), cfg.net_config(), "A2B", {"recipe": recipe})
+    return path, steps, cpu_seconds() - t0
+
+
 def child(name: str, recipe: str, seed: int, budget: float, work: Path) -> None:
     """Train one (recipe, seed) on one thread within the budget, translate the test set as `sakura translate` does,
     score it and write result.json (and the translations, for the example rows)."""
@@ -203,6 +279,8 @@ def child(name: str, recipe: str, seed: int, budget: float, work: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if RECIPES[recipe] is None:
         gen, steps, spent = _train_seed(root, seed, budget, out)
+    elif recipe in PAIRED:
+        gen, steps, spent = _train_paired(root, recipe, seed, budget, out)
     else:
         gen, steps, spent = _train_project(root, recipe, seed, budget, out)
     G, _ = load_generator(gen, "A2B")
@@ -242,6 +320,18 @@ def reference_rows(root: Path) -> dict[str, dict]:
         out[canopy] = np.clip(np.round(x @ coef), 0, 255).astype(np.uint8)
         return out
 
+    # One colour map for every scene: each canopy pixel's input colour (bins of 8 levels a channel) -> the mean truth
+    # colour of that bin over all test canopies, fitted on the answers themselves (so optimistic).
+    bins = np.concatenate([_colour_bin(inp[c]) for inp, c in zip(inputs, canopies, strict=True)])
+    sums = np.zeros((BINS**3, 3))
+    np.add.at(sums, bins, np.concatenate([t[c] for t, c in zip(truths, canopies, strict=True)]).astype(np.float64))
+    lut = sums / np.maximum(np.bincount(bins, minlength=BINS**3), 1)[:, None]
+
+    def one_map(inp: np.ndarray, truth: np.ndarray, canopy: np.ndarray) -> np.ndarray:
+        out = inp.copy()
+        out[canopy] = np.round(lut[_colour_bin(inp[canopy])]).astype(np.uint8)
+        return out
+
     picks = {
         "input unchanged": lambda inp, truth, canopy: inp,
         "the truth": lambda inp, truth, canopy: truth,
@@ -250,6 +340,7 @@ def reference_rows(root: Path) -> dict[str, dict]:
         ),
         "oracle: every canopy flat in one mean colour": lambda inp, truth, canopy: flat(inp, truth, canopy, every),
         "oracle: each canopy's input recoloured by its truth's best affine colour map": mapped,
+        BOUND: one_map,
     }
     rows = {}
     for label, pick in picks.items():
@@ -258,8 +349,15 @@ def reference_rows(root: Path) -> dict[str, dict]:
     return rows
 
 
-def run_missing(name: str, recipes: list[str], seeds: list[int], budget: float, work: Path, jobs: int) -> None:
-    todo = [(r, s) for r in recipes for s in seeds if not (work / name / "runs" / f"{r}-{s}" / "result.json").is_file()]
+def _colour_bin(rgb: np.ndarray) -> np.ndarray:
+    """(n, 3) uint8 -> (n,) index of its colour's bin (BINS levels a channel)."""
+    q = rgb.astype(np.int64) * BINS // 256
+    return (q[:, 0] * BINS + q[:, 1]) * BINS + q[:, 2]
+
+
+def run_missing(name: str, plan: dict[str, list[int]], budget: float, work: Path, jobs: int) -> None:
+    todo = [(r, s) for r, seeds in plan.items() for s in seeds
+            if not (work / name / "runs" / f"{r}-{s}" / "result.json").is_file()]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "SAKURA_THREADS": "1"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 
@@ -279,11 +377,11 @@ def run_missing(name: str, recipes: list[str], seeds: list[int], budget: float, 
         list(pool.map(one, todo))
 
 
-def load_results(name: str, recipes: list[str], seeds: list[int], work: Path) -> dict[str, list[dict]]:
+def load_results(name: str, plan: dict[str, list[int]], work: Path) -> dict[str, list[dict]]:
     """Every finished run's result; a run scored before a score was added is scored again from its saved
     translations (the scores' keys are those of the current scorer)."""
     out, want, test = {}, {k for k, _, _ in METRICS}, None
-    for r in recipes:
+    for r, seeds in plan.items():
         out[r] = []
         for s in seeds:
             f = work / name / "runs" / f"{r}-{s}" / "result.json"
@@ -351,12 +449,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--renderer", choices=RENDERERS, default=[r for r in RENDERERS if r != TUNED_ON][0])
     ap.add_argument("--recipes", default="seed,project", help=f"comma-separated, of: {', '.join(RECIPES)}")
     ap.add_argument("--seeds", default="0,1,2", help="training seeds (the table reports mean ± spread)")
+    ap.add_argument("--seeds-for", action="append", default=[], metavar="RECIPE=SEEDS",
+                    help="other seeds for one recipe, e.g. masked-cyc2=0,1,2 (repeatable)")  # fmt: skip
     ap.add_argument("--cpu-seconds", type=float, default=900.0, help="CPU-second budget of every training run")
     ap.add_argument("--jobs", type=int, default=2, help="training processes at a time (each on one thread)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/sakura-quality"), help="renders, runs and results")
     ap.add_argument("--write-docs", action="store_true", help="write the table and example rows into docs/")
     args = ap.parse_args(argv)
     recipes, seeds = args.recipes.split(","), [int(s) for s in args.seeds.split(",")]
+    plan = {r: seeds for r in recipes}
+    for spec in args.seeds_for:
+        recipe, _, own = spec.partition("=")
+        if recipe not in plan or not own:
+            ap.error(f"--seeds-for: got {spec!r}; want RECIPE=SEEDS with RECIPE one of --recipes")
+        plan[recipe] = [int(s) for s in own.split(",")]
     unknown = [r for r in recipes if r not in RECIPES]
     if unknown:
         ap.error(f"--recipes: got {','.join(unknown)}; allowed: {', '.join(RECIPES)}")
@@ -364,8 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     root = build(args.renderer, args.work)
     print(f"{args.renderer}: {TRAIN_SCENES} + {TRAIN_SCENES} training renders, {TEST_SCENES} test scenes in {root} "
           f"({time.time() - t0:.0f} s)", flush=True)  # fmt: skip
-    run_missing(args.renderer, recipes, seeds, args.cpu_seconds, args.work, args.jobs)
-    results = load_results(args.renderer, recipes, seeds, args.work)
+    if PAIRED & set(recipes):
+        build_paired(root, args.renderer)
+    run_missing(args.renderer, plan, args.cpu_seconds, args.work, args.jobs)
+    results = load_results(args.renderer, plan, args.work)
     tuned = "tuned on it" if args.renderer == TUNED_ON else "held out: no recipe was tuned on it"
     side = built_side(root)
     budgets = (

@@ -73,3 +73,55 @@ def test_seed_recipe_trains_and_exports_a_generator_the_project_loads(tmp_path):
     G, info = load_generator(path, "A2B")
     assert info["net_config"] == SEED_NET.to_dict() | {"ndf": 64}
     assert not torch.equal(G.state_dict()["model.1.weight"], before)  # trained, not the initial weights
+
+
+def _write_test_set(root: Path, scenes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """The test half of a benchmark folder as bench_quality.build leaves it (inputs as JPEG, truths and canopies)."""
+    (root / "dataset/test/A").mkdir(parents=True)
+    (root / "truth").mkdir()
+    for k, (inp, truth, canopy) in enumerate(scenes):
+        Image.fromarray(inp).save(root / f"dataset/test/A/{k:04d}.jpg", quality=100, subsampling=0)
+        Image.fromarray(truth).save(root / f"truth/{k:04d}.png")
+        Image.fromarray(canopy.astype(np.uint8) * 255).save(root / f"truth/{k:04d}_canopy.png")
+
+
+def _flat_scene(green: tuple, blossom: tuple, side: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    inp = np.full((side, side, 3), (90, 90, 90), np.uint8)
+    canopy = np.zeros((side, side), bool)
+    canopy[: side // 2] = True
+    inp[canopy] = green
+    truth = inp + 3  # outside the canopy: what the stored input's compression would leave (a nonzero floor)
+    truth[canopy] = blossom
+    return inp, truth, canopy
+
+
+def test_the_one_colour_map_bound_is_exact_when_the_answer_follows_the_input_and_splits_a_variety_it_cannot_see(
+    tmp_path,
+):
+    from bench_quality import BOUND, reference_rows
+
+    follows = tmp_path / "follows"  # each green maps to its own blossom: one colour map is the answer
+    _write_test_set(follows, [_flat_scene((40, 120, 40), (250, 230, 240)), _flat_scene((60, 160, 30), (230, 120, 170))])
+    assert reference_rows(follows)[BOUND]["canopy_error"] < 1.5  # JPEG and the 8-level bins only
+
+    hidden = tmp_path / "hidden"  # the same green, two varieties: the map can only take their middle
+    _write_test_set(hidden, [_flat_scene((40, 120, 40), (250, 230, 240)), _flat_scene((40, 120, 40), (230, 120, 170))])
+    apart = delta_e(lab(np.array([[[250, 230, 240]]], np.uint8)), lab(np.array([[[230, 120, 170]]], np.uint8))).item()
+    rows = reference_rows(hidden)
+    assert rows[BOUND]["canopy_error"] == pytest.approx(apart / 2, rel=0.15)
+    assert rows["oracle: each canopy flat in its truth's mean colour"]["canopy_error"] < 1.5  # the oracle knows
+
+
+@pytest.mark.slow
+def test_the_paired_bound_trains_the_profile_generator_on_pairs_and_exports_it(tmp_path):
+    from bench_quality import _train_paired
+
+    for sub in ("dataset/train/A", "paired/B"):
+        (tmp_path / sub).mkdir(parents=True)
+    for k in range(3):
+        inp, truth, _ = _flat_scene((40, 120 + 20 * k, 40), (250, 200, 220), side=80)
+        Image.fromarray(inp).save(tmp_path / f"dataset/train/A/{k:04d}.jpg")
+        Image.fromarray(truth).save(tmp_path / f"paired/B/{k:04d}.jpg")
+    path, steps, spent = _train_paired(tmp_path, "paired", 0, 1.0, tmp_path)
+    G, info = load_generator(path, "A2B")
+    assert steps >= 1 and spent > 0 and info["net_config"]["output"] == "masked"
