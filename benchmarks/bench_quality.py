@@ -239,7 +239,7 @@ def _train_paired(root: Path, recipe: str, seed: int, budget: float, out: Path) 
     ]
     g = torch.Generator().manual_seed(seed)
 
-    def step(k: int, lr: float) -> None:
+    def step(lr: float) -> None:
         a, b = pairs[int(torch.randint(len(pairs), (1,), generator=g))]
         w, h = a.size
         top, left = (int(torch.randint(0, n - cfg.image_size + 1, (1,), generator=g)) for n in (h, w))
@@ -257,11 +257,11 @@ def _train_paired(root: Path, recipe: str, seed: int, budget: float, out: Path) 
     for k in range(CALIBRATION_STEPS):
         if k == 2:
             t0 = cpu_seconds()
-        step(k, cfg.lr)
+        step(cfg.lr)
     steps = max(1, int(budget / ((cpu_seconds() - t0) / (CALIBRATION_STEPS - 2))))
     t0 = cpu_seconds()
     for k in range(steps):  # the profile's schedule: constant, then linear to 0 over the second half
-        step(k, cfg.lr * lr_factor(k, steps, steps // 2))
+        step(cfg.lr * lr_factor(k, steps, steps // 2))
     path = export_generator(out / "G_AB.pt", G.state_dict(), cfg.net_config(), "A2B", {"recipe": recipe})
     return path, steps, cpu_seconds() - t0
 

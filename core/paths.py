@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 from core.environment import PROJECT_ROOT, environment
 
-__all__ = ["PROJECT_ROOT", "data_root", "dataset_dir", "default_domains_file", "is_url", "remote_root"]
+__all__ = ["PROJECT_ROOT", "command", "data_root", "dataset_dir", "default_domains_file", "is_url", "remote_root"]
 URL_SCHEMES = ("s3://",)  # a data root that names object storage instead of a folder
+
+
+def command(name: str) -> str | None:
+    """The command `name` installed beside this Python (the project's venv), else the one on PATH, else None."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else shutil.which(name)
 
 
 def is_url(root: str | Path) -> bool:

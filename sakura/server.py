@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from pydantic import Field
 from core.environment import Environment, environment, variable
 from core.errors import Model, UserError
 from core.files import write_json
-from core.paths import PROJECT_ROOT
+from core.paths import PROJECT_ROOT, command
 from core.settings import Int, Seconds
 
 PORT_ENV, HOME_ENV = variable("prefect_port"), variable("prefect_home")
@@ -146,8 +145,7 @@ def _write_record(path: Path, rec: ServerRecord) -> None:
 
 
 def _prefect_executable() -> str:
-    beside = Path(sys.executable).parent / "prefect"
-    found = str(beside) if beside.exists() else shutil.which("prefect")
+    found = command("prefect")
     if not found:
         raise ServerError("the `prefect` command was not found; install the project with `make install`")
     return found

