@@ -43,7 +43,7 @@ class Features:
 class Geometry:
     """How two images agree: inliers of the best affine transform from the first's keypoints to the second's, as a
     count and as a share of the fewer keypoints of the two, that transform (2 x 3, row by row), its scale (square
-    root of its determinant, negative for a reflection), rotation (degrees), whether the second image was mirrored
+    root of its determinant, negative for a reflection), rotation (degrees), whether the first image was mirrored
     for it, the correlation of their fine detail once the first is warped onto the second by it (`dense_agreement`; 0
     until measured), its aspect (x scale / y scale) and shear (cosine between the transformed axes)."""
 
@@ -251,11 +251,11 @@ class FeatureCache:
         out: list[Geometry | None] = [Geometry() for _ in pairs]
         todo = list(range(len(pairs)))
         for second in (False, True):
-            ways = {k: pairs[k][2] != second for k in todo}  # k -> b mirrored in this round
-            self._find({(pairs[k][0], False) for k in todo} | {(pairs[k][1], ways[k]) for k in todo})
+            ways = {k: pairs[k][2] != second for k in todo}  # k -> a mirrored in this round
+            self._find({(pairs[k][0], ways[k]) for k in todo} | {(pairs[k][1], False) for k in todo})
 
             def one(k: int, ways: dict[int, bool] = ways) -> Geometry | None:
-                fa, fb = self._known[(pairs[k][0], False)], self._known[(pairs[k][1], ways[k])]
+                fa, fb = self._known[(pairs[k][0], ways[k])], self._known[(pairs[k][1], False)]
                 return None if fa is None or fb is None else agreement(fa, fb, policy, ways[k])
 
             found = self._map(one, todo)
@@ -274,6 +274,6 @@ class FeatureCache:
         return out
 
     def verify(self, a: int, b: int, policy: DedupPolicy, mirror_first: bool = False) -> Geometry | None:
-        """The agreement of images a and b: as they are, then with b mirrored (or that first), stopping at the first
+        """The agreement of images a and b: as they are, then with a mirrored (or that first), stopping at the first
         that is the same picture; the better of the two otherwise. None when a picture cannot be read."""
         return self.verify_many([(a, b, mirror_first)], policy)[0]

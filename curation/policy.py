@@ -148,8 +148,7 @@ class Matches:
         if signed.any():
             self._prepare(np.unique(pairs[signed]))
             at = self._at[pairs[signed]]
-            score[signed] = verify.scores(self._prep, at, enough=policy.min_score)
-            mirrored[signed] = verify.mirrored(self._prep, at)
+            score[signed], mirrored[signed] = verify.scored(self._prep, at, enough=policy.min_score)
         boxed = self.boxed[pairs[:, 0]] | self.boxed[pairs[:, 1]]  # scored on one framing: keypoints judge
         gate = (score >= policy.min_score) | boxed
         band = np.flatnonzero(gate)
@@ -172,7 +171,8 @@ class Matches:
 
     def _larger_first(self, a: int, b: int, mirrored: bool) -> tuple[int, int, bool]:
         """The pair as keypoints verify it: the larger picture first (an original before its crop: the transform is
-        then found where the reprojection error is measured on the crop, whichever order the files came in)."""
+        then found where the reprojection error is measured on the crop, whichever order the files came in; and the
+        original, compared with each of its copies, is the one mirrored: its mirrored keypoints are found once)."""
         ra, rb = self.recs[a], self.recs[b]
         return (b, a, mirrored) if (rb.width * rb.height, rb.sha256) > (ra.width * ra.height, ra.sha256) else (
             a, b, mirrored)  # fmt: skip

@@ -269,16 +269,17 @@ def _refine(big: np.ndarray, small: np.ndarray, k: np.ndarray, o: np.ndarray) ->
     return k, o
 
 
-def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores of pairs with one image taken as a window of the other: which one, whether mirrored and the coarse
     windows chosen by profile correlation (each axis on its own, and both of one size), each refined on the full
-    profiles, then the detail correlated there; the better of the two."""
+    profiles, then the detail correlated there; the better of the two. With whether the window fits mirrored."""
     hyp = hypotheses()
     out = np.full(len(a), -1.0, dtype=np.float32)
+    flipped = np.zeros(len(a), dtype=bool)
     in_a, in_b = _coarse(prep, a, b), _coarse(prep, b, a)  # b as a window of a; a as a window of b
     fits = np.flatnonzero(np.maximum(in_a[-1], in_b[-1]) >= MIN_FIT)  # the rest cannot be one picture
     if not len(fits):
-        return out
+        return out, flipped
     a, b = a[fits], b[fits]
     in_a, in_b = (tuple(x[fits] for x in t) for t in (in_a, in_b))
     a_big = in_a[-1] >= in_b[-1]
@@ -292,8 +293,8 @@ def _aligned(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ky, oy = _refine(prep.py[big], prep.py[small], hyp[y, 0], hyp[y, 1])
         views = _window_views(prep.detail, big, kx, ox, ky, oy)
         best = np.maximum(best, np.einsum("pv,pv->p", views, target))
-    out[fits] = best
-    return out
+    out[fits], flipped[fits] = best, mirror
+    return out, flipped
 
 
 def scores(
@@ -308,24 +309,28 @@ def scores(
     lower for distinct pictures, though soft photos of one composition reach 0.8-0.87: a score alone cannot tell
     those apart from copies, which is why keypoints decide above `min_score` (`curation.geometry`).
     """
+    return scored(prep, pairs, enough, align)[0]
+
+
+def scored(
+    prep: Prepared, pairs: np.ndarray, enough: float | None = None, align: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`scores`, with whether the second image of each pair fits the first mirrored where its score was found ((P,)
+    bool: which way round geometric verification tries first)."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     align = np.ones(len(pairs), dtype=bool) if align is None else np.asarray(align, dtype=bool)
     out = np.empty(len(pairs), dtype=np.float32)
+    flipped = np.empty(len(pairs), dtype=bool)
     for s in range(0, len(pairs), _CHUNK):
         a, b = pairs[s : s + _CHUNK, 0], pairs[s : s + _CHUNK, 1]
-        best = np.maximum(
-            np.einsum("pv,pv->p", prep.full[a], prep.full[b]), np.einsum("pv,pv->p", prep.full[a], prep.full_mirror[b])
-        )
+        same = np.einsum("pv,pv->p", prep.full[a], prep.full[b])
+        mirror = np.einsum("pv,pv->p", prep.full[a], prep.full_mirror[b])
+        best, flip = np.maximum(same, mirror), mirror > same
         wanted = align[s : s + _CHUNK] & (best < enough if enough is not None else True)
         todo = np.flatnonzero(wanted)
         if len(todo):
-            best[todo] = np.maximum(best[todo], _aligned(prep, a[todo], b[todo]))
-        out[s : s + _CHUNK] = best
-    return out
-
-
-def mirrored(prep: Prepared, pairs: np.ndarray) -> np.ndarray:
-    """(P,) bool: whether the second image of each pair (P, 2) fits the first better mirrored, whole frame to whole
-    frame (which way round geometric verification tries first)."""
-    a, b = pairs[:, 0], pairs[:, 1]
-    return np.einsum("pv,pv->p", prep.full[a], prep.full_mirror[b]) > np.einsum("pv,pv->p", prep.full[a], prep.full[b])
+            window, window_flip = _aligned(prep, a[todo], b[todo])
+            better = window > best[todo]
+            best[todo[better]], flip[todo[better]] = window[better], window_flip[better]
+        out[s : s + _CHUNK], flipped[s : s + _CHUNK] = best, flip
+    return out, flipped
