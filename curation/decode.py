@@ -175,25 +175,27 @@ def _analyse_open(rec: Analysis, im: Image.Image, head: bytes, settings: DecodeS
     lost_icc = f"ICC profile {icc}" if icc and icc != "converted" else None
     notes = "; ".join(n for n in (note, lost_icc) if n) or None
     staged, pixels = _stage(out, rec.sha256, settings)
+    grey = out.convert("L")  # ITU-R 601 luma
     return replace(
-        rec, ok=True, width=w, height=h, icc=icc, detail=notes, pixel_hash=pixels, **_metrics(out), staged=staged,
-        **_defects(out, im),
+        rec, ok=True, width=w, height=h, icc=icc, detail=notes, pixel_hash=pixels, **_metrics(out, grey),
+        staged=staged, **_defects(grey, im),
     )  # fmt: skip
 
 
-def _defects(out: Image.Image, im: Image.Image) -> dict[str, Any]:
+def _defects(grey: Image.Image, im: Image.Image) -> dict[str, Any]:
     """What else tells a degraded copy from its original (`curation.policy.rank_keys`; filled corners: `_metrics`): the
-    share of pixels clipped to white, and the JPEG quantisation step."""
-    a = np.asarray(out.convert("L"))  # (h, w)
+    share of pixels clipped to white (of `grey`, the resized copy's luma), and the JPEG quantisation step."""
+    a = np.asarray(grey)  # (h, w)
     tables = getattr(im, "quantization", None) or {}
     quant = round(float(np.mean(tables[0])), 2) if 0 in tables else None
     return {"clipped": round(float((a >= 250).mean()), 4), "quant": quant}
 
 
-def _metrics(out: Image.Image) -> dict[str, Any]:
+def _metrics(out: Image.Image, grey_out: Image.Image) -> dict[str, Any]:
     """Variance and chroma from a 64x64 box-filtered thumbnail of the resized image; phash and the signature
     (`curation.verify.describe`) from the same thumbnail of its content, without a plain border (a letterbox:
-    distinct pictures in one frame must not look alike by it, nor a copy differ by it)."""
+    distinct pictures in one frame must not look alike by it, nor a copy differ by it), or of the picture turned back
+    where `grey_out` (the resized image's luma) shows it rotated inside its frame (`filled_rotation`)."""
     thumb = out.resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX)
     grey = thumb.convert("L")  # ITU-R 601 luma, as phash uses
     rgb = np.asarray(thumb)  # (64, 64, 3) uint8
@@ -201,7 +203,7 @@ def _metrics(out: Image.Image) -> dict[str, Any]:
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     chroma = (np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).ravel()  # (4096,)
     k = int(0.99 * (chroma.size - 1))
-    angle = filled_rotation(out)
+    angle = filled_rotation(grey_out)
     box = None if angle is not None else content_box(rgb, grey_values, out.size)
     if angle is not None:  # a copy rotated with its corners filled: its content is the picture turned back
         content = _turned_back(out, angle).resize((_METRIC_SIDE, _METRIC_SIDE), Image.Resampling.BOX).convert("L")
@@ -218,11 +220,10 @@ def _metrics(out: Image.Image) -> dict[str, Any]:
     }
 
 
-def filled_rotation(out: Image.Image) -> float | None:
-    """The angle (degrees, counter-clockwise) `out` was rotated by inside its own frame, its corners filled dark, when
-    its dark pixels are those corners (the best of the angles up to MAX_FILLED_ROTATION matches them at least
-    _FILL_MATCH, intersection over union, on a small copy); None otherwise."""
-    grey = out.convert("L")
+def filled_rotation(grey: Image.Image) -> float | None:
+    """The angle (degrees, counter-clockwise) the grey image `grey` was rotated by inside its own frame, its corners
+    filled dark, when its dark pixels are those corners (the best of the angles up to MAX_FILLED_ROTATION matches them
+    at least _FILL_MATCH, intersection over union, on a small copy); None otherwise."""
     small = grey.copy()
     small.thumbnail((96, 96), Image.Resampling.BOX)
     dark = np.asarray(small) <= _DARK
@@ -231,8 +232,9 @@ def filled_rotation(out: Image.Image) -> float | None:
     best, angle = _fit_corners(dark, np.arange(-MAX_FILLED_ROTATION, MAX_FILLED_ROTATION + 0.01, 0.5))
     if best < _FILL_MATCH or abs(angle) < 0.75:
         return None
-    grey.thumbnail((256, 256), Image.Resampling.BOX)  # the angle to a tenth of a degree, on a larger copy
-    return _fit_corners(np.asarray(grey) <= _DARK, np.arange(angle - 0.5, angle + 0.51, 0.1))[1]
+    larger = grey.copy()
+    larger.thumbnail((256, 256), Image.Resampling.BOX)  # the angle to a tenth of a degree, on a larger copy
+    return _fit_corners(np.asarray(larger) <= _DARK, np.arange(angle - 0.5, angle + 0.51, 0.1))[1]
 
 
 def _fit_corners(dark: np.ndarray, angles: np.ndarray) -> tuple[float, float]:

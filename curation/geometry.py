@@ -24,6 +24,7 @@ DETAIL_SIGMAS = (1.0, 3.0)  # the fine detail compared densely: Gaussian blur at
 _ORB = dict(scaleFactor=1.2, nlevels=4, fastThreshold=5, edgeThreshold=15, patchSize=15)  # soft photos have corners
 _ITERATIONS = 1000  # RANSAC's at most (2-point samples: a copy's inliers are found in far fewer)
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+cv2.setNumThreads(1)  # pairs run on FeatureCache's own threads, one per core: OpenCV's pool under them only contends
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,8 @@ def _matches(a: Features, b: Features, ratio: float) -> np.ndarray:
         held = np.flatnonzero(d[:, 0] < ratio * d[:, 1])
         pairs = np.stack([held, nearest[held, 0]], axis=1)
         found.append(pairs[:, ::-1] if flip else pairs)
-    return np.unique(np.concatenate(found).astype(np.int64), axis=0).reshape(-1, 2)
+    codes = np.unique(np.concatenate(found).astype(np.int64) @ np.array([len(b), 1]))  # (a, b) sorted, each once
+    return np.stack([codes // len(b), codes % len(b)], axis=1)
 
 
 def _inside(points: np.ndarray, m: np.ndarray, shape: tuple[int, ...]) -> int:
