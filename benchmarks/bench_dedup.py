@@ -1,6 +1,7 @@
 """Curate against imagededup's PHash, whole processes, interleaved: fresh, rerun with nothing new, and rerun after
 adding 10% new files, on a varied set and a duplicate-heavy set (most files crops of a few dozen photos, both
-domains); ratios printed, peak RSS of a fresh curate; its table written to docs/benchmarks/generated/bench_dedup.md.
+domains); ratios printed, peak RSS of a fresh curate, and where a fresh curate's time goes (one more fresh run, its
+stages timed, beside imagededup's import alone); its table written to docs/benchmarks/generated/bench_dedup.md.
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/bench_dedup.py [--images 2000] [--rounds 1] [--work /tmp/bench-dedup]
@@ -33,6 +34,22 @@ sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from curation import CurationConfig, curate
 root, fresh = Path(sys.argv[2]), sys.argv[3] == "fresh"
+stages = {}
+if sys.argv[4:] == ["stages"]:  # wall seconds of each stage (module functions wrapped where they are called from)
+    import curation.groups, curation.pipeline
+    def timed(module, name, label):
+        inner = getattr(module, name)
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return inner(*a, **k)
+            finally:
+                stages[label] = stages.get(label, 0.0) + time.perf_counter() - t
+        setattr(module, name, wrapper)
+    timed(curation.pipeline, "_analyse", "decode")
+    timed(curation.groups, "find_duplicates", "find")
+    timed(curation.groups, "resolve_groups", "keep")
+    timed(curation.pipeline, "build_report", "report")
 if fresh:
     for d in ("curation", "train", "test"):
         shutil.rmtree(root / d, ignore_errors=True)
@@ -40,8 +57,9 @@ t = time.perf_counter()
 r = curate(CurationConfig(dataset_dir=root, workers=2))
 rss = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 print(json.dumps({"curate_s": time.perf_counter() - t, "rss_mb": rss, "analysed": r.analysed,
-                  "kept": sum(r.kept(d) for d in "AB")}))
+                  "kept": sum(r.kept(d) for d in "AB"), "stages": stages}))
 """
+_IMPORT = "from imagededup.methods import PHash"
 _IMAGEDEDUP = """
 import json, logging, resource, sys
 logging.disable(logging.WARNING)
@@ -73,8 +91,8 @@ def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def ours(root: Path, fresh: bool) -> tuple[float, dict]:
-    return timed([_CURATE, str(HERE), str(root), "fresh" if fresh else ""])
+def ours(root: Path, fresh: bool, stages: bool = False) -> tuple[float, dict]:
+    return timed([_CURATE, str(HERE), str(root), "fresh" if fresh else "", *(["stages"] if stages else [])])
 
 
 def theirs(root: Path) -> tuple[float, dict]:
@@ -90,7 +108,13 @@ def make(kind: str, root: Path, n: int) -> Path:
         else:
             jobs = sets.varied_jobs(n)  # jobs, not files: a job with a planted copy writes two
             sets.generate(root / "raw", jobs, 2)
-            sets.generate(root / "extra", sets.varied_jobs(n + n // 5)[len(jobs) :], 2)
+            more, files = [], 0
+            for job in sets.varied_jobs(n + n // 5)[len(jobs) :]:  # the first of the new jobs, n // 10 files
+                if files >= n // 10:
+                    break
+                more.append(job)
+                files += 1 + (job[3] is not None)
+            sets.generate(root / "extra", more, 2)
     return root
 
 
@@ -115,6 +139,8 @@ def bench(kind: str, root: Path, rounds: int) -> list[str]:
                 their_cpu.append(out["cpu_s"])
             print(f"{kind} fresh {side}: {s:.1f} s", flush=True)
     loads.append(load())
+    staged_wall, staged = ours(root, fresh=True, stages=True)  # where a fresh run's time goes (not in the ratio)
+    import_wall = statistics.median(timed([_IMPORT + "; print('{}')"])[0] for _ in range(3))
     rerun = [ours(root, fresh=False) for _ in range(2)]  # the first right after a fresh run
     loads.append(load())
     for d in "AB":  # 10% new files
@@ -125,7 +151,12 @@ def bench(kind: str, root: Path, rounds: int) -> list[str]:
     loads.append(load())
     f, b = statistics.median(fresh), statistics.median(base)
     (r_wall, r_out), (r2_wall, _) = rerun
+    parts = staged["stages"]
+    stage_text = ", ".join(f"{label} {parts.get(label, 0.0):.1f}" for label in ("decode", "find", "keep", "report"))
     return [
+        f"| {kind} | fresh, by stage | {staged_wall:.1f}: {stage_text}; the rest {staged_wall - sum(parts.values()):.1f}"
+        f" | import alone {import_wall:.1f} | | stages: `curation.pipeline._analyse`, `find_duplicates`, "
+        f"`resolve_groups`, `build_report` | |",
         f"| {kind} | fresh | {f:.1f} (CPU {statistics.median(cpu):.1f}) | {b:.1f} (CPU "
         f"{statistics.median(their_cpu):.1f}) | **{b / f:.2f}x** | peak RSS {max(rss):.0f} MB (imagededup "
         f"{their_rss:.0f} MB) | {loads[0]} |",
@@ -150,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.sets:
         root = make(kind, args.work / f"{kind}-{args.images}", args.images)
         lines += bench(kind, root, args.rounds)
-        print("\n".join(lines[-3:]), flush=True)
+        print("\n".join(lines[-4:]), flush=True)
     shutil.rmtree(PYCACHE, ignore_errors=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
