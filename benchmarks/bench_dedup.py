@@ -154,9 +154,9 @@ def bench(kind: str, root: Path, rounds: int) -> list[str]:
     parts = staged["stages"]
     stage_text = ", ".join(f"{label} {parts.get(label, 0.0):.1f}" for label in ("decode", "find", "keep", "report"))
     return [
-        f"| {kind} | fresh, by stage | {staged_wall:.1f}: {stage_text}; the rest {staged_wall - sum(parts.values()):.1f}"
-        f" | import alone {import_wall:.1f} | | stages: `curation.pipeline._analyse`, `find_duplicates`, "
-        f"`resolve_groups`, `build_report` | |",
+        f"| {kind} | fresh, by stage | {staged_wall:.1f}: {stage_text}; "
+        f"the rest {staged_wall - sum(parts.values()):.1f} | import alone {import_wall:.1f} | | stages: "
+        "`curation.pipeline._analyse`, `find_duplicates`, `resolve_groups`, `build_report` | |",
         f"| {kind} | fresh | {f:.1f} (CPU {statistics.median(cpu):.1f}) | {b:.1f} (CPU "
         f"{statistics.median(their_cpu):.1f}) | **{b / f:.2f}x** | peak RSS {max(rss):.0f} MB (imagededup "
         f"{their_rss:.0f} MB) | {loads[0]} |",
