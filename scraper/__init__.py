@@ -1,48 +1,55 @@
 """Scraper stage: search queries -> image URLs -> raw image files with provenance."""
 
-from scraper.browser import BrowserError, DriverChoice, close_driver, make_driver, resolve_driver
-from scraper.config import ScrapeConfig
-from scraper.engine import BrowserEngine, make_engine
-from scraper.fetch import Downloader
-from scraper.layout import RawLayout
-from scraper.pipeline import collect, download_candidates, plan, remaining, scrape, summarize
-from scraper.records import Candidate, Counts, Fetched, QueryResult, ScrapeResult, SearchOutcome
-from scraper.report import query_row, shortfall
-from scraper.search import Engines, search_query
-from scraper.sequence import run_searches
-from scraper.sources import LocalReader, folder_candidates, read_url_list
-from scraper.store import Store
+from __future__ import annotations
 
-__all__ = [
-    "BrowserEngine",
-    "BrowserError",
-    "Candidate",
-    "Counts",
-    "Downloader",
-    "DriverChoice",
-    "Engines",
-    "Fetched",
-    "LocalReader",
-    "QueryResult",
-    "RawLayout",
-    "ScrapeConfig",
-    "ScrapeResult",
-    "SearchOutcome",
-    "Store",
-    "close_driver",
-    "collect",
-    "download_candidates",
-    "folder_candidates",
-    "make_driver",
-    "make_engine",
-    "plan",
-    "query_row",
-    "read_url_list",
-    "remaining",
-    "resolve_driver",
-    "run_searches",
-    "scrape",
-    "search_query",
-    "shortfall",
-    "summarize",
-]
+import importlib
+from typing import Any
+
+# Each public name and the module it comes from: imported on first use (PEP 562), so that a caller of one
+# submodule (curation reads scraper.layout) does not import Selenium, requests and the rest.
+_WHERE = {
+    "BrowserError": "scraper.browser",
+    "DriverChoice": "scraper.browser",
+    "close_driver": "scraper.browser",
+    "make_driver": "scraper.browser",
+    "resolve_driver": "scraper.browser",
+    "ScrapeConfig": "scraper.config",
+    "BrowserEngine": "scraper.engine",
+    "make_engine": "scraper.engine",
+    "Downloader": "scraper.fetch",
+    "RawLayout": "scraper.layout",
+    "collect": "scraper.pipeline",
+    "download_candidates": "scraper.pipeline",
+    "plan": "scraper.pipeline",
+    "remaining": "scraper.pipeline",
+    "scrape": "scraper.pipeline",
+    "summarize": "scraper.pipeline",
+    "Candidate": "scraper.records",
+    "Counts": "scraper.records",
+    "Fetched": "scraper.records",
+    "QueryResult": "scraper.records",
+    "ScrapeResult": "scraper.records",
+    "SearchOutcome": "scraper.records",
+    "query_row": "scraper.report",
+    "shortfall": "scraper.report",
+    "Engines": "scraper.search",
+    "search_query": "scraper.search",
+    "run_searches": "scraper.sequence",
+    "LocalReader": "scraper.sources",
+    "folder_candidates": "scraper.sources",
+    "read_url_list": "scraper.sources",
+    "Store": "scraper.store",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'scraper' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value  # once: later lookups find it without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
