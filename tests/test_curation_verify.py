@@ -14,7 +14,7 @@ from PIL import Image
 from curation.config import CurationConfig
 from curation.decode import DecodeSettings, analyse_file
 from curation.search import window_distance
-from curation.verify import SIGNATURE_BYTES, content_box, describe, hashes, prepare, scores
+from curation.verify import SIGNATURE_BYTES, content_box, describe, hashes, prepare, scored, scores
 from sakura.synthetic import street_scene
 from tests.support import curation_streets as cs
 
@@ -171,3 +171,24 @@ def test_a_plain_strip_on_one_side_or_two_unlike_ones_is_part_of_the_picture(sid
         framed.paste((0, 0, 0), (0, 440, 500, 480))
     thumb = framed.resize((64, 64), Image.Resampling.BOX)
     assert content_box(np.asarray(thumb), np.asarray(thumb.convert("L")), framed.size) is None
+
+
+def test_the_gate_says_which_way_round_a_mirrored_crop_fits(tmp_path):
+    """Keypoints try a pair the way the gate says first (`scored`): a crop of a photo fits it as it is, a mirrored crop
+    fits it mirrored (whole frame to whole frame they do not align), whichever image of the pair comes first."""
+    sigs, pairs, want = [], [], []
+    for domain in "AB":
+        for seed in range(8):
+            im = cs.street(domain, seed)
+            w, h = im.size
+            rng = random.Random(seed)
+            (x, y), keep = (rng.randint(0, w // 8), rng.randint(0, h // 8)), rng.uniform(0.85, 0.88)
+            crop = im.crop((x, y, x + int(keep * w), y + int(keep * h)))
+            files = [im, crop, crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+            at = len(sigs)
+            sigs += [_signature(tmp_path, f"{domain}{seed}_{k}.jpg", cs.jpeg(f)) for k, f in enumerate(files)]
+            pairs += [(at, at + 1), (at, at + 2), (at + 1, at), (at + 2, at)]
+            want += [False, True, False, True]
+    score, mirrored = scored(prepare(sigs), np.array(pairs))
+    assert score.min() >= MIN_SCORE, score
+    assert mirrored.tolist() == want, [(p, m) for p, m, w in zip(pairs, mirrored, want, strict=True) if m != w]
