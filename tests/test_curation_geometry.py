@@ -132,3 +132,30 @@ def test_a_plain_image_has_no_keypoints_and_agrees_with_nothing():
 def test_keypoints_are_found_at_a_bounded_size():
     big = features(cs.street("B", 2, (1024, 768)).convert("L"))
     assert len(big) > MIN_INLIERS and (big.points.max(axis=0) <= [256, 256 * 768 / 1024]).all(), big.points.max(0)
+
+
+def test_the_first_image_of_a_pair_is_the_one_mirrored(tmp_path, monkeypatch):
+    """An original compared with its mirrored copies is mirrored itself, once for all of them: each copy's keypoints
+    are found as it is, whichever way round the hint says to try first."""
+    import curation.geometry as geometry
+
+    staged, found, loading, real = Staged(tmp_path), [], [], geometry.features
+
+    def load(i: int) -> Image.Image:
+        loading.append(i)
+        return load_grey(staged.paths[i])
+
+    def recorded(grey: Image.Image, mirror: bool = False) -> geometry.Features:
+        found.append((loading[-1], mirror))  # one thread: the image loaded last
+        return real(grey, mirror)
+
+    staged.cache = FeatureCache(load, threads=1)
+    monkeypatch.setattr(geometry, "features", recorded)
+    im = cs.street("A", 3)
+    original = staged.add(cs.jpeg(im))
+    copies = [staged.add(cs.transformed(im, "hflip", random.Random(seed))) for seed in range(3)]
+    hints = (True, False, True)  # the second is tried the wrong way round first: the original as it is
+    got = staged.cache.verify_many([(original, c, h) for c, h in zip(copies, hints, strict=True)], POLICY)
+    assert all(g.same(POLICY) and g.mirrored for g in got), got
+    assert set(found) == {(original, True), (original, False), *((c, False) for c in copies)}, found
+    assert found.count((original, True)) == 1
