@@ -8,6 +8,8 @@ import json
 import os
 import random
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -417,3 +419,10 @@ def test_a_rerun_with_nothing_new_reads_its_decisions_and_decides_again_when_an_
     assert len(decided) == 3 and listed[kept].status == Status.REJECTED
     result = curate(CurationConfig(dataset_dir=tmp_path, workers=2, min_side=64))  # execution settings decide nothing
     assert {r.sha256: r for r in read_manifest(result.manifest)} == listed and len(decided) == 3
+
+
+def test_curating_imports_no_browser_or_http_client():
+    """A curate process reads the scraper's raw layout only: Selenium and requests (their import time) stay out."""
+    code = "import sys, curation; curation.curate; print(sorted({'selenium', 'requests'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
