@@ -39,6 +39,7 @@ import io
 import math
 import random
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -844,22 +845,32 @@ def copy_of(im: Image.Image, kind: str, rng: random.Random) -> bytes:
     raise ValueError(f"kind: got {kind!r}; allowed: {', '.join(COPY_KINDS)}")
 
 
-def write_set(raw: Path, make: Callable[[str, int], Image.Image], per_domain: int, copies: int) -> dict[str, str]:
+def write_set(
+    raw: Path, make: Callable[[str, int], Image.Image], per_domain: int, copies: int, workers: int = 2
+) -> dict[str, str]:
     """`per_domain` distinct scenes of `make` per domain as raw/{A,B}/<scene>_orig.jpg, and for the first `copies`
-    of each domain one copy each (cycling through COPY_KINDS) as <scene>_<kind>.jpg. Returns {file name: scene}."""
+    of each domain one copy each (cycling through COPY_KINDS) as <scene>_<kind>.jpg. Returns {file name: scene}.
+    Each scene is made from its seed alone, so `workers` processes write the same files as one."""
     scenes = {}
-    for domain in "AB":
-        (raw / domain).mkdir(parents=True, exist_ok=True)
-        for seed in range(per_domain):
-            im, scene = make(domain, seed), f"{domain}{seed:04d}"
-            files = {f"{scene}_orig.jpg": jpeg(im)}
-            if seed < copies:
-                kind = list(COPY_KINDS)[seed % len(COPY_KINDS)]
-                files[f"{scene}_{kind}.jpg"] = copy_of(im, kind, random.Random(seed))
+    jobs = [(make, domain, seed, copies) for domain in "AB" for seed in range(per_domain)]
+    with ProcessPoolExecutor(workers) as pool:
+        for (_, domain, seed, _), files in zip(jobs, pool.map(_scene_files, jobs, chunksize=4), strict=True):
+            (raw / domain).mkdir(parents=True, exist_ok=True)
             for name, data in files.items():
                 (raw / domain / name).write_bytes(data)
-                scenes[name] = scene
+                scenes[name] = f"{domain}{seed:04d}"
     return scenes
+
+
+def _scene_files(job: tuple[Callable[[str, int], Image.Image], str, int, int]) -> dict[str, bytes]:
+    """{file name: JPEG bytes} of one scene of `write_set`: the scene, and its copy when its seed is below `copies`."""
+    make, domain, seed, copies = job
+    im, scene = make(domain, seed), f"{domain}{seed:04d}"
+    files = {f"{scene}_orig.jpg": jpeg(im)}
+    if seed < copies:
+        kind = list(COPY_KINDS)[seed % len(COPY_KINDS)]
+        files[f"{scene}_{kind}.jpg"] = copy_of(im, kind, random.Random(seed))
+    return files
 
 
 def write_real(raw: Path) -> dict[str, str]:
