@@ -20,7 +20,7 @@ def cut_short(data: bytes) -> str | None:
             if kind == b"IEND":
                 return None
         return f"its chunks run out at {n:,} bytes, before IEND"
-    if data[4:8] in (b"ftyp", b"jP  "):
+    if data[4:8] in _REQUIRED_BOXES:  # an ISO box file: HEIF / AVIF, JPEG 2000
         return _boxes_cut(data)
     if data.startswith(b"\xff\xd8"):
         return _jpeg_cut(data)

@@ -853,9 +853,10 @@ def write_set(
     Each scene is made from its seed alone, so `workers` processes write the same files as one."""
     scenes = {}
     jobs = [(make, domain, seed, copies) for domain in "AB" for seed in range(per_domain)]
+    for domain in "AB":
+        (raw / domain).mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(workers) as pool:
         for (_, domain, seed, _), files in zip(jobs, pool.map(_scene_files, jobs, chunksize=4), strict=True):
-            (raw / domain).mkdir(parents=True, exist_ok=True)
             for name, data in files.items():
                 (raw / domain / name).write_bytes(data)
                 scenes[name] = f"{domain}{seed:04d}"
